@@ -1,0 +1,72 @@
+//! Borrowed, validated training data.
+
+use crate::error::{ForestError, Result};
+
+/// A dense regression dataset: `features` is row-major `n_rows × n_features`
+/// (f32, as scikit-learn trees use), `targets` has one f64 per row.
+#[derive(Debug, Clone, Copy)]
+pub struct Dataset<'a> {
+    pub n_rows: usize,
+    pub n_features: usize,
+    pub features: &'a [f32],
+    pub targets: &'a [f64],
+}
+
+impl<'a> Dataset<'a> {
+    /// Checks shapes and values; every other function may assume them.
+    pub fn new(
+        n_rows: usize,
+        n_features: usize,
+        features: &'a [f32],
+        targets: &'a [f64],
+    ) -> Result<Self> {
+        let bad = |m: String| Err(ForestError::InvalidData(m));
+        if n_rows == 0 {
+            return bad("the dataset has no rows".into());
+        }
+        if n_features == 0 {
+            return bad("the dataset has no feature columns".into());
+        }
+        if n_rows > u32::MAX as usize / 2 {
+            return bad(format!("{n_rows} rows is more than this engine supports"));
+        }
+        if Some(features.len()) != n_rows.checked_mul(n_features) {
+            return bad(format!(
+                "features has {} values, expected n_rows × n_features = {n_rows} × {n_features}",
+                features.len()
+            ));
+        }
+        if targets.len() != n_rows {
+            return bad(format!(
+                "targets has {} values, expected n_rows = {n_rows}",
+                targets.len()
+            ));
+        }
+        check_finite_features(features, n_features)?;
+        if let Some(i) = targets.iter().position(|v| !v.is_finite()) {
+            return bad(format!(
+                "target of row {i} is {}, expected a finite number",
+                targets[i]
+            ));
+        }
+        Ok(Dataset {
+            n_rows,
+            n_features,
+            features,
+            targets,
+        })
+    }
+}
+
+/// NaN and infinity have no place in a split; reject them with their position.
+pub(crate) fn check_finite_features(features: &[f32], n_features: usize) -> Result<()> {
+    match features.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(ForestError::InvalidData(format!(
+            "feature {} of row {} is {}, expected a finite number",
+            i % n_features,
+            i / n_features,
+            features[i]
+        ))),
+    }
+}

@@ -1,0 +1,303 @@
+//! The forest: training (bootstrap + trees), prediction, structure checks.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::builder::{self, Limits};
+use crate::dataset::{Dataset, check_finite_features};
+use crate::error::{ForestError, Result};
+use crate::params::Params;
+use crate::rng::Rng;
+use crate::splitter::Splitter;
+use crate::tree::{LEAF, Nodes};
+
+/// A trained forest. All trees live in one [`Nodes`] (absolute child ids);
+/// tree `t` occupies `roots[t]..roots[t + 1]` (the last one runs to the end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forest {
+    pub n_features: u32,
+    pub feature_names: Option<Vec<String>>,
+    /// What produced the forest (kept for `info`).
+    pub params: Params,
+    pub n_train_rows: u32,
+    pub roots: Vec<u32>,
+    pub nodes: Nodes,
+}
+
+/// Summary of a forest's shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForestInfo {
+    pub n_trees: u32,
+    pub n_nodes: u64,
+    pub n_leaves: u64,
+    /// Deepest leaf over all trees (root = depth 0).
+    pub max_depth: u32,
+    pub n_features: u32,
+}
+
+/// Everything training needs that does not change from tree to tree.
+pub struct Trainer<'a> {
+    params: Params,
+    targets: &'a [f64],
+    n_rows: usize,
+    n_features: usize,
+    max_features: usize,
+    n_draws: usize,
+    columns: Vec<f32>,
+    /// Per feature, all rows sorted by (value, row id): sorted once per forest.
+    order: Vec<u32>,
+}
+
+impl<'a> Trainer<'a> {
+    pub fn new(data: &Dataset<'a>, params: &Params) -> Result<Self> {
+        params.validate()?;
+        let (n, nf) = (data.n_rows, data.n_features);
+        let max_features = params.resolve_max_features(nf)?;
+        let n_draws = params.resolve_n_draws(n)?;
+        let mut columns = vec![0f32; n * nf];
+        for (r, row) in data.features.chunks_exact(nf).enumerate() {
+            for (f, &v) in row.iter().enumerate() {
+                columns[f * n + r] = v;
+            }
+        }
+        let mut order = Vec::with_capacity(n * nf);
+        for f in 0..nf {
+            let col = &columns[f * n..(f + 1) * n];
+            let mut idx: Vec<u32> = (0..n as u32).collect();
+            idx.sort_unstable_by(|&a, &b| {
+                col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b))
+            });
+            order.extend_from_slice(&idx);
+        }
+        Ok(Trainer {
+            params: params.clone(),
+            targets: data.targets,
+            n_rows: n,
+            n_features: nf,
+            max_features,
+            n_draws,
+            columns,
+            order,
+        })
+    }
+
+    pub fn splitter(&self) -> Splitter<'_> {
+        Splitter::new(
+            &self.columns,
+            self.targets,
+            self.n_features,
+            self.params.min_samples_leaf as usize,
+            self.max_features,
+        )
+    }
+
+    /// Grows tree `index`. The result depends only on the data, the params and
+    /// `index` — not on which splitter (worker) grows it, nor in what order.
+    pub fn build_tree(&self, index: u32, splitter: &mut Splitter) -> Nodes {
+        let mut rng = Rng::for_tree(self.params.seed, index);
+        splitter.counts.iter_mut().for_each(|c| *c = 0);
+        if self.params.bootstrap {
+            for _ in 0..self.n_draws {
+                splitter.counts[rng.below(self.n_rows as u64) as usize] += 1;
+            }
+        } else {
+            splitter.counts.iter_mut().for_each(|c| *c = 1);
+        }
+        let n_in_bag = splitter.start_tree(&self.order);
+        let limits = Limits {
+            max_depth: self.params.max_depth.unwrap_or(u32::MAX),
+            min_samples_split: self.params.min_samples_split as usize,
+            min_samples_leaf: self.params.min_samples_leaf as usize,
+        };
+        builder::build(splitter, n_in_bag, &limits, &mut rng)
+    }
+
+    /// Grows the trees `range` (in order) with one splitter.
+    pub fn build_trees(&self, range: Range<u32>) -> Vec<Nodes> {
+        let mut splitter = self.splitter();
+        range.map(|t| self.build_tree(t, &mut splitter)).collect()
+    }
+
+    /// Assembles trees `0..n_estimators`, given in order, into a forest.
+    pub fn assemble(&self, trees: &[Nodes], feature_names: Option<Vec<String>>) -> Forest {
+        let mut nodes = Nodes::default();
+        let mut roots = Vec::with_capacity(trees.len());
+        for t in trees {
+            roots.push(nodes.len() as u32);
+            nodes.append_shifted(t);
+        }
+        Forest {
+            n_features: self.n_features as u32,
+            feature_names,
+            params: self.params.clone(),
+            n_train_rows: self.n_rows as u32,
+            roots,
+            nodes,
+        }
+    }
+}
+
+/// Trains a forest on one thread.
+pub fn train(
+    data: &Dataset,
+    params: &Params,
+    feature_names: Option<Vec<String>>,
+) -> Result<Forest> {
+    if let Some(names) = &feature_names
+        && names.len() != data.n_features
+    {
+        return Err(ForestError::InvalidData(format!(
+            "{} feature names given for {} features",
+            names.len(),
+            data.n_features
+        )));
+    }
+    let trainer = Trainer::new(data, params)?;
+    let trees = trainer.build_trees(0..params.n_estimators);
+    Ok(trainer.assemble(&trees, feature_names))
+}
+
+impl Forest {
+    pub fn n_trees(&self) -> usize {
+        self.roots.len()
+    }
+
+    pub fn tree_range(&self, t: usize) -> Range<usize> {
+        let end = self
+            .roots
+            .get(t + 1)
+            .map_or(self.nodes.len(), |&r| r as usize);
+        self.roots[t] as usize..end
+    }
+
+    /// Mean of the trees' predictions for each row of `features`
+    /// (row-major, `n_rows × n_features`).
+    pub fn predict(&self, features: &[f32], n_rows: usize) -> Result<Vec<f64>> {
+        let nf = self.n_features as usize;
+        if Some(features.len()) != n_rows.checked_mul(nf) {
+            return Err(ForestError::InvalidData(format!(
+                "features has {} values, expected n_rows × n_features = {n_rows} × {nf} (the model was trained on {nf} features)",
+                features.len()
+            )));
+        }
+        check_finite_features(features, nf)?;
+        let mut out = vec![0f64; n_rows];
+        // Blocks of rows against every tree: a tree's nodes stay in cache for
+        // the whole block. Each row still sums its trees in order 0..n, so the
+        // result does not depend on the block size.
+        const BLOCK: usize = 64;
+        for (b, block) in features.chunks(BLOCK * nf).enumerate() {
+            let acc = &mut out[b * BLOCK..b * BLOCK + block.len() / nf];
+            for &root in &self.roots {
+                for (slot, row) in acc.iter_mut().zip(block.chunks_exact(nf)) {
+                    *slot += self.nodes.value[self.nodes.leaf_of(root, row) as usize];
+                }
+            }
+        }
+        let n_trees = self.n_trees() as f64;
+        out.iter_mut().for_each(|v| *v /= n_trees);
+        Ok(out)
+    }
+
+    pub fn info(&self) -> ForestInfo {
+        let n = &self.nodes;
+        let mut depth = vec![0u32; n.len()];
+        let mut max_depth = 0;
+        let mut n_leaves = 0;
+        for i in 0..n.len() {
+            if n.left[i] == LEAF {
+                n_leaves += 1;
+                max_depth = max_depth.max(depth[i]);
+            } else {
+                // Children come after parents (checked on load), so one pass suffices.
+                depth[n.left[i] as usize] = depth[i] + 1;
+                depth[n.right[i] as usize] = depth[i] + 1;
+            }
+        }
+        ForestInfo {
+            n_trees: self.n_trees() as u32,
+            n_nodes: n.len() as u64,
+            n_leaves,
+            max_depth,
+            n_features: self.n_features,
+        }
+    }
+
+    /// Checks everything prediction relies on, so that a forest from an
+    /// untrusted source can never index out of bounds or loop.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(ForestError::InvalidModel(m));
+        let n = &self.nodes;
+        let len = n.len();
+        if self.n_features == 0 {
+            return bad("the model has zero features".into());
+        }
+        if let Some(names) = &self.feature_names
+            && names.len() != self.n_features as usize
+        {
+            return bad(format!(
+                "{} feature names for {} features",
+                names.len(),
+                self.n_features
+            ));
+        }
+        if [
+            n.threshold.len(),
+            n.left.len(),
+            n.right.len(),
+            n.value.len(),
+        ]
+        .iter()
+        .any(|&l| l != len)
+        {
+            return bad("node arrays have different lengths".into());
+        }
+        if self.roots.is_empty() {
+            return bad("the model has no trees".into());
+        }
+        if self.roots[0] != 0
+            || self.roots.windows(2).any(|w| w[0] >= w[1])
+            || *self.roots.last().unwrap() as usize >= len
+        {
+            return bad("tree roots are not strictly increasing node ids starting at 0".into());
+        }
+        for t in 0..self.roots.len() {
+            let range = self.tree_range(t);
+            for i in range.clone() {
+                let (l, r) = (n.left[i], n.right[i]);
+                if !n.value[i].is_finite() {
+                    return bad(format!("node {i}: value {} is not finite", n.value[i]));
+                }
+                if l == LEAF {
+                    if r != LEAF {
+                        return bad(format!("node {i}: a leaf on the left but not on the right"));
+                    }
+                    continue;
+                }
+                for c in [l, r] {
+                    if (c as usize) <= i || (c as usize) >= range.end {
+                        return bad(format!(
+                            "node {i}: child id {c} outside {}..{} (children must follow their parent within tree {t})",
+                            i + 1,
+                            range.end
+                        ));
+                    }
+                }
+                if n.feature[i] >= self.n_features {
+                    return bad(format!(
+                        "node {i}: feature {} >= n_features {}",
+                        n.feature[i], self.n_features
+                    ));
+                }
+                if !n.threshold[i].is_finite() {
+                    return bad(format!(
+                        "node {i}: threshold {} is not finite",
+                        n.threshold[i]
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,31 @@
+//! A random-forest regressor with scikit-learn's `RandomForestRegressor`
+//! semantics (CART, squared error, bootstrap), in pure Rust: no I/O, no
+//! platform dependencies, the same bytes natively and in wasm32.
+//!
+//! ```
+//! use forest::{Dataset, Params};
+//! let x = [0.0f32, 1.0, 2.0, 3.0];
+//! let y = [0.0, 0.0, 1.0, 1.0];
+//! let data = Dataset::new(4, 1, &x, &y).unwrap();
+//! let params = Params { n_estimators: 5, bootstrap: false, ..Params::default() };
+//! let model = forest::train(&data, &params, None).unwrap();
+//! assert_eq!(model.predict(&[0.5, 2.5], 2).unwrap(), vec![0.0, 1.0]);
+//! ```
+
+mod builder;
+mod criterion;
+mod dataset;
+mod error;
+mod forest;
+pub mod model;
+mod params;
+pub mod rng;
+mod splitter;
+mod tree;
+
+pub use dataset::Dataset;
+pub use error::{ForestError, Result};
+pub use forest::{Forest, ForestInfo, Trainer, train};
+pub use params::{MaxFeatures, MaxSamples, Params};
+pub use splitter::threshold_between;
+pub use tree::{LEAF, Nodes};

@@ -1,0 +1,93 @@
+//! The model file: a fixed header, then the forest as a postcard payload.
+//!
+//! ```text
+//! offset size  field
+//!      0    8  magic  b"WFOREST\0"
+//!      8    2  format version (u16 LE), currently 1
+//!     10    2  reserved, 0
+//!     12    8  payload length in bytes (u64 LE)
+//!     20    4  CRC-32 (IEEE) of the payload (u32 LE)
+//!     24    …  payload: postcard encoding of `Forest`
+//! ```
+//! Loading checks header, length and checksum before decoding anything, then
+//! the tree structure before the forest is used.
+
+use crate::error::{ForestError, Result};
+use crate::forest::Forest;
+
+pub const MAGIC: [u8; 8] = *b"WFOREST\0";
+pub const FORMAT_VERSION: u16 = 1;
+pub const HEADER_LEN: usize = 24;
+
+fn invalid(m: String) -> ForestError {
+    ForestError::InvalidModel(m)
+}
+
+/// Serialises a forest into the model file format.
+pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
+    let payload = postcard::to_allocvec(forest)
+        .map_err(|e| invalid(format!("cannot encode the model: {e}")))?;
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+/// Parses and fully validates a model file.
+pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
+    if bytes.len() < HEADER_LEN {
+        return Err(invalid(format!(
+            "{} bytes is too short for a model file (the header alone is {HEADER_LEN} bytes)",
+            bytes.len()
+        )));
+    }
+    if bytes[..8] != MAGIC {
+        return Err(invalid(
+            "not a wasm-forest model file (wrong magic bytes)".into(),
+        ));
+    }
+    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if version > FORMAT_VERSION {
+        return Err(invalid(format!(
+            "model format version {version} was written by a newer wasm-forest; this build reads version {FORMAT_VERSION}"
+        )));
+    }
+    if version != FORMAT_VERSION {
+        return Err(invalid(format!("unknown model format version {version}")));
+    }
+    let declared = u64::from_le_bytes(bytes[12..20].try_into().unwrap());
+    let actual = (bytes.len() - HEADER_LEN) as u64;
+    if actual < declared {
+        return Err(invalid(format!(
+            "truncated: the header announces {declared} payload bytes, the file has {actual}"
+        )));
+    }
+    if actual > declared {
+        return Err(invalid(format!(
+            "{} trailing bytes after the {declared}-byte payload",
+            actual - declared
+        )));
+    }
+    let payload = &bytes[HEADER_LEN..];
+    let stored = u32::from_le_bytes(bytes[20..24].try_into().unwrap());
+    let computed = crc32fast::hash(payload);
+    if stored != computed {
+        return Err(invalid(format!(
+            "checksum mismatch (stored {stored:08x}, computed {computed:08x}): the file is corrupted"
+        )));
+    }
+    let (forest, rest): (Forest, _) = postcard::take_from_bytes(payload)
+        .map_err(|e| invalid(format!("cannot decode the payload: {e}")))?;
+    if !rest.is_empty() {
+        return Err(invalid(format!(
+            "{} undecoded bytes at the end of the payload",
+            rest.len()
+        )));
+    }
+    forest.validate()?;
+    Ok(forest)
+}

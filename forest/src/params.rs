@@ -1,0 +1,259 @@
+//! Hyperparameters, named and defaulted as scikit-learn's `RandomForestRegressor`
+//! (criterion is always `squared_error`), with sklearn-like validation messages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ForestError, Result};
+
+/// Features examined per split (`max_features`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum MaxFeatures {
+    /// Every feature (sklearn's regressor default, `max_features=1.0`).
+    All,
+    /// `max(1, floor(sqrt(n_features)))`.
+    Sqrt,
+    /// `max(1, floor(log2(n_features)))`.
+    Log2,
+    /// Exactly this many, `1..=n_features`.
+    Count(u32),
+    /// `max(1, floor(fraction * n_features))`, fraction in `(0, 1]`.
+    Fraction(f64),
+}
+
+/// Size of each bootstrap sample (`max_samples`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum MaxSamples {
+    /// This many draws, `1..=n_rows`.
+    Count(u32),
+    /// `max(1, round(fraction * n_rows))` draws, fraction in `(0, 1]`.
+    Fraction(f64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub n_estimators: u32,
+    /// `None`: grow until leaves are pure or too small to split.
+    pub max_depth: Option<u32>,
+    pub min_samples_split: u32,
+    pub min_samples_leaf: u32,
+    pub max_features: MaxFeatures,
+    pub bootstrap: bool,
+    /// `None`: each bootstrap sample has `n_rows` draws.
+    pub max_samples: Option<MaxSamples>,
+    pub seed: u64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            n_estimators: 100,
+            max_depth: None,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            max_features: MaxFeatures::All,
+            bootstrap: true,
+            max_samples: None,
+            seed: 0,
+        }
+    }
+}
+
+fn invalid(msg: String) -> ForestError {
+    ForestError::InvalidParams(msg)
+}
+
+impl Params {
+    /// Checks that need no data.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_estimators < 1 {
+            return Err(invalid(format!(
+                "n_estimators must be >= 1, got {}",
+                self.n_estimators
+            )));
+        }
+        if let Some(d) = self.max_depth
+            && d < 1
+        {
+            return Err(invalid(format!("max_depth must be >= 1 or unset, got {d}")));
+        }
+        if self.min_samples_split < 2 {
+            return Err(invalid(format!(
+                "min_samples_split must be >= 2, got {}",
+                self.min_samples_split
+            )));
+        }
+        if self.min_samples_leaf < 1 {
+            return Err(invalid(format!(
+                "min_samples_leaf must be >= 1, got {}",
+                self.min_samples_leaf
+            )));
+        }
+        match self.max_features {
+            MaxFeatures::Count(0) => {
+                return Err(invalid(
+                    "max_features must be >= 1 when an integer, got 0".into(),
+                ));
+            }
+            MaxFeatures::Fraction(f) if !(f > 0.0 && f <= 1.0) => {
+                return Err(invalid(format!(
+                    "max_features must be in (0.0, 1.0] when a float, got {f}"
+                )));
+            }
+            _ => {}
+        }
+        match self.max_samples {
+            Some(_) if !self.bootstrap => {
+                return Err(invalid(
+                    "max_samples cannot be set if bootstrap=false (use bootstrap=true or unset max_samples)"
+                        .into(),
+                ));
+            }
+            Some(MaxSamples::Count(0)) => {
+                return Err(invalid(
+                    "max_samples must be >= 1 when an integer, got 0".into(),
+                ));
+            }
+            Some(MaxSamples::Fraction(f)) if !(f > 0.0 && f <= 1.0) => {
+                return Err(invalid(format!(
+                    "max_samples must be in (0.0, 1.0] when a float, got {f}"
+                )));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Number of features examined per split, for `n_features` features.
+    /// Integer arithmetic where sklearn uses floats, so native and wasm agree.
+    pub fn resolve_max_features(&self, n_features: usize) -> Result<usize> {
+        let k = match self.max_features {
+            MaxFeatures::All => n_features,
+            MaxFeatures::Sqrt => n_features.isqrt().max(1),
+            MaxFeatures::Log2 => (n_features.max(1).ilog2() as usize).max(1),
+            MaxFeatures::Count(c) => {
+                let c = c as usize;
+                if c > n_features {
+                    return Err(invalid(format!(
+                        "max_features must be in [1, n_features={n_features}], got {c}"
+                    )));
+                }
+                c
+            }
+            MaxFeatures::Fraction(f) => ((f * n_features as f64) as usize).max(1),
+        };
+        Ok(k.min(n_features))
+    }
+
+    /// Bootstrap draws per tree for `n_rows` training rows (sklearn's
+    /// `_get_n_samples_bootstrap`, including Python's round-half-to-even).
+    pub fn resolve_n_draws(&self, n_rows: usize) -> Result<usize> {
+        Ok(match self.max_samples {
+            None => n_rows,
+            Some(MaxSamples::Count(c)) => {
+                let c = c as usize;
+                if c > n_rows {
+                    return Err(invalid(format!(
+                        "max_samples must be <= n_samples={n_rows}, got {c}"
+                    )));
+                }
+                c
+            }
+            Some(MaxSamples::Fraction(f)) => {
+                ((f * n_rows as f64).round_ties_even() as usize).max(1)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_sklearns() {
+        let p = Params::default();
+        assert_eq!(p.n_estimators, 100);
+        assert_eq!(p.max_depth, None);
+        assert_eq!((p.min_samples_split, p.min_samples_leaf), (2, 1));
+        assert_eq!(p.max_features, MaxFeatures::All);
+        assert!(p.bootstrap);
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn max_features_resolution() {
+        let p = |m| Params {
+            max_features: m,
+            ..Params::default()
+        };
+        assert_eq!(p(MaxFeatures::All).resolve_max_features(10).unwrap(), 10);
+        assert_eq!(p(MaxFeatures::Sqrt).resolve_max_features(10).unwrap(), 3);
+        assert_eq!(p(MaxFeatures::Log2).resolve_max_features(10).unwrap(), 3);
+        assert_eq!(p(MaxFeatures::Log2).resolve_max_features(1).unwrap(), 1);
+        assert_eq!(
+            p(MaxFeatures::Fraction(0.33))
+                .resolve_max_features(10)
+                .unwrap(),
+            3
+        );
+        assert_eq!(
+            p(MaxFeatures::Fraction(0.01))
+                .resolve_max_features(10)
+                .unwrap(),
+            1
+        );
+        assert!(p(MaxFeatures::Count(11)).resolve_max_features(10).is_err());
+    }
+
+    #[test]
+    fn bad_params_are_named() {
+        let e = Params {
+            max_depth: Some(0),
+            ..Params::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(
+            e,
+            ForestError::InvalidParams("max_depth must be >= 1 or unset, got 0".into())
+        );
+        let e = Params {
+            min_samples_split: 1,
+            ..Params::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("min_samples_split must be >= 2"),
+            "{e}"
+        );
+        let e = Params {
+            bootstrap: false,
+            max_samples: Some(MaxSamples::Count(3)),
+            ..Params::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.to_string().contains("bootstrap=false"), "{e}");
+        assert!(
+            Params {
+                max_features: MaxFeatures::Fraction(1.5),
+                ..Params::default()
+            }
+            .validate()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn bootstrap_size_rounds_half_to_even() {
+        let p = |m| Params {
+            max_samples: Some(m),
+            ..Params::default()
+        };
+        assert_eq!(p(MaxSamples::Fraction(0.5)).resolve_n_draws(5).unwrap(), 2); // round(2.5) = 2
+        assert_eq!(p(MaxSamples::Fraction(0.5)).resolve_n_draws(7).unwrap(), 4); // round(3.5) = 4
+        assert_eq!(p(MaxSamples::Count(3)).resolve_n_draws(5).unwrap(), 3);
+        assert!(p(MaxSamples::Count(6)).resolve_n_draws(5).is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! Exact best-split search on presorted rows (scikit-learn's `BestSplitter`
+//! semantics, SLIQ-style bookkeeping).
+//!
+//! For each feature the in-bag rows of the tree are kept sorted by that
+//! feature's value; every node owns the same range `start..end` of each
+//! feature's array. Splitting a node partitions each array stably, so the
+//! children's ranges stay sorted and no node ever sorts: a node costs
+//! O(n_features × n_node_rows).
+
+use crate::criterion::{Sums, proxy_improvement};
+use crate::rng::Rng;
+
+/// Values closer than this are treated as equal (sklearn's FEATURE_THRESHOLD).
+const FEATURE_THRESHOLD: f64 = 1e-7;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Split {
+    pub feature: u32,
+    /// Number of the node's rows that go left.
+    pub n_left: usize,
+    pub threshold: f32,
+    proxy: f64,
+}
+
+/// The threshold between two consecutive distinct values `a < b`: sklearn's
+/// midpoint, rounded *down* to f32. For every f32 `x`, `x <= t` then holds
+/// exactly when `x <= midpoint` in f64, so one f32 threshold serves the CPU
+/// and the GPU without changing any decision.
+pub fn threshold_between(a: f32, b: f32) -> f32 {
+    let mid = f64::from(a) / 2.0 + f64::from(b) / 2.0;
+    let mut t = mid as f32;
+    if f64::from(t) > mid {
+        t = t.next_down();
+    }
+    if t >= b || !t.is_finite() {
+        t = a;
+    }
+    t
+}
+
+/// Per-worker state for growing trees; buffers are reused from tree to tree.
+pub struct Splitter<'t> {
+    /// Column-major features, `n_features × n_rows`.
+    columns: &'t [f32],
+    targets: &'t [f64],
+    n_rows: usize,
+    n_features: usize,
+    min_samples_leaf: usize,
+    max_features: usize,
+    /// Bootstrap draw count of every row (0 = out of bag).
+    pub counts: Vec<u32>,
+    /// `n_features` arrays of `n_in_bag` rows each, each sorted by its feature within every node range.
+    sorted: Vec<u32>,
+    n_in_bag: usize,
+    scratch: Vec<u32>,
+    goes_left: Vec<bool>,
+    /// Feature permutation drawn from (Fisher-Yates, as sklearn), kept across nodes.
+    features: Vec<u32>,
+}
+
+impl<'t> Splitter<'t> {
+    pub fn new(
+        columns: &'t [f32],
+        targets: &'t [f64],
+        n_features: usize,
+        min_samples_leaf: usize,
+        max_features: usize,
+    ) -> Self {
+        let n_rows = targets.len();
+        Splitter {
+            columns,
+            targets,
+            n_rows,
+            n_features,
+            min_samples_leaf,
+            max_features,
+            counts: vec![0; n_rows],
+            sorted: Vec::with_capacity(n_rows * n_features),
+            n_in_bag: 0,
+            scratch: Vec::with_capacity(n_rows),
+            goes_left: vec![false; n_rows],
+            features: (0..n_features as u32).collect(),
+        }
+    }
+
+    /// Starts a tree: keeps the rows with a non-zero count, in each feature's
+    /// global order. Returns the number of in-bag rows.
+    pub fn start_tree(&mut self, global_order: &[u32]) -> usize {
+        self.sorted.clear();
+        for f in 0..self.n_features {
+            let order = &global_order[f * self.n_rows..(f + 1) * self.n_rows];
+            self.sorted.extend(
+                order
+                    .iter()
+                    .copied()
+                    .filter(|&r| self.counts[r as usize] > 0),
+            );
+        }
+        self.n_in_bag = self.sorted.len() / self.n_features;
+        self.features
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, f)| *f = i as u32);
+        self.n_in_bag
+    }
+
+    fn rows(&self, feature: usize, start: usize, end: usize) -> &[u32] {
+        let base = feature * self.n_in_bag;
+        &self.sorted[base + start..base + end]
+    }
+
+    fn column(&self, feature: usize) -> &'t [f32] {
+        &self.columns[feature * self.n_rows..(feature + 1) * self.n_rows]
+    }
+
+    /// Weighted target sums of a node, and whether all its targets are equal.
+    pub fn node_sums(&self, start: usize, end: usize) -> (Sums, bool) {
+        let mut sums = Sums::default();
+        let rows = self.rows(0, start, end);
+        let first = self.targets[rows[0] as usize];
+        let mut pure = true;
+        for &r in rows {
+            let y = self.targets[r as usize];
+            pure &= y == first;
+            sums.add(f64::from(self.counts[r as usize]), y);
+        }
+        (sums, pure)
+    }
+
+    /// The best split of the node `start..end` over up to `max_features`
+    /// non-constant features drawn at random; `None` if no valid split exists.
+    /// Ties keep the first split found, so the result depends only on the rng.
+    pub fn best_split(
+        &mut self,
+        start: usize,
+        end: usize,
+        total: Sums,
+        rng: &mut Rng,
+    ) -> Option<Split> {
+        let n = end - start;
+        let min_leaf = self.min_samples_leaf;
+        let mut best: Option<Split> = None;
+        let mut visited = 0;
+        for i in 0..self.n_features {
+            if visited >= self.max_features {
+                break;
+            }
+            let j = i + rng.below((self.n_features - i) as u64) as usize;
+            self.features.swap(i, j);
+            let f = self.features[i] as usize;
+            let rows = self.rows(f, start, end);
+            let col = self.column(f);
+            let lo = col[rows[0] as usize];
+            let hi = col[rows[n - 1] as usize];
+            if f64::from(hi) <= f64::from(lo) + FEATURE_THRESHOLD {
+                continue; // constant in this node: not worth a draw
+            }
+            visited += 1;
+            let mut left = Sums::default();
+            let mut prev = lo;
+            for p in 1..n {
+                let r = rows[p - 1] as usize;
+                left.add(f64::from(self.counts[r]), self.targets[r]);
+                let v = col[rows[p] as usize];
+                let a = prev;
+                prev = v;
+                if f64::from(v) <= f64::from(a) + FEATURE_THRESHOLD {
+                    continue;
+                }
+                if p < min_leaf || n - p < min_leaf {
+                    continue;
+                }
+                let proxy = proxy_improvement(left, total.minus(left));
+                if best.is_none_or(|b| proxy > b.proxy) {
+                    best = Some(Split {
+                        feature: f as u32,
+                        n_left: p,
+                        threshold: threshold_between(a, v),
+                        proxy,
+                    });
+                }
+            }
+        }
+        best
+    }
+
+    /// Partitions every feature's range `start..end` into the split's left
+    /// rows then right rows, keeping each side sorted.
+    pub fn partition(&mut self, start: usize, end: usize, split: &Split) {
+        let bf = split.feature as usize;
+        let base = bf * self.n_in_bag;
+        for (i, &r) in self.sorted[base + start..base + end].iter().enumerate() {
+            self.goes_left[r as usize] = i < split.n_left;
+        }
+        for f in 0..self.n_features {
+            if f == bf {
+                continue; // already in order: that is how the split was found
+            }
+            let base = f * self.n_in_bag;
+            let seg = &mut self.sorted[base + start..base + end];
+            self.scratch.clear();
+            let mut l = 0;
+            for i in 0..seg.len() {
+                let r = seg[i];
+                if self.goes_left[r as usize] {
+                    seg[l] = r;
+                    l += 1;
+                } else {
+                    self.scratch.push(r);
+                }
+            }
+            debug_assert_eq!(l, split.n_left);
+            seg[l..].copy_from_slice(&self.scratch);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threshold_between;
+
+    #[test]
+    fn threshold_is_the_midpoint_rounded_down() {
+        assert_eq!(threshold_between(1.0, 2.0), 1.5);
+        assert_eq!(threshold_between(-1.0, 3.0), 1.0);
+        // Adjacent f32 values: the midpoint is not representable, round down to a.
+        let a = 1.0f32;
+        let b = a.next_up();
+        assert_eq!(threshold_between(a, b), a);
+        // Rounding down keeps every decision of the f64 midpoint.
+        let (a, b) = (0.1f32, 0.3f32);
+        let t = threshold_between(a, b);
+        let mid = f64::from(a) / 2.0 + f64::from(b) / 2.0;
+        for x in [t, t.next_up(), t.next_down(), 0.2f32, 0.2f32.next_up()] {
+            assert_eq!(x <= t, f64::from(x) <= mid, "x = {x}");
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! CSV input: a header row, then numeric rows. Every error names the file,
+//! the line and, where it applies, the column.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// Longest field accepted; no number needs more, and it bounds memory on bad input.
+const MAX_FIELD_BYTES: usize = 256;
+
+/// A numeric CSV file, cells row-major.
+#[derive(Debug)]
+pub struct Table {
+    pub path: PathBuf,
+    pub headers: Vec<String>,
+    pub n_rows: usize,
+    cells: Vec<f64>,
+    /// 1-based file line of each row (quoted fields may span lines).
+    lines: Vec<u64>,
+}
+
+/// Features (row-major f32) and, when present, targets, ready for the component.
+#[derive(Debug, Clone)]
+pub struct Xy {
+    pub feature_names: Vec<String>,
+    pub target_name: Option<String>,
+    pub n_rows: usize,
+    pub features: Vec<f32>,
+    pub targets: Option<Vec<f64>>,
+}
+
+impl Xy {
+    pub fn n_features(&self) -> usize {
+        self.feature_names.len()
+    }
+}
+
+pub fn read_csv(path: &Path) -> Result<Table> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let shown = path.display();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(file);
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_string).collect(),
+        Err(e) => bail!(
+            "{shown}: cannot read the header row: {}",
+            csv_error_text(&e)
+        ),
+    };
+    if headers.is_empty() || headers.len() == 1 && headers[0].is_empty() {
+        bail!("{shown}: the file is empty (expected a header row, then one row per sample)");
+    }
+    let mut seen = HashMap::new();
+    for (i, name) in headers.iter().enumerate() {
+        if name.is_empty() {
+            bail!("{shown}: line 1: column {} has an empty name", i + 1);
+        }
+        if let Some(first) = seen.insert(name.as_str(), i) {
+            bail!(
+                "{shown}: line 1: column name '{name}' appears twice (columns {} and {})",
+                first + 1,
+                i + 1
+            );
+        }
+    }
+    let mut cells = Vec::new();
+    let mut lines = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => bail!("{shown}: {}", csv_error_text(&e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        for (col, field) in record.iter().enumerate() {
+            let at = || {
+                format!(
+                    "{shown}: line {line}, column '{}' ({})",
+                    headers[col],
+                    col + 1
+                )
+            };
+            if field.len() > MAX_FIELD_BYTES {
+                bail!(
+                    "{}: a field of {} bytes exceeds the {MAX_FIELD_BYTES}-byte limit",
+                    at(),
+                    field.len()
+                );
+            }
+            let value: f64 = match field.parse() {
+                Ok(v) => v,
+                Err(_) if field.is_empty() => {
+                    bail!("{}: empty cell (missing values are not supported)", at())
+                }
+                Err(_) => bail!("{}: cannot parse '{field}' as a number", at()),
+            };
+            if !value.is_finite() {
+                bail!("{}: '{field}' is not a finite number", at());
+            }
+            cells.push(value);
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        bail!("{shown}: no data rows after the header");
+    }
+    Ok(Table {
+        path: path.to_path_buf(),
+        n_rows: lines.len(),
+        headers,
+        cells,
+        lines,
+    })
+}
+
+fn csv_error_text(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => format!(
+            "line {}: {len} fields, but the header has {expected_len}",
+            pos.as_ref().map_or(0, |p| p.line())
+        ),
+        csv::ErrorKind::Utf8 { pos, err } => format!(
+            "line {}: field {} is not valid UTF-8",
+            pos.as_ref().map_or(0, |p| p.line()),
+            err.field() + 1
+        ),
+        _ => e.to_string(),
+    }
+}
+
+impl Table {
+    fn column(&self, name: &str) -> Result<usize> {
+        self.headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| {
+                format!(
+                    "{}: no column named '{name}' (columns: {})",
+                    self.path.display(),
+                    self.headers.join(", ")
+                )
+            })
+    }
+
+    /// For training: the target is `target` or, by default, the last column;
+    /// every other column is a feature.
+    pub fn for_training(&self, target: Option<&str>) -> Result<Xy> {
+        let t = match target {
+            Some(name) => self.column(name)?,
+            None => self.headers.len() - 1,
+        };
+        if self.headers.len() < 2 {
+            bail!(
+                "{}: only one column ('{}'); training needs at least one feature column and a target column",
+                self.path.display(),
+                self.headers[0]
+            );
+        }
+        let features: Vec<usize> = (0..self.headers.len()).filter(|&c| c != t).collect();
+        self.select(&features, Some(t))
+    }
+
+    /// For prediction with a model trained on `model_features` columns: the
+    /// columns are found by name when the model knows the names (so their order
+    /// may differ), else by position. The target is `target`, else a column
+    /// named `target` if there is one, else (positional case) a last column
+    /// beyond the model's features.
+    pub fn for_prediction(
+        &self,
+        model_features: usize,
+        names: Option<&[String]>,
+        target: Option<&str>,
+    ) -> Result<Xy> {
+        let shown = self.path.display();
+        let target_col = match target {
+            Some(name) => Some(self.column(name)?),
+            None => self.headers.iter().position(|h| h == "target"),
+        };
+        let features: Vec<usize> = match names {
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    self.headers.iter().position(|h| h == n).with_context(|| {
+                        format!("{shown}: the model needs feature column '{n}', which the file lacks (columns: {})", self.headers.join(", "))
+                    })
+                })
+                .collect::<Result<_>>()?,
+            None => {
+                let cols: Vec<usize> = (0..self.headers.len()).filter(|&c| Some(c) != target_col).collect();
+                if cols.len() < model_features {
+                    bail!("{shown}: {} feature columns, but the model was trained on {model_features}", cols.len());
+                }
+                cols[..model_features].to_vec()
+            }
+        };
+        let target_col = target_col.or_else(|| {
+            (names.is_none() && self.headers.len() == model_features + 1)
+                .then_some(self.headers.len() - 1)
+        });
+        self.select(&features, target_col)
+    }
+
+    fn select(&self, features: &[usize], target: Option<usize>) -> Result<Xy> {
+        let width = self.headers.len();
+        let mut x = Vec::with_capacity(self.n_rows * features.len());
+        for (r, row) in self.cells.chunks_exact(width).enumerate() {
+            for &c in features {
+                let v = row[c] as f32;
+                if !v.is_finite() {
+                    bail!(
+                        "{}: line {}, column '{}' ({}): {} is too large for a 32-bit float feature",
+                        self.path.display(),
+                        self.lines[r],
+                        self.headers[c],
+                        c + 1,
+                        row[c]
+                    );
+                }
+                x.push(v);
+            }
+        }
+        let targets = target.map(|t| self.cells.chunks_exact(width).map(|row| row[t]).collect());
+        Ok(Xy {
+            feature_names: features.iter().map(|&c| self.headers[c].clone()).collect(),
+            target_name: target.map(|t| self.headers[t].clone()),
+            n_rows: self.n_rows,
+            features: x,
+            targets,
+        })
+    }
+}

@@ -1,0 +1,92 @@
+//! Summary statistics over repeated timings.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Seconds of each run, and their min / median / max.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub runs_s: Vec<f64>,
+    pub min_s: f64,
+    pub median_s: f64,
+    pub max_s: f64,
+}
+
+impl Summary {
+    pub fn of(runs: &[Duration]) -> Summary {
+        assert!(!runs.is_empty(), "a summary needs at least one run");
+        let runs_s: Vec<f64> = runs.iter().map(Duration::as_secs_f64).collect();
+        let mut sorted = runs_s.clone();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median_s = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        };
+        Summary {
+            min_s: sorted[0],
+            median_s,
+            max_s: sorted[n - 1],
+            runs_s,
+        }
+    }
+
+    /// "12.3 ms (median of 5; min 11.9, max 13.0)".
+    pub fn describe(&self) -> String {
+        if self.runs_s.len() == 1 {
+            return ms(self.median_s);
+        }
+        format!(
+            "{} (median of {}; min {}, max {})",
+            ms(self.median_s),
+            self.runs_s.len(),
+            ms(self.min_s),
+            ms(self.max_s)
+        )
+    }
+}
+
+/// Seconds as milliseconds with sensible precision.
+pub fn ms(s: f64) -> String {
+    let m = s * 1e3;
+    if m >= 100.0 {
+        format!("{m:.0} ms")
+    } else if m >= 1.0 {
+        format!("{m:.2} ms")
+    } else {
+        format!("{m:.3} ms")
+    }
+}
+
+pub fn mse(predictions: &[f64], targets: &[f64]) -> f64 {
+    predictions
+        .iter()
+        .zip(targets)
+        .map(|(p, t)| (p - t) * (p - t))
+        .sum::<f64>()
+        / predictions.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even() {
+        let d = |v: &[u64]| {
+            v.iter()
+                .map(|&m| Duration::from_millis(m))
+                .collect::<Vec<_>>()
+        };
+        let s = Summary::of(&d(&[5, 1, 3]));
+        assert_eq!((s.min_s, s.median_s, s.max_s), (0.001, 0.003, 0.005));
+        assert_eq!(Summary::of(&d(&[4, 1, 3, 2])).median_s, 0.0025);
+    }
+
+    #[test]
+    fn mse_by_hand() {
+        assert_eq!(mse(&[1.0, 2.0], &[0.0, 4.0]), 2.5);
+    }
+}
