@@ -1,0 +1,391 @@
+//! The `wasm-forest` binary end to end: everything here runs in the sandbox.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn wasm_forest(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasm-forest"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> (String, String) {
+    let out = wasm_forest(args);
+    let (o, e) = text(&out);
+    assert!(
+        out.status.success(),
+        "wasm-forest {args:?} failed\nstdout:\n{o}\nstderr:\n{e}"
+    );
+    (o, e)
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = wasm_forest(args);
+    let (o, e) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "wasm-forest {args:?} should fail\nstdout:\n{o}\nstderr:\n{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
+    e
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn shipped_diabetes_split_is_pinned() {
+    for (name, lines, sha) in [
+        (
+            "diabetes_train.csv",
+            354,
+            "96fc97ead02da85177e750ff99d2f5df9d62b4901b01139a38c009b4f0aef8e6",
+        ),
+        (
+            "diabetes_test.csv",
+            90,
+            "818f71925963599976c4d053d65cb14a77f344fa9142b19dfca86d1154b5645b",
+        ),
+    ] {
+        let bytes = std::fs::read(repo().join("data").join(name)).unwrap();
+        assert_eq!(
+            bytes.iter().filter(|&&b| b == b'\n').count(),
+            lines,
+            "{name}: header + rows"
+        );
+        assert_eq!(
+            format!("{:x}", Sha256::digest(&bytes)),
+            sha,
+            "{name} differs from python/export_diabetes.py's output"
+        );
+        assert!(bytes.starts_with(b"age,sex,bmi,bp,s1,s2,s3,s4,s5,s6,target\n"));
+    }
+}
+
+#[test]
+fn bench_on_diabetes_matches_scikit_learn_and_native() {
+    let dir = tmp();
+    let model = dir.path().join("model.bin");
+    let json = dir.path().join("bench.json");
+    let (out, _) = ok(&[
+        "bench",
+        "--repeat",
+        "1",
+        "--model-out",
+        p(&model),
+        "--json",
+        p(&json),
+    ]);
+    for line in [
+        "=== TRAINING PHASE ===",
+        "[TRAINING] Creating RandomForest with 200 estimators, max_depth 16",
+        "[TRAINING] Training in the wasm sandbox...",
+        "[TRAINING] Completed in ",
+        "model bytes identical",
+        "[TRAINING] Model saved to: ",
+        "=== INFERENCE PHASE ===",
+        "[INFERENCE] Samples: 89",
+        "[INFERENCE] Mean Squared Error: ",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let mse = report["mse"].as_f64().unwrap();
+    // scikit-learn 1.9.1, same split and hyperparameters: 2967–3043 over seeds 0–4, 2976 for seed 42.
+    assert!((2850.0..=3150.0).contains(&mse), "MSE {mse}");
+    assert_eq!(report["model_bytes_identical_to_native"], true);
+    assert_eq!(
+        (report["n_train"].as_u64(), report["n_test"].as_u64()),
+        (Some(353), Some(89))
+    );
+    assert_eq!(report["n_trees"], 200);
+    assert!(report["max_depth_reached"].as_u64().unwrap() <= 16);
+    assert_eq!(
+        std::fs::metadata(&model).unwrap().len(),
+        report["model_bytes"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn sandbox_and_native_models_are_byte_identical_for_other_params_too() {
+    let dir = tmp();
+    let json = dir.path().join("bench.json");
+    let model = dir.path().join("m.bin");
+    ok(&[
+        "bench",
+        "--repeat",
+        "1",
+        "--n-estimators",
+        "30",
+        "--max-depth",
+        "none",
+        "--max-features",
+        "sqrt",
+        "--max-samples",
+        "0.5",
+        "--min-samples-leaf",
+        "3",
+        "--min-samples-split",
+        "7",
+        "--seed",
+        "9",
+        "--model-out",
+        p(&model),
+        "--json",
+        p(&json),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["model_bytes_identical_to_native"], true);
+    assert_eq!(report["params"]["max_features"], "Sqrt");
+}
+
+#[test]
+fn train_predict_info_round_trip() {
+    let dir = tmp();
+    let model = dir.path().join("m.bin");
+    let preds = dir.path().join("p.csv");
+    let (out, _) = ok(&[
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        p(&model),
+        "--n-estimators",
+        "50",
+        "--seed",
+        "3",
+    ]);
+    assert!(
+        out.contains("Trained 50 trees on 353 rows x 10 features"),
+        "{out}"
+    );
+    let (_, err) = ok(&[
+        "predict",
+        "--model",
+        p(&model),
+        "--input",
+        "data/diabetes_test.csv",
+        "--out",
+        p(&preds),
+    ]);
+    let mse: f64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("Mean Squared Error (vs 'target'): "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((2500.0..3600.0).contains(&mse), "{mse}");
+    let csv = std::fs::read_to_string(&preds).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "prediction");
+    assert_eq!(lines.len(), 90);
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.parse::<f64>().is_ok_and(|v| (25.0..=346.0).contains(&v)))
+    );
+    // Predictions go to stdout without --out.
+    let (stdout, _) = ok(&[
+        "predict",
+        "--model",
+        p(&model),
+        "--input",
+        "data/diabetes_test.csv",
+    ]);
+    assert_eq!(stdout, csv);
+    let (info, _) = ok(&["info", p(&model)]);
+    assert!(info.contains("Trees: 50"), "{info}");
+    assert!(
+        info.contains("Feature names: age, sex, bmi, bp, s1, s2, s3, s4, s5, s6"),
+        "{info}"
+    );
+    assert!(info.contains("seed=3"), "{info}");
+}
+
+#[test]
+fn invalid_params_come_back_as_errors() {
+    let dir = tmp();
+    let model = dir.path().join("m.bin");
+    let train = [
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        p(&model),
+    ];
+    for (flag, value, message) in [
+        (
+            "--max-depth",
+            "0",
+            "invalid parameters: max_depth must be >= 1",
+        ),
+        (
+            "--min-samples-split",
+            "1",
+            "invalid parameters: min_samples_split must be >= 2",
+        ),
+        (
+            "--min-samples-leaf",
+            "0",
+            "invalid parameters: min_samples_leaf must be >= 1",
+        ),
+        (
+            "--n-estimators",
+            "0",
+            "invalid parameters: n_estimators must be >= 1",
+        ),
+        (
+            "--max-features",
+            "11",
+            "invalid parameters: max_features must be in [1, n_features=10]",
+        ),
+        (
+            "--max-features",
+            "1.5",
+            "invalid parameters: max_features must be in (0.0, 1.0]",
+        ),
+        (
+            "--max-samples",
+            "1000",
+            "invalid parameters: max_samples must be <= n_samples=353",
+        ),
+    ] {
+        let mut args = train.to_vec();
+        args.extend([flag, value]);
+        let err = fails(&args);
+        assert!(err.contains(message), "{flag} {value}: {err}");
+        assert!(!model.exists(), "no model may be written after an error");
+    }
+    let err = fails(&[
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        p(&model),
+        "--bootstrap",
+        "false",
+        "--max-samples",
+        "10",
+    ]);
+    assert!(
+        err.contains("max_samples cannot be set if bootstrap=false"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_csv_names_file_line_and_column() {
+    let dir = tmp();
+    let csv = dir.path().join("bad.csv");
+    let model = dir.path().join("m.bin");
+    let cases: [(&str, &str); 5] = [
+        (
+            "a,b,target\n1,2,3\n4,x,6\n",
+            "line 3, column 'b' (2): cannot parse 'x' as a number",
+        ),
+        (
+            "a,b,target\n1,2,3\n4,5\n",
+            "line 3: 2 fields, but the header has 3",
+        ),
+        (
+            "a,b,target\n1,2,3\n4,nan,6\n",
+            "line 3, column 'b' (2): 'nan' is not a finite number",
+        ),
+        ("a,b,target\n", "no data rows after the header"),
+        (
+            "a,a,target\n1,2,3\n4,5,6\n",
+            "column name 'a' appears twice",
+        ),
+    ];
+    for (content, message) in cases {
+        std::fs::write(&csv, content).unwrap();
+        let err = fails(&["train", "--train", p(&csv), "--out", p(&model)]);
+        assert!(
+            err.contains(p(&csv)) && err.contains(message),
+            "{content:?}: {err}"
+        );
+    }
+    std::fs::write(&csv, "a,b,target\n1,2,3\n4,5,6\n").unwrap();
+    let err = fails(&[
+        "train",
+        "--train",
+        p(&csv),
+        "--out",
+        p(&model),
+        "--target",
+        "nope",
+    ]);
+    assert!(err.contains("no column named 'nope'"), "{err}");
+}
+
+#[test]
+fn damaged_model_is_refused_by_the_component() {
+    let dir = tmp();
+    let model = dir.path().join("m.bin");
+    ok(&[
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        p(&model),
+        "--n-estimators",
+        "3",
+    ]);
+    let mut bytes = std::fs::read(&model).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&model, &bytes).unwrap();
+    let err = fails(&[
+        "predict",
+        "--model",
+        p(&model),
+        "--input",
+        "data/diabetes_test.csv",
+    ]);
+    assert!(err.contains("invalid model: checksum mismatch"), "{err}");
+    std::fs::write(&model, b"hello").unwrap();
+    let err = fails(&["info", p(&model)]);
+    assert!(
+        err.contains("invalid model") && err.contains("too short"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_default_data_explains_itself() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasm-forest"))
+        .arg("bench")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("data/diabetes_train.csv") && err.contains("repository root"),
+        "{err}"
+    );
+}
