@@ -1,19 +1,20 @@
 //! Squared-error criterion (scikit-learn's `MSE` criterion, single output).
 
-/// Weighted sums of the targets of a set of rows.
+/// Weighted sums of the targets of a set of rows. Weights are bootstrap draw
+/// counts, hence integers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sums {
-    /// Σ w (bootstrap draw counts).
-    pub weight: f64,
+    /// Σ w.
+    pub weight: u32,
     /// Σ w·y.
     pub sum: f64,
 }
 
 impl Sums {
     #[inline]
-    pub fn add(&mut self, w: f64, y: f64) {
+    pub fn add(&mut self, w: u32, wy: f64) {
         self.weight += w;
-        self.sum += w * y;
+        self.sum += wy;
     }
 
     #[inline]
@@ -25,14 +26,15 @@ impl Sums {
     }
 
     pub fn mean(self) -> f64 {
-        self.sum / self.weight
+        self.sum / f64::from(self.weight)
     }
 }
 
 /// sklearn's `proxy_impurity_improvement`: for a fixed parent, ranking splits by
 /// `sum_l²/w_l + sum_r²/w_r` ranks them exactly as the weighted impurity
-/// decrease does, at a fraction of the cost.
+/// decrease does, at a fraction of the cost. `inverse[k]` is `1/k`.
 #[inline]
-pub fn proxy_improvement(left: Sums, right: Sums) -> f64 {
-    left.sum * left.sum / left.weight + right.sum * right.sum / right.weight
+pub fn proxy_improvement(left: Sums, right: Sums, inverse: &[f64]) -> f64 {
+    left.sum * left.sum * inverse[left.weight as usize]
+        + right.sum * right.sum * inverse[right.weight as usize]
 }

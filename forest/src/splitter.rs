@@ -19,7 +19,6 @@ pub struct Split {
     /// Number of the node's rows that go left.
     pub n_left: usize,
     pub threshold: f32,
-    proxy: f64,
 }
 
 /// The threshold between two consecutive distinct values `a < b`: sklearn's
@@ -49,6 +48,11 @@ pub struct Splitter<'t> {
     max_features: usize,
     /// Bootstrap draw count of every row (0 = out of bag).
     pub counts: Vec<u32>,
+    /// count × target of every row, so scans add instead of multiplying.
+    weighted_targets: Vec<f64>,
+    /// `1/k` for every possible weight `k`: the split scan multiplies by
+    /// these instead of dividing (divisions dominated its cost).
+    inverse: Vec<f64>,
     /// `n_features` arrays of `n_in_bag` rows each, each sorted by its feature within every node range.
     sorted: Vec<u32>,
     n_in_bag: usize,
@@ -75,6 +79,8 @@ impl<'t> Splitter<'t> {
             min_samples_leaf,
             max_features,
             counts: vec![0; n_rows],
+            weighted_targets: vec![0.0; n_rows],
+            inverse: Vec::new(),
             sorted: Vec::with_capacity(n_rows * n_features),
             n_in_bag: 0,
             scratch: Vec::with_capacity(n_rows),
@@ -86,6 +92,20 @@ impl<'t> Splitter<'t> {
     /// Starts a tree: keeps the rows with a non-zero count, in each feature's
     /// global order. Returns the number of in-bag rows.
     pub fn start_tree(&mut self, global_order: &[u32]) -> usize {
+        let total: usize = self.counts.iter().map(|&c| c as usize).sum();
+        if self.inverse.len() <= total {
+            self.inverse = (0..=total)
+                .map(|k| if k == 0 { 0.0 } else { 1.0 / k as f64 })
+                .collect();
+        }
+        for ((wy, &c), &y) in self
+            .weighted_targets
+            .iter_mut()
+            .zip(&self.counts)
+            .zip(self.targets)
+        {
+            *wy = f64::from(c) * y;
+        }
         self.sorted.clear();
         for f in 0..self.n_features {
             let order = &global_order[f * self.n_rows..(f + 1) * self.n_rows];
@@ -120,9 +140,9 @@ impl<'t> Splitter<'t> {
         let first = self.targets[rows[0] as usize];
         let mut pure = true;
         for &r in rows {
-            let y = self.targets[r as usize];
-            pure &= y == first;
-            sums.add(f64::from(self.counts[r as usize]), y);
+            let r = r as usize;
+            pure &= self.targets[r] == first;
+            sums.add(self.counts[r], self.weighted_targets[r]);
         }
         (sums, pure)
     }
@@ -139,7 +159,9 @@ impl<'t> Splitter<'t> {
     ) -> Option<Split> {
         let n = end - start;
         let min_leaf = self.min_samples_leaf;
+        debug_assert!(n >= 2 * min_leaf && min_leaf >= 1);
         let mut best: Option<Split> = None;
+        let mut best_proxy = f64::NEG_INFINITY;
         let mut visited = 0;
         for i in 0..self.n_features {
             if visited >= self.max_features {
@@ -156,27 +178,30 @@ impl<'t> Splitter<'t> {
                 continue; // constant in this node: not worth a draw
             }
             visited += 1;
+            // Splits leaving fewer than min_leaf rows on a side are never
+            // evaluated: rows before the first valid position are only summed.
             let mut left = Sums::default();
-            let mut prev = lo;
-            for p in 1..n {
+            for &r in &rows[..min_leaf - 1] {
+                left.add(self.counts[r as usize], self.weighted_targets[r as usize]);
+            }
+            let mut prev = col[rows[min_leaf - 1] as usize];
+            for p in min_leaf..=n - min_leaf {
+                // The split puts rows[..p] on the left.
                 let r = rows[p - 1] as usize;
-                left.add(f64::from(self.counts[r]), self.targets[r]);
+                left.add(self.counts[r], self.weighted_targets[r]);
                 let v = col[rows[p] as usize];
                 let a = prev;
                 prev = v;
                 if f64::from(v) <= f64::from(a) + FEATURE_THRESHOLD {
                     continue;
                 }
-                if p < min_leaf || n - p < min_leaf {
-                    continue;
-                }
-                let proxy = proxy_improvement(left, total.minus(left));
-                if best.is_none_or(|b| proxy > b.proxy) {
+                let proxy = proxy_improvement(left, total.minus(left), &self.inverse);
+                if proxy > best_proxy {
+                    best_proxy = proxy;
                     best = Some(Split {
                         feature: f as u32,
                         n_left: p,
                         threshold: threshold_between(a, v),
-                        proxy,
                     });
                 }
             }
@@ -198,19 +223,20 @@ impl<'t> Splitter<'t> {
             }
             let base = f * self.n_in_bag;
             let seg = &mut self.sorted[base + start..base + end];
-            self.scratch.clear();
-            let mut l = 0;
+            self.scratch.resize(seg.len(), 0);
+            // Branch-free: which side a row goes to is unpredictable, so every
+            // row is written to both places and only one cursor advances.
+            let (mut l, mut k) = (0, 0);
             for i in 0..seg.len() {
                 let r = seg[i];
-                if self.goes_left[r as usize] {
-                    seg[l] = r;
-                    l += 1;
-                } else {
-                    self.scratch.push(r);
-                }
+                let g = usize::from(self.goes_left[r as usize]);
+                seg[l] = r;
+                self.scratch[k] = r;
+                l += g;
+                k += 1 - g;
             }
             debug_assert_eq!(l, split.n_left);
-            seg[l..].copy_from_slice(&self.scratch);
+            seg[l..].copy_from_slice(&self.scratch[..k]);
         }
     }
 }
