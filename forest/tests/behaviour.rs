@@ -126,9 +126,9 @@ fn min_samples_split_is_honoured() {
             };
         }
     }
-    for i in 0..tight.nodes.len() {
+    for (i, &rows) in reach.iter().enumerate() {
         if tight.nodes.left[i] != LEAF {
-            assert!(reach[i] >= 50, "node {i} was split with {} rows", reach[i]);
+            assert!(rows >= 50, "node {i} was split with {rows} rows");
         }
     }
 }
