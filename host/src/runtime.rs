@@ -7,11 +7,10 @@
 //! epoch interruption.
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Config, Engine, ResourceLimiter, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -123,7 +122,7 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = wt(Engine::new(&config)).context("creating the wasmtime engine")?;
-        start_epoch_ticker(&engine);
+        start_epoch_ticker(&engine)?;
 
         let bytes = match component {
             Some(path) => std::fs::read(path)
@@ -181,8 +180,14 @@ impl Runtime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(u64::MAX / 2);
-        let instance =
-            wt(self.pre.instantiate(&mut store)).context("instantiating the component")?;
+        let instance = match self.pre.instantiate(&mut store) {
+            Ok(instance) => instance,
+            Err(_) if store.data().limiter.refused => bail!(
+                "the component needs more than the {} MiB memory limit just to start (see --max-memory)",
+                self.limits.max_memory >> 20
+            ),
+            Err(e) => return Err(anyhow::Error::from(e).context("instantiating the component")),
+        };
         Ok(Job {
             store,
             instance,
@@ -197,22 +202,20 @@ fn wt<T>(r: wasmtime::Result<T>) -> Result<T> {
     r.map_err(anyhow::Error::from)
 }
 
-fn start_epoch_ticker(engine: &Engine) {
-    // One ticker per process is enough; engines are few and long-lived.
-    static TICKER: OnceLock<()> = OnceLock::new();
+/// Advances the engine's epoch every EPOCH_TICK; ends with the engine.
+fn start_epoch_ticker(engine: &Engine) -> Result<()> {
     let weak = engine.weak();
-    TICKER.get_or_init(|| {
-        thread::Builder::new()
-            .name("wasm-forest-epoch".into())
-            .spawn(move || {
-                while let Some(engine) = weak.upgrade() {
-                    engine.increment_epoch();
-                    drop(engine);
-                    thread::sleep(EPOCH_TICK);
-                }
-            })
-            .expect("spawning the epoch thread");
-    });
+    thread::Builder::new()
+        .name("wasm-forest-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                thread::sleep(EPOCH_TICK);
+            }
+        })
+        .context("starting the epoch thread")?;
+    Ok(())
 }
 
 /// One sandboxed instance of the library component.

@@ -389,3 +389,62 @@ fn missing_default_data_explains_itself() {
         "{err}"
     );
 }
+
+#[test]
+fn sandbox_limits_give_clear_errors() {
+    let dir = tmp();
+    let model = dir.path().join("m.bin");
+    let train = [
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        p(&model),
+    ];
+    let mut args = vec!["--max-memory", "1"];
+    args.extend(train);
+    let err = fails(&args);
+    assert!(
+        err.contains("needs more than the 1 MiB memory limit just to start"),
+        "{err}"
+    );
+    let mut args = vec!["--max-memory", "4"];
+    args.extend(train);
+    let err = fails(&args);
+    assert!(
+        err.contains("train: the component exceeded the 4 MiB memory limit"),
+        "{err}"
+    );
+    // 5000 trees take seconds; the deadline stops them after 50 ms.
+    let mut args = vec!["--timeout", "0.05"];
+    args.extend(train);
+    args.extend(["--n-estimators", "5000"]);
+    let err = fails(&args);
+    assert!(
+        err.contains("train: the component ran out of time after 50ms"),
+        "{err}"
+    );
+    assert!(!model.exists());
+}
+
+#[test]
+fn another_component_file_can_be_used_and_a_bad_one_is_refused() {
+    let dir = tmp();
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, b"not wasm").unwrap();
+    let err = fails(&["--component", p(&bogus), "info", "whatever.bin"]);
+    assert!(
+        err.contains("compiling component") && err.contains("bogus.wasm"),
+        "{err}"
+    );
+    let err = fails(&[
+        "--component",
+        p(&dir.path().join("missing.wasm")),
+        "info",
+        "whatever.bin",
+    ]);
+    assert!(
+        err.contains("reading component") && err.contains("missing.wasm"),
+        "{err}"
+    );
+}
