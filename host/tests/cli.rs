@@ -447,4 +447,23 @@ fn another_component_file_can_be_used_and_a_bad_one_is_refused() {
         err.contains("reading component") && err.contains("missing.wasm"),
         "{err}"
     );
+    // The component file build.rs produced, loaded from disk instead of the embedded copy.
+    let component = env!("WASM_FOREST_COMPONENT");
+    let model = dir.path().join("m.bin");
+    let (out, _) = ok(&[
+        "--component",
+        component,
+        "bench",
+        "--repeat",
+        "1",
+        "--n-estimators",
+        "10",
+        "--model-out",
+        p(&model),
+    ]);
+    assert!(
+        out.contains(&format!("[SETUP] Component: {component}")),
+        "{out}"
+    );
+    assert!(out.contains("model bytes identical"), "{out}");
 }
