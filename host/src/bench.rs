@@ -56,6 +56,11 @@ fn dataset(xy: &Xy, names: bool) -> Result<Dataset> {
     })
 }
 
+/// Bytes a training job hands the guest (sizes its default memory cap).
+pub fn input_bytes(ds: &Dataset) -> u64 {
+    4 * ds.features.len() as u64 + 8 * ds.targets.len() as u64
+}
+
 /// The data the host loads and hands to the component, loaded once.
 pub fn load_training(path: &Path, target: Option<&str>) -> Result<(Xy, Dataset)> {
     let table = data::read_csv(path).map_err(|e| hint_data_dir(e, path))?;
@@ -193,7 +198,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
     let (mut train_runs, mut inst_runs) = (Vec::new(), Vec::new());
     let mut peak_train = 0;
     for _ in 0..repeat {
-        let (mut job, t_inst) = timed(|| rt.instantiate())?;
+        let (mut job, t_inst) = timed(|| rt.instantiate(input_bytes(&train_ds)))?;
         let (bytes, t_train) = timed(|| job.train(&train_ds, &params))?;
         inst_runs.push(t_inst);
         train_runs.push(t_train);
@@ -249,7 +254,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
     println!();
 
     println!("=== INFERENCE PHASE ===");
-    let mut job = rt.instantiate()?;
+    let mut job = rt.instantiate(model_bytes.len() as u64 + 4 * test_xy.features.len() as u64)?;
     let (model, load) = timed(|| {
         let bytes = std::fs::read(&model_path)
             .with_context(|| format!("reading {}", model_path.display()))?;

@@ -30,9 +30,14 @@ pub struct SandboxArgs {
     /// Use this component file instead of the one built into the binary.
     #[arg(long, global = true, value_name = "WASM")]
     pub component: Option<PathBuf>,
-    /// Linear-memory limit of the sandbox, in MiB.
-    #[arg(long, global = true, value_name = "MIB", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=65536))]
-    pub max_memory: u64,
+    /// Linear-memory limit of the sandbox, in MiB [default: 256 MiB plus 16 times
+    /// the data handed to the component, at most 4096].
+    #[arg(long, global = true, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_memory: Option<u64>,
+    /// Fuel budget of each call into the sandbox (about one unit per wasm
+    /// instruction): a deterministic cut-off, unlike --timeout [default: unmetered].
+    #[arg(long, global = true, value_name = "UNITS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub fuel: Option<u64>,
     /// Wall-clock limit of each call into the sandbox, in seconds.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 600.0, value_parser = parse_positive_secs)]
     pub timeout: f64,

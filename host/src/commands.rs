@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::bench::{hint_data_dir, load_training};
+use crate::bench::{hint_data_dir, input_bytes, load_training};
 use crate::cli::{InfoArgs, PredictArgs, TrainArgs};
 use crate::data;
 use crate::fsio::write_atomic;
@@ -15,7 +15,7 @@ use crate::stats::{ms, mse};
 pub fn train(rt: &Runtime, args: &TrainArgs) -> Result<()> {
     let params = args.forest.params(100, None);
     let (xy, ds) = load_training(&args.train, args.target.as_deref())?;
-    let mut job = rt.instantiate()?;
+    let mut job = rt.instantiate(input_bytes(&ds))?;
     let t = Instant::now();
     let bytes = job.train(&ds, &params)?;
     let elapsed = t.elapsed();
@@ -36,10 +36,15 @@ pub fn train(rt: &Runtime, args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn load_model(rt: &Runtime, path: &std::path::Path) -> Result<(Job, ModelHandle, ModelInfo)> {
+/// Loads a model file into a fresh sandbox sized for it plus `extra_bytes` of input.
+fn load_model(
+    rt: &Runtime,
+    path: &std::path::Path,
+    extra_bytes: u64,
+) -> Result<(Job, ModelHandle, ModelInfo)> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read model file {}", path.display()))?;
-    let mut job = rt.instantiate()?;
+    let mut job = rt.instantiate(bytes.len() as u64 + extra_bytes)?;
     let model = job
         .load_model(&bytes)
         .with_context(|| format!("{} is not a usable model", path.display()))?;
@@ -48,8 +53,8 @@ fn load_model(rt: &Runtime, path: &std::path::Path) -> Result<(Job, ModelHandle,
 }
 
 pub fn predict(rt: &Runtime, args: &PredictArgs) -> Result<()> {
-    let (mut job, model, info) = load_model(rt, &args.model)?;
     let table = data::read_csv(&args.input).map_err(|e| hint_data_dir(e, &args.input))?;
+    let (mut job, model, info) = load_model(rt, &args.model, 4 * table.n_values() as u64)?;
     let xy = table.for_prediction(
         info.n_features as usize,
         info.feature_names.as_deref(),
@@ -89,7 +94,7 @@ pub fn predict(rt: &Runtime, args: &PredictArgs) -> Result<()> {
 }
 
 pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
-    let (mut job, model, info) = load_model(rt, &args.model)?;
+    let (mut job, model, info) = load_model(rt, &args.model, 0)?;
     job.drop_model(model)?;
     let p = &info.params;
     println!("Model: {}", args.model.display());

@@ -138,6 +138,11 @@ fn csv_error_text(e: &csv::Error) -> String {
 }
 
 impl Table {
+    /// Number of cells (rows × columns).
+    pub fn n_values(&self) -> usize {
+        self.cells.len()
+    }
+
     fn column(&self, name: &str) -> Result<usize> {
         self.headers
             .iter()

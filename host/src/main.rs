@@ -1,26 +1,20 @@
 //! wasm-forest: the native host. Parses CSV, runs the forest component in a
 //! wasmtime sandbox, times phases and writes files.
 
-mod bench;
-mod cli;
-mod commands;
-mod data;
-mod fsio;
-mod runtime;
-mod stats;
-
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
-use runtime::{Limits, Runtime};
+use wasm_forest::cli::{Cli, Command};
+use wasm_forest::runtime::{Limits, NATIVE_STACK, Runtime};
+use wasm_forest::{bench, commands};
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let limits = Limits {
-        max_memory: (cli.sandbox.max_memory << 20) as usize,
+        max_memory: cli.sandbox.max_memory.map(|mib| mib << 20),
         timeout: Duration::from_secs_f64(cli.sandbox.timeout),
+        fuel: cli.sandbox.fuel,
     };
     let rt = Runtime::new(cli.sandbox.component.as_deref(), limits)?;
     match &cli.command {
@@ -32,7 +26,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    // Guest code runs on the calling thread's stack: give it a thread whose
+    // stack is far larger than wasmtime's max_wasm_stack.
+    let worker = std::thread::Builder::new()
+        .name("wasm-forest".into())
+        .stack_size(NATIVE_STACK)
+        .spawn(move || run(cli));
+    let result = match worker {
+        Ok(handle) => handle.join().unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "internal error: the worker thread panicked"
+            ))
+        }),
+        Err(e) => Err(anyhow::Error::from(e).context("starting the worker thread")),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

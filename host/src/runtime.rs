@@ -1,10 +1,11 @@
 //! The wasmtime embedding: one engine and one pre-linked component per
 //! process, a fresh sandboxed store per job.
 //!
-//! The library component is untrusted: it gets no files, environment, network
+//! The library component is untrusted. It gets no files, environment, network
 //! or inherited stdio (stderr goes to a bounded in-memory pipe, shown when a
-//! call traps), a linear-memory cap, and a wall-clock deadline enforced by
-//! epoch interruption.
+//! call fails), a linear-memory cap (growth beyond it traps), a wall-clock
+//! deadline per call (epoch interruption), optionally a fuel budget, a bounded
+//! wasm stack, and its results are checked before the host uses them.
 
 use std::path::Path;
 use std::thread;
@@ -29,33 +30,57 @@ pub use wit::{Dataset, ForestError, MaxFeatures, MaxSamples, ModelInfo, Params};
 /// The component built from `guest/` by build.rs.
 pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("WASM_FOREST_COMPONENT"));
 
-/// How often the epoch advances; the deadline is counted in these ticks.
+/// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Most bytes of guest stderr kept (for error reports).
 const STDERR_CAP: usize = 64 * 1024;
+/// Most bytes the guest may pass to one host (WASI) call, or return from a
+/// call whose result has no natural size (errors, info).
+const SMALL_RESULT_BYTES: usize = 1 << 20;
+/// wasm32 cannot address more.
+const WASM32_MEMORY: u64 = 4 << 30;
+/// Most bytes the wasm call stack may use. Host calls into the guest must run
+/// on a thread with a native stack comfortably larger (see `NATIVE_STACK`).
+pub const MAX_WASM_STACK: usize = 1 << 20;
+/// Native stack for the thread that runs guests.
+pub const NATIVE_STACK: usize = 64 << 20;
 
 /// Sandbox limits for every job.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Linear memory cap, bytes, over all of a job's memories.
-    pub max_memory: usize,
+    /// Linear-memory cap in bytes; `None` sizes it from each job's input
+    /// (see [`memory_for_input`]).
+    pub max_memory: Option<u64>,
     /// Wall-clock budget for one call into the guest.
     pub timeout: Duration,
+    /// Fuel (roughly, wasm instructions) for one call; `None` = unmetered.
+    /// Unlike the timeout, a fuel cut-off happens at the same point every run.
+    pub fuel: Option<u64>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_memory: 4 << 30,
+            max_memory: None,
             timeout: Duration::from_secs(600),
+            fuel: None,
         }
     }
 }
 
-/// Caps linear memory and remembers the peak.
+/// Default memory cap for a job that hands the guest `input_bytes` bytes:
+/// 256 MiB plus 16× the input (training keeps a few copies of the data plus
+/// the trees), at most what wasm32 can address.
+pub fn memory_for_input(input_bytes: u64) -> u64 {
+    (256u64 << 20)
+        .saturating_add(input_bytes.saturating_mul(16))
+        .min(WASM32_MEMORY)
+}
+
+/// Caps linear memory, remembers the peak, and traps on refused growth (so a
+/// guest cannot ignore a failed `memory.grow` and carry on).
 struct MemoryLimiter {
-    max: usize,
-    current: usize,
+    max: u64,
     peak: usize,
     refused: bool,
 }
@@ -67,13 +92,13 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let next = self.current - current.min(self.current) + desired;
-        if next > self.max {
+        // One memory per component instance here; `desired` is its new size.
+        let _ = current;
+        if desired as u64 > self.max {
             self.refused = true;
-            return Ok(false);
+            wasmtime::bail!("memory limit of {} MiB reached", self.max >> 20);
         }
-        self.current = next;
-        self.peak = self.peak.max(next);
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 
@@ -108,7 +133,7 @@ pub struct Runtime {
     engine: Engine,
     pre: bindings::ForestLibPre<HostState>,
     limits: Limits,
-    /// Time spent compiling the component (Cranelift), and instantiate_pre.
+    /// Time spent compiling the component (Cranelift), and linking it.
     pub compile_time: Duration,
     pub link_time: Duration,
     pub component_size: usize,
@@ -119,20 +144,28 @@ pub struct Runtime {
 impl Runtime {
     /// Compiles `component` (or the embedded one) and links it.
     pub fn new(component: Option<&Path>, limits: Limits) -> Result<Runtime> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = wt(Engine::new(&config)).context("creating the wasmtime engine")?;
-        start_epoch_ticker(&engine)?;
-
         let bytes = match component {
             Some(path) => std::fs::read(path)
                 .with_context(|| format!("reading component {}", path.display()))?,
             None => EMBEDDED_COMPONENT.to_vec(),
         };
+        let label = component.map_or_else(|| "embedded".to_string(), |p| p.display().to_string());
+        Runtime::from_bytes(&bytes, &label, limits)
+    }
+
+    pub fn from_bytes(bytes: &[u8], label: &str, limits: Limits) -> Result<Runtime> {
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .consume_fuel(limits.fuel.is_some())
+            .max_wasm_stack(MAX_WASM_STACK);
+        let engine = wt(Engine::new(&config)).context("creating the wasmtime engine")?;
+        start_epoch_ticker(&engine)?;
+
         let t = Instant::now();
-        let compiled = wt(Component::new(&engine, &bytes)).with_context(|| match component {
-            Some(path) => format!("compiling component {}", path.display()),
-            None => "compiling the embedded component".to_string(),
+        let compiled = wt(Component::new(&engine, bytes)).with_context(|| match label {
+            "embedded" => "compiling the embedded component".to_string(),
+            path => format!("compiling component {path}"),
         })?;
         let compile_time = t.elapsed();
 
@@ -141,12 +174,11 @@ impl Runtime {
         wt(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))
             .context("adding WASI to the linker")?;
         let pre = wt(linker.instantiate_pre(&compiled))
-            .context("linking the component (does it export wasm-forest:forest/forest@0.1.0?)")?;
-        let pre = wt(bindings::ForestLibPre::new(pre))
-            .context("the component does not match the forest-lib world")?;
+            .with_context(|| format!("linking component {label}"))?;
+        let pre = wt(bindings::ForestLibPre::new(pre)).with_context(|| {
+            format!("component {label} does not export wasm-forest:forest/forest@0.1.0")
+        })?;
         let link_time = t.elapsed();
-        let component_label =
-            component.map_or_else(|| "embedded".to_string(), |p| p.display().to_string());
         Ok(Runtime {
             engine,
             pre,
@@ -154,12 +186,17 @@ impl Runtime {
             compile_time,
             link_time,
             component_size: bytes.len(),
-            component_label,
+            component_label: label.to_string(),
         })
     }
 
-    /// A fresh sandbox: new store, new instance.
-    pub fn instantiate(&self) -> Result<Job> {
+    /// A fresh sandbox (new store, new instance) for a job that will hand the
+    /// guest about `input_bytes` bytes (sizes the default memory cap).
+    pub fn instantiate(&self, input_bytes: u64) -> Result<Job> {
+        let max_memory = self
+            .limits
+            .max_memory
+            .unwrap_or_else(|| memory_for_input(input_bytes));
         let stderr = MemoryOutputPipe::new(STDERR_CAP);
         let mut wasi = WasiCtx::builder();
         wasi.stderr(stderr.clone())
@@ -170,8 +207,7 @@ impl Runtime {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
-                max: self.limits.max_memory,
-                current: 0,
+                max: max_memory,
                 peak: 0,
                 refused: false,
             },
@@ -179,20 +215,24 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(SMALL_RESULT_BYTES);
         store.set_epoch_deadline(u64::MAX / 2);
+        if self.limits.fuel.is_some() {
+            wt(store.set_fuel(u64::MAX)).context("setting fuel")?;
+        }
         let instance = match self.pre.instantiate(&mut store) {
             Ok(instance) => instance,
             Err(_) if store.data().limiter.refused => bail!(
                 "the component needs more than the {} MiB memory limit just to start (see --max-memory)",
-                self.limits.max_memory >> 20
+                max_memory >> 20
             ),
             Err(e) => return Err(anyhow::Error::from(e).context("instantiating the component")),
         };
         Ok(Job {
             store,
             instance,
-            timeout: self.limits.timeout,
-            max_memory: self.limits.max_memory,
+            limits: self.limits,
+            max_memory,
         })
     }
 }
@@ -218,34 +258,48 @@ fn start_epoch_ticker(engine: &Engine) -> Result<()> {
     Ok(())
 }
 
-/// One sandboxed instance of the library component.
+/// One sandboxed instance of the library component. After a trap the
+/// instance must not be used again (wasmtime poisons it); make a new job.
 pub struct Job {
     store: Store<HostState>,
     instance: bindings::ForestLib,
-    timeout: Duration,
-    max_memory: usize,
+    limits: Limits,
+    max_memory: u64,
 }
 
 /// A model living inside a job's instance.
 pub struct ModelHandle(ResourceAny);
 
 impl Job {
-    /// Runs one call into the guest under the deadline; turns traps into
-    /// readable errors.
+    /// Runs one call into the guest under the deadline (and fuel budget),
+    /// accepting at most `result_bytes` of results (wasmtime's hostcall fuel
+    /// counts what is copied out of the guest); turns traps into readable errors.
     fn call<R>(
         &mut self,
         what: &str,
+        result_bytes: usize,
         f: impl FnOnce(&wit::Guest, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R> {
-        let ticks = (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        self.store
+            .set_hostcall_fuel(result_bytes.saturating_add(SMALL_RESULT_BYTES));
+        let ticks = (self.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         self.store.set_epoch_deadline(ticks);
+        if let Some(fuel) = self.limits.fuel {
+            wt(self.store.set_fuel(fuel)).context("setting fuel")?;
+        }
         let api = self.instance.wasm_forest_forest_forest().clone();
         let result = f(&api, &mut self.store);
         self.store.set_epoch_deadline(u64::MAX / 2);
-        result.map_err(|e| self.explain_trap(what, e))
+        self.store.set_hostcall_fuel(SMALL_RESULT_BYTES);
+        result.map_err(|e| self.explain_trap(what, result_bytes, e))
     }
 
-    fn explain_trap(&mut self, what: &str, e: wasmtime::Error) -> anyhow::Error {
+    fn explain_trap(
+        &mut self,
+        what: &str,
+        result_bytes: usize,
+        e: wasmtime::Error,
+    ) -> anyhow::Error {
         let state = self.store.data();
         let stderr = String::from_utf8_lossy(&state.stderr.contents())
             .trim()
@@ -256,17 +310,32 @@ impl Job {
             format!("\ncomponent stderr:\n{stderr}")
         };
         match e.downcast_ref::<wasmtime::Trap>() {
-            Some(wasmtime::Trap::Interrupt) => {
-                anyhow!(
-                    "{what}: the component ran out of time after {:.0?} (see --timeout){detail}",
-                    self.timeout
-                )
-            }
             _ if state.limiter.refused => anyhow!(
                 "{what}: the component exceeded the {} MiB memory limit (see --max-memory){detail}",
                 self.max_memory >> 20
             ),
+            Some(wasmtime::Trap::Interrupt) => anyhow!(
+                "{what}: the component ran out of time after {:.0?} (see --timeout){detail}",
+                self.limits.timeout
+            ),
+            Some(wasmtime::Trap::OutOfFuel) => anyhow!(
+                "{what}: the component ran out of fuel after {} units (see --fuel){detail}",
+                self.limits.fuel.unwrap_or_default()
+            ),
+            Some(wasmtime::Trap::StackOverflow) => anyhow!(
+                "{what}: the component overflowed its {} MiB stack{detail}",
+                MAX_WASM_STACK >> 20
+            ),
             Some(trap) => anyhow!("{what}: the component trapped: {trap}{detail}"),
+            None if e
+                .to_string()
+                .contains("fuel allocated for hostcalls has been exhausted") =>
+            {
+                anyhow!(
+                    "{what}: the component returned more than the expected {} KiB of results; refused{detail}",
+                    result_bytes.saturating_add(SMALL_RESULT_BYTES) >> 10
+                )
+            }
             None => anyhow::Error::from(e).context(format!("{what} failed{detail}")),
         }
     }
@@ -278,12 +347,14 @@ impl Job {
 
     /// Trains in the sandbox; returns the model file bytes.
     pub fn train(&mut self, data: &Dataset, params: &Params) -> Result<Vec<u8>> {
-        self.call("train", |api, store| api.call_train(store, data, *params))?
-            .map_err(guest_error)
+        self.call("train", self.max_memory as usize, |api, store| {
+            api.call_train(store, data, *params)
+        })?
+        .map_err(guest_error)
     }
 
     pub fn load_model(&mut self, bytes: &[u8]) -> Result<ModelHandle> {
-        let r = self.call("model.from-bytes", |api, store| {
+        let r = self.call("model.from-bytes", 0, |api, store| {
             api.model().call_from_bytes(store, bytes)
         })?;
         Ok(ModelHandle(r.map_err(guest_error)?))
@@ -295,14 +366,22 @@ impl Job {
         features: &[f32],
         n_rows: u32,
     ) -> Result<Vec<f64>> {
-        self.call("model.predict", |api, store| {
-            api.model().call_predict(store, model.0, features, n_rows)
-        })?
-        .map_err(guest_error)
+        let p = self
+            .call("model.predict", 8 * n_rows as usize, |api, store| {
+                api.model().call_predict(store, model.0, features, n_rows)
+            })?
+            .map_err(guest_error)?;
+        if p.len() != n_rows as usize {
+            bail!(
+                "model.predict: the component returned {} values for {n_rows} rows; refused",
+                p.len()
+            );
+        }
+        Ok(p)
     }
 
     pub fn model_info(&mut self, model: &ModelHandle) -> Result<ModelInfo> {
-        self.call("model.info", |api, store| {
+        self.call("model.info", 0, |api, store| {
             api.model().call_info(store, model.0)
         })
     }

@@ -1,0 +1,10 @@
+//! wasm-forest host library: everything the `wasm-forest` binary does, usable
+//! in-process (tests, embedders).
+
+pub mod bench;
+pub mod cli;
+pub mod commands;
+pub mod data;
+pub mod fsio;
+pub mod runtime;
+pub mod stats;
