@@ -41,6 +41,8 @@ fn main() {
             "build",
             "--package",
             "wasm-forest-guest",
+            "--package",
+            "wasm-forest-chaos-guest",
             "--target",
             "wasm32-wasip2",
             "--profile",
@@ -99,4 +101,10 @@ fn main() {
         wasm.display()
     );
     println!("cargo:rustc-env=WASM_FOREST_COMPONENT={}", wasm.display());
+    // A misbehaving component for the sandbox tests (see guest/chaos).
+    let chaos = target_dir.join("wasm32-wasip2/guest/wasm_forest_chaos_guest.wasm");
+    println!(
+        "cargo:rustc-env=WASM_FOREST_CHAOS_COMPONENT={}",
+        chaos.display()
+    );
 }

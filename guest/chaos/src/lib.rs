@@ -1,0 +1,107 @@
+//! A hostile library component for the host's sandbox tests: it exports the
+//! forest-lib world, but `train` misbehaves according to `params.seed`:
+//!
+//! | seed | behaviour |
+//! |------|-----------|
+//! | 1    | loops forever |
+//! | 2    | allocates without bound |
+//! | 3    | recurses without bound |
+//! | 4    | panics |
+//! | 5    | tries to read a file, list `/` and read env vars; reports what it got as `invalid-data` |
+//! | else | returns an empty model (a "normal" job) |
+//!
+//! `model.predict` returns far more values than rows were asked for.
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "forest-lib",
+    });
+}
+
+use std::hint::black_box;
+
+use bindings::exports::wasm_forest::forest::forest as wit;
+
+struct Chaos;
+
+fn recurse(depth: u64) -> u64 {
+    // Not a tail call, and opaque to the optimiser: a real stack frame per level.
+    black_box(recurse(black_box(depth + 1))).wrapping_add(depth)
+}
+
+impl wit::Guest for Chaos {
+    type Model = Model;
+
+    fn default_params() -> wit::Params {
+        wit::Params {
+            n_estimators: 1,
+            max_depth: None,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            max_features: wit::MaxFeatures::All,
+            bootstrap: true,
+            max_samples: None,
+            seed: 0,
+        }
+    }
+
+    fn train(_data: wit::Dataset, params: wit::Params) -> Result<Vec<u8>, wit::ForestError> {
+        match params.seed {
+            1 => {
+                let mut i = 0u64;
+                loop {
+                    i = black_box(i.wrapping_add(1));
+                }
+            }
+            2 => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            3 => Ok(recurse(0).to_le_bytes().to_vec()),
+            4 => panic!("chaos guest: deliberate panic"),
+            5 => {
+                let file = std::fs::read_to_string("/etc/hostname").map_err(|e| e.to_string());
+                let dir = std::fs::read_dir("/")
+                    .map(|d| d.count())
+                    .map_err(|e| e.to_string());
+                let env: Vec<(String, String)> = std::env::vars().collect();
+                let home = std::env::var("HOME").map_err(|e| e.to_string());
+                Err(wit::ForestError::InvalidData(format!(
+                    "file: {file:?}; dir: {dir:?}; env vars: {}; HOME: {home:?}",
+                    env.len()
+                )))
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+struct Model;
+
+impl wit::GuestModel for Model {
+    fn from_bytes(_bytes: Vec<u8>) -> Result<wit::Model, wit::ForestError> {
+        Ok(wit::Model::new(Model))
+    }
+
+    fn predict(&self, _features: Vec<f32>, n_rows: u32) -> Result<Vec<f64>, wit::ForestError> {
+        Ok(vec![0.0; n_rows as usize * 1000 + (1 << 20)])
+    }
+
+    fn info(&self) -> wit::ModelInfo {
+        wit::ModelInfo {
+            n_trees: 0,
+            n_nodes: 0,
+            n_leaves: 0,
+            max_depth: 0,
+            n_features: 1,
+            feature_names: None,
+            params: <Chaos as wit::Guest>::default_params(),
+            n_train_rows: 0,
+        }
+    }
+}
+
+bindings::export!(Chaos with_types_in bindings);

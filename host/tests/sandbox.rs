@@ -1,0 +1,147 @@
+//! The host against a hostile component (guest/chaos): every misbehaviour
+//! becomes one clear error, and the next job in the same process works.
+
+use std::path::Path;
+use std::time::Duration;
+
+use wasm_forest::runtime::{Dataset, Limits, MaxFeatures, Params, Runtime};
+
+fn params(seed: u64) -> Params {
+    Params {
+        n_estimators: 10,
+        max_depth: None,
+        min_samples_split: 2,
+        min_samples_leaf: 1,
+        max_features: MaxFeatures::All,
+        bootstrap: true,
+        max_samples: None,
+        seed,
+    }
+}
+
+fn tiny() -> Dataset {
+    Dataset {
+        n_rows: 4,
+        n_features: 1,
+        features: vec![1.0, 2.0, 3.0, 4.0],
+        targets: vec![1.0, 1.0, 2.0, 2.0],
+        feature_names: None,
+    }
+}
+
+fn chaos(limits: Limits) -> Runtime {
+    Runtime::new(Some(Path::new(env!("WASM_FOREST_CHAOS_COMPONENT"))), limits).unwrap()
+}
+
+fn limits() -> Limits {
+    Limits {
+        max_memory: Some(64 << 20),
+        timeout: Duration::from_millis(300),
+        fuel: None,
+    }
+}
+
+/// Runs the chaos `train` with `seed` on a fresh job and returns the error text.
+fn misbehave(rt: &Runtime, seed: u64) -> String {
+    let mut job = rt.instantiate(0).unwrap();
+    let err = job
+        .train(&tiny(), &params(seed))
+        .expect_err("the chaos guest must fail");
+    let text = format!("{err:#}");
+    eprintln!("seed {seed}: {text}");
+    // A normal job in the same process, on the same runtime, still works.
+    let mut next = rt.instantiate(0).unwrap();
+    assert_eq!(next.train(&tiny(), &params(0)).unwrap(), Vec::<u8>::new());
+    text
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_the_deadline() {
+    let rt = chaos(limits());
+    let t = std::time::Instant::now();
+    let err = misbehave(&rt, 1);
+    assert!(
+        err.starts_with("train: the component ran out of time after 300ms"),
+        "{err}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_fuel() {
+    let rt = chaos(Limits {
+        fuel: Some(5_000_000),
+        ..limits()
+    });
+    let err = misbehave(&rt, 1);
+    assert!(
+        err.starts_with("train: the component ran out of fuel after 5000000 units"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_limit() {
+    let rt = chaos(limits());
+    let err = misbehave(&rt, 2);
+    assert!(
+        err.starts_with("train: the component exceeded the 64 MiB memory limit"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unbounded_recursion_is_a_stack_overflow() {
+    let rt = chaos(limits());
+    let err = misbehave(&rt, 3);
+    assert!(
+        err.starts_with("train: the component overflowed its 1 MiB stack"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_panic_is_a_trap_with_the_guest_message() {
+    let rt = chaos(limits());
+    let err = misbehave(&rt, 4);
+    assert!(err.starts_with("train: the component trapped: "), "{err}");
+    assert!(err.contains("chaos guest: deliberate panic"), "{err}");
+}
+
+#[test]
+fn the_library_component_sees_no_files_and_no_environment() {
+    let rt = chaos(limits());
+    let err = misbehave(&rt, 5);
+    assert!(err.contains("invalid data: file: Err("), "{err}");
+    assert!(err.contains("dir: Err("), "{err}");
+    assert!(err.contains("env vars: 0;"), "{err}");
+    assert!(err.contains("HOME: Err("), "{err}");
+}
+
+#[test]
+fn an_oversized_result_is_refused() {
+    let rt = chaos(limits());
+    let mut job = rt.instantiate(0).unwrap();
+    let model = job.load_model(b"anything").unwrap();
+    let err = format!("{:#}", job.predict(&model, &[1.0; 10], 10).unwrap_err());
+    assert!(
+        err.starts_with("model.predict: the component returned more than the expected"),
+        "{err}"
+    );
+    let mut next = rt.instantiate(0).unwrap();
+    assert!(next.train(&tiny(), &params(0)).is_ok());
+}
+
+#[test]
+fn the_real_component_works_after_all_that() {
+    let rt = chaos(limits());
+    for seed in 1..=4 {
+        misbehave(&rt, seed);
+    }
+    let real = Runtime::new(None, Limits::default()).unwrap();
+    let mut job = real.instantiate(0).unwrap();
+    let model = job.train(&tiny(), &params(42)).unwrap();
+    let handle = job.load_model(&model).unwrap();
+    let p = job.predict(&handle, &[1.5, 3.5], 2).unwrap();
+    assert!(p[0] < p[1], "{p:?}");
+}
