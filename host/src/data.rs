@@ -39,11 +39,16 @@ impl Xy {
 pub fn read_csv(path: &Path) -> Result<Table> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    parse_csv(std::io::BufReader::new(file), path)
+}
+
+/// Parses CSV from any reader; `path` only names it in errors.
+pub fn parse_csv(input: impl std::io::Read, path: &Path) -> Result<Table> {
     let shown = path.display();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_reader(file);
+        .from_reader(input);
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => bail!(
@@ -222,7 +227,7 @@ impl Table {
                 let v = row[c] as f32;
                 if !v.is_finite() {
                     bail!(
-                        "{}: line {}, column '{}' ({}): {} is too large for a 32-bit float feature",
+                        "{}: line {}, column '{}' ({}): {:e} is too large for a 32-bit float feature",
                         self.path.display(),
                         self.lines[r],
                         self.headers[c],

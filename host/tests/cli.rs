@@ -467,3 +467,159 @@ fn another_component_file_can_be_used_and_a_bad_one_is_refused() {
     );
     assert!(out.contains("model bytes identical"), "{out}");
 }
+
+/// A small valid model, as the forest crate writes it.
+fn small_forest() -> forest::Forest {
+    let x: Vec<f32> = (0..40).map(|i| i as f32).collect();
+    let y: Vec<f64> = (0..40).map(|i| f64::from(i % 7)).collect();
+    let data = forest::Dataset::new(40, 1, &x, &y).unwrap();
+    let params = forest::Params {
+        n_estimators: 2,
+        ..forest::Params::default()
+    };
+    forest::train(&data, &params, None).unwrap()
+}
+
+#[test]
+fn every_kind_of_bad_model_file_has_its_own_message() {
+    let dir = tmp();
+    let path = dir.path().join("m.bin");
+    let good = forest::model::to_bytes(&small_forest()).unwrap();
+    let internal = {
+        let f = small_forest();
+        (0..f.nodes.len())
+            .find(|&i| f.nodes.left[i] != forest::LEAF)
+            .unwrap()
+    };
+    let restructured = |change: &dyn Fn(&mut forest::Forest)| {
+        let mut f = small_forest();
+        change(&mut f);
+        forest::model::to_bytes(&f).unwrap()
+    };
+    let mut flipped = good.clone();
+    let at = flipped.len() - 3;
+    flipped[at] ^= 0x01;
+    let mut magic = good.clone();
+    magic[..8].copy_from_slice(b"PK\x03\x04zip!");
+    let mut future = good.clone();
+    future[8] = 9;
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(b"extra");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated",
+            good[..good.len() - 10].to_vec(),
+            "truncated: the header announces",
+        ),
+        ("bit-flipped", flipped, "checksum mismatch"),
+        (
+            "wrong magic",
+            magic,
+            "not a wasm-forest model file (wrong magic bytes)",
+        ),
+        (
+            "future version",
+            future,
+            "model format version 9 was written by a newer wasm-forest",
+        ),
+        ("trailing bytes", trailing, "5 trailing bytes after the"),
+        (
+            "backward child",
+            restructured(&|f| f.nodes.left[internal] = 0),
+            "children must follow their parent",
+        ),
+        (
+            "child out of range",
+            restructured(&|f| f.nodes.right[internal] = 99_999),
+            "child id 99999 outside",
+        ),
+        (
+            "NaN threshold",
+            restructured(&|f| f.nodes.threshold[internal] = f32::NAN),
+            "threshold NaN is not finite",
+        ),
+        (
+            "empty file",
+            Vec::new(),
+            "0 bytes is too short for a model file",
+        ),
+    ];
+    for (name, bytes, message) in cases {
+        std::fs::write(&path, &bytes).unwrap();
+        let err = fails(&["info", p(&path)]);
+        assert!(
+            err.contains(p(&path)) && err.contains("invalid model: ") && err.contains(message),
+            "{name}: {err}"
+        );
+        eprintln!("{name}: {}", err.trim());
+    }
+}
+
+#[test]
+fn predict_input_must_have_the_models_features() {
+    let dir = tmp();
+    let model = dir.path().join("m.bin");
+    let csv = dir.path().join("few.csv");
+    ok(&[
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        p(&model),
+        "--n-estimators",
+        "2",
+    ]);
+    std::fs::write(&csv, "age,sex,bmi\n0.1,0.2,0.3\n").unwrap();
+    let err = fails(&["predict", "--model", p(&model), "--input", p(&csv)]);
+    assert!(
+        err.contains("the model needs feature column 'bp', which the file lacks"),
+        "{err}"
+    );
+}
+
+#[test]
+fn more_bad_csv_cases() {
+    let dir = tmp();
+    let csv = dir.path().join("bad.csv");
+    let model = dir.path().join("m.bin");
+    let long = "1".repeat(300);
+    let cases: Vec<(String, &str)> = vec![
+        (String::new(), "the file is empty"),
+        (
+            "a,target\n1,2\n3,inf\n".into(),
+            "line 3, column 'target' (2): 'inf' is not a finite number",
+        ),
+        (
+            "a,target\n1e400,2\n3,4\n".into(),
+            "line 2, column 'a' (1): '1e400' is not a finite number",
+        ),
+        (
+            "a,target\n1e39,2\n3,4\n".into(),
+            "line 2, column 'a' (1): 1e39 is too large for a 32-bit float feature",
+        ),
+        (
+            "a,target\n1,2\n".into(),
+            "1 data row; training needs at least 2",
+        ),
+        (
+            "a,target\n1,\n3,4\n".into(),
+            "line 2, column 'target' (2): empty cell",
+        ),
+        (
+            format!("a,target\n{long},2\n3,4\n"),
+            "line 2, column 'a' (1): a field of 300 bytes exceeds the 256-byte limit",
+        ),
+        ("target\n1\n2\n".into(), "only one column ('target')"),
+        (
+            "a,target,target\n1,2,3\n".into(),
+            "column name 'target' appears twice",
+        ),
+    ];
+    for (content, message) in cases {
+        std::fs::write(&csv, &content).unwrap();
+        let err = fails(&["train", "--train", p(&csv), "--out", p(&model)]);
+        assert!(err.contains(message), "{content:?}: {err}");
+        eprintln!("{}", err.trim());
+    }
+    assert!(!model.exists());
+}
