@@ -273,6 +273,10 @@ impl Forest {
                     if r != LEAF {
                         return bad(format!("node {i}: a leaf on the left but not on the right"));
                     }
+                    // Leaves carry no split; anything but the canonical zeros is damage.
+                    if n.feature[i] != 0 || n.threshold[i].to_bits() != 0 {
+                        return bad(format!("node {i}: a leaf with a split feature or threshold"));
+                    }
                     continue;
                 }
                 for c in [l, r] {

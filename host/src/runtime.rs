@@ -32,7 +32,7 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("WASM_FOREST_COMPONENT
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// Most bytes of guest stderr kept (for error reports).
+/// Most bytes of guest stdout + stderr kept (for error reports).
 const STDERR_CAP: usize = 64 * 1024;
 /// Most bytes the guest may pass to one host (WASI) call, or return from a
 /// call whose result has no natural size (errors, info).
@@ -199,7 +199,9 @@ impl Runtime {
             .unwrap_or_else(|| memory_for_input(input_bytes));
         let stderr = MemoryOutputPipe::new(STDERR_CAP);
         let mut wasi = WasiCtx::builder();
-        wasi.stderr(stderr.clone())
+        // Output goes to one bounded pipe (shown with errors), never to ours.
+        wasi.stdout(stderr.clone())
+            .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);

@@ -1,0 +1,22 @@
+//! The host's CSV loader on arbitrary bytes: errors are fine, panics are not.
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+
+// The loader itself, compiled here without the rest of the host (no wasmtime).
+#[path = "../../host/src/data.rs"]
+#[allow(dead_code)]
+mod data;
+
+fuzz_target!(|bytes: &[u8]| {
+    if let Ok(table) = data::parse_csv(bytes, Path::new("fuzz.csv")) {
+        if let Ok(xy) = table.for_training(None) {
+            assert_eq!(xy.features.len(), xy.n_rows * xy.n_features());
+            assert!(xy.features.iter().all(|v| v.is_finite()));
+        }
+        let _ = table.for_prediction(2, None, None);
+        let _ = table.for_prediction(1, Some(&["a".to_string()]), Some("b"));
+    }
+});
