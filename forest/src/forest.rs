@@ -275,7 +275,9 @@ impl Forest {
                     }
                     // Leaves carry no split; anything but the canonical zeros is damage.
                     if n.feature[i] != 0 || n.threshold[i].to_bits() != 0 {
-                        return bad(format!("node {i}: a leaf with a split feature or threshold"));
+                        return bad(format!(
+                            "node {i}: a leaf with a split feature or threshold"
+                        ));
                     }
                     continue;
                 }

@@ -321,7 +321,9 @@ fn inconsistent_trees_are_rejected() {
     let mut nan = base.clone();
     nan.nodes.threshold[internal] = f32::NAN;
     assert!(rejected(&model::to_bytes(&nan).unwrap()).contains("threshold"));
-    let leaf = (0..base.nodes.len()).find(|&i| base.nodes.left[i] == LEAF).unwrap();
+    let leaf = (0..base.nodes.len())
+        .find(|&i| base.nodes.left[i] == LEAF)
+        .unwrap();
     let mut junk_leaf = base.clone();
     junk_leaf.nodes.threshold[leaf] = f32::NAN; // found by the model_decoder fuzzer
     assert!(rejected(&model::to_bytes(&junk_leaf).unwrap()).contains("a leaf with a split"));

@@ -2,7 +2,7 @@
 //! process, a fresh sandboxed store per job.
 //!
 //! The library component is untrusted. It gets no files, environment, network
-//! or inherited stdio (stderr goes to a bounded in-memory pipe, shown when a
+//! or inherited stdio (its output goes to a bounded in-memory pipe, shown when a
 //! call fails), a linear-memory cap (growth beyond it traps), a wall-clock
 //! deadline per call (epoch interruption), optionally a fuel budget, a bounded
 //! wasm stack, and its results are checked before the host uses them.
@@ -33,7 +33,7 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("WASM_FOREST_COMPONENT
 /// How often the epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Most bytes of guest stdout + stderr kept (for error reports).
-const STDERR_CAP: usize = 64 * 1024;
+const OUTPUT_CAP: usize = 64 * 1024;
 /// Most bytes the guest may pass to one host (WASI) call, or return from a
 /// call whose result has no natural size (errors, info).
 const SMALL_RESULT_BYTES: usize = 1 << 20;
@@ -116,7 +116,7 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
-    stderr: MemoryOutputPipe,
+    output: MemoryOutputPipe,
 }
 
 impl WasiView for HostState {
@@ -197,11 +197,11 @@ impl Runtime {
             .limits
             .max_memory
             .unwrap_or_else(|| memory_for_input(input_bytes));
-        let stderr = MemoryOutputPipe::new(STDERR_CAP);
+        let output = MemoryOutputPipe::new(OUTPUT_CAP);
         let mut wasi = WasiCtx::builder();
         // Output goes to one bounded pipe (shown with errors), never to ours.
-        wasi.stdout(stderr.clone())
-            .stderr(stderr.clone())
+        wasi.stdout(output.clone())
+            .stderr(output.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
@@ -213,7 +213,7 @@ impl Runtime {
                 peak: 0,
                 refused: false,
             },
-            stderr,
+            output,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -303,13 +303,13 @@ impl Job {
         e: wasmtime::Error,
     ) -> anyhow::Error {
         let state = self.store.data();
-        let stderr = String::from_utf8_lossy(&state.stderr.contents())
+        let output = String::from_utf8_lossy(&state.output.contents())
             .trim()
             .to_string();
-        let detail = if stderr.is_empty() {
+        let detail = if output.is_empty() {
             String::new()
         } else {
-            format!("\ncomponent stderr:\n{stderr}")
+            format!("\ncomponent output:\n{output}")
         };
         match e.downcast_ref::<wasmtime::Trap>() {
             _ if state.limiter.refused => anyhow!(
