@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""The Python reference for wasm-forest: scikit-learn (CPU) and, where available,
+RAPIDS cuML (GPU) RandomForestRegressor on the very CSVs the host uses.
+
+    python3 python/reference.py --system sklearn-1 --train data/diabetes_train.csv \
+        --test data/diabetes_test.csv --json out.json
+
+Systems: sklearn-1 (n_jobs=1), sklearn-all (n_jobs=-1), cuml (GPU; FIL inference).
+Each system runs one warm-up fit+predict, then --repeat timed ones. It prints the
+product brief's Python-side lines and writes its figures as JSON: per-iteration
+seconds for train and predict, the MSE, and the process's peak RSS (run one
+system per process for a per-system figure; the host does).
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+SYSTEMS = ("sklearn-1", "sklearn-all", "cuml")
+
+
+def load_csv(path, target):
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    t = header.index(target) if target else len(header) - 1
+    X = np.delete(data, t, axis=1)
+    return X, data[:, t], [h for i, h in enumerate(header) if i != t]
+
+
+def parse_max_features(v):
+    if v in ("all", None):
+        return 1.0
+    if v in ("sqrt", "log2"):
+        return v
+    return float(v) if "." in v or "e" in v.lower() else int(v)
+
+
+def parse_max_samples(v):
+    if v is None:
+        return None
+    return float(v) if "." in v or "e" in v.lower() else int(v)
+
+
+def peak_rss_bytes():
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+
+
+def cuml_unavailable_reason():
+    """None if cuML can run here, else why not."""
+    try:
+        import cuml  # noqa: F401
+        import cupy
+    except ImportError as e:
+        return f"cuML is not installed ({e.name} does not import)"
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return "no CUDA GPU is visible"
+    except Exception as e:  # CUDA driver missing or broken
+        return f"CUDA is not usable ({e})"
+    return None
+
+
+def make_model(system, a):
+    common = dict(n_estimators=a.n_estimators, max_depth=a.max_depth, random_state=a.seed)
+    if system == "cuml":
+        from cuml.ensemble import RandomForestRegressor
+
+        mf = parse_max_features(a.max_features)
+        return RandomForestRegressor(
+            **common,
+            max_features=mf,
+            bootstrap=a.bootstrap,
+            min_samples_split=a.min_samples_split,
+            min_samples_leaf=a.min_samples_leaf,
+            n_streams=1,  # reproducible with a fixed random_state
+        )
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(
+        **common,
+        min_samples_split=a.min_samples_split,
+        min_samples_leaf=a.min_samples_leaf,
+        max_features=parse_max_features(a.max_features),
+        bootstrap=a.bootstrap,
+        max_samples=parse_max_samples(a.max_samples),
+        n_jobs=1 if system == "sklearn-1" else -1,
+    )
+
+
+def run(system, a):
+    X_train, y_train, names = load_csv(a.train, a.target)
+    X_test, y_test, _ = load_csv(a.test, a.target)
+    if system == "cuml":
+        # cuML works in float32, like the trees of both other systems.
+        X_train, X_test = X_train.astype(np.float32), X_test.astype(np.float32)
+        y_train = y_train.astype(np.float32)
+        device, label = "gpu", "cuML RandomForestRegressor (GPU, FIL inference)"
+    else:
+        device = "cpu"
+        label = f"scikit-learn RandomForestRegressor (CPU, n_jobs={1 if system == 'sklearn-1' else -1})"
+
+    print(f"[TRAINING] {label}: {a.n_estimators} estimators, max_depth {a.max_depth}")
+    print(f"[TRAINING] Starting training on {device.upper()}...")
+    train_s, predict_s, pred = [], [], None
+    for i in range(a.repeat + 1):  # iteration 0 is the warm-up
+        model = make_model(system, a)
+        t = time.perf_counter()
+        model.fit(X_train, y_train)
+        fit = time.perf_counter() - t
+        t = time.perf_counter()
+        pred = np.asarray(model.predict(X_test), dtype=np.float64)
+        inf = time.perf_counter() - t
+        if i > 0:
+            train_s.append(fit)
+            predict_s.append(inf)
+    print("[TRAINING] Completed.")
+    mse = float(np.mean((pred - y_test) ** 2))
+    print(f"[INFERENCE] Prediction on the test set ({device.upper()})...")
+    print(f"[INFERENCE] Samples: {len(y_test)}")
+    print(f"[INFERENCE] Mean Squared Error ({device.upper()}): {mse:.4f}")
+    import sklearn
+
+    version = f"scikit-learn {sklearn.__version__}"
+    if system == "cuml":
+        import cuml
+
+        version = f"cuML {cuml.__version__}"
+    return {
+        "system": system,
+        "device": device,
+        "library": version,
+        "n_train": int(len(y_train)),
+        "n_test": int(len(y_test)),
+        "n_features": int(X_train.shape[1]),
+        "feature_names": names,
+        "train_s": train_s,
+        "predict_s": predict_s,
+        "mse": mse,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--system", choices=SYSTEMS, default="sklearn-1")
+    ap.add_argument("--train", default="data/diabetes_train.csv")
+    ap.add_argument("--test", default="data/diabetes_test.csv")
+    ap.add_argument("--target", default=None, help="target column (default: the last one)")
+    ap.add_argument("--n-estimators", type=int, default=200)
+    ap.add_argument("--max-depth", type=lambda v: None if v.lower() == "none" else int(v), default=16)
+    ap.add_argument("--min-samples-split", type=int, default=2)
+    ap.add_argument("--min-samples-leaf", type=int, default=1)
+    ap.add_argument("--max-features", default="all")
+    ap.add_argument("--bootstrap", type=lambda v: v.lower() == "true", default=True)
+    ap.add_argument("--max-samples", default=None)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", default=None, help="write the figures here")
+    a = ap.parse_args(argv)
+
+    if a.system == "cuml":
+        reason = cuml_unavailable_reason()
+        if reason:
+            print(f"[SKIP] cuml: {reason}")
+            result = {"system": "cuml", "skipped": reason}
+            if a.json:
+                write_json(a.json, result)
+            return 0
+    result = run(a.system, a)
+    if a.json:
+        write_json(a.json, result)
+    return 0
+
+
+def write_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
