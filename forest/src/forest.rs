@@ -256,6 +256,21 @@ impl Forest {
         if self.roots.is_empty() {
             return bad("the model has no trees".into());
         }
+        // The recorded parameters are shown to users: they must make sense too.
+        if let Err(e) = self
+            .params
+            .validate()
+            .and(self.params.resolve_max_features(self.n_features as usize))
+        {
+            return bad(format!("recorded training parameters are invalid ({e})"));
+        }
+        if self.params.n_estimators as usize != self.roots.len() {
+            return bad(format!(
+                "{} trees, but the recorded n_estimators is {}",
+                self.roots.len(),
+                self.params.n_estimators
+            ));
+        }
         if self.roots[0] != 0
             || self.roots.windows(2).any(|w| w[0] >= w[1])
             || *self.roots.last().unwrap() as usize >= len

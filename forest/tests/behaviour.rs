@@ -327,6 +327,15 @@ fn inconsistent_trees_are_rejected() {
     let mut junk_leaf = base.clone();
     junk_leaf.nodes.threshold[leaf] = f32::NAN; // found by the model_decoder fuzzer
     assert!(rejected(&model::to_bytes(&junk_leaf).unwrap()).contains("a leaf with a split"));
+    let mut params = base.clone();
+    params.params.max_samples = Some(MaxSamples::Fraction(f64::NAN)); // also a fuzzer finding
+    assert!(
+        rejected(&model::to_bytes(&params).unwrap())
+            .contains("recorded training parameters are invalid")
+    );
+    let mut count = base.clone();
+    count.params.n_estimators = 3;
+    assert!(rejected(&model::to_bytes(&count).unwrap()).contains("recorded n_estimators is 3"));
     let mut feature = base.clone();
     feature.nodes.feature[internal] = 2;
     assert!(rejected(&model::to_bytes(&feature).unwrap()).contains("n_features"));

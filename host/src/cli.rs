@@ -49,6 +49,10 @@ pub enum Command {
     /// all in the sandbox, timing every phase (defaults: diabetes, 200 trees,
     /// max_depth 16, seed 42).
     Bench(BenchArgs),
+    /// The comparison: the sandboxed component, the same forest natively, and
+    /// the Python reference (scikit-learn n_jobs=1 and -1; cuML on a CUDA GPU),
+    /// phase by phase, in one table (defaults: diabetes, 200 trees, max_depth 16).
+    Compare(CompareArgs),
     /// Train a forest in the sandbox and save it as a model file.
     Train(TrainArgs),
     /// Predict with a saved model in the sandbox; prints the MSE when the input
@@ -82,6 +86,61 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
     /// Skip the native baseline (the same forest crate compiled for this machine).
+    #[arg(long)]
+    pub no_native: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Training CSV.
+    #[arg(
+        long,
+        value_name = "CSV",
+        default_value = "data/diabetes_train.csv",
+        conflicts_with = "synthetic"
+    )]
+    pub train: PathBuf,
+    /// Test CSV.
+    #[arg(
+        long,
+        value_name = "CSV",
+        default_value = "data/diabetes_test.csv",
+        conflicts_with = "synthetic"
+    )]
+    pub test: PathBuf,
+    /// Generate the data instead: friedman1:N, friedman2:N or friedman3:N,
+    /// optionally :NOISE (scikit-learn's make_friedman formulas; N training rows
+    /// plus N/4 test rows, deterministic), written as CSV for every system.
+    #[arg(long, value_name = "KIND:N[:NOISE]")]
+    pub synthetic: Option<crate::synthetic::Spec>,
+    /// Where synthetic CSVs are written.
+    #[arg(long, value_name = "DIR", default_value = "data/synthetic")]
+    pub synthetic_dir: PathBuf,
+    /// Target column [default: the last column].
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub forest: ForestArgs,
+    /// Timed runs of every phase, after one warm-up run.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Write every measurement (tidy rows: system, dataset, phase, iteration,
+    /// seconds) and the summary as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Draw grouped bars of phase medians per system as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Where to save the wasm model [default: model_<dataset>_wasm.bin beside the training CSV].
+    #[arg(long, value_name = "FILE")]
+    pub model_out: Option<PathBuf>,
+    /// Python interpreter with scikit-learn (and optionally cuML).
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    pub python: String,
+    /// Leave out the Python systems.
+    #[arg(long)]
+    pub no_python: bool,
+    /// Leave out the native system.
     #[arg(long)]
     pub no_native: bool,
 }

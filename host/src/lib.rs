@@ -4,7 +4,11 @@
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod data;
 pub mod fsio;
+pub mod memory;
+pub mod plot;
 pub mod runtime;
 pub mod stats;
+pub mod synthetic;

@@ -8,7 +8,11 @@ use clap::Parser;
 
 use wasm_forest::cli::{Cli, Command};
 use wasm_forest::runtime::{Limits, NATIVE_STACK, Runtime};
-use wasm_forest::{bench, commands};
+use wasm_forest::{bench, commands, compare};
+
+// Counts heap use, for the native system's memory figure in `compare`.
+#[global_allocator]
+static ALLOCATOR: wasm_forest::memory::CountingAlloc = wasm_forest::memory::CountingAlloc;
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let limits = Limits {
@@ -19,6 +23,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let rt = Runtime::new(cli.sandbox.component.as_deref(), limits)?;
     match &cli.command {
         Command::Bench(args) => bench::run(&rt, args).map(drop),
+        Command::Compare(args) => compare::run(&rt, args).map(drop),
         Command::Train(args) => commands::train(&rt, args),
         Command::Predict(args) => commands::predict(&rt, args),
         Command::Info(args) => commands::info(&rt, args),

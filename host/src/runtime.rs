@@ -131,6 +131,8 @@ impl WasiView for HostState {
 /// Engine + compiled, pre-linked component. Cheap to instantiate many times.
 pub struct Runtime {
     engine: Engine,
+    bytes: Vec<u8>,
+    component: Component,
     pre: bindings::ForestLibPre<HostState>,
     limits: Limits,
     /// Time spent compiling the component (Cranelift), and linking it.
@@ -181,6 +183,8 @@ impl Runtime {
         let link_time = t.elapsed();
         Ok(Runtime {
             engine,
+            bytes: bytes.to_vec(),
+            component: compiled,
             pre,
             limits,
             compile_time,
@@ -188,6 +192,31 @@ impl Runtime {
             component_size: bytes.len(),
             component_label: label.to_string(),
         })
+    }
+
+    /// Compiles the component again from its wasm bytes (Cranelift), and
+    /// returns how long that took.
+    pub fn cold_compile(&self) -> Result<Duration> {
+        let t = Instant::now();
+        let component =
+            wt(Component::new(&self.engine, &self.bytes)).context("compiling the component")?;
+        let elapsed = t.elapsed();
+        drop(component);
+        Ok(elapsed)
+    }
+
+    /// Loads the component again from wasmtime's serialized (precompiled)
+    /// form, as a compilation cache would, and returns how long that took.
+    pub fn warm_compile(&self) -> Result<Duration> {
+        let bytes = wt(self.component.serialize()).context("serializing the compiled component")?;
+        let t = Instant::now();
+        // SAFETY: these bytes were produced just above by `serialize` on this
+        // very engine; deserialize is unsafe only for untrusted bytes.
+        let component = wt(unsafe { Component::deserialize(&self.engine, &bytes) })
+            .context("loading the precompiled component")?;
+        let elapsed = t.elapsed();
+        drop(component);
+        Ok(elapsed)
     }
 
     /// A fresh sandbox (new store, new instance) for a job that will hand the

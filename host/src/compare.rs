@@ -1,0 +1,593 @@
+//! `compare`: the brief's comparison in one command. The same data and
+//! hyperparameters go through the sandboxed component (wasm), the same forest
+//! crate compiled natively (native) and the Python reference (scikit-learn
+//! n_jobs=1 and -1, cuML when a CUDA GPU is there); every phase is repeated
+//! after a warm-up and reported as tidy rows, medians and ratios.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::bench::{hint_data_dir, input_bytes, load_training, native_params, train_native};
+use crate::cli::CompareArgs;
+use crate::data;
+use crate::fsio::write_atomic;
+use crate::memory::{HeapPeak, peak_rss};
+use crate::runtime::{Params, Runtime};
+use crate::stats::{Summary, ms, mse};
+use crate::{plot, synthetic};
+
+/// The Python reference, built into the binary so `compare` works from anywhere.
+const REFERENCE_PY: &str = include_str!("../../python/reference.py");
+
+/// One measurement: sightglass-style tidy row.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    pub system: String,
+    pub dataset: String,
+    pub phase: String,
+    pub iteration: u32,
+    pub seconds: f64,
+}
+
+/// One line of the table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SystemSummary {
+    pub system: String,
+    pub device: String,
+    pub train_median_s: f64,
+    pub predict_median_s: f64,
+    pub mse: f64,
+    /// Peak memory attributable to the system, and what it measures.
+    pub peak_memory_bytes: Option<u64>,
+    pub memory_kind: String,
+    /// scikit-learn n_jobs=1 median / this system's median (> 1: faster).
+    pub train_speedup_vs_sklearn_1: Option<f64>,
+    pub predict_speedup_vs_sklearn_1: Option<f64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CompareReport {
+    pub dataset: String,
+    pub train_csv: PathBuf,
+    pub test_csv: PathBuf,
+    pub n_train: usize,
+    pub n_test: usize,
+    pub n_features: usize,
+    pub params: forest::Params,
+    pub repeat: u32,
+    pub systems: Vec<SystemSummary>,
+    /// Systems that could not run here, with the reason.
+    pub skipped: Vec<(String, String)>,
+    pub rows: Vec<Row>,
+    pub wasm_native_train_ratio: Option<f64>,
+    pub model_bytes_identical: Option<bool>,
+    pub peak_guest_memory_bytes: u64,
+    pub host_peak_rss_bytes: Option<u64>,
+    pub cpu_count: usize,
+}
+
+/// The Python side's JSON (see python/reference.py).
+#[derive(Debug, Deserialize)]
+struct PythonResult {
+    system: String,
+    device: Option<String>,
+    library: Option<String>,
+    train_s: Option<Vec<f64>>,
+    predict_s: Option<Vec<f64>>,
+    mse: Option<f64>,
+    peak_rss_bytes: Option<u64>,
+    skipped: Option<String>,
+}
+
+struct Recorder {
+    dataset: String,
+    rows: Vec<Row>,
+}
+
+impl Recorder {
+    /// Runs `f` once as a warm-up, then `repeat` timed times; records rows.
+    fn phase<T>(
+        &mut self,
+        system: &str,
+        phase: &str,
+        repeat: u32,
+        mut f: impl FnMut() -> Result<T>,
+    ) -> Result<T> {
+        let bar = Progress::new(&format!("{system} {phase}"), u64::from(repeat) + 1);
+        let mut last = f()?;
+        bar.inc();
+        for i in 1..=repeat {
+            let t = Instant::now();
+            last = f()?;
+            self.record(system, phase, i, t.elapsed().as_secs_f64());
+            bar.inc();
+        }
+        bar.finish();
+        Ok(last)
+    }
+
+    fn record(&mut self, system: &str, phase: &str, iteration: u32, seconds: f64) {
+        self.rows.push(Row {
+            system: system.into(),
+            dataset: self.dataset.clone(),
+            phase: phase.into(),
+            iteration,
+            seconds,
+        });
+    }
+
+    fn median(&self, system: &str, phase: &str) -> Option<f64> {
+        let runs: Vec<Duration> = self
+            .rows
+            .iter()
+            .filter(|r| r.system == system && r.phase == phase)
+            .map(|r| Duration::from_secs_f64(r.seconds))
+            .collect();
+        (!runs.is_empty()).then(|| Summary::of(&runs).median_s)
+    }
+}
+
+/// A progress bar for a repeated phase; drawn only on a terminal, and only
+/// once the phase has run for over a second.
+struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(label: &str, total: u64) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>24} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap()
+                .progress_chars("=> "),
+        );
+        bar.set_message(label.to_string());
+        Progress {
+            bar,
+            started: Instant::now(),
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn inc(&self) {
+        if self.terminal && self.bar.is_hidden() && self.started.elapsed() > Duration::from_secs(1)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.inc(1);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn resolve_data(args: &CompareArgs) -> Result<(String, PathBuf, PathBuf)> {
+    match &args.synthetic {
+        Some(spec) => {
+            let (train, test) = synthetic::write(spec, &args.synthetic_dir)?;
+            println!(
+                "[DATA] Synthetic {}: wrote {} and {}",
+                spec.name(),
+                train.display(),
+                test.display()
+            );
+            Ok((spec.name(), train, test))
+        }
+        None => {
+            let stem = args
+                .train
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = stem.strip_suffix("_train").unwrap_or(&stem).to_string();
+            Ok((name, args.train.clone(), args.test.clone()))
+        }
+    }
+}
+
+pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
+    let params = args.forest.params(200, Some(16));
+    let repeat = args.repeat;
+    let (dataset, train_csv, test_csv) = resolve_data(args)?;
+    let (train_xy, train_ds) = load_training(&train_csv, args.target.as_deref())?;
+    let test_table = data::read_csv(&test_csv).map_err(|e| hint_data_dir(e, &test_csv))?;
+    let test_xy = test_table.for_prediction(
+        train_xy.n_features(),
+        Some(&train_xy.feature_names),
+        train_xy.target_name.as_deref(),
+    )?;
+    let test_y = test_xy
+        .targets
+        .clone()
+        .with_context(|| format!("{}: no target column", test_csv.display()))?;
+    println!(
+        "=== COMPARE: {dataset} ({} train / {} test rows, {} features), {} trees, max_depth {}, median of {repeat} after a warm-up ===",
+        train_xy.n_rows,
+        test_xy.n_rows,
+        train_xy.n_features(),
+        params.n_estimators,
+        params
+            .max_depth
+            .map_or_else(|| "none".into(), |d| d.to_string())
+    );
+    let mut rec = Recorder {
+        dataset: dataset.clone(),
+        rows: Vec::new(),
+    };
+    let mut systems = Vec::new();
+    let mut skipped = Vec::new();
+
+    // --- wasm: the component in the sandbox, phase by phase.
+    println!("[WASM] Running in the wasm sandbox...");
+    rec.phase("wasm", "compile (cold)", repeat, || {
+        rt.cold_compile().map(drop)
+    })?;
+    rec.phase("wasm", "compile (warm, precompiled)", repeat, || {
+        rt.warm_compile().map(drop)
+    })?;
+    rec.phase("wasm", "instantiate", repeat, || {
+        rt.instantiate(input_bytes(&train_ds)).map(drop)
+    })?;
+    let mut jobs = Vec::new();
+    for _ in 0..=repeat {
+        jobs.push(rt.instantiate(input_bytes(&train_ds))?);
+    }
+    let zero_trees = Params {
+        n_estimators: 0,
+        ..params
+    };
+    let mut i = 0;
+    rec.phase("wasm", "copy-in (lift + validate)", repeat, || {
+        // n_estimators = 0 is rejected right after the data is lifted and
+        // checked, so this times the boundary crossing alone.
+        let r = jobs[i].train(&train_ds, &zero_trees);
+        i += 1;
+        match r {
+            Err(e) if format!("{e}").contains("n_estimators") => Ok(()),
+            other => bail!(
+                "the copy-in probe expected an n_estimators error, got {:?}",
+                other.map(|b| b.len())
+            ),
+        }
+    })?;
+    let mut peak_guest = 0u64;
+    let model = rec.phase("wasm", "train", repeat, || {
+        let mut job = rt.instantiate(input_bytes(&train_ds))?;
+        let bytes = job.train(&train_ds, &params)?;
+        peak_guest = peak_guest.max(job.peak_memory() as u64);
+        Ok(bytes)
+    })?;
+    let model_path = args
+        .model_out
+        .clone()
+        .unwrap_or_else(|| train_csv.with_file_name(format!("model_{dataset}_wasm.bin")));
+    rec.phase("wasm", "save", repeat, || write_atomic(&model_path, &model))?;
+    let mut job = rt.instantiate(model.len() as u64 + 4 * test_xy.features.len() as u64)?;
+    let mut handles = Vec::new();
+    rec.phase("wasm", "load", repeat, || {
+        let bytes = std::fs::read(&model_path)
+            .with_context(|| format!("reading {}", model_path.display()))?;
+        handles.push(job.load_model(&bytes)?);
+        Ok(())
+    })?;
+    let handle = handles.pop().expect("at least one load");
+    for h in handles.drain(..) {
+        job.drop_model(h)?;
+    }
+    let wasm_pred = rec.phase("wasm", "predict", repeat, || {
+        job.predict(&handle, &test_xy.features, test_xy.n_rows as u32)
+    })?;
+    peak_guest = peak_guest.max(job.peak_memory() as u64);
+    job.drop_model(handle)?;
+    let wasm_mse = mse(&wasm_pred, &test_y);
+    systems.push(summary(
+        &rec,
+        "wasm",
+        "cpu (sandbox)",
+        wasm_mse,
+        Some(peak_guest),
+        "guest linear memory",
+    ));
+
+    // --- native: the same forest crate, compiled for this machine.
+    let mut identical = None;
+    if !args.no_native {
+        println!("[NATIVE] Running the forest crate natively...");
+        let heap = HeapPeak::start();
+        let native_model = rec.phase("native", "train", repeat, || {
+            train_native(&train_ds, &params)
+        })?;
+        let native_heap = heap.peak();
+        identical = Some(native_model == model);
+        let forest = rec.phase("native", "load", repeat, || {
+            Ok(forest::model::from_bytes(&native_model)?)
+        })?;
+        let native_pred = rec.phase("native", "predict", repeat, || {
+            Ok(forest.predict(&test_xy.features, test_xy.n_rows)?)
+        })?;
+        systems.push(summary(
+            &rec,
+            "native",
+            "cpu",
+            mse(&native_pred, &test_y),
+            native_heap,
+            "heap",
+        ));
+    }
+
+    // --- Python: scikit-learn (and cuML), one process per system.
+    if args.no_python {
+        skipped.push(("python".to_string(), "--no-python".to_string()));
+    } else {
+        match python_ready(&args.python) {
+            Err(reason) => {
+                println!(
+                    "[PYTHON] Skipped: {reason}. To add scikit-learn (and cuML on a CUDA machine) to the table: \
+                     pip install -r python/requirements.txt"
+                );
+                skipped.push(("python".to_string(), reason));
+            }
+            Ok(()) => {
+                for system in ["sklearn-1", "sklearn-all", "cuml"] {
+                    println!("[PYTHON] Running {system}...");
+                    let r = run_python(args, system, &train_csv, &test_csv, &params)?;
+                    if let Some(reason) = r.skipped {
+                        println!("[PYTHON] {system} skipped: {reason}");
+                        skipped.push((system.to_string(), reason));
+                        continue;
+                    }
+                    for (phase, runs) in [
+                        ("train", r.train_s.unwrap_or_default()),
+                        ("predict", r.predict_s.unwrap_or_default()),
+                    ] {
+                        for (i, s) in runs.iter().enumerate() {
+                            rec.record(&r.system, phase, i as u32 + 1, *s);
+                        }
+                    }
+                    let device = match (r.device.as_deref(), r.library.as_deref()) {
+                        (Some(d), Some(l)) => format!("{d} ({l})"),
+                        (d, _) => d.unwrap_or("?").to_string(),
+                    };
+                    let mse = r.mse.context("reference.py returned no MSE")?;
+                    systems.push(summary(
+                        &rec,
+                        &r.system,
+                        &device,
+                        mse,
+                        r.peak_rss_bytes,
+                        "process peak RSS",
+                    ));
+                }
+            }
+        }
+    }
+
+    let base = systems
+        .iter()
+        .find(|s| s.system == "sklearn-1")
+        .map(|s| (s.train_median_s, s.predict_median_s));
+    for s in &mut systems {
+        if let Some((t, p)) = base {
+            s.train_speedup_vs_sklearn_1 = Some(t / s.train_median_s);
+            s.predict_speedup_vs_sklearn_1 = Some(p / s.predict_median_s);
+        }
+    }
+    let ratio = match (rec.median("wasm", "train"), rec.median("native", "train")) {
+        (Some(w), Some(n)) => Some(w / n),
+        _ => None,
+    };
+    let report = CompareReport {
+        dataset,
+        train_csv,
+        test_csv,
+        n_train: train_xy.n_rows,
+        n_test: test_xy.n_rows,
+        n_features: train_xy.n_features(),
+        params: native_params(&params),
+        repeat,
+        systems,
+        skipped,
+        rows: rec.rows,
+        wasm_native_train_ratio: ratio,
+        model_bytes_identical: identical,
+        peak_guest_memory_bytes: peak_guest,
+        host_peak_rss_bytes: peak_rss(),
+        cpu_count: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    print_report(&report, &model_path);
+    if let Some(path) = &args.json {
+        write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+        println!("[REPORT] JSON written to: {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        plot::phase_medians(&report, path)?;
+        println!("[REPORT] Plot written to: {}", path.display());
+    }
+    if identical == Some(false) {
+        bail!(
+            "the sandboxed and native models differ: the same seed must give the same bytes (a bug)"
+        );
+    }
+    Ok(report)
+}
+
+fn summary(
+    rec: &Recorder,
+    system: &str,
+    device: &str,
+    mse: f64,
+    peak: Option<u64>,
+    kind: &str,
+) -> SystemSummary {
+    SystemSummary {
+        system: system.into(),
+        device: device.into(),
+        train_median_s: rec.median(system, "train").unwrap_or(f64::NAN),
+        predict_median_s: rec.median(system, "predict").unwrap_or(f64::NAN),
+        mse,
+        peak_memory_bytes: peak,
+        memory_kind: kind.into(),
+        train_speedup_vs_sklearn_1: None,
+        predict_speedup_vs_sklearn_1: None,
+    }
+}
+
+fn python_ready(python: &str) -> Result<(), String> {
+    match Command::new(python)
+        .args(["-c", "import sklearn, numpy"])
+        .output()
+    {
+        Err(e) => Err(format!("{python} cannot be run ({e})")),
+        Ok(o) if !o.status.success() => Err(format!("{python} has no scikit-learn")),
+        Ok(_) => Ok(()),
+    }
+}
+
+fn run_python(
+    args: &CompareArgs,
+    system: &str,
+    train: &Path,
+    test: &Path,
+    p: &Params,
+) -> Result<PythonResult> {
+    let dir =
+        tempfile::tempdir().context("creating a temporary directory for the Python reference")?;
+    let script = dir.path().join("reference.py");
+    std::fs::write(&script, REFERENCE_PY).context("writing the Python reference")?;
+    let json = dir.path().join("result.json");
+    let max_features = match p.max_features {
+        crate::runtime::MaxFeatures::All => "all".to_string(),
+        crate::runtime::MaxFeatures::Sqrt => "sqrt".to_string(),
+        crate::runtime::MaxFeatures::Log2 => "log2".to_string(),
+        crate::runtime::MaxFeatures::Count(c) => c.to_string(),
+        crate::runtime::MaxFeatures::Fraction(f) => format!("{f:?}"),
+    };
+    let mut cmd = Command::new(&args.python);
+    cmd.arg(&script)
+        .args(["--system", system, "--train"])
+        .arg(train)
+        .arg("--test")
+        .arg(test)
+        .args(["--n-estimators", &p.n_estimators.to_string()])
+        .args([
+            "--max-depth",
+            &p.max_depth.map_or_else(|| "none".into(), |d| d.to_string()),
+        ])
+        .args(["--min-samples-split", &p.min_samples_split.to_string()])
+        .args(["--min-samples-leaf", &p.min_samples_leaf.to_string()])
+        .args(["--max-features", &max_features])
+        .args(["--bootstrap", if p.bootstrap { "true" } else { "false" }])
+        .args(["--seed", &p.seed.to_string()])
+        .args(["--repeat", &args.repeat.to_string()])
+        .arg("--json")
+        .arg(&json);
+    if let Some(t) = &args.target {
+        cmd.args(["--target", t]);
+    }
+    match p.max_samples {
+        Some(crate::runtime::MaxSamples::Count(c)) => {
+            cmd.args(["--max-samples", &c.to_string()]);
+        }
+        Some(crate::runtime::MaxSamples::Fraction(f)) => {
+            cmd.args(["--max-samples", &format!("{f:?}")]);
+        }
+        None => {}
+    }
+    let out = cmd
+        .output()
+        .with_context(|| format!("running {}", args.python))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines() {
+        println!("  {line}");
+    }
+    if !out.status.success() {
+        bail!(
+            "reference.py --system {system} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = std::fs::read_to_string(&json).context("reading the Python reference's JSON")?;
+    serde_json::from_str(&text).context("parsing the Python reference's JSON")
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+}
+
+fn print_report(r: &CompareReport, model_path: &Path) {
+    println!();
+    println!("=== RESULTS: {} ===", r.dataset);
+    println!(
+        "{:<12} {:<36} {:>11} {:>11} {:>11} {:>28} {:>9} {:>9}",
+        "system", "device", "train", "predict", "MSE", "peak memory", "train x", "predict x"
+    );
+    for s in &r.systems {
+        let mem = s
+            .peak_memory_bytes
+            .map_or_else(|| "n/a".into(), |b| format!("{} {}", mib(b), s.memory_kind));
+        let x = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.2}"));
+        println!(
+            "{:<12} {:<36} {:>11} {:>11} {:>11.4} {:>28} {:>9} {:>9}",
+            s.system,
+            s.device,
+            ms(s.train_median_s),
+            ms(s.predict_median_s),
+            s.mse,
+            mem,
+            x(s.train_speedup_vs_sklearn_1),
+            x(s.predict_speedup_vs_sklearn_1)
+        );
+    }
+    for (system, reason) in &r.skipped {
+        println!("{system:<12} skipped: {reason}");
+    }
+    println!(
+        "(train x / predict x: scikit-learn n_jobs=1 median divided by the system's; above 1 is faster)"
+    );
+    println!();
+    println!("wasm phases (median of {}):", r.repeat);
+    let mut phases: Vec<&str> = Vec::new();
+    for row in r.rows.iter().filter(|row| row.system == "wasm") {
+        if !phases.contains(&row.phase.as_str()) {
+            phases.push(&row.phase);
+        }
+    }
+    for phase in phases {
+        let runs: Vec<Duration> = r
+            .rows
+            .iter()
+            .filter(|row| row.system == "wasm" && row.phase == phase)
+            .map(|row| Duration::from_secs_f64(row.seconds))
+            .collect();
+        println!("  {phase:<30} {}", Summary::of(&runs).describe());
+    }
+    if let Some(ratio) = r.wasm_native_train_ratio {
+        println!("wasm/native training time: {ratio:.2}x");
+    }
+    if let Some(same) = r.model_bytes_identical {
+        println!(
+            "wasm and native model bytes: {}",
+            if same { "identical" } else { "DIFFERENT" }
+        );
+    }
+    if let Some(rss) = r.host_peak_rss_bytes {
+        println!("host process peak RSS: {}", mib(rss));
+    }
+    println!("model file: {}", model_path.display());
+}
+
+/// Parses a report written with `--json` (used by tests and tools).
+pub fn read_report(path: &Path) -> Result<CompareReport> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
