@@ -56,9 +56,19 @@ fn dataset(xy: &Xy, names: bool) -> Result<Dataset> {
     })
 }
 
-/// Bytes a training job hands the guest (sizes its default memory cap).
-pub fn input_bytes(ds: &Dataset) -> u64 {
-    4 * ds.features.len() as u64 + 8 * ds.targets.len() as u64
+/// Guest memory a training job may need, for the default memory cap: 16× the
+/// data it is handed (copies, columns, sort orders), plus the largest forest
+/// the parameters allow (nodes per tree are bounded by both 2 × rows and the
+/// depth), held twice (trees and their encoding), 24 bytes a node.
+pub fn training_bytes(ds: &Dataset, params: &Params) -> u64 {
+    let data = 4 * ds.features.len() as u64 + 8 * ds.targets.len() as u64;
+    let by_rows = 2 * u64::from(ds.n_rows);
+    let by_depth = params.max_depth.map_or(u64::MAX, |d| {
+        1u64.checked_shl(d.saturating_add(1)).unwrap_or(u64::MAX)
+    });
+    let nodes = u64::from(params.n_estimators).saturating_mul(by_rows.min(by_depth));
+    data.saturating_mul(16)
+        .saturating_add(nodes.saturating_mul(48))
 }
 
 /// The data the host loads and hands to the component, loaded once.
@@ -198,7 +208,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
     let (mut train_runs, mut inst_runs) = (Vec::new(), Vec::new());
     let mut peak_train = 0;
     for _ in 0..repeat {
-        let (mut job, t_inst) = timed(|| rt.instantiate(input_bytes(&train_ds)))?;
+        let (mut job, t_inst) = timed(|| rt.instantiate(training_bytes(&train_ds, &params)))?;
         let (bytes, t_train) = timed(|| job.train(&train_ds, &params))?;
         inst_runs.push(t_inst);
         train_runs.push(t_train);
@@ -254,7 +264,8 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
     println!();
 
     println!("=== INFERENCE PHASE ===");
-    let mut job = rt.instantiate(model_bytes.len() as u64 + 4 * test_xy.features.len() as u64)?;
+    let mut job =
+        rt.instantiate(16 * (model_bytes.len() as u64 + 4 * test_xy.features.len() as u64))?;
     let (model, load) = timed(|| {
         let bytes = std::fs::read(&model_path)
             .with_context(|| format!("reading {}", model_path.display()))?;

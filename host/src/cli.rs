@@ -30,8 +30,9 @@ pub struct SandboxArgs {
     /// Use this component file instead of the one built into the binary.
     #[arg(long, global = true, value_name = "WASM")]
     pub component: Option<PathBuf>,
-    /// Linear-memory limit of the sandbox, in MiB [default: 256 MiB plus 16 times
-    /// the data handed to the component, at most 4096].
+    /// Linear-memory limit of the sandbox, in MiB [default: sized from the job:
+    /// 256 MiB plus 16 times the data handed to the component plus room for the
+    /// largest forest the parameters allow, at most 4096].
     #[arg(long, global = true, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub max_memory: Option<u64>,
     /// Fuel budget of each call into the sandbox (about one unit per wasm

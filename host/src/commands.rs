@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::bench::{hint_data_dir, input_bytes, load_training};
+use crate::bench::{hint_data_dir, load_training, training_bytes};
 use crate::cli::{InfoArgs, PredictArgs, TrainArgs};
 use crate::data;
 use crate::fsio::write_atomic;
@@ -15,7 +15,7 @@ use crate::stats::{ms, mse};
 pub fn train(rt: &Runtime, args: &TrainArgs) -> Result<()> {
     let params = args.forest.params(100, None);
     let (xy, ds) = load_training(&args.train, args.target.as_deref())?;
-    let mut job = rt.instantiate(input_bytes(&ds))?;
+    let mut job = rt.instantiate(training_bytes(&ds, &params))?;
     let t = Instant::now();
     let bytes = job.train(&ds, &params)?;
     let elapsed = t.elapsed();
@@ -44,7 +44,7 @@ fn load_model(
 ) -> Result<(Job, ModelHandle, ModelInfo)> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read model file {}", path.display()))?;
-    let mut job = rt.instantiate(bytes.len() as u64 + extra_bytes)?;
+    let mut job = rt.instantiate(16 * (bytes.len() as u64 + extra_bytes))?;
     let model = job
         .load_model(&bytes)
         .with_context(|| format!("{} is not a usable model", path.display()))?;

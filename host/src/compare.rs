@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{hint_data_dir, input_bytes, load_training, native_params, train_native};
+use crate::bench::{hint_data_dir, load_training, native_params, train_native, training_bytes};
 use crate::cli::CompareArgs;
 use crate::data;
 use crate::fsio::write_atomic;
@@ -133,8 +133,9 @@ impl Recorder {
     }
 }
 
-/// A progress bar for a repeated phase; drawn only on a terminal, and only
-/// once the phase has run for over a second.
+/// A progress bar for a repeated phase, on stderr; drawn only when stdout and
+/// stderr are terminals (never into redirected output), and only once the
+/// phase has run for over a second.
 struct Progress {
     bar: ProgressBar,
     started: Instant,
@@ -235,11 +236,11 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
         rt.warm_compile().map(drop)
     })?;
     rec.phase("wasm", "instantiate", repeat, || {
-        rt.instantiate(input_bytes(&train_ds)).map(drop)
+        rt.instantiate(training_bytes(&train_ds, &params)).map(drop)
     })?;
     let mut jobs = Vec::new();
     for _ in 0..=repeat {
-        jobs.push(rt.instantiate(input_bytes(&train_ds))?);
+        jobs.push(rt.instantiate(training_bytes(&train_ds, &params))?);
     }
     let zero_trees = Params {
         n_estimators: 0,
@@ -261,7 +262,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
     })?;
     let mut peak_guest = 0u64;
     let model = rec.phase("wasm", "train", repeat, || {
-        let mut job = rt.instantiate(input_bytes(&train_ds))?;
+        let mut job = rt.instantiate(training_bytes(&train_ds, &params))?;
         let bytes = job.train(&train_ds, &params)?;
         peak_guest = peak_guest.max(job.peak_memory() as u64);
         Ok(bytes)
@@ -271,7 +272,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
         .clone()
         .unwrap_or_else(|| train_csv.with_file_name(format!("model_{dataset}_wasm.bin")));
     rec.phase("wasm", "save", repeat, || write_atomic(&model_path, &model))?;
-    let mut job = rt.instantiate(model.len() as u64 + 4 * test_xy.features.len() as u64)?;
+    let mut job = rt.instantiate(16 * (model.len() as u64 + 4 * test_xy.features.len() as u64))?;
     let mut handles = Vec::new();
     rec.phase("wasm", "load", repeat, || {
         let bytes = std::fs::read(&model_path)

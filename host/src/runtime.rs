@@ -48,8 +48,8 @@ pub const NATIVE_STACK: usize = 64 << 20;
 /// Sandbox limits for every job.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Linear-memory cap in bytes; `None` sizes it from each job's input
-    /// (see [`memory_for_input`]).
+    /// Linear-memory cap in bytes; `None` sizes it from each job's needs
+    /// (see [`memory_for`]).
     pub max_memory: Option<u64>,
     /// Wall-clock budget for one call into the guest.
     pub timeout: Duration,
@@ -68,13 +68,10 @@ impl Default for Limits {
     }
 }
 
-/// Default memory cap for a job that hands the guest `input_bytes` bytes:
-/// 256 MiB plus 16× the input (training keeps a few copies of the data plus
-/// the trees), at most what wasm32 can address.
-pub fn memory_for_input(input_bytes: u64) -> u64 {
-    (256u64 << 20)
-        .saturating_add(input_bytes.saturating_mul(16))
-        .min(WASM32_MEMORY)
+/// Default memory cap for a job estimated to need `need` bytes of guest
+/// memory: that plus 256 MiB of headroom, at most what wasm32 can address.
+pub fn memory_for(need: u64) -> u64 {
+    (256u64 << 20).saturating_add(need).min(WASM32_MEMORY)
 }
 
 /// Caps linear memory, remembers the peak, and traps on refused growth (so a
@@ -220,12 +217,9 @@ impl Runtime {
     }
 
     /// A fresh sandbox (new store, new instance) for a job that will hand the
-    /// guest about `input_bytes` bytes (sizes the default memory cap).
-    pub fn instantiate(&self, input_bytes: u64) -> Result<Job> {
-        let max_memory = self
-            .limits
-            .max_memory
-            .unwrap_or_else(|| memory_for_input(input_bytes));
+    /// guest memory estimated at `need` bytes (sizes the default memory cap).
+    pub fn instantiate(&self, need: u64) -> Result<Job> {
+        let max_memory = self.limits.max_memory.unwrap_or_else(|| memory_for(need));
         let output = MemoryOutputPipe::new(OUTPUT_CAP);
         let mut wasi = WasiCtx::builder();
         // Output goes to one bounded pipe (shown with errors), never to ours.
