@@ -101,6 +101,12 @@ fn main() {
         wasm.display()
     );
     println!("cargo:rustc-env=WASM_FOREST_COMPONENT={}", wasm.display());
+    // The command component for the plain wasmtime CLI (guest/src/bin/forest-cli.rs).
+    let cli = target_dir.join("wasm32-wasip2/guest/forest-cli.wasm");
+    println!(
+        "cargo:rustc-env=WASM_FOREST_CLI_COMPONENT={}",
+        cli.display()
+    );
     // A misbehaving component for the sandbox tests (see guest/chaos).
     let chaos = target_dir.join("wasm32-wasip2/guest/wasm_forest_chaos_guest.wasm");
     println!(

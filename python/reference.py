@@ -48,6 +48,15 @@ def parse_max_samples(v):
 
 
 def peak_rss_bytes():
+    # Linux: VmHWM belongs to this process image alone. ru_maxrss is not usable
+    # there: it keeps the parent's peak across fork + exec (a Rust host's, say).
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 

@@ -58,6 +58,70 @@ impl Default for Params {
     }
 }
 
+/// As in scikit-learn, "3" is a count and "0.3" (or "1.0") a fraction.
+fn count_or_fraction(s: &str) -> Result<Result<u32, f64>, String> {
+    if let Ok(c) = s.parse::<u32>() {
+        return Ok(Ok(c));
+    }
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() => Ok(Err(f)),
+        _ => Err(format!(
+            "expected an integer count or a fraction like 0.5, got '{s}'"
+        )),
+    }
+}
+
+impl std::str::FromStr for MaxFeatures {
+    type Err = String;
+
+    /// `all`, `sqrt`, `log2`, an integer count or a fraction.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "all" => MaxFeatures::All,
+            "sqrt" => MaxFeatures::Sqrt,
+            "log2" => MaxFeatures::Log2,
+            _ => match count_or_fraction(s)? {
+                Ok(c) => MaxFeatures::Count(c),
+                Err(f) => MaxFeatures::Fraction(f),
+            },
+        })
+    }
+}
+
+impl std::fmt::Display for MaxFeatures {
+    /// The text `from_str` reads back (fractions keep a decimal point).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxFeatures::All => f.write_str("all"),
+            MaxFeatures::Sqrt => f.write_str("sqrt"),
+            MaxFeatures::Log2 => f.write_str("log2"),
+            MaxFeatures::Count(c) => write!(f, "{c}"),
+            MaxFeatures::Fraction(x) => write!(f, "{x:?}"),
+        }
+    }
+}
+
+impl std::str::FromStr for MaxSamples {
+    type Err = String;
+
+    /// An integer count or a fraction.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match count_or_fraction(s)? {
+            Ok(c) => MaxSamples::Count(c),
+            Err(f) => MaxSamples::Fraction(f),
+        })
+    }
+}
+
+impl std::fmt::Display for MaxSamples {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxSamples::Count(c) => write!(f, "{c}"),
+            MaxSamples::Fraction(x) => write!(f, "{x:?}"),
+        }
+    }
+}
+
 fn invalid(msg: String) -> ForestError {
     ForestError::InvalidParams(msg)
 }
@@ -243,6 +307,25 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+
+    #[test]
+    fn text_forms_round_trip() {
+        for t in ["all", "sqrt", "log2", "3", "0.5", "1.0"] {
+            assert_eq!(t.parse::<MaxFeatures>().unwrap().to_string(), t);
+        }
+        assert_eq!("1".parse::<MaxFeatures>().unwrap(), MaxFeatures::Count(1));
+        assert_eq!(
+            "1.0".parse::<MaxFeatures>().unwrap(),
+            MaxFeatures::Fraction(1.0)
+        );
+        assert_eq!(
+            "0.25".parse::<MaxSamples>().unwrap(),
+            MaxSamples::Fraction(0.25)
+        );
+        assert_eq!("7".parse::<MaxSamples>().unwrap().to_string(), "7");
+        assert!("half".parse::<MaxFeatures>().is_err());
+        assert!("nan".parse::<MaxSamples>().is_err());
     }
 
     #[test]

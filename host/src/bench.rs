@@ -9,8 +9,9 @@ use serde::Serialize;
 use crate::cli::BenchArgs;
 use crate::data::{self, Xy};
 use crate::fsio::write_atomic;
-use crate::runtime::{Dataset, MaxFeatures, MaxSamples, Params, Runtime};
+use crate::runtime::{Dataset, Runtime};
 use crate::stats::{Summary, ms, mse};
+use forest::Params;
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -99,28 +100,6 @@ pub fn hint_data_dir(e: anyhow::Error, path: &Path) -> anyhow::Error {
     }
 }
 
-pub fn native_params(p: &Params) -> forest::Params {
-    forest::Params {
-        n_estimators: p.n_estimators,
-        max_depth: p.max_depth,
-        min_samples_split: p.min_samples_split,
-        min_samples_leaf: p.min_samples_leaf,
-        max_features: match p.max_features {
-            MaxFeatures::All => forest::MaxFeatures::All,
-            MaxFeatures::Sqrt => forest::MaxFeatures::Sqrt,
-            MaxFeatures::Log2 => forest::MaxFeatures::Log2,
-            MaxFeatures::Count(c) => forest::MaxFeatures::Count(c),
-            MaxFeatures::Fraction(f) => forest::MaxFeatures::Fraction(f),
-        },
-        bootstrap: p.bootstrap,
-        max_samples: p.max_samples.map(|m| match m {
-            MaxSamples::Count(c) => forest::MaxSamples::Count(c),
-            MaxSamples::Fraction(f) => forest::MaxSamples::Fraction(f),
-        }),
-        seed: p.seed,
-    }
-}
-
 /// Trains with the native forest crate: the model file bytes.
 pub fn train_native(ds: &Dataset, params: &Params) -> Result<Vec<u8>> {
     let data = forest::Dataset::new(
@@ -129,7 +108,7 @@ pub fn train_native(ds: &Dataset, params: &Params) -> Result<Vec<u8>> {
         &ds.features,
         &ds.targets,
     )?;
-    let model = forest::train(&data, &native_params(params), ds.feature_names.clone())?;
+    let model = forest::train(&data, params, ds.feature_names.clone())?;
     Ok(forest::model::to_bytes(&model)?)
 }
 
@@ -308,7 +287,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
         n_train: train_xy.n_rows,
         n_test: test_xy.n_rows,
         n_features: train_xy.n_features(),
-        params: native_params(&params),
+        params: params.clone(),
         component_bytes: rt.component_size,
         compile_s: rt.compile_time.as_secs_f64(),
         link_s: rt.link_time.as_secs_f64(),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::runtime::{MaxFeatures, MaxSamples, Params};
+pub use crate::forest_args::ForestArgs;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -184,107 +184,9 @@ pub struct InfoArgs {
     pub model: PathBuf,
 }
 
-/// Hyperparameters, named after scikit-learn's RandomForestRegressor.
-#[derive(Args, Debug, Clone)]
-pub struct ForestArgs {
-    /// Number of trees [default: 200 for bench, 100 (scikit-learn's) for train].
-    #[arg(long, value_name = "N")]
-    pub n_estimators: Option<u32>,
-    /// Maximum tree depth, or "none" to grow until leaves are pure
-    /// [default: 16 for bench, none (scikit-learn's) for train].
-    #[arg(long, value_name = "N|none", value_parser = parse_max_depth)]
-    pub max_depth: Option<MaxDepth>,
-    /// Minimum rows a node needs to be split.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub min_samples_split: u32,
-    /// Minimum rows in every leaf.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub min_samples_leaf: u32,
-    /// Features examined per split: all, sqrt, log2, an integer count, or a
-    /// fraction in (0, 1] written with a decimal point (1.0 = all).
-    #[arg(long, value_name = "all|sqrt|log2|INT|FLOAT", default_value = "all", value_parser = parse_max_features)]
-    pub max_features: MaxFeatures,
-    /// Train each tree on a bootstrap sample of the rows.
-    #[arg(long, value_name = "true|false", default_value_t = true, action = clap::ArgAction::Set)]
-    pub bootstrap: bool,
-    /// Bootstrap sample size: an integer count or a fraction in (0, 1]
-    /// [default: as many draws as rows].
-    #[arg(long, value_name = "INT|FLOAT", value_parser = parse_max_samples)]
-    pub max_samples: Option<MaxSamples>,
-    /// Random seed: the same seed, data and parameters give a byte-identical model.
-    #[arg(long, value_name = "N", default_value_t = 42)]
-    pub seed: u64,
-}
-
-/// `--max-depth` value: a depth or "none".
-#[derive(Debug, Clone, Copy)]
-pub struct MaxDepth(pub Option<u32>);
-
-impl ForestArgs {
-    /// The WIT params, with per-command defaults for trees and depth.
-    pub fn params(&self, default_trees: u32, default_depth: Option<u32>) -> Params {
-        Params {
-            n_estimators: self.n_estimators.unwrap_or(default_trees),
-            max_depth: self.max_depth.map_or(default_depth, |d| d.0),
-            min_samples_split: self.min_samples_split,
-            min_samples_leaf: self.min_samples_leaf,
-            max_features: self.max_features,
-            bootstrap: self.bootstrap,
-            max_samples: self.max_samples,
-            seed: self.seed,
-        }
-    }
-}
-
 fn parse_positive_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() && v <= 1e7 => Ok(v),
         _ => Err(format!("expected a number of seconds > 0, got '{s}'")),
-    }
-}
-
-fn parse_max_depth(s: &str) -> Result<MaxDepth, String> {
-    if s.eq_ignore_ascii_case("none") {
-        return Ok(MaxDepth(None));
-    }
-    s.parse::<u32>()
-        .map(|d| MaxDepth(Some(d)))
-        .map_err(|_| format!("expected a non-negative integer or 'none', got '{s}'"))
-}
-
-fn parse_max_features(s: &str) -> Result<MaxFeatures, String> {
-    Ok(match s.to_ascii_lowercase().as_str() {
-        "all" => MaxFeatures::All,
-        "sqrt" => MaxFeatures::Sqrt,
-        "log2" => MaxFeatures::Log2,
-        _ => match parse_count_or_fraction(s)? {
-            CountOrFraction::Count(c) => MaxFeatures::Count(c),
-            CountOrFraction::Fraction(f) => MaxFeatures::Fraction(f),
-        },
-    })
-}
-
-fn parse_max_samples(s: &str) -> Result<MaxSamples, String> {
-    Ok(match parse_count_or_fraction(s)? {
-        CountOrFraction::Count(c) => MaxSamples::Count(c),
-        CountOrFraction::Fraction(f) => MaxSamples::Fraction(f),
-    })
-}
-
-enum CountOrFraction {
-    Count(u32),
-    Fraction(f64),
-}
-
-/// As in scikit-learn, "3" is a count and "0.3" (or "1.0") a fraction.
-fn parse_count_or_fraction(s: &str) -> Result<CountOrFraction, String> {
-    if let Ok(c) = s.parse::<u32>() {
-        return Ok(CountOrFraction::Count(c));
-    }
-    match s.parse::<f64>() {
-        Ok(f) if f.is_finite() => Ok(CountOrFraction::Fraction(f)),
-        _ => Err(format!(
-            "expected an integer count or a fraction like 0.5, got '{s}'"
-        )),
     }
 }

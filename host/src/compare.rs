@@ -13,14 +13,15 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{hint_data_dir, load_training, native_params, train_native, training_bytes};
+use crate::bench::{hint_data_dir, load_training, train_native, training_bytes};
 use crate::cli::CompareArgs;
 use crate::data;
 use crate::fsio::write_atomic;
 use crate::memory::{HeapPeak, peak_rss};
-use crate::runtime::{Params, Runtime};
+use crate::runtime::Runtime;
 use crate::stats::{Summary, ms, mse};
 use crate::{plot, synthetic};
+use forest::Params;
 
 /// The Python reference, built into the binary so `compare` works from anywhere.
 const REFERENCE_PY: &str = include_str!("../../python/reference.py");
@@ -244,7 +245,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
     }
     let zero_trees = Params {
         n_estimators: 0,
-        ..params
+        ..params.clone()
     };
     let mut i = 0;
     rec.phase("wasm", "copy-in (lift + validate)", repeat, || {
@@ -272,18 +273,23 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
         .clone()
         .unwrap_or_else(|| train_csv.with_file_name(format!("model_{dataset}_wasm.bin")));
     rec.phase("wasm", "save", repeat, || write_atomic(&model_path, &model))?;
-    let mut job = rt.instantiate(16 * (model.len() as u64 + 4 * test_xy.features.len() as u64))?;
-    let mut handles = Vec::new();
-    rec.phase("wasm", "load", repeat, || {
+    // Each load goes into a fresh instance (instantiation not timed), so no
+    // run pays for, or keeps the memory of, the models loaded before it.
+    let inference_need = 16 * (model.len() as u64 + 4 * test_xy.features.len() as u64);
+    let mut loaded = None;
+    for i in 0..=repeat {
+        drop(loaded.take());
+        let mut job = rt.instantiate(inference_need)?;
+        let t = Instant::now();
         let bytes = std::fs::read(&model_path)
             .with_context(|| format!("reading {}", model_path.display()))?;
-        handles.push(job.load_model(&bytes)?);
-        Ok(())
-    })?;
-    let handle = handles.pop().expect("at least one load");
-    for h in handles.drain(..) {
-        job.drop_model(h)?;
+        let handle = job.load_model(&bytes)?;
+        if i > 0 {
+            rec.record("wasm", "load", i, t.elapsed().as_secs_f64());
+        }
+        loaded = Some((job, handle));
     }
+    let (mut job, handle) = loaded.expect("repeat >= 1");
     let wasm_pred = rec.phase("wasm", "predict", repeat, || {
         job.predict(&handle, &test_xy.features, test_xy.n_rows as u32)
     })?;
@@ -393,7 +399,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
         n_train: train_xy.n_rows,
         n_test: test_xy.n_rows,
         n_features: train_xy.n_features(),
-        params: native_params(&params),
+        params: params.clone(),
         repeat,
         systems,
         skipped,
@@ -465,13 +471,6 @@ fn run_python(
     let script = dir.path().join("reference.py");
     std::fs::write(&script, REFERENCE_PY).context("writing the Python reference")?;
     let json = dir.path().join("result.json");
-    let max_features = match p.max_features {
-        crate::runtime::MaxFeatures::All => "all".to_string(),
-        crate::runtime::MaxFeatures::Sqrt => "sqrt".to_string(),
-        crate::runtime::MaxFeatures::Log2 => "log2".to_string(),
-        crate::runtime::MaxFeatures::Count(c) => c.to_string(),
-        crate::runtime::MaxFeatures::Fraction(f) => format!("{f:?}"),
-    };
     let mut cmd = Command::new(&args.python);
     cmd.arg(&script)
         .args(["--system", system, "--train"])
@@ -485,7 +484,7 @@ fn run_python(
         ])
         .args(["--min-samples-split", &p.min_samples_split.to_string()])
         .args(["--min-samples-leaf", &p.min_samples_leaf.to_string()])
-        .args(["--max-features", &max_features])
+        .args(["--max-features", &p.max_features.to_string()])
         .args(["--bootstrap", if p.bootstrap { "true" } else { "false" }])
         .args(["--seed", &p.seed.to_string()])
         .args(["--repeat", &args.repeat.to_string()])
@@ -494,14 +493,8 @@ fn run_python(
     if let Some(t) = &args.target {
         cmd.args(["--target", t]);
     }
-    match p.max_samples {
-        Some(crate::runtime::MaxSamples::Count(c)) => {
-            cmd.args(["--max-samples", &c.to_string()]);
-        }
-        Some(crate::runtime::MaxSamples::Fraction(f)) => {
-            cmd.args(["--max-samples", &format!("{f:?}")]);
-        }
-        None => {}
+    if let Some(m) = p.max_samples {
+        cmd.args(["--max-samples", &m.to_string()]);
     }
     let out = cmd
         .output()

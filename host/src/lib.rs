@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod data;
+pub mod forest_args;
 pub mod fsio;
 pub mod memory;
 pub mod plot;

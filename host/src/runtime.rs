@@ -25,7 +25,8 @@ pub mod bindings {
 }
 
 use bindings::exports::wasm_forest::forest::forest as wit;
-pub use wit::{Dataset, ForestError, MaxFeatures, MaxSamples, ModelInfo, Params};
+pub use wit::{Dataset, ForestError, ModelInfo};
+use wit::{MaxFeatures, MaxSamples, Params};
 
 /// The component built from `guest/` by build.rs.
 pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("WASM_FOREST_COMPONENT"));
@@ -371,9 +372,10 @@ impl Job {
     }
 
     /// Trains in the sandbox; returns the model file bytes.
-    pub fn train(&mut self, data: &Dataset, params: &Params) -> Result<Vec<u8>> {
+    pub fn train(&mut self, data: &Dataset, params: &forest::Params) -> Result<Vec<u8>> {
+        let params = to_wit(params);
         self.call("train", self.max_memory as usize, |api, store| {
-            api.call_train(store, data, *params)
+            api.call_train(store, data, params)
         })?
         .map_err(guest_error)
     }
@@ -413,6 +415,29 @@ impl Job {
 
     pub fn drop_model(&mut self, model: ModelHandle) -> Result<()> {
         wt(model.0.resource_drop(&mut self.store)).context("dropping a model resource")
+    }
+}
+
+/// The WIT form of the forest crate's parameters.
+fn to_wit(p: &forest::Params) -> Params {
+    Params {
+        n_estimators: p.n_estimators,
+        max_depth: p.max_depth,
+        min_samples_split: p.min_samples_split,
+        min_samples_leaf: p.min_samples_leaf,
+        max_features: match p.max_features {
+            forest::MaxFeatures::All => MaxFeatures::All,
+            forest::MaxFeatures::Sqrt => MaxFeatures::Sqrt,
+            forest::MaxFeatures::Log2 => MaxFeatures::Log2,
+            forest::MaxFeatures::Count(c) => MaxFeatures::Count(c),
+            forest::MaxFeatures::Fraction(f) => MaxFeatures::Fraction(f),
+        },
+        bootstrap: p.bootstrap,
+        max_samples: p.max_samples.map(|m| match m {
+            forest::MaxSamples::Count(c) => MaxSamples::Count(c),
+            forest::MaxSamples::Fraction(f) => MaxSamples::Fraction(f),
+        }),
+        seed: p.seed,
     }
 }
 

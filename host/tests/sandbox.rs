@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use wasm_forest::runtime::{Dataset, Limits, MaxFeatures, Params, Runtime};
+use forest::{MaxFeatures, Params};
+use wasm_forest::runtime::{Dataset, Limits, Runtime};
 
 fn params(seed: u64) -> Params {
     Params {

@@ -1,0 +1,256 @@
+//! The command component (`wasi:cli/run`): the forest for the plain wasmtime
+//! CLI. Same forest code, same CSV loader and the same flags as the host;
+//! files come through WASI preopens, times from WASI clocks. It imports
+//! nothing the wasmtime CLI lacks, so inference is CPU only.
+//!
+//!     wasmtime run --dir data target/wasm-guest/wasm32-wasip2/guest/forest-cli.wasm bench
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[path = "../../../host/src/data.rs"]
+#[allow(dead_code)]
+mod data;
+#[path = "../../../host/src/forest_args.rs"]
+mod forest_args;
+
+use forest_args::ForestArgs;
+
+#[derive(Parser)]
+#[command(
+    name = "forest-cli",
+    version,
+    about = "wasm-forest as a WASI command: random-forest regression under the plain wasmtime CLI",
+    after_help = "Files are reached through WASI: give access with wasmtime's --dir, e.g.\n  \
+                  wasmtime run --dir data forest-cli.wasm bench"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train on one CSV and evaluate on another (defaults: diabetes, 200 trees, max_depth 16, seed 42).
+    Bench {
+        #[arg(long, default_value = "data/diabetes_train.csv")]
+        train: PathBuf,
+        #[arg(long, default_value = "data/diabetes_test.csv")]
+        test: PathBuf,
+        /// Target column [default: the last column].
+        #[arg(long)]
+        target: Option<String>,
+        #[command(flatten)]
+        forest: ForestArgs,
+        /// Where to save the model [default: model_<name>_wasm.bin beside the training CSV].
+        #[arg(long)]
+        model_out: Option<PathBuf>,
+    },
+    /// Train and save a model file (the host's format).
+    Train {
+        #[arg(long)]
+        train: PathBuf,
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        forest: ForestArgs,
+    },
+    /// Predict with a model file; prints the MSE when the input has the target column.
+    Predict {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        target: Option<String>,
+        /// Write predictions here [default: standard output].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show what a model file holds.
+    Info { model: PathBuf },
+}
+
+fn ms(since: Instant) -> String {
+    format!("{:.2} ms", since.elapsed().as_secs_f64() * 1e3)
+}
+
+fn train_from(
+    path: &Path,
+    target: Option<&str>,
+    params: &forest::Params,
+) -> Result<(forest::Forest, data::Xy)> {
+    let xy = data::read_csv(path)?.for_training(target)?;
+    if xy.n_rows < 2 {
+        bail!(
+            "{}: {} data row; training needs at least 2",
+            path.display(),
+            xy.n_rows
+        );
+    }
+    let targets = xy.targets.as_deref().context("no target column")?;
+    let ds = forest::Dataset::new(xy.n_rows, xy.n_features(), &xy.features, targets)?;
+    let model = forest::train(&ds, params, Some(xy.feature_names.clone()))?;
+    Ok((model, xy))
+}
+
+/// Temp file + rename in the same directory: never a half-written model.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .context("the output path has no file name")?
+        .to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
+}
+
+fn load(path: &Path) -> Result<forest::Forest> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read model file {}", path.display()))?;
+    forest::model::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a usable model", path.display()))
+}
+
+fn mse(p: &[f64], t: &[f64]) -> f64 {
+    p.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / p.len() as f64
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Bench {
+            train,
+            test,
+            target,
+            forest,
+            model_out,
+        } => {
+            let params = forest.params(200, Some(16));
+            println!("=== TRAINING PHASE ===");
+            println!(
+                "[TRAINING] Creating RandomForest with {} estimators, max_depth {}",
+                params.n_estimators,
+                params
+                    .max_depth
+                    .map_or_else(|| "none".into(), |d| d.to_string())
+            );
+            println!("[TRAINING] Training on CPU in the command component (WASI)...");
+            let t = Instant::now();
+            let (model, xy) = train_from(&train, target.as_deref(), &params)?;
+            let bytes = forest::model::to_bytes(&model)?;
+            println!(
+                "[TRAINING] Completed in {} ({} rows x {} features)",
+                ms(t),
+                xy.n_rows,
+                xy.n_features()
+            );
+            let stem = train
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = stem.strip_suffix("_train").unwrap_or(&stem).to_string();
+            let path =
+                model_out.unwrap_or_else(|| train.with_file_name(format!("model_{name}_wasm.bin")));
+            write_atomic(&path, &bytes)?;
+            println!("[TRAINING] Model saved to: {}", path.display());
+            println!();
+            println!("=== INFERENCE PHASE ===");
+            let t = Instant::now();
+            let model = load(&path)?;
+            println!("[INFERENCE] Model loaded in {}", ms(t));
+            let test_xy = data::read_csv(&test)?.for_prediction(
+                model.n_features as usize,
+                model.feature_names.as_deref(),
+                xy.target_name.as_deref(),
+            )?;
+            let targets = test_xy
+                .targets
+                .as_deref()
+                .with_context(|| format!("{}: no target column", test.display()))?;
+            println!(
+                "[INFERENCE] Running predictions on {} test samples (CPU: the plain wasmtime CLI lends no GPU)...",
+                test_xy.n_rows
+            );
+            let t = Instant::now();
+            let p = model.predict(&test_xy.features, test_xy.n_rows)?;
+            println!("[INFERENCE] Samples: {}", test_xy.n_rows);
+            println!("[INFERENCE] Completed in {}", ms(t));
+            println!("[INFERENCE] Mean Squared Error: {:.4}", mse(&p, targets));
+        }
+        Command::Train {
+            train,
+            target,
+            out,
+            forest,
+        } => {
+            let params = forest.params(100, None);
+            let t = Instant::now();
+            let (model, xy) = train_from(&train, target.as_deref(), &params)?;
+            let bytes = forest::model::to_bytes(&model)?;
+            write_atomic(&out, &bytes)?;
+            println!(
+                "Trained {} trees on {} rows x {} features in {}; model saved to: {} ({} bytes)",
+                params.n_estimators,
+                xy.n_rows,
+                xy.n_features(),
+                ms(t),
+                out.display(),
+                bytes.len()
+            );
+        }
+        Command::Predict {
+            model,
+            input,
+            target,
+            out,
+        } => {
+            let forest = load(&model)?;
+            let xy = data::read_csv(&input)?.for_prediction(
+                forest.n_features as usize,
+                forest.feature_names.as_deref(),
+                target.as_deref(),
+            )?;
+            let p = forest.predict(&xy.features, xy.n_rows)?;
+            let mut csv = String::from("prediction\n");
+            for v in &p {
+                csv.push_str(&format!("{v}\n"));
+            }
+            match out {
+                Some(path) => write_atomic(&path, csv.as_bytes())?,
+                None => print!("{csv}"),
+            }
+            if let (Some(t), Some(name)) = (&xy.targets, &xy.target_name) {
+                eprintln!("Mean Squared Error (vs '{name}'): {:.4}", mse(&p, t));
+            }
+        }
+        Command::Info { model } => {
+            let f = load(&model)?;
+            let i = f.info();
+            println!("Model: {}", model.display());
+            println!("Trees: {}", i.n_trees);
+            println!("Nodes: {} ({} leaves)", i.n_nodes, i.n_leaves);
+            println!("Max depth reached: {}", i.max_depth);
+            println!("Features: {}", i.n_features);
+            if let Some(names) = &f.feature_names {
+                println!("Feature names: {}", names.join(", "));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Hyperparameter flags, named after scikit-learn's RandomForestRegressor.
+//! Shared by the host CLI and the command component (guest/src/bin), so both
+//! accept exactly the same flags; depends only on clap and the forest crate.
+
+use clap::Args;
+use forest::{MaxFeatures, MaxSamples, Params};
+
+#[derive(Args, Debug, Clone)]
+pub struct ForestArgs {
+    /// Number of trees [default: 200 for bench and compare, 100 (scikit-learn's) for train].
+    #[arg(long, value_name = "N")]
+    pub n_estimators: Option<u32>,
+    /// Maximum tree depth, or "none" to grow until leaves are pure
+    /// [default: 16 for bench and compare, none (scikit-learn's) for train].
+    #[arg(long, value_name = "N|none", value_parser = parse_max_depth)]
+    pub max_depth: Option<MaxDepth>,
+    /// Minimum rows a node needs to be split.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub min_samples_split: u32,
+    /// Minimum rows in every leaf.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_samples_leaf: u32,
+    /// Features examined per split: all, sqrt, log2, an integer count, or a
+    /// fraction in (0, 1] written with a decimal point (1.0 = all).
+    #[arg(long, value_name = "all|sqrt|log2|INT|FLOAT", default_value = "all")]
+    pub max_features: MaxFeatures,
+    /// Train each tree on a bootstrap sample of the rows.
+    #[arg(long, value_name = "true|false", default_value_t = true, action = clap::ArgAction::Set)]
+    pub bootstrap: bool,
+    /// Bootstrap sample size: an integer count or a fraction in (0, 1]
+    /// [default: as many draws as rows].
+    #[arg(long, value_name = "INT|FLOAT")]
+    pub max_samples: Option<MaxSamples>,
+    /// Random seed: the same seed, data and parameters give a byte-identical model.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// `--max-depth` value: a depth or "none".
+#[derive(Debug, Clone, Copy)]
+pub struct MaxDepth(pub Option<u32>);
+
+impl ForestArgs {
+    /// The parameters, with per-command defaults for trees and depth. Range
+    /// checks are the forest crate's (sklearn-like messages), run before training.
+    pub fn params(&self, default_trees: u32, default_depth: Option<u32>) -> Params {
+        Params {
+            n_estimators: self.n_estimators.unwrap_or(default_trees),
+            max_depth: self.max_depth.map_or(default_depth, |d| d.0),
+            min_samples_split: self.min_samples_split,
+            min_samples_leaf: self.min_samples_leaf,
+            max_features: self.max_features,
+            bootstrap: self.bootstrap,
+            max_samples: self.max_samples,
+            seed: self.seed,
+        }
+    }
+}
+
+fn parse_max_depth(s: &str) -> Result<MaxDepth, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(MaxDepth(None));
+    }
+    s.parse::<u32>()
+        .map(|d| MaxDepth(Some(d)))
+        .map_err(|_| format!("expected a non-negative integer or 'none', got '{s}'"))
+}

@@ -1,0 +1,183 @@
+//! The command component (guest/src/bin/forest-cli.rs) run as the plain
+//! wasmtime CLI would run it: wasi:cli/run, a preopened `data` directory, args.
+//! Its model files and the host's are interchangeable.
+
+use std::path::Path;
+use std::process::Command as Process;
+
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::bindings::sync::Command;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+
+struct State {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// `wasmtime run --dir <dir>::data forest-cli.wasm <args>`: (success, stdout, stderr).
+fn forest_cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let engine = Engine::default();
+    let component = Component::from_file(&engine, env!("WASM_FOREST_CLI_COMPONENT")).unwrap();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let (out, err) = (
+        MemoryOutputPipe::new(1 << 20),
+        MemoryOutputPipe::new(1 << 20),
+    );
+    let mut ctx = WasiCtx::builder();
+    ctx.arg("forest-cli")
+        .args(args)
+        .stdout(out.clone())
+        .stderr(err.clone());
+    ctx.preopened_dir(dir, "data", FsPerms::ReadWrite).unwrap();
+    let mut store = Store::new(
+        &engine,
+        State {
+            ctx: ctx.build(),
+            table: ResourceTable::new(),
+        },
+    );
+    let command = Command::instantiate(&mut store, &component, &linker).unwrap();
+    let ok = command.wasi_cli_run().call_run(&mut store).unwrap().is_ok();
+    let text = |p: &MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
+    (ok, text(&out), text(&err))
+}
+
+fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    for f in ["diabetes_train.csv", "diabetes_test.csv"] {
+        std::fs::copy(repo.join("data").join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+fn host(args: &[&str]) -> String {
+    let out = Process::new(env!("CARGO_BIN_EXE_wasm-forest"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn bench_runs_in_the_command_component() {
+    let dir = data_dir();
+    let (ok, out, err) = forest_cli(dir.path(), &["bench", "--n-estimators", "50"]);
+    assert!(ok, "{out}\n{err}");
+    for line in [
+        "=== TRAINING PHASE ===",
+        "[TRAINING] Creating RandomForest with 50 estimators, max_depth 16",
+        "[TRAINING] Model saved to: data/model_diabetes_wasm.bin",
+        "=== INFERENCE PHASE ===",
+        "[INFERENCE] Samples: 89",
+        "the plain wasmtime CLI lends no GPU",
+    ] {
+        assert!(out.contains(line), "missing {line:?}:\n{out}");
+    }
+    let mse: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("[INFERENCE] Mean Squared Error: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((2700.0..3400.0).contains(&mse), "{mse}");
+    assert!(dir.path().join("model_diabetes_wasm.bin").exists());
+}
+
+#[test]
+fn models_move_between_the_command_component_and_the_host() {
+    let dir = data_dir();
+    let d = dir.path();
+    let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+    // The command component and the host's library component train the same bytes.
+    let (ok, out, err) = forest_cli(
+        d,
+        &[
+            "train",
+            "--train",
+            "data/diabetes_train.csv",
+            "--out",
+            "data/cli.bin",
+            "--n-estimators",
+            "20",
+        ],
+    );
+    assert!(ok, "{out}\n{err}");
+    host(&[
+        "train",
+        "--train",
+        &p("diabetes_train.csv"),
+        "--out",
+        &p("host.bin"),
+        "--n-estimators",
+        "20",
+    ]);
+    assert_eq!(
+        std::fs::read(d.join("cli.bin")).unwrap(),
+        std::fs::read(d.join("host.bin")).unwrap()
+    );
+    // Each side loads the other's model.
+    let info = host(&["info", &p("cli.bin")]);
+    assert!(info.contains("Trees: 20"), "{info}");
+    let (ok, out, err) = forest_cli(
+        d,
+        &[
+            "predict",
+            "--model",
+            "data/host.bin",
+            "--input",
+            "data/diabetes_test.csv",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 90);
+    assert!(err.contains("Mean Squared Error (vs 'target'): "), "{err}");
+    let host_preds = host(&[
+        "predict",
+        "--model",
+        &p("cli.bin"),
+        "--input",
+        &p("diabetes_test.csv"),
+    ]);
+    assert_eq!(out, host_preds, "both sides predict the same values");
+}
+
+#[test]
+fn errors_are_reported_not_trapped() {
+    let dir = data_dir();
+    std::fs::write(dir.path().join("bad.csv"), "a,target\n1,2\n3,x\n").unwrap();
+    let (ok, _, err) = forest_cli(
+        dir.path(),
+        &["train", "--train", "data/bad.csv", "--out", "data/m.bin"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("data/bad.csv: line 3, column 'target' (2): cannot parse 'x' as a number"),
+        "{err}"
+    );
+    let (ok, _, err) = forest_cli(
+        dir.path(),
+        &["train", "--train", "/etc/passwd", "--out", "data/m.bin"],
+    );
+    assert!(
+        !ok && err.contains("cannot open /etc/passwd"),
+        "only preopened directories are reachable: {err}"
+    );
+}
