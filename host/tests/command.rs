@@ -54,12 +54,17 @@ fn forest_cli(dir: &Path, args: &[&str]) -> (bool, String, String) {
     (ok, text(&out), text(&err))
 }
 
-fn data_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+fn copy_data_into(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     for f in ["diabetes_train.csv", "diabetes_test.csv"] {
-        std::fs::copy(repo.join("data").join(f), dir.path().join(f)).unwrap();
+        std::fs::copy(repo.join("data").join(f), dir.join(f)).unwrap();
     }
+}
+
+fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_data_into(dir.path());
     dir
 }
 
@@ -180,4 +185,55 @@ fn errors_are_reported_not_trapped() {
         !ok && err.contains("cannot open /etc/passwd"),
         "only preopened directories are reachable: {err}"
     );
+}
+
+/// The same bench under the real `wasmtime` CLI (48.x), as the README shows.
+/// Skipped with the reason when it is not on PATH, unless
+/// WASM_FOREST_REQUIRE_WASMTIME_CLI=1 (CI installs it and sets that).
+#[test]
+fn bench_under_the_wasmtime_cli() {
+    let version = Process::new("wasmtime").arg("--version").output();
+    let usable =
+        matches!(&version, Ok(o) if String::from_utf8_lossy(&o.stdout).starts_with("wasmtime 48."));
+    if !usable {
+        assert!(
+            std::env::var("WASM_FOREST_REQUIRE_WASMTIME_CLI").is_err(),
+            "WASM_FOREST_REQUIRE_WASMTIME_CLI is set but wasmtime 48 is not on PATH"
+        );
+        eprintln!(
+            "SKIPPED bench_under_the_wasmtime_cli: wasmtime 48 is not on PATH (cargo install --locked wasmtime-cli@48.0.8)"
+        );
+        return;
+    }
+    // `--dir data` preopens ./data as `data`: run where `data` holds our copy.
+    let work = tempfile::tempdir().unwrap();
+    copy_data_into(&work.path().join("data"));
+    let out = Process::new("wasmtime")
+        .args([
+            "run",
+            "--dir",
+            "data",
+            env!("WASM_FOREST_CLI_COMPONENT"),
+            "bench",
+            "--n-estimators",
+            "30",
+        ])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{stdout}");
+    assert!(
+        stdout.contains("[INFERENCE] Samples: 89")
+            && stdout.contains("[INFERENCE] Mean Squared Error: "),
+        "{stdout}"
+    );
+    // The model it wrote is a host model.
+    let model = work.path().join("data/model_diabetes_wasm.bin");
+    assert!(host(&["info", model.to_str().unwrap()]).contains("Trees: 30"));
 }
