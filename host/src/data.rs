@@ -43,17 +43,26 @@ pub fn read_csv(path: &Path) -> Result<Table> {
 }
 
 /// Parses CSV from any reader; `path` only names it in errors.
-pub fn parse_csv(input: impl std::io::Read, path: &Path) -> Result<Table> {
+pub fn parse_csv(mut input: impl std::io::Read, path: &Path) -> Result<Table> {
     let shown = path.display();
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {shown}"))?;
+    let mut line_index = LineIndex {
+        bytes: &bytes,
+        offset: 0,
+        line: 1,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_reader(input);
+        .from_reader(&bytes[..]);
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => bail!(
             "{shown}: cannot read the header row: {}",
-            csv_error_text(&e)
+            csv_error_text(&e, &mut line_index)
         ),
     };
     if headers.is_empty() || headers.len() == 1 && headers[0].is_empty() {
@@ -79,9 +88,11 @@ pub fn parse_csv(input: impl std::io::Read, path: &Path) -> Result<Table> {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => bail!("{shown}: {}", csv_error_text(&e)),
+            Err(e) => bail!("{shown}: {}", csv_error_text(&e, &mut line_index)),
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record
+            .position()
+            .map_or(0, |p| line_index.line_at(p.byte()));
         for (col, field) in record.iter().enumerate() {
             let at = || {
                 format!(
@@ -123,22 +134,56 @@ pub fn parse_csv(input: impl std::io::Read, path: &Path) -> Result<Table> {
     })
 }
 
-fn csv_error_text(e: &csv::Error) -> String {
+fn csv_error_text(e: &csv::Error, lines: &mut LineIndex) -> String {
+    let mut line =
+        |pos: &Option<csv::Position>| pos.as_ref().map_or(0, |p| lines.line_at(p.byte()));
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             pos,
             expected_len,
             len,
-        } => format!(
-            "line {}: {len} fields, but the header has {expected_len}",
-            pos.as_ref().map_or(0, |p| p.line())
-        ),
-        csv::ErrorKind::Utf8 { pos, err } => format!(
-            "line {}: field {} is not valid UTF-8",
-            pos.as_ref().map_or(0, |p| p.line()),
-            err.field() + 1
-        ),
+        } => {
+            format!(
+                "line {}: {len} fields, but the header has {expected_len}",
+                line(pos)
+            )
+        }
+        csv::ErrorKind::Utf8 { pos, err } => {
+            format!(
+                "line {}: field {} is not valid UTF-8",
+                line(pos),
+                err.field() + 1
+            )
+        }
         _ => e.to_string(),
+    }
+}
+
+/// File line (from 1) of a record's byte offset. Counted here because the csv
+/// crate's own line numbers lag by one after a CRLF line ending (it places the
+/// next record on the LF). Offsets are asked for in increasing order.
+struct LineIndex<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl LineIndex<'_> {
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = (byte as usize).min(self.bytes.len());
+        // A record "starting" on line-ending bytes really starts after them.
+        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.offset {
+            (self.offset, self.line) = (0, 1);
+        }
+        self.line += self.bytes[self.offset..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.offset = start;
+        self.line
     }
 }
 
@@ -246,5 +291,32 @@ impl Table {
             features: x,
             targets,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_line_endings_and_quoted_headers_read_the_same() {
+        let unix = parse_csv(&b"a,\"b\",target\n1,2,3\n4,5,6\n"[..], Path::new("u.csv")).unwrap();
+        let windows = parse_csv(
+            &b"a,\"b\",target\r\n1,2,3\r\n4,5,6\r\n"[..],
+            Path::new("w.csv"),
+        )
+        .unwrap();
+        assert_eq!(unix.headers, windows.headers);
+        assert_eq!(unix.cells, windows.cells);
+        assert_eq!(windows.lines, vec![2, 3]);
+    }
+
+    #[test]
+    fn error_positions_count_lines_from_one() {
+        let err = parse_csv(&b"a,target\r\n1,2\r\n3,x\r\n"[..], Path::new("w.csv")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "w.csv: line 3, column 'target' (2): cannot parse 'x' as a number"
+        );
     }
 }
