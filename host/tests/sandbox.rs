@@ -4,19 +4,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use forest::{MaxFeatures, Params};
+use forest::Params;
 use wasm_forest::runtime::{Dataset, Limits, Runtime};
 
 fn params(seed: u64) -> Params {
     Params {
         n_estimators: 10,
-        max_depth: None,
-        min_samples_split: 2,
-        min_samples_leaf: 1,
-        max_features: MaxFeatures::All,
-        bootstrap: true,
-        max_samples: None,
         seed,
+        ..Params::default()
     }
 }
 
