@@ -112,13 +112,34 @@ pub fn train_native(ds: &Dataset, params: &Params) -> Result<Vec<u8>> {
     Ok(forest::model::to_bytes(&model)?)
 }
 
-fn default_model_path(train: &Path) -> PathBuf {
+/// The dataset's name: the training CSV's file name without `_train.csv`.
+pub fn dataset_name(train: &Path) -> String {
     let stem = train
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".into());
-    let name = stem.strip_suffix("_train").unwrap_or(&stem);
-    train.with_file_name(format!("model_{name}_wasm.bin"))
+    stem.strip_suffix("_train").unwrap_or(&stem).to_string()
+}
+
+/// `model_<dataset>_wasm.bin` beside the training CSV.
+pub fn default_model_path(train: &Path, dataset: &str) -> PathBuf {
+    train.with_file_name(format!("model_{dataset}_wasm.bin"))
+}
+
+/// The test CSV, with the training set's feature columns (by name) and its
+/// target column, which must be there.
+pub fn load_test(path: &Path, train: &Xy) -> Result<Xy> {
+    let table = data::read_csv(path).map_err(|e| hint_data_dir(e, path))?;
+    let target = train.target_name.as_deref();
+    let test = table.for_prediction(train.n_features(), Some(&train.feature_names), target)?;
+    if test.targets.is_none() {
+        bail!(
+            "{}: no target column '{}'",
+            path.display(),
+            target.unwrap_or_default()
+        );
+    }
+    Ok(test)
 }
 
 fn depth_text(d: Option<u32>) -> String {
@@ -137,20 +158,11 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
     let model_path = args
         .model_out
         .clone()
-        .unwrap_or_else(|| default_model_path(&args.train));
+        .unwrap_or_else(|| default_model_path(&args.train, &dataset_name(&args.train)));
 
     let ((train_xy, train_ds, test_xy), csv_load) = timed(|| {
         let (xy, ds) = load_training(&args.train, args.target.as_deref())?;
-        let test = data::read_csv(&args.test).map_err(|e| hint_data_dir(e, &args.test))?;
-        let target = xy.target_name.as_deref();
-        let test_xy = test.for_prediction(xy.n_features(), Some(&xy.feature_names), target)?;
-        if test_xy.targets.is_none() {
-            bail!(
-                "{}: no target column '{}'",
-                args.test.display(),
-                target.unwrap_or_default()
-            );
-        }
+        let test_xy = load_test(&args.test, &xy)?;
         Ok((xy, ds, test_xy))
     })?;
 

@@ -13,9 +13,10 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{hint_data_dir, load_training, train_native, training_bytes};
+use crate::bench::{
+    dataset_name, default_model_path, load_test, load_training, train_native, training_bytes,
+};
 use crate::cli::CompareArgs;
-use crate::data;
 use crate::fsio::write_atomic;
 use crate::memory::{HeapPeak, peak_rss};
 use crate::runtime::Runtime;
@@ -124,14 +125,18 @@ impl Recorder {
     }
 
     fn median(&self, system: &str, phase: &str) -> Option<f64> {
-        let runs: Vec<Duration> = self
-            .rows
-            .iter()
-            .filter(|r| r.system == system && r.phase == phase)
-            .map(|r| Duration::from_secs_f64(r.seconds))
-            .collect();
-        (!runs.is_empty()).then(|| Summary::of(&runs).median_s)
+        phase_summary(&self.rows, system, phase).map(|s| s.median_s)
     }
+}
+
+/// Statistics of one system's runs of one phase, if it has any.
+pub fn phase_summary(rows: &[Row], system: &str, phase: &str) -> Option<Summary> {
+    let runs: Vec<Duration> = rows
+        .iter()
+        .filter(|r| r.system == system && r.phase == phase)
+        .map(|r| Duration::from_secs_f64(r.seconds))
+        .collect();
+    (!runs.is_empty()).then(|| Summary::of(&runs))
 }
 
 /// A progress bar for a repeated phase, on stderr; drawn only when stdout and
@@ -184,15 +189,11 @@ fn resolve_data(args: &CompareArgs) -> Result<(String, PathBuf, PathBuf)> {
             );
             Ok((spec.name(), train, test))
         }
-        None => {
-            let stem = args
-                .train
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let name = stem.strip_suffix("_train").unwrap_or(&stem).to_string();
-            Ok((name, args.train.clone(), args.test.clone()))
-        }
+        None => Ok((
+            dataset_name(&args.train),
+            args.train.clone(),
+            args.test.clone(),
+        )),
     }
 }
 
@@ -201,16 +202,11 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
     let repeat = args.repeat;
     let (dataset, train_csv, test_csv) = resolve_data(args)?;
     let (train_xy, train_ds) = load_training(&train_csv, args.target.as_deref())?;
-    let test_table = data::read_csv(&test_csv).map_err(|e| hint_data_dir(e, &test_csv))?;
-    let test_xy = test_table.for_prediction(
-        train_xy.n_features(),
-        Some(&train_xy.feature_names),
-        train_xy.target_name.as_deref(),
-    )?;
+    let test_xy = load_test(&test_csv, &train_xy)?;
     let test_y = test_xy
         .targets
         .clone()
-        .with_context(|| format!("{}: no target column", test_csv.display()))?;
+        .expect("load_test requires the target column");
     println!(
         "=== COMPARE: {dataset} ({} train / {} test rows, {} features), {} trees, max_depth {}, median of {repeat} after a warm-up ===",
         train_xy.n_rows,
@@ -271,7 +267,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
     let model_path = args
         .model_out
         .clone()
-        .unwrap_or_else(|| train_csv.with_file_name(format!("model_{dataset}_wasm.bin")));
+        .unwrap_or_else(|| default_model_path(&train_csv, &dataset));
     rec.phase("wasm", "save", repeat, || write_atomic(&model_path, &model))?;
     // Each load goes into a fresh instance (instantiation not timed), so no
     // run pays for, or keeps the memory of, the models loaded before it.
@@ -556,13 +552,9 @@ fn print_report(r: &CompareReport, model_path: &Path) {
         }
     }
     for phase in phases {
-        let runs: Vec<Duration> = r
-            .rows
-            .iter()
-            .filter(|row| row.system == "wasm" && row.phase == phase)
-            .map(|row| Duration::from_secs_f64(row.seconds))
-            .collect();
-        println!("  {phase:<30} {}", Summary::of(&runs).describe());
+        if let Some(s) = phase_summary(&r.rows, "wasm", phase) {
+            println!("  {phase:<30} {}", s.describe());
+        }
     }
     if let Some(ratio) = r.wasm_native_train_ratio {
         println!("wasm/native training time: {ratio:.2}x");

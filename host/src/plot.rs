@@ -5,8 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use plotters::prelude::*;
 
-use crate::compare::CompareReport;
-use crate::stats::Summary;
+use crate::compare::{CompareReport, phase_summary};
 
 const COLORS: [RGBColor; 6] = [
     RGBColor(0x4c, 0x72, 0xb0),
@@ -33,14 +32,8 @@ pub fn phase_medians(report: &CompareReport, path: &Path) -> Result<()> {
     if phases.is_empty() {
         bail!("nothing to plot: the report has no measurements");
     }
-    let median_ms = |system: &str, phase: &str| -> Option<f64> {
-        let runs: Vec<_> = report
-            .rows
-            .iter()
-            .filter(|r| r.system == system && r.phase == phase)
-            .map(|r| std::time::Duration::from_secs_f64(r.seconds))
-            .collect();
-        (!runs.is_empty()).then(|| Summary::of(&runs).median_s * 1e3)
+    let median_ms = |system: &str, phase: &str| {
+        phase_summary(&report.rows, system, phase).map(|s| s.median_s * 1e3)
     };
     let values: Vec<f64> = systems
         .iter()
