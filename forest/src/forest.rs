@@ -8,6 +8,7 @@ use crate::builder::{self, Limits};
 use crate::dataset::{Dataset, check_finite_features};
 use crate::error::{ForestError, Result};
 use crate::params::Params;
+use crate::part::Part;
 use crate::rng::Rng;
 use crate::splitter::Splitter;
 use crate::tree::{LEAF, Nodes};
@@ -121,20 +122,44 @@ impl<'a> Trainer<'a> {
 
     /// Assembles trees `0..n_estimators`, given in order, into a forest.
     pub fn assemble(&self, trees: &[Nodes], feature_names: Option<Vec<String>>) -> Forest {
-        let mut nodes = Nodes::default();
-        let mut roots = Vec::with_capacity(trees.len());
-        for t in trees {
-            roots.push(nodes.len() as u32);
-            nodes.append_shifted(t);
-        }
-        Forest {
+        Forest::from_trees(
+            self.n_features as u32,
+            feature_names,
+            self.params.clone(),
+            self.n_rows as u32,
+            trees,
+        )
+    }
+
+    /// Trees `first..` as a part for [`crate::part::merge`].
+    pub fn part(&self, first: u32, trees: Vec<Nodes>, feature_names: Option<Vec<String>>) -> Part {
+        Part {
             n_features: self.n_features as u32,
             feature_names,
             params: self.params.clone(),
             n_train_rows: self.n_rows as u32,
-            roots,
-            nodes,
+            first,
+            trees,
         }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+}
+
+/// Names, when given, must name every feature.
+pub fn check_feature_names(names: Option<&[String]>, n_features: usize) -> Result<()> {
+    match names {
+        Some(names) if names.len() != n_features => Err(ForestError::InvalidData(format!(
+            "{} feature names given for {n_features} features",
+            names.len()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -144,21 +169,37 @@ pub fn train(
     params: &Params,
     feature_names: Option<Vec<String>>,
 ) -> Result<Forest> {
-    if let Some(names) = &feature_names
-        && names.len() != data.n_features
-    {
-        return Err(ForestError::InvalidData(format!(
-            "{} feature names given for {} features",
-            names.len(),
-            data.n_features
-        )));
-    }
+    check_feature_names(feature_names.as_deref(), data.n_features)?;
     let trainer = Trainer::new(data, params)?;
     let trees = trainer.build_trees(0..params.n_estimators);
     Ok(trainer.assemble(&trees, feature_names))
 }
 
 impl Forest {
+    /// Concatenates trees (tree `t` = `trees[t]`, child ids relative to it).
+    pub fn from_trees<'n>(
+        n_features: u32,
+        feature_names: Option<Vec<String>>,
+        params: Params,
+        n_train_rows: u32,
+        trees: impl IntoIterator<Item = &'n Nodes>,
+    ) -> Forest {
+        let mut nodes = Nodes::default();
+        let mut roots = Vec::new();
+        for t in trees {
+            roots.push(nodes.len() as u32);
+            nodes.append_shifted(t);
+        }
+        Forest {
+            n_features,
+            feature_names,
+            params,
+            n_train_rows,
+            roots,
+            nodes,
+        }
+    }
+
     pub fn n_trees(&self) -> usize {
         self.roots.len()
     }

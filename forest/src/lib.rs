@@ -19,6 +19,7 @@ mod error;
 mod forest;
 pub mod model;
 mod params;
+pub mod part;
 pub mod rng;
 mod splitter;
 mod tree;

@@ -1,0 +1,125 @@
+//! Training split into parts (one per worker) and merged gives `train`'s bytes.
+
+use forest::part::{Part, merge};
+use forest::{Dataset, ForestError, Params, Trainer, model};
+
+fn data(n: usize, nf: usize) -> (Vec<f32>, Vec<f64>) {
+    let mut rng = forest::rng::Rng::new(7);
+    let x: Vec<f32> = (0..n * nf)
+        .map(|_| rng.below(10_000) as f32 / 77.0)
+        .collect();
+    let y = x
+        .chunks(nf)
+        .map(|r| f64::from(r[0]).sin() * 10.0 + f64::from(r[1]) + rng.below(50) as f64 / 10.0)
+        .collect();
+    (x, y)
+}
+
+fn params() -> Params {
+    Params {
+        n_estimators: 7,
+        max_depth: Some(6),
+        seed: 3,
+        ..Params::default()
+    }
+}
+
+fn names() -> Option<Vec<String>> {
+    Some((0..4).map(|i| format!("f{i}")).collect())
+}
+
+/// Splits 0..n into `k` contiguous parts, as the host does for `k` workers.
+fn ranges(n: u32, k: u32) -> Vec<(u32, u32)> {
+    (0..k)
+        .map(|w| (n * w / k, n * (w + 1) / k - n * w / k))
+        .filter(|&(_, c)| c > 0)
+        .collect()
+}
+
+fn parts_bytes(trainer: &Trainer, k: u32) -> Vec<Vec<u8>> {
+    ranges(trainer.params().n_estimators, k)
+        .into_iter()
+        .map(|(first, count)| {
+            Part::grow(trainer, first, count, names(), |_| {})
+                .unwrap()
+                .to_bytes()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn merged(parts: &[Vec<u8>]) -> Result<Vec<u8>, ForestError> {
+    let parts = parts
+        .iter()
+        .map(|b| Part::from_bytes(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    model::to_bytes(&merge(parts)?)
+}
+
+#[test]
+fn any_number_of_parts_in_any_order_gives_trains_bytes() {
+    let (x, y) = data(300, 4);
+    let ds = Dataset::new(300, 4, &x, &y).unwrap();
+    let whole = model::to_bytes(&forest::train(&ds, &params(), names()).unwrap()).unwrap();
+    let trainer = Trainer::new(&ds, &params()).unwrap();
+    for k in [1, 2, 3, 7, 9] {
+        let mut parts = parts_bytes(&trainer, k);
+        assert_eq!(merged(&parts).unwrap(), whole, "{k} parts");
+        parts.reverse();
+        assert_eq!(merged(&parts).unwrap(), whole, "{k} parts, reversed");
+    }
+}
+
+#[test]
+fn progress_counts_every_tree_of_the_part() {
+    let (x, y) = data(50, 4);
+    let ds = Dataset::new(50, 4, &x, &y).unwrap();
+    let trainer = Trainer::new(&ds, &params()).unwrap();
+    let mut seen = Vec::new();
+    Part::grow(&trainer, 2, 4, None, |d| seen.push(d)).unwrap();
+    assert_eq!(seen, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn parts_that_do_not_fit_together_are_refused() {
+    let (x, y) = data(120, 4);
+    let ds = Dataset::new(120, 4, &x, &y).unwrap();
+    let trainer = Trainer::new(&ds, &params()).unwrap();
+    let parts = parts_bytes(&trainer, 3);
+    let err = |r: Result<Vec<u8>, ForestError>| match r {
+        Err(ForestError::InvalidModel(m)) => m,
+        other => panic!("expected invalid-model, got {other:?}"),
+    };
+    // A part missing, a part twice, no parts.
+    assert!(
+        err(merged(&parts[..2])).contains("cover trees 0..4"),
+        "missing tail"
+    );
+    assert!(err(merged(&[&parts[1..], &parts[..1]].concat()[1..])).contains("uncovered"));
+    assert!(err(merged(&[parts.clone(), parts[..1].to_vec()].concat())).contains("covered twice"));
+    assert!(err(merged(&[])).contains("no forest parts"));
+    // A part from other parameters.
+    let other = Trainer::new(
+        &ds,
+        &Params {
+            seed: 4,
+            ..params()
+        },
+    )
+    .unwrap();
+    let mut mixed = parts.clone();
+    mixed[1] = parts_bytes(&other, 3).remove(1);
+    assert!(err(merged(&mixed)).contains("other data or parameters"));
+    // Damaged bytes.
+    assert!(err(merged(&[b"WFOREST\0".to_vec()])).contains("wrong magic"));
+    let mut cut = parts[0].clone();
+    cut.truncate(cut.len() - 3);
+    assert!(err(merged(&[cut])).contains("cannot decode"));
+    // Out-of-range parts are refused when grown.
+    for (first, count) in [(0, 0), (5, 3), (u32::MAX, 2)] {
+        assert!(matches!(
+            Part::grow(&trainer, first, count, None, |_| {}),
+            Err(ForestError::InvalidParams(_))
+        ));
+    }
+}
