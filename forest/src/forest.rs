@@ -152,6 +152,17 @@ impl<'a> Trainer<'a> {
     }
 }
 
+/// A prediction batch must be `n_rows × n_features` finite values.
+pub fn check_batch(features: &[f32], n_rows: usize, n_features: usize) -> Result<()> {
+    if Some(features.len()) != n_rows.checked_mul(n_features) {
+        return Err(ForestError::InvalidData(format!(
+            "features has {} values, expected n_rows × n_features = {n_rows} × {n_features} (the model was trained on {n_features} features)",
+            features.len()
+        )));
+    }
+    check_finite_features(features, n_features)
+}
+
 /// Names, when given, must name every feature.
 pub fn check_feature_names(names: Option<&[String]>, n_features: usize) -> Result<()> {
     match names {
@@ -216,13 +227,7 @@ impl Forest {
     /// (row-major, `n_rows × n_features`).
     pub fn predict(&self, features: &[f32], n_rows: usize) -> Result<Vec<f64>> {
         let nf = self.n_features as usize;
-        if Some(features.len()) != n_rows.checked_mul(nf) {
-            return Err(ForestError::InvalidData(format!(
-                "features has {} values, expected n_rows × n_features = {n_rows} × {nf} (the model was trained on {nf} features)",
-                features.len()
-            )));
-        }
-        check_finite_features(features, nf)?;
+        check_batch(features, n_rows, nf)?;
         let mut out = vec![0f64; n_rows];
         // Blocks of rows against every tree: a tree's nodes stay in cache for
         // the whole block. Each row still sums its trees in order 0..n, so the

@@ -26,7 +26,7 @@ mod tree;
 
 pub use dataset::Dataset;
 pub use error::{ForestError, Result};
-pub use forest::{Forest, ForestInfo, Trainer, train};
-pub use params::{MaxFeatures, MaxSamples, Params};
+pub use forest::{Forest, ForestInfo, Trainer, check_batch, train};
+pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
 pub use splitter::threshold_between;
 pub use tree::{LEAF, Nodes};

@@ -29,6 +29,41 @@ pub enum MaxSamples {
     Fraction(f64),
 }
 
+/// How a node's best split is searched for (`splitter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SplitterKind {
+    /// Every threshold between consecutive distinct values (scikit-learn's trees).
+    Exact,
+    /// Features quantized once to at most 256 bins; per-node histograms.
+    Hist,
+    /// `Hist` for large nodes, `Exact` for small ones.
+    #[default]
+    Auto,
+}
+
+impl std::str::FromStr for SplitterKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "exact" => Ok(SplitterKind::Exact),
+            "hist" => Ok(SplitterKind::Hist),
+            "auto" => Ok(SplitterKind::Auto),
+            _ => Err(format!("expected exact, hist or auto, got '{s}'")),
+        }
+    }
+}
+
+impl std::fmt::Display for SplitterKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SplitterKind::Exact => "exact",
+            SplitterKind::Hist => "hist",
+            SplitterKind::Auto => "auto",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     pub n_estimators: u32,
@@ -41,6 +76,7 @@ pub struct Params {
     /// `None`: each bootstrap sample has `n_rows` draws.
     pub max_samples: Option<MaxSamples>,
     pub seed: u64,
+    pub splitter: SplitterKind,
 }
 
 impl Default for Params {
@@ -54,6 +90,7 @@ impl Default for Params {
             bootstrap: true,
             max_samples: None,
             seed: 0,
+            splitter: SplitterKind::Auto,
         }
     }
 }

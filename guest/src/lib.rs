@@ -8,8 +8,13 @@ mod bindings {
     });
 }
 
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
 use bindings::exports::wasm_forest::forest::forest as wit;
 use bindings::exports::wasm_forest::forest::forest::{Guest, GuestModel, Model as ModelHandle};
+use bindings::wasm_forest::forest::gpu;
+use bindings::wasm_forest::forest::progress;
 
 struct Component;
 
@@ -18,6 +23,22 @@ fn to_wit_error(e: forest::ForestError) -> wit::ForestError {
         forest::ForestError::InvalidParams(m) => wit::ForestError::InvalidParams(m),
         forest::ForestError::InvalidData(m) => wit::ForestError::InvalidData(m),
         forest::ForestError::InvalidModel(m) => wit::ForestError::InvalidModel(m),
+    }
+}
+
+fn splitter_from_wit(s: wit::Splitter) -> forest::SplitterKind {
+    match s {
+        wit::Splitter::Exact => forest::SplitterKind::Exact,
+        wit::Splitter::Hist => forest::SplitterKind::Hist,
+        wit::Splitter::Auto => forest::SplitterKind::Auto,
+    }
+}
+
+fn splitter_to_wit(s: forest::SplitterKind) -> wit::Splitter {
+    match s {
+        forest::SplitterKind::Exact => wit::Splitter::Exact,
+        forest::SplitterKind::Hist => wit::Splitter::Hist,
+        forest::SplitterKind::Auto => wit::Splitter::Auto,
     }
 }
 
@@ -40,6 +61,7 @@ fn from_wit_params(p: wit::Params) -> forest::Params {
             wit::MaxSamples::Fraction(f) => forest::MaxSamples::Fraction(f),
         }),
         seed: p.seed,
+        splitter: splitter_from_wit(p.splitter),
     }
 }
 
@@ -62,7 +84,66 @@ fn to_wit_params(p: &forest::Params) -> wit::Params {
             forest::MaxSamples::Fraction(f) => wit::MaxSamples::Fraction(f),
         }),
         seed: p.seed,
+        splitter: splitter_to_wit(p.splitter),
     }
+}
+
+/// Progress reports to the host, at most one per `EVERY` and always the last.
+struct Progress {
+    total: u32,
+    last: Instant,
+}
+
+impl Progress {
+    const EVERY: Duration = Duration::from_millis(250);
+
+    fn new(total: u32) -> Progress {
+        Progress {
+            total,
+            last: Instant::now(),
+        }
+    }
+
+    fn tree_done(&mut self, done: u32) {
+        if done == self.total || self.last.elapsed() >= Self::EVERY {
+            progress::report(done, self.total);
+            self.last = Instant::now();
+        }
+    }
+}
+
+/// Validates the WIT dataset and runs `f` on it.
+fn with_dataset<T>(
+    data: &wit::Dataset,
+    f: impl FnOnce(forest::Dataset) -> Result<T, forest::ForestError>,
+) -> Result<T, wit::ForestError> {
+    let dataset = forest::Dataset::new(
+        data.n_rows as usize,
+        data.n_features as usize,
+        &data.features,
+        &data.targets,
+    )
+    .map_err(to_wit_error)?;
+    f(dataset).map_err(to_wit_error)
+}
+
+fn grow(
+    data: wit::Dataset,
+    params: wit::Params,
+    first: Option<u32>,
+    count: u32,
+) -> Result<forest::part::Part, wit::ForestError> {
+    let params = from_wit_params(params);
+    let names = data.feature_names.clone();
+    with_dataset(&data, |ds| {
+        let trainer = forest::Trainer::new(&ds, &params)?;
+        let (first, count) = (
+            first.unwrap_or(0),
+            first.map_or(params.n_estimators, |_| count),
+        );
+        let mut progress = Progress::new(count);
+        forest::part::Part::grow(&trainer, first, count, names, |d| progress.tree_done(d))
+    })
 }
 
 impl Guest for Component {
@@ -73,44 +154,165 @@ impl Guest for Component {
     }
 
     fn train(data: wit::Dataset, params: wit::Params) -> Result<Vec<u8>, wit::ForestError> {
-        let dataset = forest::Dataset::new(
-            data.n_rows as usize,
-            data.n_features as usize,
-            &data.features,
-            &data.targets,
-        )
-        .map_err(to_wit_error)?;
-        let model = forest::train(&dataset, &from_wit_params(params), data.feature_names)
+        let part = grow(data, params, None, 0)?;
+        let forest = forest::part::merge(vec![part]).map_err(to_wit_error)?;
+        forest::model::to_bytes(&forest).map_err(to_wit_error)
+    }
+
+    fn train_part(
+        data: wit::Dataset,
+        params: wit::Params,
+        first: u32,
+        count: u32,
+    ) -> Result<Vec<u8>, wit::ForestError> {
+        grow(data, params, Some(first), count)?
+            .to_bytes()
+            .map_err(to_wit_error)
+    }
+
+    fn merge_parts(parts: Vec<Vec<u8>>) -> Result<Vec<u8>, wit::ForestError> {
+        let parts = parts
+            .iter()
+            .map(|b| forest::part::Part::from_bytes(b))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(to_wit_error)?;
-        forest::model::to_bytes(&model).map_err(to_wit_error)
+        let forest = forest::part::merge(parts).map_err(to_wit_error)?;
+        forest::model::to_bytes(&forest).map_err(to_wit_error)
     }
 }
 
-pub struct Model(forest::Forest);
+pub struct Model {
+    forest: forest::Forest,
+    /// The forest on the host's GPU, uploaded on the first GPU prediction.
+    gpu: RefCell<Option<gpu::GpuForest>>,
+}
+
+impl Model {
+    /// The forest in the flat layout the GPU import takes (values as f32).
+    fn flat(&self) -> gpu::FlatForest {
+        let (f, n) = (&self.forest, &self.forest.nodes);
+        gpu::FlatForest {
+            n_features: f.n_features,
+            roots: f.roots.clone(),
+            feature: n.feature.clone(),
+            threshold: n.threshold.clone(),
+            left: n.left.clone(),
+            right: n.right.clone(),
+            value: n.value.iter().map(|&v| v as f32).collect(),
+        }
+    }
+
+    fn predict_gpu(&self, features: &[f32], n_rows: u32) -> Result<Vec<f64>, gpu::GpuError> {
+        let mut slot = self.gpu.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(gpu::GpuForest::upload(&self.flat())?);
+        }
+        let uploaded = slot.as_ref().expect("uploaded just above");
+        let values = uploaded.predict(features, n_rows)?;
+        Ok(values.into_iter().map(f64::from).collect())
+    }
+
+    /// Why `auto` should stay on the CPU for this batch, if it should.
+    fn auto_stays_on_cpu(n_rows: u32) -> Option<String> {
+        match gpu::adapter() {
+            Err(e) => Some(gpu_error_text(&e)),
+            Ok(a) if n_rows < a.auto_min_rows => Some(format!(
+                "{n_rows} rows < auto-min-rows {} of {}",
+                a.auto_min_rows, a.name
+            )),
+            Ok(_) => None,
+        }
+    }
+}
+
+fn gpu_error_text(e: &gpu::GpuError) -> String {
+    let (kind, m) = match e {
+        gpu::GpuError::NoAdapter(m) => ("no-adapter", m),
+        gpu::GpuError::OutOfMemory(m) => ("out-of-memory", m),
+        gpu::GpuError::DeviceLost(m) => ("device-lost", m),
+        gpu::GpuError::InvalidForest(m) => ("invalid-forest", m),
+        gpu::GpuError::InvalidInput(m) => ("invalid-input", m),
+        gpu::GpuError::TooLarge(m) => ("too-large", m),
+        gpu::GpuError::Timeout(m) => ("timeout", m),
+        gpu::GpuError::Internal(m) => ("internal", m),
+    };
+    format!("{kind}: {m}")
+}
 
 impl GuestModel for Model {
     fn from_bytes(bytes: Vec<u8>) -> Result<ModelHandle, wit::ForestError> {
         let forest = forest::model::from_bytes(&bytes).map_err(to_wit_error)?;
-        Ok(ModelHandle::new(Model(forest)))
+        Ok(ModelHandle::new(Model {
+            forest,
+            gpu: RefCell::new(None),
+        }))
     }
 
     fn predict(&self, features: Vec<f32>, n_rows: u32) -> Result<Vec<f64>, wit::ForestError> {
-        self.0
+        self.forest
             .predict(&features, n_rows as usize)
             .map_err(to_wit_error)
     }
 
+    fn predict_on(
+        &self,
+        features: Vec<f32>,
+        n_rows: u32,
+        device: wit::Device,
+    ) -> Result<wit::Prediction, wit::ForestError> {
+        let cpu = |note| {
+            Ok(wit::Prediction {
+                values: self
+                    .forest
+                    .predict(&features, n_rows as usize)
+                    .map_err(to_wit_error)?,
+                device: wit::Device::Cpu,
+                note,
+            })
+        };
+        let on_gpu = |values| wit::Prediction {
+            values,
+            device: wit::Device::Gpu,
+            note: None,
+        };
+        match device {
+            wit::Device::Cpu => cpu(None),
+            wit::Device::Gpu => {
+                // The CPU path's checks first, so both devices refuse the same input.
+                forest::check_batch(&features, n_rows as usize, self.forest.n_features as usize)
+                    .map_err(to_wit_error)?;
+                self.predict_gpu(&features, n_rows)
+                    .map(on_gpu)
+                    .map_err(wit::ForestError::Gpu)
+            }
+            wit::Device::Auto => {
+                forest::check_batch(&features, n_rows as usize, self.forest.n_features as usize)
+                    .map_err(to_wit_error)?;
+                if let Some(why) = Model::auto_stays_on_cpu(n_rows) {
+                    return cpu(Some(why));
+                }
+                match self.predict_gpu(&features, n_rows) {
+                    Ok(values) => Ok(on_gpu(values)),
+                    Err(e) => cpu(Some(format!(
+                        "GPU failed, used the CPU: {}",
+                        gpu_error_text(&e)
+                    ))),
+                }
+            }
+        }
+    }
+
     fn info(&self) -> wit::ModelInfo {
-        let i = self.0.info();
+        let i = self.forest.info();
         wit::ModelInfo {
             n_trees: i.n_trees,
             n_nodes: i.n_nodes,
             n_leaves: i.n_leaves,
             max_depth: i.max_depth,
             n_features: i.n_features,
-            feature_names: self.0.feature_names.clone(),
-            params: to_wit_params(&self.0.params),
-            n_train_rows: self.0.n_train_rows,
+            feature_names: self.forest.feature_names.clone(),
+            params: to_wit_params(&self.forest.params),
+            n_train_rows: self.forest.n_train_rows,
         }
     }
 }

@@ -6,10 +6,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::cli::BenchArgs;
+use std::sync::Arc;
+
+use crate::cli::{BenchArgs, DeviceArg};
 use crate::data::{self, Xy};
 use crate::fsio::write_atomic;
-use crate::runtime::{Dataset, Runtime};
+use crate::parallel::{self, Predictor};
+use crate::progress::TreeProgress;
+use crate::runtime::{Dataset, Device, Runtime};
 use crate::stats::{Summary, ms, mse};
 use forest::Params;
 
@@ -25,8 +29,9 @@ pub struct BenchReport {
     pub compile_s: f64,
     pub link_s: f64,
     pub csv_load_s: f64,
-    pub instantiate: Summary,
-    /// Sandboxed training, one fresh instance per run (instantiation not included).
+    /// Sandboxed instances that trained (each a share of the trees).
+    pub workers: usize,
+    /// Sandboxed training, fresh instances every run, instantiation included.
     pub train: Summary,
     /// The same forest crate compiled natively, same data and params.
     pub native_train: Option<Summary>,
@@ -44,6 +49,98 @@ pub struct BenchReport {
     pub predict: Summary,
     pub peak_guest_memory_inference_bytes: usize,
     pub mse: f64,
+    /// The same predictions through the GPU import, when there was a GPU.
+    pub gpu: Option<GpuBench>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GpuBench {
+    pub adapter: String,
+    pub backend: String,
+    pub device_type: String,
+    /// Uploading the forest to the device (once per model).
+    pub upload_s: f64,
+    /// Row upload, dispatch and readback, per prediction.
+    pub dispatch_readback: Summary,
+    /// The whole `predict-on` call, as the host sees it.
+    pub total: Summary,
+    pub mse: f64,
+    /// Largest |gpu - cpu| over the predictions.
+    pub max_abs_diff: f64,
+    /// Where `device auto` runs a batch of this size, and why.
+    pub auto_device: String,
+}
+
+/// The GPU side of the inference phase: `None`, after one clear line, when
+/// there is no adapter and the device is `auto`.
+fn gpu_inference(
+    predictor: &mut Predictor,
+    features: &[f32],
+    n_rows: u32,
+    repeat: usize,
+    device: DeviceArg,
+    cpu: &[f64],
+    targets: &[f64],
+) -> Result<Option<GpuBench>> {
+    let adapter = match crate::gpu::shared() {
+        Ok(g) => g.adapter_info().clone(),
+        Err(e) if device == DeviceArg::Auto => {
+            println!("[INFERENCE] GPU: no adapter found, using CPU ({e})");
+            return Ok(None);
+        }
+        Err(e) => bail!("--device gpu: {e}"),
+    };
+    let mut totals = Vec::new();
+    let mut dispatches = Vec::new();
+    let mut upload = Duration::ZERO;
+    let mut values = Vec::new();
+    for _ in 0..repeat {
+        let (p, t) = timed(|| predictor.predict(features, n_rows, Device::Gpu))?;
+        totals.push(t);
+        dispatches.push(p.gpu.predict);
+        upload += p.gpu.upload;
+        values = p.values;
+    }
+    let auto = predictor.predict(features, n_rows, Device::Auto)?;
+    let auto_device = match (auto.devices.first(), auto.note) {
+        (Some(Device::Gpu), _) => "gpu".to_string(),
+        (_, Some(note)) => format!("cpu ({note})"),
+        _ => "cpu".to_string(),
+    };
+    let max_abs_diff = values
+        .iter()
+        .zip(cpu)
+        .map(|(g, c)| (g - c).abs())
+        .fold(0.0, f64::max);
+    let bench = GpuBench {
+        adapter: adapter.name,
+        backend: adapter.backend,
+        device_type: adapter.device_type,
+        upload_s: upload.as_secs_f64(),
+        dispatch_readback: Summary::of(&dispatches),
+        total: Summary::of(&totals),
+        mse: mse(&values, targets),
+        max_abs_diff,
+        auto_device,
+    };
+    println!(
+        "[INFERENCE] GPU (import, {} [{}, {}]): forest upload {} once; dispatch+readback {}; total {}",
+        bench.adapter,
+        bench.backend,
+        bench.device_type,
+        ms(bench.upload_s),
+        ms(bench.dispatch_readback.median_s),
+        bench.total.describe()
+    );
+    println!(
+        "[INFERENCE] GPU Mean Squared Error: {:.4}; max |GPU - CPU| = {:.3e}",
+        bench.mse, bench.max_abs_diff
+    );
+    println!(
+        "[INFERENCE] device auto for {n_rows} rows: {}",
+        bench.auto_device
+    );
+    Ok(Some(bench))
 }
 
 fn dataset(xy: &Xy, names: bool) -> Result<Dataset> {
@@ -100,15 +197,44 @@ pub fn hint_data_dir(e: anyhow::Error, path: &Path) -> anyhow::Error {
     }
 }
 
-/// Trains with the native forest crate: the model file bytes.
-pub fn train_native(ds: &Dataset, params: &Params) -> Result<Vec<u8>> {
+/// Trains with the native forest crate on `workers` threads (each grows a
+/// share of the trees, as the sandboxed workers do): the model file bytes.
+pub fn train_native(ds: &Dataset, params: &Params, workers: usize) -> Result<Vec<u8>> {
     let data = forest::Dataset::new(
         ds.n_rows as usize,
         ds.n_features as usize,
         &ds.features,
         &ds.targets,
     )?;
-    let model = forest::train(&data, params, ds.feature_names.clone())?;
+    let trainer = forest::Trainer::new(&data, params)?;
+    let shares = crate::parallel::shares(params.n_estimators, workers);
+    let parts = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|&(first, count)| {
+                let trainer = &trainer;
+                scope.spawn(move || {
+                    forest::part::Part::grow(
+                        trainer,
+                        first,
+                        count,
+                        ds.feature_names.clone(),
+                        |_| {},
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a native worker panicked"))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?
+    .into_iter()
+    .collect::<forest::Result<Vec<_>>>()?;
+    let model = forest::part::merge(parts)?;
     Ok(forest::model::to_bytes(&model)?)
 }
 
@@ -152,7 +278,7 @@ fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
     Ok((v, t.elapsed()))
 }
 
-pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
+pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport> {
     let params = args.forest.params(200, Some(16));
     let repeat = args.repeat as usize;
     let model_path = args
@@ -194,31 +320,52 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
         params.n_estimators,
         depth_text(params.max_depth)
     );
-    println!("[TRAINING] Training in the wasm sandbox...");
+    let shares = crate::parallel::shares(params.n_estimators, workers);
+    println!(
+        "[TRAINING] Training in the wasm sandbox ({} worker instance{})...",
+        shares.len(),
+        if shares.len() == 1 { "" } else { "s" }
+    );
     let mut model_bytes: Option<Vec<u8>> = None;
-    let (mut train_runs, mut inst_runs) = (Vec::new(), Vec::new());
+    let mut train_runs = Vec::new();
     let mut peak_train = 0;
-    for _ in 0..repeat {
-        let (mut job, t_inst) = timed(|| rt.instantiate(training_bytes(&train_ds, &params)))?;
-        let (bytes, t_train) = timed(|| job.train(&train_ds, &params))?;
-        inst_runs.push(t_inst);
+    for run in 0..repeat {
+        let label = (run == 0).then_some("training trees");
+        let progress = Arc::new(TreeProgress::new(
+            shares.iter().map(|s| s.1).collect(),
+            label,
+        ));
+        let (trained, t_train) = timed(|| {
+            parallel::train(
+                rt,
+                &train_ds,
+                &params,
+                workers,
+                training_bytes(&train_ds, &params),
+                Some(progress.clone()),
+            )
+        })?;
+        progress.finish();
         train_runs.push(t_train);
-        peak_train = peak_train.max(job.peak_memory());
+        peak_train = peak_train.max(trained.peak_memory);
         if let Some(prev) = &model_bytes
-            && *prev != bytes
+            && *prev != trained.model
         {
             bail!(
                 "two sandboxed training runs with the same seed gave different models: this is a bug"
             );
         }
-        model_bytes = Some(bytes);
+        model_bytes = Some(trained.model);
     }
     let model_bytes = model_bytes.expect("repeat >= 1");
     let train = Summary::of(&train_runs);
     println!("[TRAINING] Training completed!");
-    println!("[TRAINING] Completed in {}", train.describe());
     println!(
-        "[TRAINING] Throughput: {:.0} trees/s; peak guest memory {:.1} MiB",
+        "[TRAINING] Completed in {} (instantiation included)",
+        train.describe()
+    );
+    println!(
+        "[TRAINING] Throughput: {:.0} trees/s; peak guest memory {:.1} MiB (all instances)",
         f64::from(params.n_estimators) / train.median_s,
         peak_train as f64 / (1 << 20) as f64
     );
@@ -229,7 +376,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
         let mut runs = Vec::new();
         let mut native_bytes = Vec::new();
         for _ in 0..repeat {
-            let (b, t) = timed(|| train_native(&train_ds, &params))?;
+            let (b, t) = timed(|| train_native(&train_ds, &params, shares.len()))?;
             runs.push(t);
             native_bytes = b;
         }
@@ -237,7 +384,9 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
         let ratio = train.median_s / s.median_s;
         let identical = native_bytes == model_bytes;
         println!(
-            "[TRAINING] Native forest crate (same data, params, seed): {}; wasm/native {:.2}x; model bytes {}",
+            "[TRAINING] Native forest crate (same data, params, seed, {} thread{}): {}; wasm/native {:.2}x; model bytes {}",
+            shares.len(),
+            if shares.len() == 1 { "" } else { "s" },
             s.describe(),
             ratio,
             if identical { "identical" } else { "DIFFERENT" }
@@ -255,15 +404,17 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
     println!();
 
     println!("=== INFERENCE PHASE ===");
-    let mut job =
-        rt.instantiate(16 * (model_bytes.len() as u64 + 4 * test_xy.features.len() as u64))?;
-    let (model, load) = timed(|| {
+    let n_test = test_xy.n_rows as u32;
+    let ((mut predictor, model_file), load) = timed(|| {
         let bytes = std::fs::read(&model_path)
             .with_context(|| format!("reading {}", model_path.display()))?;
-        job.load_model(&bytes)
-            .with_context(|| format!("loading {}", model_path.display()))
+        let need = 16 * (bytes.len() as u64 + 4 * test_xy.features.len() as u64);
+        // Few rows: one instance; sharing them out would only add instances.
+        let p = Predictor::new(rt, &bytes, 1, need)
+            .with_context(|| format!("loading {}", model_path.display()))?;
+        Ok((p, bytes))
     })?;
-    let info = job.model_info(&model)?;
+    let info = predictor.info.clone();
     println!(
         "[INFERENCE] Model loaded in the sandbox in {}: {} trees, {} nodes, max depth reached {}",
         ms(load.as_secs_f64()),
@@ -271,26 +422,35 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
         info.n_nodes,
         info.max_depth
     );
-    println!(
-        "[INFERENCE] Running predictions on {} test samples...",
-        test_xy.n_rows
-    );
+    println!("[INFERENCE] Running predictions on {n_test} test samples...");
+    let targets = test_xy.targets.as_deref().unwrap_or_default();
     let mut predict_runs = Vec::new();
     let mut predictions = Vec::new();
     for _ in 0..repeat {
-        let (p, t) = timed(|| job.predict(&model, &test_xy.features, test_xy.n_rows as u32))?;
+        let (p, t) = timed(|| predictor.predict(&test_xy.features, n_test, Device::Cpu))?;
         predict_runs.push(t);
-        predictions = p;
+        predictions = p.values;
     }
-    let peak_inference = job.peak_memory();
-    job.drop_model(model)?;
     let predict = Summary::of(&predict_runs);
-    let mse = mse(&predictions, test_xy.targets.as_deref().unwrap_or_default());
-    println!("[INFERENCE] Samples: {}", test_xy.n_rows);
-    println!(
-        "[INFERENCE] Completed in {} (CPU, in the sandbox)",
-        predict.describe()
-    );
+    let mse = mse(&predictions, targets);
+    println!("[INFERENCE] Samples: {n_test}");
+    println!("[INFERENCE] CPU (in the sandbox): {}", predict.describe());
+    let gpu = if args.device == DeviceArg::Cpu {
+        None
+    } else {
+        gpu_inference(
+            &mut predictor,
+            &test_xy.features,
+            n_test,
+            repeat,
+            args.device,
+            &predictions,
+            targets,
+        )?
+    };
+    let peak_inference = predictor.peak_memory();
+    predictor.drop_models()?;
+    drop(model_file);
     println!("[INFERENCE] Mean Squared Error: {mse:.4}");
 
     let report = BenchReport {
@@ -304,7 +464,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
         compile_s: rt.compile_time.as_secs_f64(),
         link_s: rt.link_time.as_secs_f64(),
         csv_load_s: csv_load.as_secs_f64(),
-        instantiate: Summary::of(&inst_runs),
+        workers: shares.len(),
         train,
         native_train,
         wasm_native_ratio: ratio,
@@ -320,6 +480,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs) -> Result<BenchReport> {
         predict,
         peak_guest_memory_inference_bytes: peak_inference,
         mse,
+        gpu,
     };
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report)?;

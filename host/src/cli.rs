@@ -42,6 +42,42 @@ pub struct SandboxArgs {
     /// Wall-clock limit of each call into the sandbox, in seconds.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 600.0, value_parser = parse_positive_secs)]
     pub timeout: f64,
+    /// Sandboxed instances working in parallel (wasip2 has no threads): each
+    /// grows a share of the trees, or predicts a share of the rows. The model
+    /// bytes are the same for any count [default: the number of CPU cores].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: Option<u32>,
+}
+
+impl SandboxArgs {
+    pub fn workers(&self) -> usize {
+        self.workers
+            .map_or_else(crate::parallel::default_workers, |w| w as usize)
+    }
+}
+
+/// Where predictions run.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceArg {
+    /// The component's own code, in the sandbox.
+    Cpu,
+    /// The host's GPU (wgpu), lent to the component through its `gpu` import;
+    /// an error if there is none. WGPU_BACKEND (vulkan, metal, dx12, gl) and
+    /// WGPU_ADAPTER_NAME pick the adapter.
+    Gpu,
+    /// The GPU for batches large enough to gain from it, when there is one;
+    /// else the CPU.
+    Auto,
+}
+
+impl DeviceArg {
+    pub fn wit(self) -> crate::runtime::Device {
+        match self {
+            DeviceArg::Cpu => crate::runtime::Device::Cpu,
+            DeviceArg::Gpu => crate::runtime::Device::Gpu,
+            DeviceArg::Auto => crate::runtime::Device::Auto,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -89,6 +125,11 @@ pub struct BenchArgs {
     /// Skip the native baseline (the same forest crate compiled for this machine).
     #[arg(long)]
     pub no_native: bool,
+    /// Inference device: cpu measures the sandbox alone; gpu and auto also
+    /// run the GPU import and print both side by side (auto goes on without
+    /// a GPU, gpu fails).
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
 }
 
 #[derive(Args, Debug)]
@@ -144,6 +185,9 @@ pub struct CompareArgs {
     /// Leave out the native system.
     #[arg(long)]
     pub no_native: bool,
+    /// Leave out the GPU import (system wasm-gpu, prediction only).
+    #[arg(long)]
+    pub no_gpu: bool,
 }
 
 #[derive(Args, Debug)]
@@ -176,6 +220,10 @@ pub struct PredictArgs {
     /// [default: standard output].
     #[arg(long, value_name = "CSV")]
     pub out: Option<PathBuf>,
+    /// Where to predict (see `bench --help`); auto picks the GPU from
+    /// WASM_FOREST_GPU_MIN_ROWS rows on (default: the measured crossover).
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
 }
 
 #[derive(Args, Debug)]

@@ -9,24 +9,47 @@ use crate::bench::{hint_data_dir, load_training, training_bytes};
 use crate::cli::{InfoArgs, PredictArgs, TrainArgs};
 use crate::data;
 use crate::fsio::write_atomic;
-use crate::runtime::{Job, ModelHandle, ModelInfo, Runtime};
+use std::sync::Arc;
+
+use crate::parallel::{self, Predictor};
+use crate::progress::TreeProgress;
+use crate::runtime::{Device, Job, ModelHandle, ModelInfo, Runtime};
+
+/// Rows below which another prediction instance is not worth starting.
+const PREDICT_ROWS_PER_WORKER: usize = 10_000;
 use crate::stats::{ms, mse};
 
-pub fn train(rt: &Runtime, args: &TrainArgs) -> Result<()> {
+pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     let params = args.forest.params(100, None);
     let (xy, ds) = load_training(&args.train, args.target.as_deref())?;
-    let mut job = rt.instantiate(training_bytes(&ds, &params))?;
+    let shares: Vec<u32> = parallel::shares(params.n_estimators, workers)
+        .iter()
+        .map(|s| s.1)
+        .collect();
+    let progress = Arc::new(TreeProgress::new(shares, Some("training trees")));
     let t = Instant::now();
-    let bytes = job.train(&ds, &params)?;
+    let trained = parallel::train(
+        rt,
+        &ds,
+        &params,
+        workers,
+        training_bytes(&ds, &params),
+        Some(progress.clone()),
+    )?;
     let elapsed = t.elapsed();
+    progress.finish();
+    let bytes = trained.model;
     write_atomic(&args.out, &bytes)?;
     println!(
-        "Trained {} trees on {} rows x {} features (target '{}') in {} in the sandbox",
+        "Trained {} trees on {} rows x {} features (target '{}') in {} in the sandbox ({} worker instance{}, {:.0} trees/s)",
         params.n_estimators,
         xy.n_rows,
         xy.n_features(),
         xy.target_name.as_deref().unwrap_or_default(),
-        ms(elapsed.as_secs_f64())
+        ms(elapsed.as_secs_f64()),
+        trained.workers,
+        if trained.workers == 1 { "" } else { "s" },
+        f64::from(params.n_estimators) / elapsed.as_secs_f64()
     );
     println!(
         "Model saved to: {} ({} bytes)",
@@ -52,18 +75,30 @@ fn load_model(
     Ok((job, model, info))
 }
 
-pub fn predict(rt: &Runtime, args: &PredictArgs) -> Result<()> {
+pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
     let table = data::read_csv(&args.input).map_err(|e| hint_data_dir(e, &args.input))?;
-    let (mut job, model, info) = load_model(rt, &args.model, 4 * table.n_values() as u64)?;
+    let bytes = std::fs::read(&args.model)
+        .with_context(|| format!("cannot read model file {}", args.model.display()))?;
+    // Small batches are not worth more instances.
+    let workers = workers.min(table.n_rows().div_ceil(PREDICT_ROWS_PER_WORKER).max(1));
+    let need = 16 * (bytes.len() as u64 + 4 * table.n_values() as u64 / workers as u64);
+    let mut predictor = Predictor::new(rt, &bytes, workers, need)
+        .with_context(|| format!("{} is not a usable model", args.model.display()))?;
+    let info = predictor.info.clone();
     let xy = table.for_prediction(
         info.n_features as usize,
         info.feature_names.as_deref(),
         args.target.as_deref(),
     )?;
     let t = Instant::now();
-    let predictions = job.predict(&model, &xy.features, xy.n_rows as u32)?;
+    let predicted = predictor.predict(&xy.features, xy.n_rows as u32, args.device.wit())?;
     let elapsed = t.elapsed();
-    job.drop_model(model)?;
+    predictor.drop_models()?;
+    let predictions = predicted.values;
+    let on_gpu = predicted.devices.contains(&Device::Gpu);
+    if let Some(note) = &predicted.note {
+        eprintln!("Predicting on the CPU: {note}");
+    }
 
     let mut csv = String::with_capacity(predictions.len() * 20 + 16);
     csv.push_str("prediction\n");
@@ -80,9 +115,16 @@ pub fn predict(rt: &Runtime, args: &PredictArgs) -> Result<()> {
         None => print!("{csv}"),
     }
     eprintln!(
-        "Predicted {} rows in {} in the sandbox",
+        "Predicted {} rows in {} in the sandbox ({}, {} worker instance{})",
         xy.n_rows,
-        ms(elapsed.as_secs_f64())
+        ms(elapsed.as_secs_f64()),
+        if on_gpu { "GPU import" } else { "CPU" },
+        predicted.devices.len(),
+        if predicted.devices.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     if let (Some(targets), Some(name)) = (&xy.targets, &xy.target_name) {
         eprintln!(
@@ -107,7 +149,7 @@ pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
     }
     println!("Training rows: {}", info.n_train_rows);
     println!(
-        "Parameters: n_estimators={} max_depth={} min_samples_split={} min_samples_leaf={} max_features={:?} bootstrap={} max_samples={:?} seed={}",
+        "Parameters: n_estimators={} max_depth={} min_samples_split={} min_samples_leaf={} max_features={:?} bootstrap={} max_samples={:?} seed={} splitter={:?}",
         p.n_estimators,
         p.max_depth.map_or_else(|| "none".into(), |d| d.to_string()),
         p.min_samples_split,
@@ -115,7 +157,8 @@ pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
         p.max_features,
         p.bootstrap,
         p.max_samples,
-        p.seed
+        p.seed,
+        p.splitter
     );
     Ok(())
 }

@@ -4,13 +4,11 @@
 //! n_jobs=1 and -1, cuML when a CUDA GPU is there); every phase is repeated
 //! after a warm-up and reported as tidy rows, medians and ratios.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::bench::{
@@ -19,7 +17,9 @@ use crate::bench::{
 use crate::cli::CompareArgs;
 use crate::fsio::write_atomic;
 use crate::memory::{HeapPeak, peak_rss};
-use crate::runtime::Runtime;
+use crate::parallel::{self, Predictor};
+use crate::progress::Progress;
+use crate::runtime::{Device, Runtime};
 use crate::stats::{Summary, ms, mse};
 use crate::{plot, synthetic};
 use forest::Params;
@@ -129,6 +129,38 @@ impl Recorder {
     }
 }
 
+/// `Forest::predict` on `workers` threads, each a contiguous share of the rows.
+fn predict_native(
+    forest: &forest::Forest,
+    features: &[f32],
+    n_rows: usize,
+    workers: usize,
+) -> Result<Vec<f64>> {
+    let nf = forest.n_features as usize;
+    let shares = parallel::shares(n_rows as u32, workers);
+    let outs = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|&(first, count)| {
+                let rows = &features[first as usize * nf..(first + count) as usize * nf];
+                scope.spawn(move || forest.predict(rows, count as usize))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a native worker panicked"))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let mut values = Vec::with_capacity(n_rows);
+    for out in outs {
+        values.extend(out?);
+    }
+    Ok(values)
+}
+
 /// Statistics of one system's runs of one phase, if it has any.
 pub fn phase_summary(rows: &[Row], system: &str, phase: &str) -> Option<Summary> {
     let runs: Vec<Duration> = rows
@@ -137,44 +169,6 @@ pub fn phase_summary(rows: &[Row], system: &str, phase: &str) -> Option<Summary>
         .map(|r| Duration::from_secs_f64(r.seconds))
         .collect();
     (!runs.is_empty()).then(|| Summary::of(&runs))
-}
-
-/// A progress bar for a repeated phase, on stderr; drawn only when stdout and
-/// stderr are terminals (never into redirected output), and only once the
-/// phase has run for over a second.
-struct Progress {
-    bar: ProgressBar,
-    started: Instant,
-    terminal: bool,
-}
-
-impl Progress {
-    fn new(label: &str, total: u64) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-        bar.set_style(
-            ProgressStyle::with_template("{msg:>24} [{bar:30}] {pos}/{len} {elapsed}")
-                .unwrap()
-                .progress_chars("=> "),
-        );
-        bar.set_message(label.to_string());
-        Progress {
-            bar,
-            started: Instant::now(),
-            terminal: std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn inc(&self) {
-        if self.terminal && self.bar.is_hidden() && self.started.elapsed() > Duration::from_secs(1)
-        {
-            self.bar.set_draw_target(ProgressDrawTarget::stderr());
-        }
-        self.bar.inc(1);
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
 }
 
 fn resolve_data(args: &CompareArgs) -> Result<(String, PathBuf, PathBuf)> {
@@ -197,7 +191,7 @@ fn resolve_data(args: &CompareArgs) -> Result<(String, PathBuf, PathBuf)> {
     }
 }
 
-pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
+pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareReport> {
     let params = args.forest.params(200, Some(16));
     let repeat = args.repeat;
     let (dataset, train_csv, test_csv) = resolve_data(args)?;
@@ -259,47 +253,86 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
     })?;
     let mut peak_guest = 0u64;
     let model = rec.phase("wasm", "train", repeat, || {
-        let mut job = rt.instantiate(training_bytes(&train_ds, &params))?;
-        let bytes = job.train(&train_ds, &params)?;
-        peak_guest = peak_guest.max(job.peak_memory() as u64);
-        Ok(bytes)
+        let trained = parallel::train(
+            rt,
+            &train_ds,
+            &params,
+            workers,
+            training_bytes(&train_ds, &params),
+            None,
+        )?;
+        peak_guest = peak_guest.max(trained.peak_memory as u64);
+        Ok(trained.model)
     })?;
     let model_path = args
         .model_out
         .clone()
         .unwrap_or_else(|| default_model_path(&train_csv, &dataset));
     rec.phase("wasm", "save", repeat, || write_atomic(&model_path, &model))?;
-    // Each load goes into a fresh instance (instantiation not timed), so no
+    // Each load goes into fresh instances (instantiation timed too), so no
     // run pays for, or keeps the memory of, the models loaded before it.
-    let inference_need = 16 * (model.len() as u64 + 4 * test_xy.features.len() as u64);
+    let n_test = test_xy.n_rows as u32;
+    let pred_workers = workers.min(test_xy.n_rows.div_ceil(10_000)).max(1);
+    let inference_need =
+        16 * (model.len() as u64 + 4 * test_xy.features.len() as u64 / pred_workers as u64);
     let mut loaded = None;
     for i in 0..=repeat {
         drop(loaded.take());
-        let mut job = rt.instantiate(inference_need)?;
         let t = Instant::now();
         let bytes = std::fs::read(&model_path)
             .with_context(|| format!("reading {}", model_path.display()))?;
-        let handle = job.load_model(&bytes)?;
+        let predictor = Predictor::new(rt, &bytes, pred_workers, inference_need)?;
         if i > 0 {
             rec.record("wasm", "load", i, t.elapsed().as_secs_f64());
         }
-        loaded = Some((job, handle));
+        loaded = Some(predictor);
     }
-    let (mut job, handle) = loaded.expect("repeat >= 1");
+    let mut predictor = loaded.expect("repeat >= 1");
     let wasm_pred = rec.phase("wasm", "predict", repeat, || {
-        job.predict(&handle, &test_xy.features, test_xy.n_rows as u32)
+        Ok(predictor
+            .predict(&test_xy.features, n_test, Device::Cpu)?
+            .values)
     })?;
-    peak_guest = peak_guest.max(job.peak_memory() as u64);
-    job.drop_model(handle)?;
+    peak_guest = peak_guest.max(predictor.peak_memory() as u64);
     let wasm_mse = mse(&wasm_pred, &test_y);
     systems.push(summary(
         &rec,
         "wasm",
-        "cpu (sandbox)",
+        &format!("cpu (sandbox, {workers} workers)"),
         wasm_mse,
         Some(peak_guest),
         "guest linear memory",
     ));
+
+    // --- wasm-gpu: the same instances, predicting through the GPU import.
+    if args.no_gpu {
+        skipped.push(("wasm-gpu".to_string(), "--no-gpu".to_string()));
+    } else {
+        match crate::gpu::shared() {
+            Err(e) => {
+                println!("[WASM-GPU] Skipped: {e}");
+                skipped.push(("wasm-gpu".to_string(), e.to_string()));
+            }
+            Ok(gpu) => {
+                let name = gpu.adapter_info().name.clone();
+                println!("[WASM-GPU] Predicting through the GPU import on {name}...");
+                let gpu_pred = rec.phase("wasm-gpu", "predict", repeat, || {
+                    Ok(predictor
+                        .predict(&test_xy.features, n_test, Device::Gpu)?
+                        .values)
+                })?;
+                systems.push(summary(
+                    &rec,
+                    "wasm-gpu",
+                    &format!("gpu import ({name})"),
+                    mse(&gpu_pred, &test_y),
+                    None,
+                    "",
+                ));
+            }
+        }
+    }
+    predictor.drop_models()?;
 
     // --- native: the same forest crate, compiled for this machine.
     let mut identical = None;
@@ -307,7 +340,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
         println!("[NATIVE] Running the forest crate natively...");
         let heap = HeapPeak::start();
         let native_model = rec.phase("native", "train", repeat, || {
-            train_native(&train_ds, &params)
+            train_native(&train_ds, &params, workers)
         })?;
         let native_heap = heap.peak();
         identical = Some(native_model == model);
@@ -315,12 +348,12 @@ pub fn run(rt: &Runtime, args: &CompareArgs) -> Result<CompareReport> {
             Ok(forest::model::from_bytes(&native_model)?)
         })?;
         let native_pred = rec.phase("native", "predict", repeat, || {
-            Ok(forest.predict(&test_xy.features, test_xy.n_rows)?)
+            predict_native(&forest, &test_xy.features, test_xy.n_rows, pred_workers)
         })?;
         systems.push(summary(
             &rec,
             "native",
-            "cpu",
+            &format!("cpu ({workers} threads)"),
             mse(&native_pred, &test_y),
             native_heap,
             "heap",

@@ -193,6 +193,10 @@ impl Table {
         self.cells.len()
     }
 
+    pub fn n_rows(&self) -> usize {
+        self.cells.len() / self.headers.len().max(1)
+    }
+
     fn column(&self, name: &str) -> Result<usize> {
         self.headers
             .iter()

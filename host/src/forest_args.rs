@@ -3,7 +3,7 @@
 //! accept exactly the same flags; depends only on clap and the forest crate.
 
 use clap::Args;
-use forest::{MaxFeatures, MaxSamples, Params};
+use forest::{MaxFeatures, MaxSamples, Params, SplitterKind};
 
 #[derive(Args, Debug, Clone)]
 pub struct ForestArgs {
@@ -34,6 +34,11 @@ pub struct ForestArgs {
     /// Random seed: the same seed, data and parameters give a byte-identical model.
     #[arg(long, value_name = "N", default_value_t = 42)]
     pub seed: u64,
+    /// Split search: exact (scikit-learn's trees), hist (features binned to
+    /// 256 values, per-node histograms: much faster on large data) or auto
+    /// (hist for large nodes, exact for small ones).
+    #[arg(long, value_name = "exact|hist|auto", default_value = "auto")]
+    pub splitter: SplitterKind,
 }
 
 /// `--max-depth` value: a depth or "none".
@@ -53,6 +58,7 @@ impl ForestArgs {
             bootstrap: self.bootstrap,
             max_samples: self.max_samples,
             seed: self.seed,
+            splitter: self.splitter,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use wasm_forest::cli::{Cli, Command};
+use wasm_forest::cli::{Cli, Command, DeviceArg};
 use wasm_forest::runtime::{Limits, NATIVE_STACK, Runtime};
 use wasm_forest::{bench, commands, compare};
 
@@ -20,12 +20,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         timeout: Duration::from_secs_f64(cli.sandbox.timeout),
         fuel: cli.sandbox.fuel,
     };
-    let rt = Runtime::new(cli.sandbox.component.as_deref(), limits)?;
+    let mut rt = Runtime::new(cli.sandbox.component.as_deref(), limits)?;
+    let workers = cli.sandbox.workers();
+    // The GPU is lent only where a device other than the CPU was asked for.
+    rt.allow_gpu(match &cli.command {
+        Command::Bench(a) => a.device != DeviceArg::Cpu,
+        Command::Predict(a) => a.device != DeviceArg::Cpu,
+        Command::Compare(a) => !a.no_gpu,
+        _ => false,
+    });
     match &cli.command {
-        Command::Bench(args) => bench::run(&rt, args).map(drop),
-        Command::Compare(args) => compare::run(&rt, args).map(drop),
-        Command::Train(args) => commands::train(&rt, args),
-        Command::Predict(args) => commands::predict(&rt, args),
+        Command::Bench(args) => bench::run(&rt, args, workers).map(drop),
+        Command::Compare(args) => compare::run(&rt, args, workers).map(drop),
+        Command::Train(args) => commands::train(&rt, args, workers),
+        Command::Predict(args) => commands::predict(&rt, args, workers),
         Command::Info(args) => commands::info(&rt, args),
     }
 }

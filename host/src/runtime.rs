@@ -5,14 +5,18 @@
 //! or inherited stdio (its output goes to a bounded in-memory pipe, shown when a
 //! call fails), a linear-memory cap (growth beyond it traps), a wall-clock
 //! deadline per call (epoch interruption), optionally a fuel budget, a bounded
-//! wasm stack, and its results are checked before the host uses them.
+//! wasm stack, and its results are checked before the host uses them. Its two
+//! imports are served here: `progress` (counted per worker, clamped) and `gpu`
+//! (the process's wgpu device, only when the runtime allows it; every failure
+//! is a `gpu-error` value).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use wasmtime::component::{Component, Linker, ResourceAny};
+use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceAny};
 use wasmtime::{Config, Engine, ResourceLimiter, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
@@ -21,12 +25,19 @@ pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "forest-lib",
+        with: {
+            "wasm-forest:forest/gpu.gpu-forest": crate::gpu::GpuForest,
+        },
     });
 }
 
+use crate::gpu;
+use crate::progress::TreeProgress;
 use bindings::exports::wasm_forest::forest::forest as wit;
-pub use wit::{Dataset, ForestError, ModelInfo};
-use wit::{MaxFeatures, MaxSamples, Params};
+use bindings::wasm_forest::forest::gpu as gpu_wit;
+use bindings::wasm_forest::forest::progress as progress_wit;
+pub use wit::{Dataset, Device, ForestError, ModelInfo, Prediction};
+use wit::{MaxFeatures, MaxSamples, Params, Splitter};
 
 /// The component built from `guest/` by build.rs.
 pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("WASM_FOREST_COMPONENT"));
@@ -115,6 +126,129 @@ pub struct HostState {
     table: ResourceTable,
     limiter: MemoryLimiter,
     output: MemoryOutputPipe,
+    /// Whether the `gpu` import may touch a device at all.
+    gpu_allowed: bool,
+    gpu_stats: GpuStats,
+    /// Where `progress` reports go, and which worker this instance is.
+    progress: Option<(Arc<TreeProgress>, usize)>,
+}
+
+/// Time the `gpu` import spent on the device for this instance.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GpuStats {
+    pub uploads: u32,
+    pub upload: Duration,
+    pub predicts: u32,
+    /// Row upload, dispatch and readback of the predictions.
+    pub predict: Duration,
+    pub chunks: u32,
+}
+
+impl progress_wit::Host for HostState {
+    fn report(&mut self, trees_done: u32, trees_total: u32) {
+        if let Some((sink, worker)) = &self.progress {
+            sink.report(*worker, trees_done, trees_total);
+        }
+    }
+}
+
+fn gpu_to_wit(e: gpu::GpuError) -> gpu_wit::GpuError {
+    use gpu::GpuError as E;
+    match e {
+        E::NoAdapter(m) => gpu_wit::GpuError::NoAdapter(m),
+        E::OutOfMemory(m) => gpu_wit::GpuError::OutOfMemory(m),
+        E::DeviceLost(m) => gpu_wit::GpuError::DeviceLost(m),
+        E::InvalidForest(m) => gpu_wit::GpuError::InvalidForest(m),
+        E::InvalidInput(m) => gpu_wit::GpuError::InvalidInput(m),
+        E::TooLarge(m) => gpu_wit::GpuError::TooLarge(m),
+        E::Timeout(m) => gpu_wit::GpuError::Timeout(m),
+        E::Internal(m) => gpu_wit::GpuError::Internal(m),
+    }
+}
+
+/// Batch size (rows) from which the GPU import beats the component's CPU
+/// prediction, for `device auto`; `WASM_FOREST_GPU_MIN_ROWS` overrides it.
+pub fn gpu_auto_min_rows() -> u32 {
+    std::env::var("WASM_FOREST_GPU_MIN_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(gpu::AUTO_MIN_ROWS)
+}
+
+impl HostState {
+    fn gpu(&self) -> Result<&'static gpu::Gpu, gpu_wit::GpuError> {
+        if !self.gpu_allowed {
+            return Err(gpu_wit::GpuError::NoAdapter(
+                "the host lends no GPU (--device cpu)".into(),
+            ));
+        }
+        gpu::shared().map_err(gpu_to_wit)
+    }
+}
+
+impl gpu_wit::Host for HostState {
+    fn adapter(&mut self) -> Result<gpu_wit::AdapterInfo, gpu_wit::GpuError> {
+        let info = self.gpu()?.adapter_info();
+        Ok(gpu_wit::AdapterInfo {
+            name: info.name.clone(),
+            backend: info.backend.clone(),
+            device_type: info.device_type.clone(),
+            driver: info.driver.clone(),
+            auto_min_rows: gpu_auto_min_rows(),
+        })
+    }
+}
+
+impl gpu_wit::HostGpuForest for HostState {
+    fn upload(
+        &mut self,
+        forest: gpu_wit::FlatForest,
+    ) -> Result<Resource<gpu::GpuForest>, gpu_wit::GpuError> {
+        let device = self.gpu()?;
+        let t = Instant::now();
+        let uploaded = device
+            .upload(&gpu::FlatForest {
+                n_features: forest.n_features,
+                roots: &forest.roots,
+                feature: &forest.feature,
+                threshold: &forest.threshold,
+                left: &forest.left,
+                right: &forest.right,
+                value: &forest.value,
+            })
+            .map_err(gpu_to_wit)?;
+        self.gpu_stats.uploads += 1;
+        self.gpu_stats.upload += t.elapsed();
+        self.table
+            .push(uploaded)
+            .map_err(|e| gpu_wit::GpuError::Internal(format!("resource table: {e}")))
+    }
+
+    fn predict(
+        &mut self,
+        forest: Resource<gpu::GpuForest>,
+        features: Vec<f32>,
+        n_rows: u32,
+    ) -> Result<Vec<f32>, gpu_wit::GpuError> {
+        let device = self.gpu()?;
+        let uploaded = self
+            .table
+            .get(&forest)
+            .map_err(|e| gpu_wit::GpuError::Internal(format!("resource table: {e}")))?;
+        let t = Instant::now();
+        let (values, timings) = device
+            .predict(uploaded, &features, n_rows)
+            .map_err(gpu_to_wit)?;
+        self.gpu_stats.predicts += 1;
+        self.gpu_stats.predict += t.elapsed();
+        self.gpu_stats.chunks += timings.chunks;
+        Ok(values)
+    }
+
+    fn drop(&mut self, forest: Resource<gpu::GpuForest>) -> wasmtime::Result<()> {
+        self.table.delete(forest)?;
+        Ok(())
+    }
 }
 
 impl WasiView for HostState {
@@ -133,6 +267,7 @@ pub struct Runtime {
     component: Component,
     pre: bindings::ForestLibPre<HostState>,
     limits: Limits,
+    gpu_allowed: bool,
     /// Time spent compiling the component (Cranelift), and linking it.
     pub compile_time: Duration,
     pub link_time: Duration,
@@ -173,6 +308,11 @@ impl Runtime {
         let mut linker = Linker::<HostState>::new(&engine);
         wt(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))
             .context("adding WASI to the linker")?;
+        wt(bindings::ForestLib::add_to_linker::<_, HasSelf<_>>(
+            &mut linker,
+            |s| s,
+        ))
+        .context("adding the progress and gpu imports to the linker")?;
         let pre = wt(linker.instantiate_pre(&compiled))
             .with_context(|| format!("linking component {label}"))?;
         let pre = wt(bindings::ForestLibPre::new(pre)).with_context(|| {
@@ -185,11 +325,19 @@ impl Runtime {
             component: compiled,
             pre,
             limits,
+            gpu_allowed: true,
             compile_time,
             link_time,
             component_size: bytes.len(),
             component_label: label.to_string(),
         })
+    }
+
+    /// Whether instances may use the process's GPU through the `gpu` import
+    /// (default yes; `--device cpu` says no, and the import then answers
+    /// `no-adapter` without touching any device).
+    pub fn allow_gpu(&mut self, allowed: bool) {
+        self.gpu_allowed = allowed;
     }
 
     /// Compiles the component again from its wasm bytes (Cranelift), and
@@ -238,6 +386,9 @@ impl Runtime {
                 refused: false,
             },
             output,
+            gpu_allowed: self.gpu_allowed,
+            gpu_stats: GpuStats::default(),
+            progress: None,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -294,7 +445,11 @@ pub struct Job {
 }
 
 /// A model living inside a job's instance.
-pub struct ModelHandle(ResourceAny);
+pub struct ModelHandle {
+    handle: ResourceAny,
+    /// Bytes of its model file (bounds what the guest may send the GPU).
+    size: usize,
+}
 
 impl Job {
     /// Runs one call into the guest under the deadline (and fuel budget),
@@ -380,11 +535,79 @@ impl Job {
         .map_err(guest_error)
     }
 
+    /// Grows trees `first..first + count` in the sandbox: part bytes for
+    /// [`Job::merge_parts`].
+    pub fn train_part(
+        &mut self,
+        data: &Dataset,
+        params: &forest::Params,
+        first: u32,
+        count: u32,
+    ) -> Result<Vec<u8>> {
+        let params = to_wit(params);
+        self.call("train-part", self.max_memory as usize, |api, store| {
+            api.call_train_part(store, data, params, first, count)
+        })?
+        .map_err(guest_error)
+    }
+
+    /// Merges parts into model file bytes, in the sandbox.
+    pub fn merge_parts(&mut self, parts: &[Vec<u8>]) -> Result<Vec<u8>> {
+        self.call("merge-parts", self.max_memory as usize, |api, store| {
+            api.call_merge_parts(store, parts)
+        })?
+        .map_err(guest_error)
+    }
+
+    /// Sends this instance's `progress` reports to `sink` as worker `worker`.
+    pub fn report_progress(&mut self, sink: Arc<TreeProgress>, worker: usize) {
+        self.store.data_mut().progress = Some((sink, worker));
+    }
+
+    /// What the `gpu` import did for this instance so far.
+    pub fn gpu_stats(&self) -> GpuStats {
+        self.store.data().gpu_stats
+    }
+
     pub fn load_model(&mut self, bytes: &[u8]) -> Result<ModelHandle> {
         let r = self.call("model.from-bytes", 0, |api, store| {
             api.model().call_from_bytes(store, bytes)
         })?;
-        Ok(ModelHandle(r.map_err(guest_error)?))
+        Ok(ModelHandle {
+            handle: r.map_err(guest_error)?,
+            size: bytes.len(),
+        })
+    }
+
+    /// `model.predict-on`: the prediction and the device that made it.
+    pub fn predict_on(
+        &mut self,
+        model: &ModelHandle,
+        features: &[f32],
+        n_rows: u32,
+        device: Device,
+    ) -> Result<Prediction> {
+        // What the guest may pass back (values) and to the gpu import (the
+        // batch, and the forest once: a few times its model file size).
+        let budget = (8 * n_rows as usize)
+            .max(4 * features.len())
+            .max(4 * model.size);
+        let p = self
+            .call("model.predict-on", budget, |api, store| {
+                api.model()
+                    .call_predict_on(store, model.handle, features, n_rows, device)
+            })?
+            .map_err(guest_error)?;
+        if p.values.len() != n_rows as usize {
+            bail!(
+                "model.predict-on: the component returned {} values for {n_rows} rows; refused",
+                p.values.len()
+            );
+        }
+        if matches!(p.device, Device::Auto) {
+            bail!("model.predict-on: the component says it ran on device 'auto'; refused");
+        }
+        Ok(p)
     }
 
     pub fn predict(
@@ -395,7 +618,8 @@ impl Job {
     ) -> Result<Vec<f64>> {
         let p = self
             .call("model.predict", 8 * n_rows as usize, |api, store| {
-                api.model().call_predict(store, model.0, features, n_rows)
+                api.model()
+                    .call_predict(store, model.handle, features, n_rows)
             })?
             .map_err(guest_error)?;
         if p.len() != n_rows as usize {
@@ -409,12 +633,12 @@ impl Job {
 
     pub fn model_info(&mut self, model: &ModelHandle) -> Result<ModelInfo> {
         self.call("model.info", 0, |api, store| {
-            api.model().call_info(store, model.0)
+            api.model().call_info(store, model.handle)
         })
     }
 
     pub fn drop_model(&mut self, model: ModelHandle) -> Result<()> {
-        wt(model.0.resource_drop(&mut self.store)).context("dropping a model resource")
+        wt(model.handle.resource_drop(&mut self.store)).context("dropping a model resource")
     }
 }
 
@@ -438,6 +662,11 @@ fn to_wit(p: &forest::Params) -> Params {
             forest::MaxSamples::Fraction(f) => MaxSamples::Fraction(f),
         }),
         seed: p.seed,
+        splitter: match p.splitter {
+            forest::SplitterKind::Exact => Splitter::Exact,
+            forest::SplitterKind::Hist => Splitter::Hist,
+            forest::SplitterKind::Auto => Splitter::Auto,
+        },
     }
 }
 
@@ -451,6 +680,7 @@ impl std::fmt::Display for GuestError {
             ForestError::InvalidParams(m) => write!(f, "invalid parameters: {m}"),
             ForestError::InvalidData(m) => write!(f, "invalid data: {m}"),
             ForestError::InvalidModel(m) => write!(f, "invalid model: {m}"),
+            ForestError::Gpu(e) => write!(f, "GPU: {}", gpu_error_text(e)),
         }
     }
 }
@@ -459,4 +689,20 @@ impl std::error::Error for GuestError {}
 
 fn guest_error(e: ForestError) -> anyhow::Error {
     GuestError(e).into()
+}
+
+/// "kind: message" for a `gpu-error`.
+pub fn gpu_error_text(e: &gpu_wit::GpuError) -> String {
+    use gpu_wit::GpuError as E;
+    let (kind, m) = match e {
+        E::NoAdapter(m) => ("no adapter", m),
+        E::OutOfMemory(m) => ("out of memory", m),
+        E::DeviceLost(m) => ("device lost", m),
+        E::InvalidForest(m) => ("invalid forest", m),
+        E::InvalidInput(m) => ("invalid input", m),
+        E::TooLarge(m) => ("too large", m),
+        E::Timeout(m) => ("timeout", m),
+        E::Internal(m) => ("internal error", m),
+    };
+    format!("{kind}: {m}")
 }

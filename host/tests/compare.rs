@@ -147,6 +147,7 @@ fn compare_on_synthetic_data_writes_the_rows_it_uses() {
         "--synthetic-dir",
         dir.path().to_str().unwrap(),
         "--no-python",
+        "--no-gpu",
         "--repeat",
         "1",
         "--n-estimators",
@@ -165,7 +166,10 @@ fn compare_on_synthetic_data_writes_the_rows_it_uses() {
     assert_eq!(text.lines().count(), 401);
     assert_eq!(
         report.skipped,
-        vec![("python".to_string(), "--no-python".to_string())]
+        vec![
+            ("wasm-gpu".to_string(), "--no-gpu".to_string()),
+            ("python".to_string(), "--no-python".to_string())
+        ]
     );
     let wasm = report.systems.iter().find(|s| s.system == "wasm").unwrap();
     // friedman1 has variance ~24; even 10 trees on 400 rows do far better than the mean.

@@ -5,20 +5,64 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceAny, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wit_parser::{Resolve, Type, TypeDefKind, WorldItem};
 
-wasmtime::component::bindgen!({ path: "../wit", world: "forest-lib" });
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "forest-lib",
+    with: { "wasm-forest:forest/gpu.gpu-forest": NoForest },
+});
 
+use self::wasm_forest::forest::gpu::{self, AdapterInfo, FlatForest, GpuError};
 use exports::wasm_forest::forest::forest::{
-    Dataset, ForestError, Guest, MaxFeatures, MaxSamples, Params,
+    Dataset, Device, ForestError, Guest, MaxFeatures, MaxSamples, Params, Splitter,
 };
+
+/// This embedder lends no GPU: its `gpu-forest` never exists.
+pub struct NoForest;
 
 struct State {
     ctx: WasiCtx,
     table: ResourceTable,
+    reports: Vec<(u32, u32)>,
+}
+
+impl self::wasm_forest::forest::progress::Host for State {
+    fn report(&mut self, trees_done: u32, trees_total: u32) {
+        self.reports.push((trees_done, trees_total));
+    }
+}
+
+fn no_gpu() -> GpuError {
+    GpuError::NoAdapter("this embedder lends no GPU".into())
+}
+
+impl gpu::Host for State {
+    fn adapter(&mut self) -> Result<AdapterInfo, GpuError> {
+        Err(no_gpu())
+    }
+}
+
+impl gpu::HostGpuForest for State {
+    fn upload(&mut self, _forest: FlatForest) -> Result<Resource<NoForest>, GpuError> {
+        Err(no_gpu())
+    }
+
+    fn predict(
+        &mut self,
+        _forest: Resource<NoForest>,
+        _features: Vec<f32>,
+        _n_rows: u32,
+    ) -> Result<Vec<f32>, GpuError> {
+        Err(no_gpu())
+    }
+
+    fn drop(&mut self, _forest: Resource<NoForest>) -> wasmtime::Result<()> {
+        Ok(())
+    }
 }
 
 impl WasiView for State {
@@ -37,11 +81,13 @@ fn instance() -> (Store<State>, ForestLib) {
     let component = Component::from_file(&engine, COMPONENT).unwrap();
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    ForestLib::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).unwrap();
     let mut store = Store::new(
         &engine,
         State {
             ctx: WasiCtx::builder().build(),
             table: ResourceTable::new(),
+            reports: Vec::new(),
         },
     );
     let lib = ForestLib::instantiate(&mut store, &component, &linker).unwrap();
@@ -87,6 +133,100 @@ fn default_params_are_scikit_learns() {
     );
     assert!(matches!(p.max_features, MaxFeatures::All));
     assert!(p.bootstrap && p.max_samples.is_none());
+    assert!(matches!(p.splitter, Splitter::Auto));
+}
+
+#[test]
+fn parts_merge_into_trains_bytes_and_progress_reaches_the_total() {
+    let (mut store, lib) = instance();
+    let p = Params {
+        n_estimators: 9,
+        ..params(&lib, &mut store)
+    };
+    let whole = api(&lib)
+        .call_train(&mut store, &data(80), p)
+        .unwrap()
+        .unwrap();
+    let reports = std::mem::take(&mut store.data_mut().reports);
+    assert_eq!(reports.last(), Some(&(9, 9)), "{reports:?}");
+    assert!(reports.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 == 9));
+    let mut parts = Vec::new();
+    for (first, count) in [(6, 3), (0, 4), (4, 2)] {
+        parts.push(
+            api(&lib)
+                .call_train_part(&mut store, &data(80), p, first, count)
+                .unwrap()
+                .unwrap(),
+        );
+        assert_eq!(store.data().reports.last(), Some(&(count, count)));
+    }
+    let merged = api(&lib)
+        .call_merge_parts(&mut store, &parts)
+        .unwrap()
+        .unwrap();
+    assert_eq!(merged, whole);
+    let r = api(&lib)
+        .call_merge_parts(&mut store, &[parts[0].clone(), parts[2].clone()])
+        .unwrap();
+    assert!(
+        matches!(&r, Err(ForestError::InvalidModel(m)) if m.contains("uncovered")),
+        "{r:?}"
+    );
+    let r = api(&lib)
+        .call_train_part(&mut store, &data(80), p, 8, 2)
+        .unwrap();
+    assert!(matches!(r, Err(ForestError::InvalidParams(m)) if m.contains("0..9")));
+}
+
+#[test]
+fn without_a_gpu_auto_runs_on_the_cpu_and_gpu_is_an_error() {
+    let (mut store, lib) = instance();
+    let p = params(&lib, &mut store);
+    let bytes = api(&lib)
+        .call_train(&mut store, &data(50), p)
+        .unwrap()
+        .unwrap();
+    let model = api(&lib)
+        .model()
+        .call_from_bytes(&mut store, &bytes)
+        .unwrap()
+        .unwrap();
+    let rows = [0.5f32, 1.0, 6.0, 2.5, 3.0, 3.0];
+    let cpu = api(&lib)
+        .model()
+        .call_predict(&mut store, model, &rows, 3)
+        .unwrap()
+        .unwrap();
+    let on = |store: &mut Store<State>, device| {
+        api(&lib)
+            .model()
+            .call_predict_on(store, model, &rows, 3, device)
+            .unwrap()
+    };
+    let c = on(&mut store, Device::Cpu).unwrap();
+    assert_eq!(
+        (c.values.as_slice(), c.device, c.note),
+        (&cpu[..], Device::Cpu, None)
+    );
+    let a = on(&mut store, Device::Auto).unwrap();
+    assert_eq!((a.values.as_slice(), a.device), (&cpu[..], Device::Cpu));
+    assert!(a.note.unwrap().contains("this embedder lends no GPU"));
+    let g = on(&mut store, Device::Gpu);
+    assert!(
+        matches!(&g, Err(ForestError::Gpu(GpuError::NoAdapter(m))) if m.contains("lends no GPU")),
+        "{g:?}"
+    );
+    // Bad input is invalid-data on every device, before any GPU is asked.
+    for device in [Device::Cpu, Device::Gpu, Device::Auto] {
+        let r = api(&lib)
+            .model()
+            .call_predict_on(&mut store, model, &rows[..5], 3, device)
+            .unwrap();
+        assert!(
+            matches!(r, Err(ForestError::InvalidData(_))),
+            "{device:?}: {r:?}"
+        );
+    }
 }
 
 #[test]
@@ -366,6 +506,10 @@ fn typedef(r: &Resolve, k: &TypeDefKind) -> String {
                 .collect();
             format!("variant {{ {} }}", c.join(", "))
         }
+        TypeDefKind::Enum(e) => {
+            let c: Vec<&str> = e.cases.iter().map(|c| c.name.as_str()).collect();
+            format!("enum {{ {} }}", c.join(", "))
+        }
         TypeDefKind::Option(t) => format!("option<{}>", ty(r, t)),
         TypeDefKind::List(t) => format!("list<{}>", ty(r, t)),
         TypeDefKind::Result(res) => format!(
@@ -433,8 +577,24 @@ fn the_component_exports_exactly_the_wit_package_interface() {
         describe(&built, built_exports[0].1),
         describe(&source, source_exports[0].1)
     );
-    // Imports: only WASI (from Rust's standard library); never an interface of our own.
-    for (name, _) in interfaces(&built, built_world, false) {
-        assert!(name.starts_with("wasi:"), "unexpected import {name}");
+    // Imports: our progress and gpu interfaces, as in wit/, and WASI (from
+    // Rust's standard library).
+    let ours = |r: &Resolve, w| -> Vec<(String, wit_parser::InterfaceId)> {
+        interfaces(r, w, false)
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("wasi:"))
+            .collect()
+    };
+    let (built_imports, source_imports) = (ours(&built, built_world), ours(&source, source_world));
+    assert_eq!(
+        names(&built_imports),
+        vec![
+            "wasm-forest:forest/progress@0.1.0".to_string(),
+            "wasm-forest:forest/gpu@0.1.0".to_string()
+        ]
+    );
+    assert_eq!(names(&built_imports), names(&source_imports));
+    for ((_, b), (_, s)) in built_imports.iter().zip(&source_imports) {
+        assert_eq!(describe(&built, *b), describe(&source, *s));
     }
 }

@@ -8,9 +8,12 @@
 //! | 3    | recurses without bound |
 //! | 4    | panics |
 //! | 5    | tries to read a file, list `/` and read env vars; reports what it got as `invalid-data` |
+//! | 6    | uploads a forest with an out-of-range child index through the `gpu` import; reports the import's answer as `invalid-data` |
+//! | 7    | reports nonsense progress (backwards, beyond the total) |
 //! | else | returns an empty model (a "normal" job) |
 //!
-//! `model.predict` returns far more values than rows were asked for.
+//! `train-part` behaves as `train`; `model.predict` and `model.predict-on`
+//! return far more values than rows were asked for.
 
 mod bindings {
     wit_bindgen::generate!({
@@ -22,6 +25,7 @@ mod bindings {
 use std::hint::black_box;
 
 use bindings::exports::wasm_forest::forest::forest as wit;
+use bindings::wasm_forest::forest::{gpu, progress};
 
 struct Chaos;
 
@@ -47,6 +51,7 @@ impl wit::Guest for Chaos {
             bootstrap: true,
             max_samples: None,
             seed: 0,
+            splitter: wit::Splitter::Auto,
         }
     }
 
@@ -78,8 +83,44 @@ impl wit::Guest for Chaos {
                     env.len()
                 )))
             }
+            6 => {
+                // Node 0 sends rows to node 7 of a 3-node forest.
+                let bad = gpu::FlatForest {
+                    n_features: 1,
+                    roots: vec![0],
+                    feature: vec![0, 0, 0],
+                    threshold: vec![0.5, 0.0, 0.0],
+                    left: vec![7, u32::MAX, u32::MAX],
+                    right: vec![2, u32::MAX, u32::MAX],
+                    value: vec![0.0, 1.0, 2.0],
+                };
+                let answer = match gpu::GpuForest::upload(&bad) {
+                    Ok(_) => "uploaded".to_string(),
+                    Err(e) => format!("{e:?}"),
+                };
+                Err(wit::ForestError::InvalidData(answer))
+            }
+            7 => {
+                for (done, total) in [(5, 10), (2, 10), (50, 10), (u32::MAX, 0), (10, 10)] {
+                    progress::report(done, total);
+                }
+                Ok(Vec::new())
+            }
             _ => Ok(Vec::new()),
         }
+    }
+
+    fn train_part(
+        data: wit::Dataset,
+        params: wit::Params,
+        _first: u32,
+        _count: u32,
+    ) -> Result<Vec<u8>, wit::ForestError> {
+        Self::train(data, params)
+    }
+
+    fn merge_parts(_parts: Vec<Vec<u8>>) -> Result<Vec<u8>, wit::ForestError> {
+        Ok(Vec::new())
     }
 }
 
@@ -92,6 +133,19 @@ impl wit::GuestModel for Model {
 
     fn predict(&self, _features: Vec<f32>, n_rows: u32) -> Result<Vec<f64>, wit::ForestError> {
         Ok(vec![0.0; n_rows as usize * 1000 + (1 << 20)])
+    }
+
+    fn predict_on(
+        &self,
+        features: Vec<f32>,
+        n_rows: u32,
+        _device: wit::Device,
+    ) -> Result<wit::Prediction, wit::ForestError> {
+        Ok(wit::Prediction {
+            values: self.predict(features, n_rows)?,
+            device: wit::Device::Gpu,
+            note: None,
+        })
     }
 
     fn info(&self) -> wit::ModelInfo {
