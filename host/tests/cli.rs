@@ -616,3 +616,30 @@ fn every_kind_of_bad_csv_names_file_line_and_column() {
     }
     assert!(!model.exists());
 }
+
+#[test]
+fn train_gives_the_same_bytes_for_any_worker_count() {
+    let dir = tmp();
+    let mut models = Vec::new();
+    for workers in ["1", "2", "3"] {
+        let out = dir.path().join(format!("m{workers}.bin"));
+        let (o, _) = ok(&[
+            "train",
+            "--train",
+            "data/diabetes_train.csv",
+            "--out",
+            p(&out),
+            "--n-estimators",
+            "25",
+            "--workers",
+            workers,
+        ]);
+        assert!(o.contains(&format!("({workers} worker instance")), "{o}");
+        models.push(std::fs::read(&out).unwrap());
+    }
+    assert!(models.windows(2).all(|w| w[0] == w[1]));
+    let out = wasm_forest(&["train", "--train", "x.csv", "--out", "y", "--workers", "0"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("'--workers <N>': 0 is not in 1..=256"), "{err}");
+}
