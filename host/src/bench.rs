@@ -294,9 +294,10 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
 
     println!("=== SETUP ===");
     println!(
-        "[SETUP] Component: {} ({} KiB), compiled in {}, linked in {}",
+        "[SETUP] Component: {} ({} KiB), {} in {}, linked in {}",
         rt.component_label,
         rt.component_size / 1024,
+        rt.cache.describe(),
         ms(rt.compile_time.as_secs_f64()),
         ms(rt.link_time.as_secs_f64())
     );

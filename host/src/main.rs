@@ -20,7 +20,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         timeout: Duration::from_secs_f64(cli.sandbox.timeout),
         fuel: cli.sandbox.fuel,
     };
-    let mut rt = Runtime::new(cli.sandbox.component.as_deref(), limits)?;
+    let cache = (!cli.sandbox.no_cache)
+        .then(wasm_forest::runtime::default_cache_dir)
+        .flatten();
+    let mut rt = Runtime::with_cache(cli.sandbox.component.as_deref(), limits, cache.as_deref())?;
     let workers = cli.sandbox.workers();
     // The GPU is lent only where a device other than the CPU was asked for.
     rt.allow_gpu(match &cli.command {

@@ -268,7 +268,10 @@ pub struct Runtime {
     pre: bindings::ForestLibPre<HostState>,
     limits: Limits,
     gpu_allowed: bool,
-    /// Time spent compiling the component (Cranelift), and linking it.
+    /// Whether the compiled component came from the cache.
+    pub cache: CacheUse,
+    /// Time spent compiling the component (Cranelift) or loading it from the
+    /// cache, and linking it.
     pub compile_time: Duration,
     pub link_time: Duration,
     pub component_size: usize,
@@ -279,16 +282,31 @@ pub struct Runtime {
 impl Runtime {
     /// Compiles `component` (or the embedded one) and links it.
     pub fn new(component: Option<&Path>, limits: Limits) -> Result<Runtime> {
+        Runtime::with_cache(component, limits, None)
+    }
+
+    /// [`Runtime::new`], keeping the compiled component in `cache_dir` so
+    /// that later processes load it instead of compiling it again.
+    pub fn with_cache(
+        component: Option<&Path>,
+        limits: Limits,
+        cache_dir: Option<&Path>,
+    ) -> Result<Runtime> {
         let bytes = match component {
             Some(path) => std::fs::read(path)
                 .with_context(|| format!("reading component {}", path.display()))?,
             None => EMBEDDED_COMPONENT.to_vec(),
         };
         let label = component.map_or_else(|| "embedded".to_string(), |p| p.display().to_string());
-        Runtime::from_bytes(&bytes, &label, limits)
+        Runtime::from_bytes(&bytes, &label, limits, cache_dir)
     }
 
-    pub fn from_bytes(bytes: &[u8], label: &str, limits: Limits) -> Result<Runtime> {
+    pub fn from_bytes(
+        bytes: &[u8],
+        label: &str,
+        limits: Limits,
+        cache_dir: Option<&Path>,
+    ) -> Result<Runtime> {
         let mut config = Config::new();
         config
             .epoch_interruption(true)
@@ -298,10 +316,18 @@ impl Runtime {
         start_epoch_ticker(&engine)?;
 
         let t = Instant::now();
-        let compiled = wt(Component::new(&engine, bytes)).with_context(|| match label {
-            "embedded" => "compiling the embedded component".to_string(),
-            path => format!("compiling component {path}"),
-        })?;
+        let cache_file = cache_dir.map(|d| cache::file(d, &engine, bytes));
+        let (compiled, cache) = match cache_file.as_deref().and_then(|f| cache::load(&engine, f)) {
+            Some(c) => (c, CacheUse::Hit),
+            None => {
+                let c = wt(Component::new(&engine, bytes)).with_context(|| match label {
+                    "embedded" => "compiling the embedded component".to_string(),
+                    path => format!("compiling component {path}"),
+                })?;
+                let stored = cache_file.as_deref().map(|f| cache::store(&c, f));
+                (c, CacheUse::Miss(stored))
+            }
+        };
         let compile_time = t.elapsed();
 
         let t = Instant::now();
@@ -326,6 +352,7 @@ impl Runtime {
             pre,
             limits,
             gpu_allowed: true,
+            cache,
             compile_time,
             link_time,
             component_size: bytes.len(),
@@ -412,6 +439,101 @@ impl Runtime {
             max_memory,
         })
     }
+}
+
+/// What the compilation cache did for this runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Loaded, precompiled, from the cache.
+    Hit,
+    /// Compiled; `Some(Ok)` = then stored in the cache, `Some(Err)` = could
+    /// not be stored (why), `None` = no cache.
+    Miss(Option<Result<(), String>>),
+}
+
+impl CacheUse {
+    pub fn describe(&self) -> String {
+        match self {
+            CacheUse::Hit => "loaded precompiled from the cache".into(),
+            CacheUse::Miss(None) => "compiled (no cache)".into(),
+            CacheUse::Miss(Some(Ok(()))) => "compiled, then cached".into(),
+            CacheUse::Miss(Some(Err(e))) => format!("compiled (not cached: {e})"),
+        }
+    }
+}
+
+/// Compiled components on disk, keyed by a SHA-256 of the component bytes
+/// and of everything wasmtime needs to match (version, target, settings).
+mod cache {
+    use std::hash::Hash;
+    use std::path::{Path, PathBuf};
+
+    use sha2::{Digest, Sha256};
+    use wasmtime::Engine;
+    use wasmtime::component::Component;
+
+    /// Feeds `Hash` data into SHA-256 (std's hashers are not stable).
+    struct ShaHasher(Sha256);
+
+    impl std::hash::Hasher for ShaHasher {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+        fn finish(&self) -> u64 {
+            0 // never used: the digest is read from the inner Sha256
+        }
+    }
+
+    pub fn file(dir: &Path, engine: &Engine, component: &[u8]) -> PathBuf {
+        let mut h = ShaHasher(Sha256::new());
+        engine.precompile_compatibility_hash().hash(&mut h);
+        h.0.update(component);
+        let digest = h.0.finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        dir.join(format!("{hex}.cwasm"))
+    }
+
+    /// The cached component, if present and loadable (anything else is a miss).
+    pub fn load(engine: &Engine, file: &Path) -> Option<Component> {
+        if !file.is_file() {
+            return None;
+        }
+        // SAFETY: deserializing runs native code from the file. It lives in
+        // the user's own cache directory, written by this program (atomically)
+        // from a component it compiled; its name is a digest of that
+        // component and of this wasmtime's settings. Like wasmtime's own
+        // cache, a user who can write there could already run code as us.
+        unsafe { Component::deserialize_file(engine, file) }.ok()
+    }
+
+    pub fn store(component: &Component, file: &Path) -> Result<(), String> {
+        let bytes = component.serialize().map_err(|e| e.to_string())?;
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        crate::fsio::write_atomic(file, &bytes).map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// The default cache directory: `WASM_FOREST_CACHE_DIR`, else the platform's
+/// user cache directory plus `wasm-forest` (`%LOCALAPPDATA%` on Windows,
+/// `$XDG_CACHE_HOME` or `~/.cache` elsewhere); `None` if none is known.
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(d) = var("WASM_FOREST_CACHE_DIR") {
+        return Some(d);
+    }
+    let base = if cfg!(windows) {
+        var("LOCALAPPDATA")
+    } else {
+        var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")))
+    };
+    base.map(|b| b.join("wasm-forest"))
 }
 
 /// wasmtime 48 has its own error type; this brings it into anyhow.

@@ -641,5 +641,51 @@ fn train_gives_the_same_bytes_for_any_worker_count() {
     let out = wasm_forest(&["train", "--train", "x.csv", "--out", "y", "--workers", "0"]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("'--workers <N>': 0 is not in 1..=256"), "{err}");
+    assert!(
+        err.contains("'--workers <N>': 0 is not in 1..=256"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_compiled_component_is_cached_and_a_damaged_cache_is_recompiled() {
+    let dir = tmp();
+    let cache = dir.path().join("cache");
+    let bench = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "--repeat",
+            "1",
+            "--n-estimators",
+            "3",
+            "--no-native",
+            "--device",
+            "cpu",
+            "--model-out",
+        ];
+        let model = dir.path().join("m.bin");
+        args.push(p(&model));
+        args.extend(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_wasm-forest"))
+            .args(&args)
+            .env("WASM_FOREST_CACHE_DIR", &cache)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let (o, e) = text(&out);
+        assert!(out.status.success(), "{o}\n{e}");
+        o.lines()
+            .find(|l| l.starts_with("[SETUP] Component"))
+            .unwrap()
+            .to_string()
+    };
+    assert!(bench(&[]).contains("compiled, then cached"));
+    assert!(bench(&[]).contains("loaded precompiled from the cache"));
+    assert!(bench(&["--no-cache"]).contains("compiled (no cache)"));
+    let files: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let file = files[0].as_ref().unwrap().path();
+    std::fs::write(&file, b"not a compiled component").unwrap();
+    assert!(bench(&[]).contains("compiled, then cached"));
+    assert!(bench(&[]).contains("loaded precompiled from the cache"));
 }
