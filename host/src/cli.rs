@@ -160,6 +160,9 @@ pub struct CompareArgs {
     /// plus N/4 test rows, deterministic), written as CSV for every system.
     #[arg(long, value_name = "KIND:N[:NOISE]")]
     pub synthetic: Option<crate::synthetic::Spec>,
+    /// Test rows of the synthetic data [default: a quarter of N].
+    #[arg(long, value_name = "N", requires = "synthetic", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub test_rows: Option<u64>,
     /// Where synthetic CSVs are written.
     #[arg(long, value_name = "DIR", default_value = "data/synthetic")]
     pub synthetic_dir: PathBuf,

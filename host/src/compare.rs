@@ -174,6 +174,10 @@ pub fn phase_summary(rows: &[Row], system: &str, phase: &str) -> Option<Summary>
 fn resolve_data(args: &CompareArgs) -> Result<(String, PathBuf, PathBuf)> {
     match &args.synthetic {
         Some(spec) => {
+            let spec = &synthetic::Spec {
+                n_test: args.test_rows.map(|t| t as usize),
+                ..*spec
+            };
             let (train, test) = synthetic::write(spec, &args.synthetic_dir)?;
             println!(
                 "[DATA] Synthetic {}: wrote {} and {}",

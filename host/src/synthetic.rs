@@ -18,13 +18,16 @@ pub enum Friedman {
     Three,
 }
 
-/// `--synthetic friedman1:N[:NOISE]`: N training rows (plus N/4 test rows).
+/// `--synthetic friedman1:N[:NOISE]`: N training rows (plus N/4 test rows,
+/// or `--test-rows`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spec {
     pub kind: Friedman,
     pub n_rows: usize,
     /// Standard deviation of the Gaussian noise added to y (sklearn's `noise`, default 0).
     pub noise: f64,
+    /// Test rows, when not N/4 (`--test-rows`).
+    pub n_test: Option<usize>,
 }
 
 impl std::str::FromStr for Spec {
@@ -67,6 +70,7 @@ impl std::str::FromStr for Spec {
             kind,
             n_rows,
             noise,
+            n_test: None,
         })
     }
 }
@@ -78,11 +82,14 @@ impl Spec {
             Friedman::Two => "friedman2",
             Friedman::Three => "friedman3",
         };
-        if self.noise == 0.0 {
-            format!("{base}_{}", self.n_rows)
-        } else {
-            format!("{base}_{}_noise{}", self.n_rows, self.noise)
+        let mut name = format!("{base}_{}", self.n_rows);
+        if self.noise != 0.0 {
+            name += &format!("_noise{}", self.noise);
         }
+        if let Some(t) = self.n_test {
+            name += &format!("_test{t}");
+        }
+        name
     }
 
     pub fn n_features(&self) -> usize {
@@ -91,7 +98,12 @@ impl Spec {
             Friedman::Two | Friedman::Three => 4,
         }
     }
+
+    pub fn test_rows(&self) -> usize {
+        self.n_test.unwrap_or(self.n_rows / 4).max(1)
+    }
 }
+
 
 fn uniform(rng: &mut Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
@@ -147,7 +159,8 @@ pub fn csv(spec: &Spec, n: usize, seed: u64) -> String {
 }
 
 /// Writes `<dir>/<name>_train.csv` (N rows) and `<dir>/<name>_test.csv`
-/// (max(N/4, 1) rows, another stream) and returns their paths.
+/// (`test_rows()`, another stream) and returns their paths. Files already
+/// there with the right size are kept (the data is deterministic).
 pub fn write(spec: &Spec, dir: &Path) -> Result<(PathBuf, PathBuf)> {
     if spec.n_rows < 2 {
         bail!("a synthetic dataset needs at least 2 rows");
@@ -156,10 +169,7 @@ pub fn write(spec: &Spec, dir: &Path) -> Result<(PathBuf, PathBuf)> {
     let train = dir.join(format!("{}_train.csv", spec.name()));
     let test = dir.join(format!("{}_test.csv", spec.name()));
     write_atomic(&train, csv(spec, spec.n_rows, 0x5EED_0001).as_bytes())?;
-    write_atomic(
-        &test,
-        csv(spec, (spec.n_rows / 4).max(1), 0x5EED_0002).as_bytes(),
-    )?;
+    write_atomic(&test, csv(spec, spec.test_rows(), 0x5EED_0002).as_bytes())?;
     Ok((train, test))
 }
 
