@@ -104,7 +104,6 @@ impl Spec {
     }
 }
 
-
 fn uniform(rng: &mut Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
