@@ -1,6 +1,60 @@
-//! TEMPORARY STUB (replaced by the wgpu implementation).
-use std::time::Duration;
+//! GPU inference with wgpu: the host side of the component's `gpu` import.
+//!
+//! One instance/adapter/device/queue/pipeline per process, created lazily on
+//! first use ([`shared`]); a forest is validated and uploaded once
+//! ([`Gpu::upload`]) and then serves any number of batches ([`Gpu::predict`]):
+//! one upload of the rows, one dispatch for all trees, one readback. Forests
+//! or batches larger than the device's buffer and dispatch limits are split
+//! into tree groups and row chunks transparently.
+//!
+//! Nothing here panics or waits forever: wgpu's uncaptured errors are
+//! recorded instead of panicking, work runs inside error scopes, a lost
+//! device is remembered, the readback wait has a deadline, and every failure
+//! is a [`GpuError`].
 
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use wgpu::util::DeviceExt;
+
+use forest::LEAF;
+
+/// WGSL of the prediction kernel; its bindings are documented at its top.
+const SHADER: &str = include_str!("../../shaders/forest_predict.wgsl");
+/// Must match `@workgroup_size` in the shader.
+const WORKGROUP: u32 = 64;
+/// Longest wait for one batch's results.
+const WAIT: Duration = Duration::from_secs(60);
+/// Batch size (rows) from which the GPU import beat the component's own CPU
+/// prediction on lavapipe (200 trees of depth 16, diabetes forest; see the
+/// README's GPU section for the measurement). `auto` uses the GPU from here on.
+pub const AUTO_MIN_ROWS: u32 = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GpuError {
+    #[error("no GPU adapter: {0}")]
+    NoAdapter(String),
+    #[error("GPU out of memory: {0}")]
+    OutOfMemory(String),
+    #[error("GPU device lost: {0}")]
+    DeviceLost(String),
+    #[error("invalid forest: {0}")]
+    InvalidForest(String),
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("too large for the GPU: {0}")]
+    TooLarge(String),
+    #[error("GPU timeout: {0}")]
+    Timeout(String),
+    #[error("GPU error: {0}")]
+    Internal(String),
+}
+
+type Result<T, E = GpuError> = std::result::Result<T, E>;
+
+/// A forest in the forest crate's flat layout (see `forest::Nodes`), borrowed;
+/// values already as f32.
+#[derive(Debug, Clone, Copy)]
 pub struct FlatForest<'a> {
     pub n_features: u32,
     pub roots: &'a [u32],
@@ -11,27 +65,22 @@ pub struct FlatForest<'a> {
     pub value: &'a [f32],
 }
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum GpuError {
-    #[error("no adapter: {0}")]
-    NoAdapter(String),
-    #[error("out of memory: {0}")]
-    OutOfMemory(String),
-    #[error("device lost: {0}")]
-    DeviceLost(String),
-    #[error("invalid forest: {0}")]
-    InvalidForest(String),
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    #[error("too large: {0}")]
-    TooLarge(String),
-    #[error("timeout: {0}")]
-    Timeout(String),
-    #[error("internal: {0}")]
-    Internal(String),
+impl<'a> FlatForest<'a> {
+    /// Borrows a trained forest; `values` is its `nodes.value` as f32.
+    pub fn of(forest: &'a forest::Forest, values: &'a [f32]) -> FlatForest<'a> {
+        FlatForest {
+            n_features: forest.n_features,
+            roots: &forest.roots,
+            feature: &forest.nodes.feature,
+            threshold: &forest.nodes.threshold,
+            left: &forest.nodes.left,
+            right: &forest.nodes.right,
+            value: values,
+        }
+    }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdapterInfo {
     pub name: String,
     pub backend: String,
@@ -39,35 +88,637 @@ pub struct AdapterInfo {
     pub driver: String,
 }
 
+/// Caps below the device's own limits, to force chunking (tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChunkLimits {
+    /// Largest buffer binding, bytes.
+    pub max_buffer_bytes: Option<u64>,
+    /// Most rows per dispatch.
+    pub max_rows_per_dispatch: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
 pub struct GpuTimings {
+    /// Creating and filling the row buffers.
     pub upload: Duration,
+    /// Dispatches, copy to the readback buffer, wait and read.
     pub dispatch_readback: Duration,
+    /// Dispatches made (tree groups × row chunks).
     pub chunks: u32,
 }
 
-pub struct Gpu;
+/// The device, the pipeline and what went wrong with them.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    info: AdapterInfo,
+    /// Effective limits: the device's, lowered by `ChunkLimits`.
+    max_buffer_bytes: u64,
+    max_rows_per_dispatch: u32,
+    device_limits: (u64, u32),
+    lost: Arc<Mutex<Option<String>>>,
+    uncaptured: Arc<Mutex<Option<String>>>,
+}
+
+/// One group of consecutive trees whose node arrays fit the buffer limit;
+/// node ids rebased to the group's first node.
+struct TreeGroup {
+    n_trees: u32,
+    max_steps: u32,
+    roots: wgpu::Buffer,
+    feature: wgpu::Buffer,
+    threshold: wgpu::Buffer,
+    left: wgpu::Buffer,
+    right: wgpu::Buffer,
+    value: wgpu::Buffer,
+}
+
+/// A forest on the device.
 pub struct GpuForest {
+    groups: Vec<TreeGroup>,
+    pub n_trees: u32,
+    pub n_features: u32,
+    pub n_nodes: usize,
     pub upload_time: Duration,
 }
 
+static SHARED: OnceLock<Result<Gpu>> = OnceLock::new();
+
+/// The process's GPU, created on first call (`WGPU_BACKEND`,
+/// `WGPU_ADAPTER_NAME` and `WGPU_POWER_PREF` choose it); later calls return
+/// the same device, or the same error.
+pub fn shared() -> Result<&'static Gpu> {
+    SHARED.get_or_init(Gpu::new).as_ref().map_err(Clone::clone)
+}
+
+fn lock_text(m: &Mutex<Option<String>>) -> Option<String> {
+    m.lock().map(|g| g.clone()).unwrap_or(None)
+}
+
 impl Gpu {
+    /// The adapter chosen by the environment, as wgpu's examples do, except
+    /// that without `WGPU_BACKEND` only the primary backends (Vulkan, Metal,
+    /// DX12) are tried: probing OpenGL prints EGL noise on headless machines,
+    /// and `WGPU_BACKEND=gl` still selects it.
+    pub fn new() -> Result<Gpu> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
+        desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
+        Gpu::with_instance(wgpu::Instance::new(desc))
+    }
+
+    /// Only these backends (tests force "no adapter" with one absent here).
+    pub fn with_backends(backends: wgpu::Backends) -> Result<Gpu> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = backends;
+        Gpu::with_instance(wgpu::Instance::new(desc))
+    }
+
+    fn with_instance(instance: wgpu::Instance) -> Result<Gpu> {
+        let adapter = pick_adapter(&instance)?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("wasm-forest"),
+            required_features: wgpu::Features::empty(),
+            // The adapter's own limits: the largest buffers it can give.
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::NoAdapter(format!("cannot open the device: {e}")))?;
+        Gpu::from_device(adapter.get_info(), device, queue)
+    }
+
+    /// Builds the pipeline on a device the caller already has.
+    pub fn from_device(
+        info: wgpu::AdapterInfo,
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+    ) -> Result<Gpu> {
+        let lost = Arc::new(Mutex::new(None));
+        let uncaptured = Arc::new(Mutex::new(None));
+        {
+            let lost = lost.clone();
+            device.set_device_lost_callback(move |reason, message| {
+                if let Ok(mut l) = lost.lock() {
+                    *l = Some(format!("{reason:?}: {message}"));
+                }
+            });
+            let uncaptured = uncaptured.clone();
+            // wgpu panics on errors nobody captured; record them instead.
+            device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                if let Ok(mut u) = uncaptured.lock() {
+                    *u = Some(e.to_string());
+                }
+            }));
+        }
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("forest_predict.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+        });
+        let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let mut entries = vec![wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        }];
+        entries.extend((1..=7).map(|b| storage(b, true)));
+        entries.push(storage(8, false));
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("forest_predict"),
+            entries: &entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("forest_predict"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("forest_predict"),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some("predict"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Internal(format!(
+                "building the prediction pipeline: {e}"
+            )));
+        }
+        let limits = device.limits();
+        let max_buffer_bytes = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let max_rows = limits
+            .max_compute_workgroups_per_dimension
+            .saturating_mul(WORKGROUP);
+        Ok(Gpu {
+            info: AdapterInfo {
+                name: info.name,
+                backend: info.backend.to_string(),
+                device_type: match info.device_type {
+                    wgpu::DeviceType::DiscreteGpu => "discrete-gpu",
+                    wgpu::DeviceType::IntegratedGpu => "integrated-gpu",
+                    wgpu::DeviceType::VirtualGpu => "virtual-gpu",
+                    wgpu::DeviceType::Cpu => "cpu",
+                    wgpu::DeviceType::Other => "other",
+                }
+                .to_string(),
+                driver: [info.driver, info.driver_info]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            },
+            device,
+            queue,
+            pipeline,
+            layout,
+            max_buffer_bytes,
+            max_rows_per_dispatch: max_rows,
+            device_limits: (max_buffer_bytes, max_rows),
+            lost,
+            uncaptured,
+        })
+    }
+
     pub fn adapter_info(&self) -> &AdapterInfo {
-        unimplemented!()
+        &self.info
     }
-    pub fn upload(&self, _f: &FlatForest) -> Result<GpuForest, GpuError> {
-        Err(GpuError::NoAdapter("stub".into()))
+
+    /// Lowers the buffer and dispatch limits (never above the device's).
+    pub fn set_chunk_limits(&mut self, l: ChunkLimits) {
+        let (bytes, rows) = self.device_limits;
+        self.max_buffer_bytes = l.max_buffer_bytes.map_or(bytes, |b| b.clamp(16, bytes));
+        self.max_rows_per_dispatch = l.max_rows_per_dispatch.map_or(rows, |r| r.clamp(1, rows));
     }
+
+    fn check_alive(&self) -> Result<()> {
+        match lock_text(&self.lost) {
+            Some(reason) => Err(GpuError::DeviceLost(reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` inside out-of-memory and validation error scopes.
+    fn scoped<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
+        self.check_alive()?;
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        self.check_alive()?;
+        if let Some(e) = o {
+            return Err(GpuError::OutOfMemory(format!("{what}: {e}")));
+        }
+        if let Some(e) = v {
+            return Err(GpuError::Internal(format!("{what}: {e}")));
+        }
+        if let Some(e) = lock_text(&self.uncaptured) {
+            return Err(GpuError::Internal(format!("{what}: {e}")));
+        }
+        Ok(out)
+    }
+
+    fn storage(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytes,
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+    }
+
+    /// Validates the forest and uploads it, in tree groups that each fit
+    /// the buffer limit.
+    pub fn upload(&self, forest: &FlatForest) -> Result<GpuForest> {
+        let t = Instant::now();
+        let depths = validate(forest)?;
+        let len = forest.feature.len();
+        let node_bytes = 4u64;
+        let max_nodes = (self.max_buffer_bytes / node_bytes).max(1) as usize;
+        let max_trees = (self.max_buffer_bytes / 4).max(1) as usize;
+        let ends: Vec<usize> = (0..forest.roots.len())
+            .map(|t| forest.roots.get(t + 1).map_or(len, |&r| r as usize))
+            .collect();
+        let mut groups = Vec::new();
+        let mut first = 0;
+        while first < forest.roots.len() {
+            let start = forest.roots[first] as usize;
+            let mut last = first;
+            while last + 1 < forest.roots.len()
+                && ends[last + 1] - start <= max_nodes
+                && last + 1 - first < max_trees
+            {
+                last += 1;
+            }
+            if ends[last] - start > max_nodes {
+                return Err(GpuError::TooLarge(format!(
+                    "tree {first} has {} nodes; the device's buffers hold {max_nodes}",
+                    ends[last] - start
+                )));
+            }
+            let end = ends[last];
+            let rebase = |ids: &[u32]| -> Vec<u32> {
+                ids.iter()
+                    .map(|&c| if c == LEAF { LEAF } else { c - start as u32 })
+                    .collect()
+            };
+            let roots = rebase(&forest.roots[first..=last]);
+            let group = self.scoped("uploading the forest", || TreeGroup {
+                n_trees: (last + 1 - first) as u32,
+                max_steps: depths[first..=last].iter().max().map_or(1, |d| d + 1),
+                roots: self.storage("roots", bytes_u32(&roots)),
+                feature: self.storage("feature", bytes_u32(&forest.feature[start..end])),
+                threshold: self.storage("threshold", bytes_f32(&forest.threshold[start..end])),
+                left: self.storage("left", bytes_u32(&rebase(&forest.left[start..end]))),
+                right: self.storage("right", bytes_u32(&rebase(&forest.right[start..end]))),
+                value: self.storage("value", bytes_f32(&forest.value[start..end])),
+            })?;
+            groups.push(group);
+            first = last + 1;
+        }
+        Ok(GpuForest {
+            groups,
+            n_trees: forest.roots.len() as u32,
+            n_features: forest.n_features,
+            n_nodes: len,
+            upload_time: t.elapsed(),
+        })
+    }
+
+    /// Mean over the trees of their leaf values, for each row of `features`
+    /// (row-major, `n_rows × n_features`).
     pub fn predict(
         &self,
-        _f: &GpuForest,
-        _x: &[f32],
-        _n: u32,
-    ) -> Result<(Vec<f32>, GpuTimings), GpuError> {
-        Err(GpuError::NoAdapter("stub".into()))
+        forest: &GpuForest,
+        features: &[f32],
+        n_rows: u32,
+    ) -> Result<(Vec<f32>, GpuTimings)> {
+        let nf = forest.n_features as usize;
+        if Some(features.len()) != (n_rows as usize).checked_mul(nf) {
+            return Err(GpuError::InvalidInput(format!(
+                "features has {} values, expected n_rows × n_features = {n_rows} × {nf}",
+                features.len()
+            )));
+        }
+        if let Some(i) = features.iter().position(|v| !v.is_finite()) {
+            return Err(GpuError::InvalidInput(format!(
+                "row {}, feature {}: {} is not finite",
+                i / nf,
+                i % nf,
+                features[i]
+            )));
+        }
+        let mut timings = GpuTimings::default();
+        let mut out = Vec::with_capacity(n_rows as usize);
+        if n_rows == 0 {
+            return Ok((out, timings));
+        }
+        // Rows per chunk: the dispatch limit and the row buffer limit.
+        let by_buffer = (self.max_buffer_bytes / (4 * nf as u64)).clamp(1, u64::from(u32::MAX));
+        let chunk_rows = self.max_rows_per_dispatch.min(by_buffer as u32).max(1);
+        for first in (0..n_rows).step_by(chunk_rows as usize) {
+            let rows = chunk_rows.min(n_rows - first);
+            let slice = &features[first as usize * nf..(first + rows) as usize * nf];
+            out.extend(self.predict_chunk(forest, slice, rows, &mut timings)?);
+        }
+        let n_trees = forest.n_trees as f32;
+        out.iter_mut().for_each(|v| *v /= n_trees);
+        Ok((out, timings))
+    }
+
+    fn predict_chunk(
+        &self,
+        forest: &GpuForest,
+        features: &[f32],
+        n_rows: u32,
+        timings: &mut GpuTimings,
+    ) -> Result<Vec<f32>> {
+        let t = Instant::now();
+        let out_bytes = 4 * u64::from(n_rows);
+        let (rows, out, readback) = self.scoped("uploading the rows", || {
+            let rows = self.storage("rows", bytes_f32(features));
+            let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("out"),
+                size: out_bytes,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let readback = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: out_bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            (rows, out, readback)
+        })?;
+        timings.upload += t.elapsed();
+
+        let t = Instant::now();
+        // Workgroups laid out in 2D when one dimension is not enough.
+        let groups_needed = n_rows.div_ceil(WORKGROUP);
+        let max_x = self
+            .device
+            .limits()
+            .max_compute_workgroups_per_dimension
+            .max(1);
+        let (gx, gy) = if groups_needed <= max_x {
+            (groups_needed, 1)
+        } else {
+            (max_x, groups_needed.div_ceil(max_x))
+        };
+        let submission = self.scoped("dispatching", || {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("forest_predict"),
+                });
+            let bind_groups: Vec<wgpu::BindGroup> = forest
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(g, group)| {
+                    let params = [
+                        n_rows,
+                        forest.n_features,
+                        group.n_trees,
+                        u32::from(g > 0),
+                        group.max_steps,
+                        gx * WORKGROUP,
+                    ];
+                    let uniform =
+                        self.device
+                            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                                label: Some("params"),
+                                contents: bytes_u32(&params),
+                                usage: wgpu::BufferUsages::UNIFORM,
+                            });
+                    let buffers = [
+                        &uniform,
+                        &group.roots,
+                        &group.feature,
+                        &group.threshold,
+                        &group.left,
+                        &group.right,
+                        &group.value,
+                        &rows,
+                        &out,
+                    ];
+                    let entries: Vec<wgpu::BindGroupEntry> = buffers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| wgpu::BindGroupEntry {
+                            binding: i as u32,
+                            resource: b.as_entire_binding(),
+                        })
+                        .collect();
+                    self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("forest_predict"),
+                        layout: &self.layout,
+                        entries: &entries,
+                    })
+                })
+                .collect();
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("forest_predict"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&self.pipeline);
+                // Tree groups in order: each adds to what the previous wrote.
+                for bg in &bind_groups {
+                    pass.set_bind_group(0, bg, &[]);
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
+            }
+            encoder.copy_buffer_to_buffer(&out, 0, &readback, 0, out_bytes);
+            self.queue.submit([encoder.finish()])
+        })?;
+        timings.chunks += forest.groups.len() as u32;
+
+        let (tx, rx) = mpsc::channel();
+        readback.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        match self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(WAIT),
+        }) {
+            Ok(_) => {}
+            Err(wgpu::PollError::Timeout) => {
+                return Err(GpuError::Timeout(format!(
+                    "the device did not finish {n_rows} rows within {WAIT:?}"
+                )));
+            }
+            Err(e) => {
+                self.check_alive()?;
+                return Err(GpuError::Internal(format!("waiting for the device: {e}")));
+            }
+        }
+        match rx.recv_timeout(WAIT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.check_alive()?;
+                return Err(GpuError::Internal(format!("reading the results back: {e}")));
+            }
+            Err(_) => {
+                return Err(GpuError::Timeout(
+                    "the readback buffer was never mapped".into(),
+                ));
+            }
+        }
+        let values = {
+            let view = readback
+                .get_mapped_range(..)
+                .map_err(|e| GpuError::Internal(format!("reading the results back: {e}")))?;
+            view.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        };
+        readback.unmap();
+        timings.dispatch_readback += t.elapsed();
+        Ok(values)
     }
 }
 
-pub fn shared() -> Result<&'static Gpu, GpuError> {
-    Err(GpuError::NoAdapter("stub".into()))
+/// The adapter `WGPU_ADAPTER_NAME` names (a substring, any case), else the
+/// default one (`WGPU_POWER_PREF`). Unlike wgpu's helper, an unmatched name
+/// is an error, not a panic.
+fn pick_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+    if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        return adapters
+            .into_iter()
+            .find(|a| {
+                a.get_info()
+                    .name
+                    .to_lowercase()
+                    .contains(&wanted.to_lowercase())
+            })
+            .ok_or_else(|| {
+                GpuError::NoAdapter(format!(
+                    "no adapter name contains WGPU_ADAPTER_NAME='{wanted}' (found: {})",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ))
+            });
+    }
+    pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+        ..Default::default()
+    }))
+    .map_err(|e| {
+        let backend = std::env::var("WGPU_BACKEND")
+            .map(|b| format!(" (WGPU_BACKEND={b})"))
+            .unwrap_or_default();
+        GpuError::NoAdapter(format!("{e}{backend}"))
+    })
 }
-pub const AUTO_MIN_ROWS: u32 = 4096;
+
+/// Checks everything the shader relies on; returns each tree's depth.
+fn validate(f: &FlatForest) -> Result<Vec<u32>> {
+    let bad = |m: String| Err(GpuError::InvalidForest(m));
+    let len = f.feature.len();
+    if [
+        f.threshold.len(),
+        f.left.len(),
+        f.right.len(),
+        f.value.len(),
+    ]
+    .iter()
+    .any(|&l| l != len)
+    {
+        return bad(format!(
+            "node arrays have different lengths (feature {len}, threshold {}, left {}, right {}, value {})",
+            f.threshold.len(),
+            f.left.len(),
+            f.right.len(),
+            f.value.len()
+        ));
+    }
+    if f.n_features == 0 {
+        return bad("n-features is 0".into());
+    }
+    if f.roots.is_empty() || len == 0 {
+        return bad("the forest has no trees".into());
+    }
+    if f.roots[0] != 0
+        || f.roots.windows(2).any(|w| w[0] >= w[1])
+        || *f.roots.last().unwrap_or(&0) as usize >= len
+    {
+        return bad("roots are not strictly increasing node ids starting at 0".into());
+    }
+    let mut depth = vec![0u32; len];
+    let mut depths = Vec::with_capacity(f.roots.len());
+    for t in 0..f.roots.len() {
+        let start = f.roots[t] as usize;
+        let end = f.roots.get(t + 1).map_or(len, |&r| r as usize);
+        let mut deepest = 0;
+        for i in start..end {
+            if !f.value[i].is_finite() {
+                return bad(format!("node {i}: value {} is not finite", f.value[i]));
+            }
+            let (l, r) = (f.left[i], f.right[i]);
+            if l == LEAF || r == LEAF {
+                if l != r {
+                    return bad(format!("node {i}: only one child is a leaf marker"));
+                }
+                deepest = deepest.max(depth[i]);
+                continue;
+            }
+            for c in [l, r] {
+                if c as usize <= i || c as usize >= end {
+                    return bad(format!(
+                        "node {i}: child id {c} outside {}..{end} (children follow their parent within tree {t})",
+                        i + 1
+                    ));
+                }
+            }
+            if f.feature[i] >= f.n_features {
+                return bad(format!(
+                    "node {i}: feature {} >= n-features {}",
+                    f.feature[i], f.n_features
+                ));
+            }
+            if !f.threshold[i].is_finite() {
+                return bad(format!("node {i}: threshold is not finite"));
+            }
+            depth[l as usize] = depth[i] + 1;
+            depth[r as usize] = depth[i] + 1;
+        }
+        depths.push(deepest);
+    }
+    Ok(depths)
+}
+
+fn bytes_u32(v: &[u32]) -> &[u8] {
+    // SAFETY: u32 has no padding and any byte pattern is a valid u8; the
+    // length is exact and the alignment of u8 is 1.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), std::mem::size_of_val(v)) }
+}
+
+fn bytes_f32(v: &[f32]) -> &[u8] {
+    // SAFETY: as for `bytes_u32`.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), std::mem::size_of_val(v)) }
+}

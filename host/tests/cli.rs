@@ -689,3 +689,65 @@ fn the_compiled_component_is_cached_and_a_damaged_cache_is_recompiled() {
     assert!(bench(&[]).contains("compiled, then cached"));
     assert!(bench(&[]).contains("loaded precompiled from the cache"));
 }
+
+fn with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm-forest"));
+    cmd.args(args).current_dir(repo());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn without_an_adapter_bench_and_predict_fall_back_to_the_cpu() {
+    let dir = tmp();
+    let model = dir.path().join("m.bin");
+    // No Metal on Linux or Windows: wgpu finds no adapter at all.
+    let no_gpu = [("WGPU_BACKEND", "metal")];
+    let out = with_env(
+        &[
+            "bench",
+            "--repeat",
+            "1",
+            "--n-estimators",
+            "20",
+            "--model-out",
+            p(&model),
+        ],
+        &no_gpu,
+    );
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{o}\n{e}");
+    assert!(
+        o.contains("[INFERENCE] GPU: no adapter found, using CPU"),
+        "{o}"
+    );
+    assert!(o.contains("[INFERENCE] Mean Squared Error: "), "{o}");
+    let predict = |device: &str| {
+        with_env(
+            &[
+                "predict",
+                "--model",
+                p(&model),
+                "--input",
+                "data/diabetes_test.csv",
+                "--device",
+                device,
+            ],
+            &no_gpu,
+        )
+    };
+    let cpu = predict("cpu");
+    let auto = predict("auto");
+    assert!(cpu.status.success() && auto.status.success());
+    assert_eq!(
+        cpu.stdout, auto.stdout,
+        "auto falls back to the same CPU predictions"
+    );
+    let gpu = predict("gpu");
+    let (_, e) = text(&gpu);
+    assert_eq!(gpu.status.code(), Some(1), "{e}");
+    assert!(e.contains("GPU: no adapter"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+}
