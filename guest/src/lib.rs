@@ -216,6 +216,10 @@ impl Model {
     fn auto_stays_on_cpu(n_rows: u32) -> Option<String> {
         match gpu::adapter() {
             Err(e) => Some(gpu_error_text(&e)),
+            Ok(a) if a.auto_min_rows == u32::MAX => Some(format!(
+                "the host's auto-min-rows for {} is 'never' (a {} adapter)",
+                a.name, a.device_type
+            )),
             Ok(a) if n_rows < a.auto_min_rows => Some(format!(
                 "{n_rows} rows < auto-min-rows {} of {}",
                 a.auto_min_rows, a.name

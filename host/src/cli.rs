@@ -102,6 +102,11 @@ pub enum Command {
     Predict(PredictArgs),
     /// Show what a model file holds (loaded and validated in the sandbox).
     Info(InfoArgs),
+    /// Prediction throughput by batch size: the CPU in the sandbox against the
+    /// GPU import, and the batch size from which the GPU is faster (defaults:
+    /// the diabetes forest, 200 trees, max_depth 16, rows resampled from the
+    /// training columns).
+    PredictBench(PredictBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -232,6 +237,43 @@ pub struct PredictArgs {
     /// WASM_FOREST_GPU_MIN_ROWS rows on (default: the measured crossover).
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictBenchArgs {
+    /// Training CSV: the forest is trained on it, and the prediction rows are
+    /// drawn from its columns.
+    #[arg(long, value_name = "CSV", default_value = "data/diabetes_train.csv")]
+    pub train: PathBuf,
+    /// Target column [default: the last column].
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub forest: ForestArgs,
+    /// Batch sizes (rows), comma-separated.
+    #[arg(
+        long,
+        value_name = "N,N,...",
+        value_delimiter = ',',
+        default_value = "1,10,100,1000,4096,10000,100000,1000000",
+        value_parser = clap::value_parser!(u32).range(1..=100_000_000)
+    )]
+    pub sizes: Vec<u32>,
+    /// Timed runs per batch size and device; medians are reported.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// cpu: leave the GPU out.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+    /// Also write the table as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+impl PredictBenchArgs {
+    pub fn device_gpu(&self) -> bool {
+        self.device != DeviceArg::Cpu
+    }
 }
 
 #[derive(Args, Debug)]

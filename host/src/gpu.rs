@@ -25,10 +25,24 @@ const SHADER: &str = include_str!("../../shaders/forest_predict.wgsl");
 const WORKGROUP: u32 = 64;
 /// Longest wait for one batch's results.
 const WAIT: Duration = Duration::from_secs(60);
-/// Batch size (rows) from which the GPU import beat the component's own CPU
-/// prediction on lavapipe (200 trees of depth 16, diabetes forest; see the
-/// README's GPU section for the measurement). `auto` uses the GPU from here on.
-pub const AUTO_MIN_ROWS: u32 = 4096;
+/// Batch size (rows) from which `device auto` uses a hardware GPU. NOT
+/// measured: no machine of this project has one. It assumes a fixed cost of
+/// about a millisecond per batch against the sandbox's ~140 000 rows/s on the
+/// diabetes forest; `wasm-forest predict-bench` measures the real crossover
+/// and WASM_FOREST_GPU_MIN_ROWS sets it.
+pub const AUTO_MIN_ROWS: u32 = 1000;
+
+/// Software adapters (lavapipe, WARP, SwiftShader) run on the same CPU cores
+/// as the sandbox; measured on lavapipe they never win (`predict-bench`:
+/// 57 600 rows/s against 138 600 in the sandbox at 100 000 rows), so `auto`
+/// never picks them.
+pub fn auto_min_rows(info: &AdapterInfo) -> u32 {
+    if info.device_type == "cpu" {
+        u32::MAX
+    } else {
+        AUTO_MIN_ROWS
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GpuError {

@@ -12,6 +12,7 @@ pub mod gpu;
 pub mod memory;
 pub mod parallel;
 pub mod plot;
+pub mod predict_bench;
 pub mod progress;
 pub mod runtime;
 pub mod stats;

@@ -8,7 +8,7 @@ use clap::Parser;
 
 use wasm_forest::cli::{Cli, Command, DeviceArg};
 use wasm_forest::runtime::{Limits, NATIVE_STACK, Runtime};
-use wasm_forest::{bench, commands, compare};
+use wasm_forest::{bench, commands, compare, predict_bench};
 
 // Counts heap use, for the native system's memory figure in `compare`.
 #[global_allocator]
@@ -30,6 +30,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => a.device != DeviceArg::Cpu,
         Command::Predict(a) => a.device != DeviceArg::Cpu,
         Command::Compare(a) => !a.no_gpu,
+        Command::PredictBench(a) => a.device_gpu(),
         _ => false,
     });
     match &cli.command {
@@ -38,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => commands::train(&rt, args, workers),
         Command::Predict(args) => commands::predict(&rt, args, workers),
         Command::Info(args) => commands::info(&rt, args),
+        Command::PredictBench(args) => predict_bench::run(&rt, args, workers).map(drop),
     }
 }
 

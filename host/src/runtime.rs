@@ -166,13 +166,13 @@ fn gpu_to_wit(e: gpu::GpuError) -> gpu_wit::GpuError {
     }
 }
 
-/// Batch size (rows) from which the GPU import beats the component's CPU
-/// prediction, for `device auto`; `WASM_FOREST_GPU_MIN_ROWS` overrides it.
-pub fn gpu_auto_min_rows() -> u32 {
+/// Batch size (rows) from which `device auto` uses this adapter (see
+/// [`gpu::auto_min_rows`]); `WASM_FOREST_GPU_MIN_ROWS` overrides it.
+pub fn gpu_auto_min_rows(info: &gpu::AdapterInfo) -> u32 {
     std::env::var("WASM_FOREST_GPU_MIN_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(gpu::AUTO_MIN_ROWS)
+        .unwrap_or_else(|| gpu::auto_min_rows(info))
 }
 
 impl HostState {
@@ -194,7 +194,7 @@ impl gpu_wit::Host for HostState {
             backend: info.backend.clone(),
             device_type: info.device_type.clone(),
             driver: info.driver.clone(),
-            auto_min_rows: gpu_auto_min_rows(),
+            auto_min_rows: gpu_auto_min_rows(info),
         })
     }
 }

@@ -751,3 +751,51 @@ fn without_an_adapter_bench_and_predict_fall_back_to_the_cpu() {
     assert!(e.contains("GPU: no adapter"), "{e}");
     assert!(!e.contains("panicked"), "{e}");
 }
+
+#[test]
+fn auto_uses_the_gpu_from_the_configured_batch_size() {
+    let dir = tmp();
+    let model = dir.path().join("m.bin");
+    ok(&[
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        p(&model),
+        "--n-estimators",
+        "10",
+    ]);
+    let predict = |min_rows: &str| {
+        let out = with_env(
+            &[
+                "predict",
+                "--model",
+                p(&model),
+                "--input",
+                "data/diabetes_test.csv",
+                "--device",
+                "auto",
+                "--workers",
+                "1",
+            ],
+            &[("WASM_FOREST_GPU_MIN_ROWS", min_rows)],
+        );
+        let (o, e) = text(&out);
+        assert!(out.status.success(), "{e}");
+        (o, e)
+    };
+    // 89 rows: on the GPU from 50 rows on, on the CPU from 100 on.
+    let (gpu_out, gpu_err) = predict("50");
+    assert!(
+        gpu_err.contains("(GPU import, 1 worker instance)"),
+        "{gpu_err}"
+    );
+    let (cpu_out, cpu_err) = predict("100");
+    assert!(cpu_err.contains("89 rows < auto-min-rows 100"), "{cpu_err}");
+    assert!(cpu_err.contains("(CPU, 1 worker instance)"), "{cpu_err}");
+    // The same predictions within f32 rounding.
+    for (g, c) in gpu_out.lines().zip(cpu_out.lines()).skip(1) {
+        let (g, c): (f64, f64) = (g.parse().unwrap(), c.parse().unwrap());
+        assert!((g - c).abs() <= 1e-4 * c.abs().max(1.0), "{g} vs {c}");
+    }
+}
