@@ -11,67 +11,89 @@ pub struct Limits {
     pub min_samples_leaf: usize,
 }
 
-struct Pending {
-    start: usize,
-    end: usize,
-    depth: u32,
-    parent: u32,
-    is_left: bool,
+impl Limits {
+    /// A node of `n` rows (targets all equal if `pure`) at `depth` is a leaf.
+    pub fn is_leaf(&self, n: usize, depth: u32, pure: bool) -> bool {
+        pure || depth >= self.max_depth
+            || n < self.min_samples_split
+            || n < 2 * self.min_samples_leaf
+    }
+}
+
+/// Where a node hangs: its depth and its parent's child slot.
+#[derive(Debug, Clone, Copy)]
+pub struct Place {
+    pub depth: u32,
+    pub parent: u32,
+    pub is_left: bool,
+}
+
+impl Place {
+    pub const ROOT: Place = Place {
+        depth: 0,
+        parent: LEAF,
+        is_left: false,
+    };
+
+    /// Points the parent's child slot at `id`.
+    pub fn link(&self, nodes: &mut Nodes, id: u32) {
+        if self.parent != LEAF {
+            let slot = if self.is_left {
+                &mut nodes.left
+            } else {
+                &mut nodes.right
+            };
+            slot[self.parent as usize] = id;
+        }
+    }
+
+    pub fn children(&self, id: u32) -> (Place, Place) {
+        let child = |is_left| Place {
+            depth: self.depth + 1,
+            parent: id,
+            is_left,
+        };
+        (child(true), child(false))
+    }
 }
 
 /// Grows one tree over the rows `0..n_in_bag` the splitter was started with.
 pub fn build(splitter: &mut Splitter, n_in_bag: usize, limits: &Limits, rng: &mut Rng) -> Nodes {
     let mut nodes = Nodes::default();
-    let mut stack = vec![Pending {
-        start: 0,
-        end: n_in_bag,
-        depth: 0,
-        parent: LEAF,
-        is_left: false,
-    }];
-    while let Some(p) = stack.pop() {
-        let n = p.end - p.start;
-        let (sums, pure) = splitter.node_sums(p.start, p.end);
-        let is_leaf = pure
-            || p.depth >= limits.max_depth
-            || n < limits.min_samples_split
-            || n < 2 * limits.min_samples_leaf;
-        let split = if is_leaf {
+    grow(splitter, &mut nodes, n_in_bag, Place::ROOT, limits, rng);
+    nodes
+}
+
+/// Grows the subtree of the splitter's rows `0..n` with exact splits,
+/// appending its nodes (pre-order) to `nodes` and hanging it at `at`.
+pub fn grow(
+    splitter: &mut Splitter,
+    nodes: &mut Nodes,
+    n: usize,
+    at: Place,
+    limits: &Limits,
+    rng: &mut Rng,
+) {
+    let mut stack = vec![(0, n, at)];
+    while let Some((start, end, place)) = stack.pop() {
+        let n = end - start;
+        let (sums, pure) = splitter.node_sums(start, end);
+        let split = if limits.is_leaf(n, place.depth, pure) {
             None
         } else {
-            splitter.best_split(p.start, p.end, sums, rng)
+            splitter.best_split(start, end, sums, rng)
         };
         let id = match &split {
             Some(s) => nodes.push(s.feature, s.threshold, LEAF, LEAF, sums.mean()),
             None => nodes.push_leaf(sums.mean()),
         };
-        if p.parent != LEAF {
-            let slot = if p.is_left {
-                &mut nodes.left
-            } else {
-                &mut nodes.right
-            };
-            slot[p.parent as usize] = id;
-        }
+        place.link(nodes, id);
         if let Some(s) = split {
-            splitter.partition(p.start, p.end, &s);
-            let mid = p.start + s.n_left;
-            let depth = p.depth + 1;
-            stack.push(Pending {
-                start: mid,
-                end: p.end,
-                depth,
-                parent: id,
-                is_left: false,
-            });
-            stack.push(Pending {
-                start: p.start,
-                end: mid,
-                depth,
-                parent: id,
-                is_left: true,
-            });
+            splitter.partition(start, end, &s);
+            let mid = start + s.n_left;
+            let (left, right) = place.children(id);
+            stack.push((mid, end, right));
+            stack.push((start, mid, left));
         }
     }
-    nodes
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::builder::{self, Limits};
 use crate::dataset::{Dataset, check_finite_features};
 use crate::error::{ForestError, Result};
-use crate::params::Params;
+use crate::hist::{self, Binned};
+use crate::params::{Params, SplitterKind};
 use crate::part::Part;
 use crate::rng::Rng;
 use crate::splitter::Splitter;
@@ -46,8 +47,12 @@ pub struct Trainer<'a> {
     max_features: usize,
     n_draws: usize,
     columns: Vec<f32>,
-    /// Per feature, all rows sorted by (value, row id): sorted once per forest.
+    /// `exact`: per feature, all rows sorted by (value, row id), once per forest.
     order: Vec<u32>,
+    /// `hist` and `auto`: the features quantized, once per forest.
+    binned: Option<Binned>,
+    /// `auto`: nodes of at most this many rows use exact splits.
+    auto_exact_rows: usize,
 }
 
 impl<'a> Trainer<'a> {
@@ -62,14 +67,22 @@ impl<'a> Trainer<'a> {
                 columns[f * n + r] = v;
             }
         }
-        let mut order = Vec::with_capacity(n * nf);
-        for f in 0..nf {
-            let col = &columns[f * n..(f + 1) * n];
-            let mut idx: Vec<u32> = (0..n as u32).collect();
-            idx.sort_unstable_by(|&a, &b| {
-                col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b))
-            });
-            order.extend_from_slice(&idx);
+        let mut order = Vec::new();
+        if params.splitter == SplitterKind::Exact {
+            order.reserve_exact(n * nf);
+            for f in 0..nf {
+                let col = &columns[f * n..(f + 1) * n];
+                let mut idx: Vec<u32> = (0..n as u32).collect();
+                idx.sort_unstable_by(|&a, &b| {
+                    col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b))
+                });
+                order.extend_from_slice(&idx);
+            }
+        }
+        let binned = (params.splitter != SplitterKind::Exact).then(|| Binned::new(&columns, n, nf));
+        if params.splitter == SplitterKind::Hist {
+            // Histogram splits need only the codes: free the values.
+            columns = Vec::new();
         }
         Ok(Trainer {
             params: params.clone(),
@@ -80,6 +93,8 @@ impl<'a> Trainer<'a> {
             n_draws,
             columns,
             order,
+            binned,
+            auto_exact_rows: hist::AUTO_EXACT_ROWS,
         })
     }
 
@@ -105,13 +120,23 @@ impl<'a> Trainer<'a> {
         } else {
             splitter.counts.iter_mut().for_each(|c| *c = 1);
         }
-        let n_in_bag = splitter.start_tree(&self.order);
         let limits = Limits {
             max_depth: self.params.max_depth.unwrap_or(u32::MAX),
             min_samples_split: self.params.min_samples_split as usize,
             min_samples_leaf: self.params.min_samples_leaf as usize,
         };
-        builder::build(splitter, n_in_bag, &limits, &mut rng)
+        match (&self.binned, self.params.splitter) {
+            (Some(binned), SplitterKind::Hist) => {
+                hist::build(splitter, binned, &limits, &mut rng, 0)
+            }
+            (Some(binned), SplitterKind::Auto) => {
+                hist::build(splitter, binned, &limits, &mut rng, self.auto_exact_rows)
+            }
+            _ => {
+                let n_in_bag = splitter.start_tree(&self.order);
+                builder::build(splitter, n_in_bag, &limits, &mut rng)
+            }
+        }
     }
 
     /// Grows the trees `range` (in order) with one splitter.
@@ -141,6 +166,13 @@ impl<'a> Trainer<'a> {
             first,
             trees,
         }
+    }
+
+    /// Changes `auto`'s crossover (for measuring it; see
+    /// `examples/splitter_crossover.rs`). Trees then differ from `train`'s.
+    #[doc(hidden)]
+    pub fn set_auto_exact_rows(&mut self, rows: usize) {
+        self.auto_exact_rows = rows;
     }
 
     pub fn params(&self) -> &Params {

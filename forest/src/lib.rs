@@ -17,6 +17,7 @@ mod criterion;
 mod dataset;
 mod error;
 mod forest;
+mod hist;
 pub mod model;
 mod params;
 pub mod part;

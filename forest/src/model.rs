@@ -3,7 +3,7 @@
 //! ```text
 //! offset size  field
 //!      0    8  magic  b"WFOREST\0"
-//!      8    2  format version (u16 LE), currently 1
+//!      8    2  format version (u16 LE), currently 2 (1: before `splitter`)
 //!     10    2  reserved, 0
 //!     12    8  payload length in bytes (u64 LE)
 //!     20    4  CRC-32 (IEEE) of the payload (u32 LE)
@@ -16,7 +16,7 @@ use crate::error::{ForestError, Result};
 use crate::forest::Forest;
 
 pub const MAGIC: [u8; 8] = *b"WFOREST\0";
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 pub const HEADER_LEN: usize = 24;
 
 fn invalid(m: String) -> ForestError {
@@ -57,7 +57,9 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
         )));
     }
     if version != FORMAT_VERSION {
-        return Err(invalid(format!("unknown model format version {version}")));
+        return Err(invalid(format!(
+            "model format version {version} was written by an older wasm-forest (this build reads version {FORMAT_VERSION}); train the model again"
+        )));
     }
     let declared = u64::from_le_bytes(bytes[12..20].try_into().unwrap());
     let actual = (bytes.len() - HEADER_LEN) as u64;

@@ -11,7 +11,7 @@ use crate::criterion::{Sums, proxy_improvement};
 use crate::rng::Rng;
 
 /// Values closer than this are treated as equal (sklearn's FEATURE_THRESHOLD).
-const FEATURE_THRESHOLD: f64 = 1e-7;
+pub const FEATURE_THRESHOLD: f64 = 1e-7;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Split {
@@ -39,27 +39,30 @@ pub fn threshold_between(a: f32, b: f32) -> f32 {
 
 /// Per-worker state for growing trees; buffers are reused from tree to tree.
 pub struct Splitter<'t> {
-    /// Column-major features, `n_features × n_rows`.
+    /// Column-major features, `n_features × n_rows` (empty for `hist`, which
+    /// needs only the bin codes).
     columns: &'t [f32],
-    targets: &'t [f64],
+    pub(crate) targets: &'t [f64],
     n_rows: usize,
-    n_features: usize,
-    min_samples_leaf: usize,
-    max_features: usize,
+    pub(crate) n_features: usize,
+    pub(crate) min_samples_leaf: usize,
+    pub(crate) max_features: usize,
     /// Bootstrap draw count of every row (0 = out of bag).
     pub counts: Vec<u32>,
     /// count × target of every row, so scans add instead of multiplying.
-    weighted_targets: Vec<f64>,
+    pub(crate) weighted_targets: Vec<f64>,
     /// `1/k` for every possible weight `k`: the split scan multiplies by
     /// these instead of dividing (divisions dominated its cost).
-    inverse: Vec<f64>,
+    pub(crate) inverse: Vec<f64>,
     /// `n_features` arrays of `n_in_bag` rows each, each sorted by its feature within every node range.
     sorted: Vec<u32>,
     n_in_bag: usize,
     scratch: Vec<u32>,
     goes_left: Vec<bool>,
     /// Feature permutation drawn from (Fisher-Yates, as sklearn), kept across nodes.
-    features: Vec<u32>,
+    pub(crate) features: Vec<u32>,
+    /// Buffers of the histogram splitter (unused by `exact`).
+    pub(crate) hist: crate::hist::HistState,
 }
 
 impl<'t> Splitter<'t> {
@@ -86,12 +89,12 @@ impl<'t> Splitter<'t> {
             scratch: Vec::with_capacity(n_rows),
             goes_left: vec![false; n_rows],
             features: (0..n_features as u32).collect(),
+            hist: Default::default(),
         }
     }
 
-    /// Starts a tree: keeps the rows with a non-zero count, in each feature's
-    /// global order. Returns the number of in-bag rows.
-    pub fn start_tree(&mut self, global_order: &[u32]) -> usize {
+    /// Per tree: weighted targets, 1/k table, identity feature permutation.
+    pub(crate) fn start_weights(&mut self) {
         let total: usize = self.counts.iter().map(|&c| c as usize).sum();
         if self.inverse.len() <= total {
             self.inverse = (0..=total)
@@ -106,6 +109,33 @@ impl<'t> Splitter<'t> {
         {
             *wy = f64::from(c) * y;
         }
+        self.features
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, f)| *f = i as u32);
+    }
+
+    /// Starts an exact subtree over `rows` (in-bag rows of one node): each
+    /// feature's copy sorted by (value, row id), the order the global
+    /// presort gives, so the subtree is the one `exact` would grow from here.
+    /// Keeps the feature permutation: the tree's draws go on where they were.
+    pub(crate) fn start_subset(&mut self, rows: &[u32]) {
+        self.sorted.clear();
+        for f in 0..self.n_features {
+            let col = &self.columns[f * self.n_rows..(f + 1) * self.n_rows];
+            let from = self.sorted.len();
+            self.sorted.extend_from_slice(rows);
+            self.sorted[from..].sort_unstable_by(|&a, &b| {
+                col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b))
+            });
+        }
+        self.n_in_bag = rows.len();
+    }
+
+    /// Starts a tree: keeps the rows with a non-zero count, in each feature's
+    /// global order. Returns the number of in-bag rows.
+    pub fn start_tree(&mut self, global_order: &[u32]) -> usize {
+        self.start_weights();
         self.sorted.clear();
         for f in 0..self.n_features {
             let order = &global_order[f * self.n_rows..(f + 1) * self.n_rows];
@@ -117,10 +147,6 @@ impl<'t> Splitter<'t> {
             );
         }
         self.n_in_bag = self.sorted.len() / self.n_features;
-        self.features
-            .iter_mut()
-            .enumerate()
-            .for_each(|(i, f)| *f = i as u32);
         self.n_in_bag
     }
 

@@ -299,8 +299,11 @@ fn damaged_model_files_are_rejected() {
     flipped[last] ^= 0x10;
     assert!(rejected(&flipped).contains("checksum"));
     let mut future = good.clone();
-    future[8] = 2;
+    future[8] = 3;
     assert!(rejected(&future).contains("newer"));
+    let mut old = good.clone();
+    old[8] = 1;
+    assert!(rejected(&old).contains("older wasm-forest"));
     let mut trailing = good.clone();
     trailing.push(0);
     assert!(rejected(&trailing).contains("trailing"));
