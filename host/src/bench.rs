@@ -308,11 +308,14 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         train_xy.n_features(),
         train_xy.target_name.as_deref().unwrap_or_default()
     );
+    let csv_bytes = train_xy.source_bytes + test_xy.source_bytes;
     println!(
-        "[DATA] Test: {} ({} rows), CSV load {}",
+        "[DATA] Test: {} ({} rows), CSV load {} ({:.1} MB at {:.0} MB/s, streamed)",
         args.test.display(),
         test_xy.n_rows,
-        ms(csv_load.as_secs_f64())
+        ms(csv_load.as_secs_f64()),
+        csv_bytes as f64 / 1e6,
+        csv_bytes as f64 / 1e6 / csv_load.as_secs_f64()
     );
     println!();
     println!("=== TRAINING PHASE ===");

@@ -21,7 +21,17 @@ use crate::stats::{ms, mse};
 
 pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     let params = args.forest.params(100, None);
+    let t = Instant::now();
     let (xy, ds) = load_training(&args.train, args.target.as_deref())?;
+    let load = t.elapsed().as_secs_f64();
+    println!(
+        "Loaded {} ({} rows, {:.1} MB) in {} ({:.0} MB/s, streamed)",
+        args.train.display(),
+        xy.n_rows,
+        xy.source_bytes as f64 / 1e6,
+        ms(load),
+        xy.source_bytes as f64 / 1e6 / load
+    );
     let shares: Vec<u32> = parallel::shares(params.n_estimators, workers)
         .iter()
         .map(|s| s.1)

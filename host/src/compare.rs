@@ -42,7 +42,8 @@ pub struct Row {
 pub struct SystemSummary {
     pub system: String,
     pub device: String,
-    pub train_median_s: f64,
+    /// `None` for a system that only predicts (wasm-gpu).
+    pub train_median_s: Option<f64>,
     pub predict_median_s: f64,
     pub mse: f64,
     /// Peak memory attributable to the system, and what it measures.
@@ -417,7 +418,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         .map(|s| (s.train_median_s, s.predict_median_s));
     for s in &mut systems {
         if let Some((t, p)) = base {
-            s.train_speedup_vs_sklearn_1 = Some(t / s.train_median_s);
+            s.train_speedup_vs_sklearn_1 = t.zip(s.train_median_s).map(|(b, m)| b / m);
             s.predict_speedup_vs_sklearn_1 = Some(p / s.predict_median_s);
         }
     }
@@ -471,7 +472,7 @@ fn summary(
     SystemSummary {
         system: system.into(),
         device: device.into(),
-        train_median_s: rec.median(system, "train").unwrap_or(f64::NAN),
+        train_median_s: rec.median(system, "train"),
         predict_median_s: rec.median(system, "predict").unwrap_or(f64::NAN),
         mse,
         peak_memory_bytes: peak,
@@ -566,7 +567,7 @@ fn print_report(r: &CompareReport, model_path: &Path) {
             "{:<12} {:<36} {:>11} {:>11} {:>11.4} {:>28} {:>9} {:>9}",
             s.system,
             s.device,
-            ms(s.train_median_s),
+            s.train_median_s.map_or_else(|| "-".into(), ms),
             ms(s.predict_median_s),
             s.mse,
             mem,

@@ -1,8 +1,10 @@
 //! CSV input: a header row, then numeric rows. Every error names the file,
 //! the line and, where it applies, the column.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::{Context, Result, bail};
 
@@ -18,6 +20,8 @@ pub struct Table {
     cells: Vec<f64>,
     /// 1-based file line of each row (quoted fields may span lines).
     lines: Vec<u64>,
+    /// Size of the input, bytes (for load throughput).
+    pub bytes: u64,
 }
 
 /// Features (row-major f32) and, when present, targets, ready for the component.
@@ -28,6 +32,8 @@ pub struct Xy {
     pub n_rows: usize,
     pub features: Vec<f32>,
     pub targets: Option<Vec<f64>>,
+    /// Size of the CSV it came from, bytes.
+    pub source_bytes: u64,
 }
 
 impl Xy {
@@ -39,25 +45,25 @@ impl Xy {
 pub fn read_csv(path: &Path) -> Result<Table> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    parse_csv(std::io::BufReader::new(file), path)
+    parse_csv(file, path)
 }
 
-/// Parses CSV from any reader; `path` only names it in errors.
-pub fn parse_csv(mut input: impl std::io::Read, path: &Path) -> Result<Table> {
+/// Parses CSV from any reader, streaming (the file is never held whole);
+/// `path` only names it in errors.
+pub fn parse_csv(input: impl std::io::Read, path: &Path) -> Result<Table> {
     let shown = path.display();
-    let mut bytes = Vec::new();
-    input
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {shown}"))?;
+    let marks = Rc::new(RefCell::new(LineMarks::default()));
     let mut line_index = LineIndex {
-        bytes: &bytes,
-        offset: 0,
-        line: 1,
+        marks: marks.clone(),
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_reader(&bytes[..]);
+        .buffer_capacity(1 << 16)
+        .from_reader(Counting {
+            inner: input,
+            marks: marks.clone(),
+        });
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => bail!(
@@ -125,12 +131,14 @@ pub fn parse_csv(mut input: impl std::io::Read, path: &Path) -> Result<Table> {
     if lines.is_empty() {
         bail!("{shown}: no data rows after the header");
     }
+    let bytes = marks.borrow().read;
     Ok(Table {
         path: path.to_path_buf(),
         n_rows: lines.len(),
         headers,
         cells,
         lines,
+        bytes,
     })
 }
 
@@ -159,31 +167,68 @@ fn csv_error_text(e: &csv::Error, lines: &mut LineIndex) -> String {
     }
 }
 
-/// File line (from 1) of a record's byte offset. Counted here because the csv
-/// crate's own line numbers lag by one after a CRLF line ending (it places the
-/// next record on the LF). Offsets are asked for in increasing order.
-struct LineIndex<'a> {
-    bytes: &'a [u8],
-    offset: usize,
+/// Line-ending bytes seen by [`Counting`] and not yet passed by the parser,
+/// so that line numbers can be told while the file streams through.
+#[derive(Default)]
+struct LineMarks {
+    /// Bytes read so far.
+    read: u64,
+    /// Offsets of `\r` and `\n` bytes (true for `\n`) read ahead of the parser.
+    pending: VecDeque<(u64, bool)>,
+    /// Line (from 1) at the oldest pending offset.
     line: u64,
 }
 
-impl LineIndex<'_> {
+/// A reader that notes where line endings are as bytes go by.
+struct Counting<R> {
+    inner: R,
+    marks: Rc<RefCell<LineMarks>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut m = self.marks.borrow_mut();
+        let at = m.read;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b == b'\n' || b == b'\r' {
+                m.pending.push_back((at + i as u64, b == b'\n'));
+            }
+        }
+        m.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// File line (from 1) of a record's byte offset. Counted here because the csv
+/// crate's own line numbers lag by one after a CRLF line ending (it places the
+/// next record on the LF). Offsets are asked for in increasing order, so the
+/// line endings before an offset can be forgotten once it is asked for.
+struct LineIndex {
+    marks: Rc<RefCell<LineMarks>>,
+}
+
+impl LineIndex {
     fn line_at(&mut self, byte: u64) -> u64 {
-        let mut start = (byte as usize).min(self.bytes.len());
+        let mut m = self.marks.borrow_mut();
+        let m = &mut *m;
+        m.line = m.line.max(1);
+        while let Some(&(pos, newline)) = m.pending.front()
+            && pos < byte
+        {
+            m.line += u64::from(newline);
+            m.pending.pop_front();
+        }
         // A record "starting" on line-ending bytes really starts after them.
-        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
-            start += 1;
+        let mut next = byte;
+        while let Some(&(pos, newline)) = m.pending.front()
+            && pos == next
+        {
+            m.line += u64::from(newline);
+            m.pending.pop_front();
+            next += 1;
         }
-        if start < self.offset {
-            (self.offset, self.line) = (0, 1);
-        }
-        self.line += self.bytes[self.offset..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        self.offset = start;
-        self.line
+        m.line
     }
 }
 
@@ -294,6 +339,7 @@ impl Table {
             n_rows: self.n_rows,
             features: x,
             targets,
+            source_bytes: self.bytes,
         })
     }
 }
@@ -321,6 +367,53 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "w.csv: line 3, column 'target' (2): cannot parse 'x' as a number"
+        );
+    }
+
+    /// Hands out its bytes a few at a time, as a slow pipe would.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn line_numbers_survive_streaming_in_tiny_chunks() {
+        // CRLF, blank lines, a quoted header spanning two lines, no final newline.
+        let text = b"\"a\nb\",target\r\n1,2\r\n\r\n3,4\n\n\n5,6\r\n7,8";
+        for chunk in [1, 2, 3, 7, 64] {
+            let t = parse_csv(Trickle(text, chunk), Path::new("t.csv")).unwrap();
+            assert_eq!(t.lines, vec![3, 5, 8, 9], "chunks of {chunk}");
+            assert_eq!(t.cells, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
+            assert_eq!(t.bytes, text.len() as u64);
+        }
+        let bad = b"a,target\r\n1,2\r\n\r\n3,4\r\n5\r\n";
+        for chunk in [1, 5, 4096] {
+            let err = parse_csv(Trickle(bad, chunk), Path::new("b.csv")).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "b.csv: line 5: 1 fields, but the header has 2",
+                "chunks of {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_large_file_streams_with_exact_line_numbers() {
+        let mut text = String::from("x,target\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("{i}.5,{}\r\n", i % 7));
+        }
+        text.push_str("1,oops\n");
+        let err = parse_csv(Trickle(text.as_bytes(), 1000), Path::new("big.csv")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "big.csv: line 50002, column 'target' (2): cannot parse 'oops' as a number"
         );
     }
 }

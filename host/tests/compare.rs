@@ -55,6 +55,7 @@ fn compare_reports_every_system_in_table_json_and_plot() {
     let python = python_available();
     let report = read_report(&json).unwrap();
     let names: Vec<&str> = report.systems.iter().map(|s| s.system.as_str()).collect();
+    // wasm-gpu: the GPU import on lavapipe in CI (predictions only).
     let mut expected = vec!["wasm", "native"];
     if python {
         expected.extend(["sklearn-1", "sklearn-all"]);
@@ -68,7 +69,7 @@ fn compare_reports_every_system_in_table_json_and_plot() {
         let s = report.systems.iter().find(|s| s.system == *system).unwrap();
         assert!(line.contains(&format!("{:.4}", s.mse)), "{line}");
         assert!(s.mse > 2000.0 && s.mse < 4500.0, "{system}: {}", s.mse);
-        assert!(s.train_median_s > 0.0 && s.predict_median_s > 0.0);
+        assert!(s.train_median_s.unwrap() > 0.0 && s.predict_median_s > 0.0);
         assert!(
             s.peak_memory_bytes.unwrap() > 0,
             "{system} has no memory figure"
@@ -82,6 +83,22 @@ fn compare_reports_every_system_in_table_json_and_plot() {
                 .count();
             assert_eq!(n, 2, "{system} {phase}");
         }
+    }
+    // The GPU import predicts as the sandbox does (f32 sums), or is skipped
+    // with its reason.
+    let wasm = report.systems.iter().find(|s| s.system == "wasm").unwrap();
+    match report.systems.iter().find(|s| s.system == "wasm-gpu") {
+        Some(g) => {
+            assert!(
+                (g.mse - wasm.mse).abs() <= 1e-4 * wasm.mse,
+                "{} vs {}",
+                g.mse,
+                wasm.mse
+            );
+            assert!(g.train_median_s.is_none() && g.predict_median_s > 0.0);
+            assert!(out.lines().any(|l| l.starts_with("wasm-gpu")), "{out}");
+        }
+        None => assert!(report.skipped.iter().any(|(s, _)| s == "wasm-gpu")),
     }
     if python {
         let base = report
