@@ -67,8 +67,12 @@ impl<'a> Trainer<'a> {
                 columns[f * n + r] = v;
             }
         }
+        // `auto` on data no larger than its crossover grows exact trees from
+        // the root: the presorted path does that fastest (same trees).
+        let exact = params.splitter == SplitterKind::Exact
+            || params.splitter == SplitterKind::Auto && n <= hist::AUTO_EXACT_ROWS;
         let mut order = Vec::new();
-        if params.splitter == SplitterKind::Exact {
+        if exact {
             order.reserve_exact(n * nf);
             for f in 0..nf {
                 let col = &columns[f * n..(f + 1) * n];
@@ -79,7 +83,7 @@ impl<'a> Trainer<'a> {
                 order.extend_from_slice(&idx);
             }
         }
-        let binned = (params.splitter != SplitterKind::Exact).then(|| Binned::new(&columns, n, nf));
+        let binned = (!exact).then(|| Binned::new(&columns, n, nf));
         if params.splitter == SplitterKind::Hist {
             // Histogram splits need only the codes: free the values.
             columns = Vec::new();
