@@ -161,14 +161,16 @@ impl<'a> Trainer<'a> {
     }
 
     /// Trees `first..` as a part for [`crate::part::merge`].
-    pub fn part(&self, first: u32, trees: Vec<Nodes>, feature_names: Option<Vec<String>>) -> Part {
+    pub fn part(&self, first: u32, trees: &[Nodes], feature_names: Option<Vec<String>>) -> Part {
+        let whole = self.assemble(trees, feature_names);
         Part {
-            n_features: self.n_features as u32,
-            feature_names,
-            params: self.params.clone(),
-            n_train_rows: self.n_rows as u32,
+            n_features: whole.n_features,
+            feature_names: whole.feature_names,
+            params: whole.params,
+            n_train_rows: whole.n_train_rows,
             first,
-            trees,
+            roots: whole.roots,
+            nodes: whole.nodes,
         }
     }
 

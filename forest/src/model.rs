@@ -25,15 +25,18 @@ fn invalid(m: String) -> ForestError {
 
 /// Serialises a forest into the model file format.
 pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
-    let payload = postcard::to_allocvec(forest)
-        .map_err(|e| invalid(format!("cannot encode the model: {e}")))?;
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    // The header's length and checksum are filled in once the payload is
+    // written after it: one buffer, sized for the node arrays up front.
+    let mut out = Vec::with_capacity(HEADER_LEN + 64 + forest.nodes.len() * 20);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(&[0u8; HEADER_LEN - 10]);
+    let mut out = postcard::to_extend(forest, out)
+        .map_err(|e| invalid(format!("cannot encode the model: {e}")))?;
+    let payload_len = (out.len() - HEADER_LEN) as u64;
+    let crc = crc32fast::hash(&out[HEADER_LEN..]);
+    out[12..20].copy_from_slice(&payload_len.to_le_bytes());
+    out[20..24].copy_from_slice(&crc.to_le_bytes());
     Ok(out)
 }
 

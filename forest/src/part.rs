@@ -2,28 +2,51 @@
 //! merged with the other workers' parts into exactly the forest (and model
 //! bytes) that one `train` call produces.
 //!
-//! Parts only travel between a host and its own component instances, so the
-//! encoding is a magic tag plus a postcard payload; the merged forest is
-//! fully validated, as any model is.
+//! Parts only travel between a host and its own component instances, and the
+//! merge is on the critical path of parallel training, so the node arrays
+//! travel as raw little-endian arrays (a copy, not a varint encoding) behind a
+//! small postcard header. Nothing in a part is trusted: sizes are checked on
+//! decoding and the merged forest is fully validated, as any model is.
+//!
+//! ```text
+//! magic b"WFPART2\0" | u32 LE header length | postcard(Header) | u32 LE node count N
+//! | feature u32×N | threshold f32×N | left u32×N | right u32×N | value f64×N   (all LE)
+//! ```
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ForestError, Result};
 use crate::forest::{Forest, Trainer, check_feature_names};
 use crate::params::Params;
-use crate::tree::Nodes;
+use crate::tree::{LEAF, Nodes};
 
-const MAGIC: [u8; 8] = *b"WFPART1\0";
+const MAGIC: [u8; 8] = *b"WFPART2\0";
+/// Bytes per node in the raw arrays.
+const NODE_BYTES: usize = 4 + 4 + 4 + 4 + 8;
 
-/// Trees `first..first + trees.len()` of a forest, and what the forest needs.
+/// Everything of a part but its node arrays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Header {
+    n_features: u32,
+    feature_names: Option<Vec<String>>,
+    params: Params,
+    n_train_rows: u32,
+    first: u32,
+    roots: Vec<u32>,
+}
+
+/// Trees `first..first + roots.len()` of a forest, and what the forest needs.
+/// The trees are concatenated in `nodes` as in a [`Forest`]: tree `t` starts
+/// at `roots[t]`, child ids count from the start of the part.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Part {
     pub n_features: u32,
     pub feature_names: Option<Vec<String>>,
     pub params: Params,
     pub n_train_rows: u32,
     pub first: u32,
-    pub trees: Vec<Nodes>,
+    pub roots: Vec<u32>,
+    pub nodes: Nodes,
 }
 
 fn invalid(m: String) -> ForestError {
@@ -54,27 +77,102 @@ impl Part {
             trees.push(trainer.build_tree(t, &mut splitter));
             on_tree(t + 1 - first);
         }
-        Ok(trainer.part(first, trees, feature_names))
+        Ok(trainer.part(first, &trees, feature_names))
+    }
+
+    /// Number of trees in the part.
+    pub fn n_trees(&self) -> u32 {
+        self.roots.len() as u32
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        postcard::to_extend(self, MAGIC.to_vec())
-            .map_err(|e| invalid(format!("cannot encode a forest part: {e}")))
+        let header = Header {
+            n_features: self.n_features,
+            feature_names: self.feature_names.clone(),
+            params: self.params.clone(),
+            n_train_rows: self.n_train_rows,
+            first: self.first,
+            roots: self.roots.clone(),
+        };
+        let head = postcard::to_allocvec(&header)
+            .map_err(|e| invalid(format!("cannot encode a forest part: {e}")))?;
+        let n = &self.nodes;
+        let mut out = Vec::with_capacity(MAGIC.len() + 8 + head.len() + n.len() * NODE_BYTES);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&(n.len() as u32).to_le_bytes());
+        out.extend(n.feature.iter().flat_map(|v| v.to_le_bytes()));
+        out.extend(n.threshold.iter().flat_map(|v| v.to_le_bytes()));
+        out.extend(n.left.iter().flat_map(|v| v.to_le_bytes()));
+        out.extend(n.right.iter().flat_map(|v| v.to_le_bytes()));
+        out.extend(n.value.iter().flat_map(|v| v.to_le_bytes()));
+        Ok(out)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Part> {
-        let payload = bytes
+        let rest = bytes
             .strip_prefix(&MAGIC)
             .ok_or_else(|| invalid("not a wasm-forest forest part (wrong magic bytes)".into()))?;
-        match postcard::take_from_bytes(payload) {
-            Ok((part, [])) => Ok(part),
-            Ok((_, rest)) => Err(invalid(format!(
-                "{} undecoded bytes at the end of a forest part",
-                rest.len()
-            ))),
-            Err(e) => Err(invalid(format!("cannot decode a forest part: {e}"))),
+        let cut = || invalid("cannot decode a forest part: it is cut short".into());
+        let (len, rest) = take_u32(rest).ok_or_else(cut)?;
+        let (head, rest) = rest.split_at_checked(len as usize).ok_or_else(cut)?;
+        let header: Header = match postcard::take_from_bytes(head) {
+            Ok((h, [])) => h,
+            Ok((_, extra)) => {
+                return Err(invalid(format!(
+                    "{} undecoded bytes at the end of a forest part's header",
+                    extra.len()
+                )));
+            }
+            Err(e) => return Err(invalid(format!("cannot decode a forest part: {e}"))),
+        };
+        let (n, arrays) = take_u32(rest).ok_or_else(cut)?;
+        let n = n as usize;
+        if arrays.len() != n * NODE_BYTES {
+            return Err(invalid(format!(
+                "cannot decode a forest part: {n} nodes need {} bytes of arrays, it has {}",
+                n * NODE_BYTES,
+                arrays.len()
+            )));
         }
+        let (feature, rest) = arrays.split_at(4 * n);
+        let (threshold, rest) = rest.split_at(4 * n);
+        let (left, rest) = rest.split_at(4 * n);
+        let (right, value) = rest.split_at(4 * n);
+        let u32s = |b: &[u8]| -> Vec<u32> {
+            b.chunks_exact(4)
+                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                .collect()
+        };
+        let nodes = Nodes {
+            feature: u32s(feature),
+            threshold: threshold
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+            left: u32s(left),
+            right: u32s(right),
+            value: value
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+        };
+        Ok(Part {
+            n_features: header.n_features,
+            feature_names: header.feature_names,
+            params: header.params,
+            n_train_rows: header.n_train_rows,
+            first: header.first,
+            roots: header.roots,
+            nodes,
+        })
     }
+}
+
+fn take_u32(b: &[u8]) -> Option<(u32, &[u8])> {
+    let (head, rest) = b.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*head), rest))
 }
 
 /// Joins parts that cover trees `0..n_estimators` exactly once, in any
@@ -104,7 +202,7 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
                 p.first.max(next)
             )));
         }
-        next = p.first.saturating_add(p.trees.len() as u32);
+        next = p.first.saturating_add(p.n_trees());
     }
     if next != head.params.n_estimators {
         return Err(invalid(format!(
@@ -112,14 +210,46 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
             head.params.n_estimators
         )));
     }
-    let trees: Vec<&Nodes> = parts.iter().flat_map(|p| &p.trees).collect();
-    let forest = Forest::from_trees(
-        head.n_features,
-        head.feature_names.clone(),
-        head.params.clone(),
-        head.n_train_rows,
-        trees,
-    );
+    let total: usize = parts.iter().map(|p| p.nodes.len()).sum();
+    if u32::try_from(total).is_err() {
+        return Err(invalid(format!(
+            "{total} nodes are more than a forest can hold"
+        )));
+    }
+    // Ids within each part keep within the forest once shifted (the total
+    // fits in u32); validation of the merged forest checks the rest.
+    for (i, p) in parts.iter().enumerate() {
+        let len = p.nodes.len();
+        let n = &p.nodes;
+        if p.roots.iter().any(|&r| r as usize >= len)
+            || n.left
+                .iter()
+                .chain(&n.right)
+                .any(|&c| c != LEAF && c as usize >= len)
+        {
+            return Err(invalid(format!(
+                "forest part {i} has node ids beyond its {len} nodes"
+            )));
+        }
+    }
+    let mut parts = parts.into_iter();
+    let first = parts.next().expect("checked above");
+    let mut roots = first.roots;
+    let mut nodes = first.nodes;
+    nodes.reserve(total - nodes.len());
+    for p in parts {
+        let offset = nodes.len() as u32;
+        roots.extend(p.roots.iter().map(|r| r + offset));
+        nodes.append_shifted(&p.nodes);
+    }
+    let forest = Forest {
+        n_features: first.n_features,
+        feature_names: first.feature_names,
+        params: first.params,
+        n_train_rows: first.n_train_rows,
+        roots,
+        nodes,
+    };
     forest.validate()?;
     Ok(forest)
 }

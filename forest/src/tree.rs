@@ -46,6 +46,14 @@ impl Nodes {
         id
     }
 
+    pub fn reserve(&mut self, additional: usize) {
+        self.feature.reserve(additional);
+        self.threshold.reserve(additional);
+        self.left.reserve(additional);
+        self.right.reserve(additional);
+        self.value.reserve(additional);
+    }
+
     /// Appends `other`, shifting its child ids by the current length.
     pub fn append_shifted(&mut self, other: &Nodes) {
         let offset = self.len() as u32;

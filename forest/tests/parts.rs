@@ -115,6 +115,22 @@ fn parts_that_do_not_fit_together_are_refused() {
     let mut cut = parts[0].clone();
     cut.truncate(cut.len() - 3);
     assert!(err(merged(&[cut])).contains("cannot decode"));
+    // Child ids that would point into the next part once shifted.
+    let mut bad = Part::from_bytes(&parts[0]).unwrap();
+    let inner = bad
+        .nodes
+        .left
+        .iter()
+        .position(|&c| c != forest::LEAF)
+        .unwrap();
+    bad.nodes.left[inner] = bad.nodes.len() as u32 + 1;
+    let mut mixed = parts.clone();
+    mixed[0] = bad.to_bytes().unwrap();
+    assert!(err(merged(&mixed)).contains("node ids beyond"));
+    // Arrays shorter than the node count says.
+    let mut short = parts[1].clone();
+    short.truncate(short.len() - 8);
+    assert!(err(merged(&[short])).contains("bytes of arrays"));
     // Out-of-range parts are refused when grown.
     for (first, count) in [(0, 0), (5, 3), (u32::MAX, 2)] {
         assert!(matches!(
