@@ -190,6 +190,20 @@ impl<'a> Trainer<'a> {
     }
 }
 
+/// Rows predicted together, tree after tree. Large blocks let the nodes of a
+/// tree's upper levels, which most rows pass, serve many rows before they
+/// leave the cache. Against 64-row blocks, one thread: diabetes forest (200
+/// trees of ~430 nodes, 200 000 rows, `examples/predict_bench.rs`) 1.4x
+/// faster, friedman1 100 000 forest (100 trees of ~44 000 nodes, 25 000 rows,
+/// `examples/predict_model.rs`) 5.6x. 16384 rows of 10 features: 640 KiB.
+const PREDICT_BLOCK_ROWS: usize = 16384;
+
+/// Trees of at most this many nodes (16 bytes of walked arrays each, 64 KiB)
+/// stay in cache and are walked row by row (2x faster than level by level on
+/// the diabetes forest); larger ones level by level (1.1-1.2x faster than row
+/// by row on the friedman1 100 000 forest).
+const CACHED_TREE_NODES: usize = 4096;
+
 /// A prediction batch must be `n_rows × n_features` finite values.
 pub fn check_batch(features: &[f32], n_rows: usize, n_features: usize) -> Result<()> {
     if Some(features.len()) != n_rows.checked_mul(n_features) {
@@ -267,15 +281,46 @@ impl Forest {
         let nf = self.n_features as usize;
         check_batch(features, n_rows, nf)?;
         let mut out = vec![0f64; n_rows];
-        // Blocks of rows against every tree: a tree's nodes stay in cache for
-        // the whole block. Each row still sums its trees in order 0..n, so the
-        // result does not depend on the block size.
-        const BLOCK: usize = 64;
-        for (b, block) in features.chunks(BLOCK * nf).enumerate() {
-            let acc = &mut out[b * BLOCK..b * BLOCK + block.len() / nf];
-            for &root in &self.roots {
-                for (slot, row) in acc.iter_mut().zip(block.chunks_exact(nf)) {
-                    *slot += self.nodes.value[self.nodes.leaf_of(root, row) as usize];
+        // Blocks of rows against every tree: the part of a tree that the
+        // block's rows reach stays in cache while they all walk it. Each row
+        // still sums its trees in order 0..n, so the result depends neither on
+        // the block size nor on the walk.
+        let n = &self.nodes;
+        let mut at = vec![0u32; n_rows.min(PREDICT_BLOCK_ROWS)];
+        for (b, block) in features.chunks(PREDICT_BLOCK_ROWS * nf).enumerate() {
+            let first = b * PREDICT_BLOCK_ROWS;
+            let acc = &mut out[first..first + block.len() / nf];
+            for t in 0..self.roots.len() {
+                let root = self.roots[t];
+                if self.tree_range(t).len() <= CACHED_TREE_NODES {
+                    for (slot, row) in acc.iter_mut().zip(block.chunks_exact(nf)) {
+                        *slot += n.value[n.leaf_of(root, row) as usize];
+                    }
+                    continue;
+                }
+                // The rows descend together, one level per pass, so that
+                // their independent node loads overlap instead of each row
+                // waiting out its own cache misses.
+                let at = &mut at[..acc.len()];
+                at.fill(root);
+                let mut moving = true;
+                while moving {
+                    moving = false;
+                    for (node, row) in at.iter_mut().zip(block.chunks_exact(nf)) {
+                        let i = *node as usize;
+                        let left = n.left[i];
+                        if left != LEAF {
+                            moving = true;
+                            *node = if row[n.feature[i] as usize] <= n.threshold[i] {
+                                left
+                            } else {
+                                n.right[i]
+                            };
+                        }
+                    }
+                }
+                for (slot, &leaf) in acc.iter_mut().zip(at.iter()) {
+                    *slot += n.value[leaf as usize];
                 }
             }
         }

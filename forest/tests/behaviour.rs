@@ -386,3 +386,53 @@ fn params_that_do_not_fit_the_data_are_invalid_params() {
         Err(ForestError::InvalidData(_))
     ));
 }
+
+/// The reference prediction: each row walks every tree in order, one by one.
+fn predict_row_by_row(f: &forest::Forest, x: &[f32], n_rows: usize) -> Vec<f64> {
+    let nf = f.n_features as usize;
+    (0..n_rows)
+        .map(|r| {
+            let row = &x[r * nf..(r + 1) * nf];
+            let sum: f64 = f
+                .roots
+                .iter()
+                .map(|&root| f.nodes.value[f.nodes.leaf_of(root, row) as usize])
+                .sum();
+            sum / f.n_trees() as f64
+        })
+        .collect()
+}
+
+#[test]
+fn blocked_prediction_equals_the_row_by_row_walk() {
+    // Trees too large for the row walk (deep, fully grown on noisy rows) and
+    // small ones (depth 3), on a batch spanning several row blocks with a
+    // partial last one: every prediction must be bit-identical.
+    let (x, y) = synthetic(12_000, 4, 21);
+    let data = Dataset::new(12_000, 4, &x, &y).unwrap();
+    let (tx, _) = synthetic(40_000, 4, 22);
+    for max_depth in [None, Some(3)] {
+        let f = forest::train(
+            &data,
+            &Params {
+                n_estimators: 3,
+                max_depth,
+                ..Params::default()
+            },
+            None,
+        )
+        .unwrap();
+        let largest = (0..f.n_trees()).map(|t| f.tree_range(t).len()).max().unwrap();
+        if max_depth.is_none() {
+            assert!(largest > 4096, "large trees expected, got {largest} nodes");
+        } else {
+            assert!(largest <= 15);
+        }
+        let got = f.predict(&tx, 40_000).unwrap();
+        let want = predict_row_by_row(&f, &tx, 40_000);
+        assert!(
+            got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "max_depth {max_depth:?}"
+        );
+    }
+}

@@ -33,9 +33,9 @@ const WAIT: Duration = Duration::from_secs(60);
 pub const AUTO_MIN_ROWS: u32 = 1000;
 
 /// Software adapters (lavapipe, WARP, SwiftShader) run on the same CPU cores
-/// as the sandbox; measured on lavapipe they never win (`predict-bench`:
-/// 57 600 rows/s against 138 600 in the sandbox at 100 000 rows), so `auto`
-/// never picks them.
+/// as the sandbox; measured on lavapipe they never win (`predict-bench`, 2
+/// cores: 50 065 rows/s against 126 233 in the sandbox at 1 000 000 rows, and
+/// slower at every batch size from 1 row up), so `auto` never picks them.
 pub fn auto_min_rows(info: &AdapterInfo) -> u32 {
     if info.device_type == "cpu" {
         u32::MAX
