@@ -190,19 +190,22 @@ impl<'a> Trainer<'a> {
     }
 }
 
-/// Rows predicted together, tree after tree. Large blocks let the nodes of a
-/// tree's upper levels, which most rows pass, serve many rows before they
-/// leave the cache. Against 64-row blocks, one thread: diabetes forest (200
-/// trees of ~430 nodes, 200 000 rows, `examples/predict_bench.rs`) 1.4x
-/// faster, friedman1 100 000 forest (100 trees of ~44 000 nodes, 25 000 rows,
-/// `examples/predict_model.rs`) 5.6x. 16384 rows of 10 features: 640 KiB.
-const PREDICT_BLOCK_ROWS: usize = 16384;
-
-/// Trees of at most this many nodes (16 bytes of walked arrays each, 64 KiB)
-/// stay in cache and are walked row by row (2x faster than level by level on
-/// the diabetes forest); larger ones level by level (1.1-1.2x faster than row
-/// by row on the friedman1 100 000 forest).
-const CACHED_TREE_NODES: usize = 4096;
+/// Rows predicted together, tree after tree: the nodes of a tree's upper
+/// levels, which most rows pass, serve many rows before they leave the cache.
+/// Measured natively, one thread, with `examples/predict_model.rs` on the
+/// friedman1 forests of `compare` (200 trees of ~17 000 nodes, 100 000 rows;
+/// 100 trees of ~44 000 nodes, 25 000 rows) and `examples/predict_bench.rs`
+/// (diabetes, 200 trees of ~430 nodes, 200 000 rows), branch-free level walk:
+///
+/// | block rows | friedman1 20 000 | friedman1 100 000 | diabetes  |
+/// |------------|------------------|-------------------|-----------|
+/// | 4096       | 1425 ms          | 406 ms            | 1418 ms   |
+/// | 16384      | 1057 ms          | 212 ms            | 1391 ms   |
+/// | 65536      | 954 ms           | 179 ms            | 1442 ms   |
+///
+/// (The former walk, 64-row blocks and each row on its own with branches:
+/// 2690, 2218 and 2426 ms.) 65536 rows of 10 features are 2.5 MiB.
+const PREDICT_BLOCK_ROWS: usize = 65536;
 
 /// A prediction batch must be `n_rows × n_features` finite values.
 pub fn check_batch(features: &[f32], n_rows: usize, n_features: usize) -> Result<()> {
@@ -290,16 +293,9 @@ impl Forest {
         for (b, block) in features.chunks(PREDICT_BLOCK_ROWS * nf).enumerate() {
             let first = b * PREDICT_BLOCK_ROWS;
             let acc = &mut out[first..first + block.len() / nf];
-            for t in 0..self.roots.len() {
-                let root = self.roots[t];
-                if self.tree_range(t).len() <= CACHED_TREE_NODES {
-                    for (slot, row) in acc.iter_mut().zip(block.chunks_exact(nf)) {
-                        *slot += n.value[n.leaf_of(root, row) as usize];
-                    }
-                    continue;
-                }
-                // The rows descend together, one level per pass, so that
-                // their independent node loads overlap instead of each row
+            for &root in &self.roots {
+                // The rows descend together, one level per pass: their node
+                // loads are independent, so they overlap instead of each row
                 // waiting out its own cache misses.
                 let at = &mut at[..acc.len()];
                 at.fill(root);
@@ -307,16 +303,16 @@ impl Forest {
                 while moving {
                     moving = false;
                     for (node, row) in at.iter_mut().zip(block.chunks_exact(nf)) {
+                        // Branch-free: which way a row goes is a coin flip
+                        // to the branch predictor. A leaf (feature 0,
+                        // threshold 0: checked on load) keeps its id.
                         let i = *node as usize;
-                        let left = n.left[i];
-                        if left != LEAF {
-                            moving = true;
-                            *node = if row[n.feature[i] as usize] <= n.threshold[i] {
-                                left
-                            } else {
-                                n.right[i]
-                            };
-                        }
+                        let (left, right) = (n.left[i], n.right[i]);
+                        let go_right = row[n.feature[i] as usize] > n.threshold[i];
+                        let next = left ^ ((left ^ right) & u32::from(go_right).wrapping_neg());
+                        let inner = u32::from(left != LEAF).wrapping_neg();
+                        moving |= inner != 0;
+                        *node = (next & inner) | (*node & !inner);
                     }
                 }
                 for (slot, &leaf) in acc.iter_mut().zip(at.iter()) {

@@ -405,12 +405,12 @@ fn predict_row_by_row(f: &forest::Forest, x: &[f32], n_rows: usize) -> Vec<f64> 
 
 #[test]
 fn blocked_prediction_equals_the_row_by_row_walk() {
-    // Trees too large for the row walk (deep, fully grown on noisy rows) and
-    // small ones (depth 3), on a batch spanning several row blocks with a
-    // partial last one: every prediction must be bit-identical.
+    // Large trees (fully grown on noisy rows, leaves at many depths) and
+    // small ones (depth 3), on a batch spanning two row blocks, the last one
+    // partial: every prediction must be bit-identical.
     let (x, y) = synthetic(12_000, 4, 21);
     let data = Dataset::new(12_000, 4, &x, &y).unwrap();
-    let (tx, _) = synthetic(40_000, 4, 22);
+    let (tx, _) = synthetic(140_000, 4, 22);
     for max_depth in [None, Some(3)] {
         let f = forest::train(
             &data,
@@ -422,16 +422,21 @@ fn blocked_prediction_equals_the_row_by_row_walk() {
             None,
         )
         .unwrap();
-        let largest = (0..f.n_trees()).map(|t| f.tree_range(t).len()).max().unwrap();
+        let largest = (0..f.n_trees())
+            .map(|t| f.tree_range(t).len())
+            .max()
+            .unwrap();
         if max_depth.is_none() {
             assert!(largest > 4096, "large trees expected, got {largest} nodes");
         } else {
             assert!(largest <= 15);
         }
-        let got = f.predict(&tx, 40_000).unwrap();
-        let want = predict_row_by_row(&f, &tx, 40_000);
+        let got = f.predict(&tx, 140_000).unwrap();
+        let want = predict_row_by_row(&f, &tx, 140_000);
         assert!(
-            got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
             "max_depth {max_depth:?}"
         );
     }
