@@ -194,7 +194,7 @@ impl<'a> Trainer<'a> {
 /// levels, which most rows pass, serve many rows before they leave the cache.
 /// Measured natively, one thread, with `examples/predict_model.rs` on the
 /// friedman1 forests of `compare` (200 trees of ~17 000 nodes, 100 000 rows;
-/// 100 trees of ~44 000 nodes, 25 000 rows) and `examples/predict_bench.rs`
+/// 100 trees of ~49 000 nodes, 25 000 rows) and `examples/predict_bench.rs`
 /// (diabetes, 200 trees of ~430 nodes, 200 000 rows), branch-free level walk:
 ///
 /// | block rows | friedman1 20 000 | friedman1 100 000 | diabetes  |

@@ -148,7 +148,6 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
 pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
     let (mut job, model, info) = load_model(rt, &args.model, 0)?;
     job.drop_model(model)?;
-    let p = &info.params;
     println!("Model: {}", args.model.display());
     println!("Trees: {}", info.n_trees);
     println!("Nodes: {} ({} leaves)", info.n_nodes, info.n_leaves);
@@ -158,17 +157,6 @@ pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
         println!("Feature names: {}", names.join(", "));
     }
     println!("Training rows: {}", info.n_train_rows);
-    println!(
-        "Parameters: n_estimators={} max_depth={} min_samples_split={} min_samples_leaf={} max_features={:?} bootstrap={} max_samples={:?} seed={} splitter={:?}",
-        p.n_estimators,
-        p.max_depth.map_or_else(|| "none".into(), |d| d.to_string()),
-        p.min_samples_split,
-        p.min_samples_leaf,
-        p.max_features,
-        p.bootstrap,
-        p.max_samples,
-        p.seed,
-        p.splitter
-    );
+    println!("Parameters: {}", crate::runtime::params_text(&info.params));
     Ok(())
 }

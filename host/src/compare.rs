@@ -303,7 +303,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     systems.push(summary(
         &rec,
         "wasm",
-        &format!("cpu (sandbox, {workers} workers)"),
+        &format!("cpu (sandbox, {})", plural(workers, "worker")),
         wasm_mse,
         Some(peak_guest),
         "guest linear memory",
@@ -358,7 +358,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         systems.push(summary(
             &rec,
             "native",
-            &format!("cpu ({workers} threads)"),
+            &format!("cpu ({})", plural(workers, "thread")),
             mse(&native_pred, &test_y),
             native_heap,
             "heap",
@@ -614,4 +614,13 @@ pub fn read_report(path: &Path) -> Result<CompareReport> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// "1 worker", "2 workers".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

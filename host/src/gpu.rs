@@ -27,14 +27,14 @@ const WORKGROUP: u32 = 64;
 const WAIT: Duration = Duration::from_secs(60);
 /// Batch size (rows) from which `device auto` uses a hardware GPU. NOT
 /// measured: no machine of this project has one. It assumes a fixed cost of
-/// about a millisecond per batch against the sandbox's ~140 000 rows/s on the
+/// about a millisecond per batch against the sandbox's ~180 000 rows/s on the
 /// diabetes forest; `wasm-forest predict-bench` measures the real crossover
 /// and WASM_FOREST_GPU_MIN_ROWS sets it.
 pub const AUTO_MIN_ROWS: u32 = 1000;
 
 /// Software adapters (lavapipe, WARP, SwiftShader) run on the same CPU cores
 /// as the sandbox; measured on lavapipe they never win (`predict-bench`, 2
-/// cores: 50 065 rows/s against 126 233 in the sandbox at 1 000 000 rows, and
+/// cores: 48 776 rows/s against 182 144 in the sandbox at 1 000 000 rows, and
 /// slower at every batch size from 1 row up), so `auto` never picks them.
 pub fn auto_min_rows(info: &AdapterInfo) -> u32 {
     if info.device_type == "cpu" {

@@ -764,6 +764,37 @@ impl Job {
     }
 }
 
+/// Parameters as the command line spells them (`max_features=sqrt`,
+/// `max_samples=0.8`, `splitter=auto`).
+pub fn params_text(p: &Params) -> String {
+    let max_features = match p.max_features {
+        MaxFeatures::All => "all".to_string(),
+        MaxFeatures::Sqrt => "sqrt".to_string(),
+        MaxFeatures::Log2 => "log2".to_string(),
+        MaxFeatures::Count(c) => c.to_string(),
+        MaxFeatures::Fraction(f) => format!("{f:?}"),
+    };
+    let max_samples = match p.max_samples {
+        None => "none".to_string(),
+        Some(MaxSamples::Count(c)) => c.to_string(),
+        Some(MaxSamples::Fraction(f)) => format!("{f:?}"),
+    };
+    let splitter = match p.splitter {
+        Splitter::Exact => "exact",
+        Splitter::Hist => "hist",
+        Splitter::Auto => "auto",
+    };
+    format!(
+        "n_estimators={} max_depth={} min_samples_split={} min_samples_leaf={} max_features={max_features} bootstrap={} max_samples={max_samples} seed={} splitter={splitter}",
+        p.n_estimators,
+        p.max_depth.map_or_else(|| "none".into(), |d| d.to_string()),
+        p.min_samples_split,
+        p.min_samples_leaf,
+        p.bootstrap,
+        p.seed,
+    )
+}
+
 /// The WIT form of the forest crate's parameters.
 fn to_wit(p: &forest::Params) -> Params {
     Params {
