@@ -95,6 +95,26 @@ impl Default for Params {
     }
 }
 
+impl std::fmt::Display for Params {
+    /// `name=value` pairs, values as the command line spells them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+        write!(
+            f,
+            "n_estimators={} max_depth={} min_samples_split={} min_samples_leaf={} max_features={} bootstrap={} max_samples={} seed={} splitter={}",
+            self.n_estimators,
+            text(self.max_depth.map(|d| d.to_string())),
+            self.min_samples_split,
+            self.min_samples_leaf,
+            self.max_features,
+            self.bootstrap,
+            text(self.max_samples.map(|m| m.to_string())),
+            self.seed,
+            self.splitter,
+        )
+    }
+}
+
 /// As in scikit-learn, "3" is a count and "0.3" (or "1.0") a fraction.
 fn count_or_fraction(s: &str) -> Result<Result<u32, f64>, String> {
     if let Ok(c) = s.parse::<u32>() {

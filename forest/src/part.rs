@@ -140,23 +140,12 @@ impl Part {
         let (threshold, rest) = rest.split_at(4 * n);
         let (left, rest) = rest.split_at(4 * n);
         let (right, value) = rest.split_at(4 * n);
-        let u32s = |b: &[u8]| -> Vec<u32> {
-            b.chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-                .collect()
-        };
         let nodes = Nodes {
-            feature: u32s(feature),
-            threshold: threshold
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            left: u32s(left),
-            right: u32s(right),
-            value: value
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
+            feature: from_le(feature, u32::from_le_bytes),
+            threshold: from_le(threshold, f32::from_le_bytes),
+            left: from_le(left, u32::from_le_bytes),
+            right: from_le(right, u32::from_le_bytes),
+            value: from_le(value, f64::from_le_bytes),
         };
         Ok(Part {
             n_features: header.n_features,
@@ -168,6 +157,13 @@ impl Part {
             nodes,
         })
     }
+}
+
+/// A raw little-endian array (its length a multiple of `N`, checked above).
+fn from_le<const N: usize, T>(b: &[u8], read: fn([u8; N]) -> T) -> Vec<T> {
+    b.chunks_exact(N)
+        .map(|c| read(c.try_into().expect("chunks of N bytes")))
+        .collect()
 }
 
 fn take_u32(b: &[u8]) -> Option<(u32, &[u8])> {

@@ -441,3 +441,23 @@ fn blocked_prediction_equals_the_row_by_row_walk() {
         );
     }
 }
+
+#[test]
+fn params_print_as_the_command_line_spells_them() {
+    let p = Params {
+        max_depth: Some(5),
+        max_features: MaxFeatures::Fraction(0.5),
+        max_samples: Some(MaxSamples::Count(100)),
+        seed: 42,
+        ..Params::default()
+    };
+    assert_eq!(
+        p.to_string(),
+        "n_estimators=100 max_depth=5 min_samples_split=2 min_samples_leaf=1 max_features=0.5 bootstrap=true max_samples=100 seed=42 splitter=auto"
+    );
+    let d = Params::default().to_string();
+    assert!(
+        d.contains("max_depth=none") && d.contains("max_samples=none"),
+        "{d}"
+    );
+}

@@ -157,6 +157,6 @@ pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
         println!("Feature names: {}", names.join(", "));
     }
     println!("Training rows: {}", info.n_train_rows);
-    println!("Parameters: {}", crate::runtime::params_text(&info.params));
+    println!("Parameters: {}", crate::runtime::from_wit(&info.params));
     Ok(())
 }

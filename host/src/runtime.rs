@@ -764,35 +764,32 @@ impl Job {
     }
 }
 
-/// Parameters as the command line spells them (`max_features=sqrt`,
-/// `max_samples=0.8`, `splitter=auto`).
-pub fn params_text(p: &Params) -> String {
-    let max_features = match p.max_features {
-        MaxFeatures::All => "all".to_string(),
-        MaxFeatures::Sqrt => "sqrt".to_string(),
-        MaxFeatures::Log2 => "log2".to_string(),
-        MaxFeatures::Count(c) => c.to_string(),
-        MaxFeatures::Fraction(f) => format!("{f:?}"),
-    };
-    let max_samples = match p.max_samples {
-        None => "none".to_string(),
-        Some(MaxSamples::Count(c)) => c.to_string(),
-        Some(MaxSamples::Fraction(f)) => format!("{f:?}"),
-    };
-    let splitter = match p.splitter {
-        Splitter::Exact => "exact",
-        Splitter::Hist => "hist",
-        Splitter::Auto => "auto",
-    };
-    format!(
-        "n_estimators={} max_depth={} min_samples_split={} min_samples_leaf={} max_features={max_features} bootstrap={} max_samples={max_samples} seed={} splitter={splitter}",
-        p.n_estimators,
-        p.max_depth.map_or_else(|| "none".into(), |d| d.to_string()),
-        p.min_samples_split,
-        p.min_samples_leaf,
-        p.bootstrap,
-        p.seed,
-    )
+/// The forest crate's form of WIT parameters (the inverse of [`to_wit`]).
+pub fn from_wit(p: &Params) -> forest::Params {
+    forest::Params {
+        n_estimators: p.n_estimators,
+        max_depth: p.max_depth,
+        min_samples_split: p.min_samples_split,
+        min_samples_leaf: p.min_samples_leaf,
+        max_features: match p.max_features {
+            MaxFeatures::All => forest::MaxFeatures::All,
+            MaxFeatures::Sqrt => forest::MaxFeatures::Sqrt,
+            MaxFeatures::Log2 => forest::MaxFeatures::Log2,
+            MaxFeatures::Count(c) => forest::MaxFeatures::Count(c),
+            MaxFeatures::Fraction(f) => forest::MaxFeatures::Fraction(f),
+        },
+        bootstrap: p.bootstrap,
+        max_samples: p.max_samples.map(|m| match m {
+            MaxSamples::Count(c) => forest::MaxSamples::Count(c),
+            MaxSamples::Fraction(f) => forest::MaxSamples::Fraction(f),
+        }),
+        seed: p.seed,
+        splitter: match p.splitter {
+            Splitter::Exact => forest::SplitterKind::Exact,
+            Splitter::Hist => forest::SplitterKind::Hist,
+            Splitter::Auto => forest::SplitterKind::Auto,
+        },
+    }
 }
 
 /// The WIT form of the forest crate's parameters.
