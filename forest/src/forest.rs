@@ -9,7 +9,6 @@ use crate::dataset::{Dataset, check_finite_features};
 use crate::error::{ForestError, Result};
 use crate::hist::{self, Binned};
 use crate::params::{Params, SplitterKind};
-use crate::part::Part;
 use crate::rng::Rng;
 use crate::splitter::Splitter;
 use crate::tree::{LEAF, Nodes};
@@ -39,9 +38,9 @@ pub struct ForestInfo {
 }
 
 /// Everything training needs that does not change from tree to tree.
-pub struct Trainer<'a> {
+pub struct Trainer {
     params: Params,
-    targets: &'a [f64],
+    targets: Vec<f64>,
     n_rows: usize,
     n_features: usize,
     max_features: usize,
@@ -55,18 +54,45 @@ pub struct Trainer<'a> {
     auto_exact_rows: usize,
 }
 
-impl<'a> Trainer<'a> {
-    pub fn new(data: &Dataset<'a>, params: &Params) -> Result<Self> {
+impl Trainer {
+    pub fn new(data: &Dataset, params: &Params) -> Result<Self> {
         params.validate()?;
         let (n, nf) = (data.n_rows, data.n_features);
-        let max_features = params.resolve_max_features(nf)?;
-        let n_draws = params.resolve_n_draws(n)?;
         let mut columns = vec![0f32; n * nf];
         for (r, row) in data.features.chunks_exact(nf).enumerate() {
             for (f, &v) in row.iter().enumerate() {
                 columns[f * n + r] = v;
             }
         }
+        Trainer::from_columns(columns, data.targets.to_vec(), n, nf, params)
+    }
+
+    /// A trainer that owns its data: `features` (row-major) is transposed in
+    /// place and `targets` kept, so preparing costs no second copy of the
+    /// matrix (what bounds a sandboxed worker's memory).
+    pub fn from_owned(
+        n_rows: usize,
+        n_features: usize,
+        mut features: Vec<f32>,
+        targets: Vec<f64>,
+        params: &Params,
+    ) -> Result<Self> {
+        Dataset::new(n_rows, n_features, &features, &targets)?;
+        params.validate()?;
+        transpose_in_place(&mut features, n_rows, n_features);
+        Trainer::from_columns(features, targets, n_rows, n_features, params)
+    }
+
+    /// `columns` is column-major `n_features × n_rows`, already validated.
+    fn from_columns(
+        mut columns: Vec<f32>,
+        targets: Vec<f64>,
+        n: usize,
+        nf: usize,
+        params: &Params,
+    ) -> Result<Self> {
+        let max_features = params.resolve_max_features(nf)?;
+        let n_draws = params.resolve_n_draws(n)?;
         // `auto` on data no larger than its crossover grows exact trees from
         // the root: the presorted path does that fastest (same trees).
         let exact = params.splitter == SplitterKind::Exact
@@ -90,7 +116,7 @@ impl<'a> Trainer<'a> {
         }
         Ok(Trainer {
             params: params.clone(),
-            targets: data.targets,
+            targets,
             n_rows: n,
             n_features: nf,
             max_features,
@@ -105,7 +131,7 @@ impl<'a> Trainer<'a> {
     pub fn splitter(&self) -> Splitter<'_> {
         Splitter::new(
             &self.columns,
-            self.targets,
+            &self.targets,
             self.n_features,
             self.params.min_samples_leaf as usize,
             self.max_features,
@@ -160,20 +186,6 @@ impl<'a> Trainer<'a> {
         )
     }
 
-    /// Trees `first..` as a part for [`crate::part::merge`].
-    pub fn part(&self, first: u32, trees: &[Nodes], feature_names: Option<Vec<String>>) -> Part {
-        let whole = self.assemble(trees, feature_names);
-        Part {
-            n_features: whole.n_features,
-            feature_names: whole.feature_names,
-            params: whole.params,
-            n_train_rows: whole.n_train_rows,
-            first,
-            roots: whole.roots,
-            nodes: whole.nodes,
-        }
-    }
-
     /// Changes `auto`'s crossover (for measuring it; see
     /// `examples/splitter_crossover.rs`). Trees then differ from `train`'s.
     #[doc(hidden)]
@@ -187,6 +199,39 @@ impl<'a> Trainer<'a> {
 
     pub fn n_features(&self) -> usize {
         self.n_features
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+}
+
+/// Transposes a row-major `rows × cols` matrix into column-major order in
+/// place, following each cycle of the permutation once (a bit per element
+/// marks the ones already moved): no second copy of the matrix.
+pub fn transpose_in_place(data: &mut [f32], rows: usize, cols: usize) {
+    let len = rows * cols;
+    debug_assert_eq!(data.len(), len);
+    if rows <= 1 || cols <= 1 {
+        return; // both orders are the same
+    }
+    // Row-major index i = r·cols + c goes to column-major j = c·rows + r.
+    let dest = |i: usize| (i % cols) * rows + i / cols;
+    let mut moved = vec![0u64; len.div_ceil(64)];
+    for start in 0..len {
+        if moved[start / 64] >> (start % 64) & 1 == 1 {
+            continue;
+        }
+        let (mut i, mut carried) = (start, data[start]);
+        loop {
+            moved[i / 64] |= 1 << (i % 64);
+            let j = dest(i);
+            std::mem::swap(&mut data[j], &mut carried);
+            if j == start {
+                break;
+            }
+            i = j;
+        }
     }
 }
 

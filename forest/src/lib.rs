@@ -27,7 +27,9 @@ mod tree;
 
 pub use dataset::Dataset;
 pub use error::{ForestError, Result};
-pub use forest::{Forest, ForestInfo, Trainer, check_batch, train};
+pub use forest::{
+    Forest, ForestInfo, Trainer, check_batch, check_feature_names, train, transpose_in_place,
+};
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
 pub use splitter::threshold_between;
 pub use tree::{LEAF, Nodes};

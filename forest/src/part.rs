@@ -72,12 +72,28 @@ impl Part {
         };
         check_feature_names(feature_names.as_deref(), trainer.n_features())?;
         let mut splitter = trainer.splitter();
-        let mut trees = Vec::with_capacity(count as usize);
+        // Each tree is appended as soon as it is grown (a lone tree is moved):
+        // the part is the only copy of its trees.
+        let (mut nodes, mut roots) = (Nodes::default(), Vec::with_capacity(count as usize));
         for t in first..end {
-            trees.push(trainer.build_tree(t, &mut splitter));
+            let tree = trainer.build_tree(t, &mut splitter);
+            roots.push(nodes.len() as u32);
+            if nodes.is_empty() {
+                nodes = tree;
+            } else {
+                nodes.append_shifted(&tree);
+            }
             on_tree(t + 1 - first);
         }
-        Ok(trainer.part(first, &trees, feature_names))
+        Ok(Part {
+            n_features: trainer.n_features() as u32,
+            feature_names,
+            params: trainer.params().clone(),
+            n_train_rows: trainer.n_rows() as u32,
+            first,
+            roots,
+            nodes,
+        })
     }
 
     /// Number of trees in the part.

@@ -84,9 +84,10 @@ impl<'t> Splitter<'t> {
             counts: vec![0; n_rows],
             weighted_targets: vec![0.0; n_rows],
             inverse: Vec::new(),
-            sorted: Vec::with_capacity(n_rows * n_features),
+            // Sized by the first tree (exact) or subtree (auto) that needs it.
+            sorted: Vec::new(),
             n_in_bag: 0,
-            scratch: Vec::with_capacity(n_rows),
+            scratch: Vec::new(),
             goes_left: vec![false; n_rows],
             features: (0..n_features as u32).collect(),
             hist: Default::default(),
@@ -137,6 +138,7 @@ impl<'t> Splitter<'t> {
     pub fn start_tree(&mut self, global_order: &[u32]) -> usize {
         self.start_weights();
         self.sorted.clear();
+        self.sorted.reserve_exact(self.n_rows * self.n_features);
         for f in 0..self.n_features {
             let order = &global_order[f * self.n_rows..(f + 1) * self.n_rows];
             self.sorted.extend(

@@ -139,3 +139,68 @@ fn parts_that_do_not_fit_together_are_refused() {
         ));
     }
 }
+
+#[test]
+fn transposing_in_place_gives_the_column_major_copy() {
+    for (rows, cols) in [
+        (1, 1),
+        (1, 7),
+        (7, 1),
+        (2, 2),
+        (3, 5),
+        (5, 3),
+        (10, 10),
+        (353, 10),
+        (97, 13),
+    ] {
+        let x: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let mut expected = vec![0f32; rows * cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                expected[c * rows + r] = x[r * cols + c];
+            }
+        }
+        let mut t = x.clone();
+        forest::transpose_in_place(&mut t, rows, cols);
+        assert_eq!(t, expected, "{rows} x {cols}");
+    }
+}
+
+#[test]
+fn an_owning_trainer_grows_the_borrowing_trainers_trees() {
+    let (x, y) = data(300, 4);
+    let ds = Dataset::new(300, 4, &x, &y).unwrap();
+    for splitter in [
+        forest::SplitterKind::Exact,
+        forest::SplitterKind::Hist,
+        forest::SplitterKind::Auto,
+    ] {
+        let p = Params {
+            splitter,
+            ..params()
+        };
+        let borrowed = Trainer::new(&ds, &p).unwrap();
+        let owned = Trainer::from_owned(300, 4, x.clone(), y.clone(), &p).unwrap();
+        assert_eq!(
+            parts_bytes(&borrowed, 1),
+            parts_bytes(&owned, 1),
+            "{splitter}"
+        );
+        // Pieces of any size are the same trees.
+        assert_eq!(
+            merged(&parts_bytes(&owned, 7)).unwrap(),
+            merged(&parts_bytes(&borrowed, 1)).unwrap()
+        );
+    }
+    // The owning trainer checks its data as Dataset::new does.
+    let mut bad = x.clone();
+    bad[5] = f32::NAN;
+    let err = Trainer::from_owned(300, 4, bad, y.clone(), &params())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("feature 1 of row 1"), "{err}");
+    let err = Trainer::from_owned(300, 4, x[..8].to_vec(), y, &params())
+        .err()
+        .unwrap();
+    assert!(matches!(err, ForestError::InvalidData(_)), "{err}");
+}

@@ -12,7 +12,9 @@ use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use bindings::exports::wasm_forest::forest::forest as wit;
-use bindings::exports::wasm_forest::forest::forest::{Guest, GuestModel, Model as ModelHandle};
+use bindings::exports::wasm_forest::forest::forest::{
+    Guest, GuestModel, GuestTrainer, Model as ModelHandle, Trainer as TrainerHandle,
+};
 use bindings::wasm_forest::forest::gpu;
 use bindings::wasm_forest::forest::progress;
 
@@ -148,6 +150,7 @@ fn grow(
 
 impl Guest for Component {
     type Model = Model;
+    type Trainer = Trainer;
 
     fn default_params() -> wit::Params {
         to_wit_params(&forest::Params::default())
@@ -171,13 +174,59 @@ impl Guest for Component {
     }
 
     fn merge_parts(parts: Vec<Vec<u8>>) -> Result<Vec<u8>, wit::ForestError> {
+        // Each part's bytes are freed as soon as it is decoded: the merging
+        // instance holds about one copy of the forest, not two.
         let parts = parts
-            .iter()
-            .map(|b| forest::part::Part::from_bytes(b))
+            .into_iter()
+            .map(|b| forest::part::Part::from_bytes(&b))
             .collect::<Result<Vec<_>, _>>()
             .map_err(to_wit_error)?;
         let forest = forest::part::merge(parts).map_err(to_wit_error)?;
         forest::model::to_bytes(&forest).map_err(to_wit_error)
+    }
+}
+
+/// A started training: the data is moved into the forest crate's trainer
+/// (no second copy) and each `grow` hands its trees out as a part.
+pub struct Trainer {
+    trainer: forest::Trainer,
+    names: Option<Vec<String>>,
+}
+
+impl GuestTrainer for Trainer {
+    fn start(data: wit::Dataset, params: wit::Params) -> Result<TrainerHandle, wit::ForestError> {
+        let params = from_wit_params(params);
+        let wit::Dataset {
+            n_rows,
+            n_features,
+            features,
+            targets,
+            feature_names,
+        } = data;
+        let trainer = forest::Trainer::from_owned(
+            n_rows as usize,
+            n_features as usize,
+            features,
+            targets,
+            &params,
+        )
+        .map_err(to_wit_error)?;
+        // Checked after data and params, in `train`'s order.
+        forest::check_feature_names(feature_names.as_deref(), n_features as usize)
+            .map_err(to_wit_error)?;
+        Ok(TrainerHandle::new(Trainer {
+            trainer,
+            names: feature_names,
+        }))
+    }
+
+    fn grow(&self, first: u32, count: u32) -> Result<Vec<u8>, wit::ForestError> {
+        let mut progress = Progress::new(count);
+        forest::part::Part::grow(&self.trainer, first, count, self.names.clone(), |d| {
+            progress.tree_done(d)
+        })
+        .and_then(|part| part.to_bytes())
+        .map_err(to_wit_error)
     }
 }
 

@@ -37,7 +37,14 @@ pub struct BenchReport {
     pub native_train: Option<Summary>,
     pub wasm_native_ratio: Option<f64>,
     pub model_bytes_identical_to_native: Option<bool>,
+    /// Training instances' peaks, summed.
     pub peak_guest_memory_train_bytes: usize,
+    /// The largest peak of one training instance (its data plus one piece).
+    pub peak_guest_memory_train_worker_bytes: usize,
+    /// The merging instance's peak (it holds the whole model).
+    pub peak_guest_memory_merge_bytes: usize,
+    /// `trainer.grow` calls per training run, over all workers.
+    pub grow_calls: usize,
     pub model_path: PathBuf,
     pub model_bytes: usize,
     pub n_trees: u32,
@@ -332,7 +339,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     );
     let mut model_bytes: Option<Vec<u8>> = None;
     let mut train_runs = Vec::new();
-    let mut peak_train = 0;
+    let (mut peak_train, mut peak_worker, mut peak_merge, mut grow_calls) = (0, 0, 0, 0);
     for run in 0..repeat {
         let label = (run == 0).then_some("training trees");
         let progress = Arc::new(TreeProgress::new(
@@ -352,6 +359,9 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         progress.finish();
         train_runs.push(t_train);
         peak_train = peak_train.max(trained.peak_memory);
+        peak_worker = peak_worker.max(trained.peak_worker_memory);
+        peak_merge = peak_merge.max(trained.peak_merge_memory);
+        grow_calls = trained.grow_calls;
         if let Some(prev) = &model_bytes
             && *prev != trained.model
         {
@@ -368,10 +378,18 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         "[TRAINING] Completed in {} (instantiation included)",
         train.describe()
     );
+    let mib = |b: usize| b as f64 / (1 << 20) as f64;
     println!(
-        "[TRAINING] Throughput: {:.0} trees/s; peak guest memory {:.1} MiB (all instances)",
+        "[TRAINING] Throughput: {:.0} trees/s ({grow_calls} grow call{})",
         f64::from(params.n_estimators) / train.median_s,
-        peak_train as f64 / (1 << 20) as f64
+        if grow_calls == 1 { "" } else { "s" }
+    );
+    println!(
+        "[TRAINING] Peak guest memory: {:.1} MiB per training instance ({:.1} MiB over {}), merge instance {:.1} MiB (holds the model)",
+        mib(peak_worker),
+        mib(peak_train),
+        shares.len(),
+        mib(peak_merge),
     );
 
     let (native_train, ratio, identical) = if args.no_native {
@@ -474,6 +492,9 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         wasm_native_ratio: ratio,
         model_bytes_identical_to_native: identical,
         peak_guest_memory_train_bytes: peak_train,
+        peak_guest_memory_train_worker_bytes: peak_worker,
+        peak_guest_memory_merge_bytes: peak_merge,
+        grow_calls,
         model_path,
         model_bytes: model_bytes.len(),
         n_trees: info.n_trees,

@@ -67,13 +67,40 @@ fn run_workers<T: Send>(
 pub struct Trained {
     pub model: Vec<u8>,
     pub workers: usize,
-    /// Sum over the instances of their peak linear memory.
+    /// Peak linear memory of the training instances, summed.
     pub peak_memory: usize,
+    /// The largest peak of one training instance.
+    pub peak_worker_memory: usize,
+    /// Peak linear memory of the instance that merged the parts (it holds
+    /// the whole model).
+    pub peak_merge_memory: usize,
+    /// `trainer.grow` calls over all workers.
+    pub grow_calls: usize,
 }
 
-/// Trains `params.n_estimators` trees over `workers` instances (one instance
-/// trains everything when `workers` is 1) and merges the parts in the first
-/// instance. `memory_need` sizes each instance's memory cap.
+/// Part bytes a `trainer.grow` call aims for: after the first tree of a
+/// share, calls ask for as many trees as fit in this, judging by the trees
+/// grown so far. Small forests take a call or two per worker; trees of
+/// large data come one per call, so an instance never holds more than one
+/// such tree besides its data.
+pub const PART_BYTES: usize = 1 << 20;
+
+/// Trees for the next `grow` call, given the bytes of the `done` trees so far.
+pub fn next_chunk(done: u32, bytes: usize, left: u32) -> u32 {
+    if done == 0 || bytes == 0 {
+        return 1.min(left);
+    }
+    let per_tree = bytes.div_ceil(done as usize);
+    ((PART_BYTES / per_tree) as u32)
+        .clamp(1, left.max(1))
+        .min(left)
+}
+
+/// Trains `params.n_estimators` trees over `workers` instances and merges
+/// the parts in one more instance. Each worker hands its dataset over once
+/// (`trainer.start`) and takes its share in pieces of about [`PART_BYTES`]
+/// (`trainer.grow`), so a worker's memory is its data plus one piece.
+/// `memory_need` sizes each instance's memory cap.
 pub fn train(
     rt: &Runtime,
     data: &Dataset,
@@ -82,36 +109,53 @@ pub fn train(
     memory_need: u64,
     progress: Option<Arc<TreeProgress>>,
 ) -> Result<Trained> {
-    let shares = shares(params.n_estimators, workers);
-    let instance = |w: usize| -> Result<Job> {
-        let mut job = rt.instantiate(memory_need)?;
-        if let Some(p) = &progress {
-            job.report_progress(p.clone(), w);
-        }
-        Ok(job)
-    };
-    // One share, or none (n_estimators 0: the guest says what is wrong).
-    if shares.len() <= 1 {
-        let mut job = instance(0)?;
-        let model = job.train(data, params)?;
-        return Ok(Trained {
-            model,
-            workers: 1,
-            peak_memory: job.peak_memory(),
-        });
+    let mut shares = shares(params.n_estimators, workers);
+    if shares.is_empty() {
+        // n_estimators 0: one grow call lets the guest say what is wrong.
+        shares.push((0, 0));
     }
-    let mut done = run_workers(&shares, |w, (first, count)| {
-        let mut job = instance(w)?;
-        let part = job.train_part(data, params, first, count)?;
-        Ok((job, part))
-    })?;
-    let parts: Vec<Vec<u8>> = done.iter_mut().map(|(_, p)| std::mem::take(p)).collect();
-    let (merger, _) = &mut done[0];
+    let n_shares = shares.len();
+    let (done, merger) = thread::scope(|scope| {
+        // The merging instance starts while the workers train.
+        let merger = scope.spawn(|| rt.instantiate(memory_need));
+        let done = run_workers(&shares, |w, (first, count)| {
+            let mut job = rt.instantiate(memory_need)?;
+            if let Some(p) = &progress {
+                job.report_progress(p.clone(), w);
+            }
+            let trainer = job.start_trainer(data, params)?;
+            let (mut parts, mut grown, mut bytes) = (Vec::new(), 0u32, 0usize);
+            loop {
+                let n = next_chunk(grown, bytes, count - grown);
+                let part = job.grow(&trainer, (first + grown, n), grown, count)?;
+                bytes += part.len();
+                grown += n;
+                parts.push(part);
+                if grown >= count {
+                    break;
+                }
+            }
+            job.drop_trainer(trainer)?;
+            Ok((job.peak_memory(), parts))
+        });
+        let merger = merger
+            .join()
+            .map_err(|_| anyhow!("instantiating the merger panicked"));
+        (done, merger)
+    });
+    let done = done?;
+    let mut merger = merger??;
+    let grow_calls = done.iter().map(|(_, p)| p.len()).sum();
+    let peaks: Vec<usize> = done.iter().map(|(peak, _)| *peak).collect();
+    let parts: Vec<Vec<u8>> = done.into_iter().flat_map(|(_, p)| p).collect();
     let model = merger.merge_parts(&parts).context("merging the parts")?;
     Ok(Trained {
         model,
-        workers: shares.len(),
-        peak_memory: done.iter().map(|(job, _)| job.peak_memory()).sum(),
+        workers: n_shares,
+        peak_memory: peaks.iter().sum(),
+        peak_worker_memory: peaks.iter().copied().max().unwrap_or(0),
+        peak_merge_memory: merger.peak_memory(),
+        grow_calls,
     })
 }
 

@@ -57,6 +57,15 @@ pub const MAX_WASM_STACK: usize = 1 << 20;
 /// Native stack for the thread that runs guests.
 pub const NATIVE_STACK: usize = 64 << 20;
 
+/// A memory limit as a person reads it: whole MiB as MiB, anything else in KiB.
+fn limit_text(bytes: u64) -> String {
+    if bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{} KiB", bytes >> 10)
+    }
+}
+
 /// Sandbox limits for every job.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -105,7 +114,7 @@ impl ResourceLimiter for MemoryLimiter {
         let _ = current;
         if desired as u64 > self.max {
             self.refused = true;
-            wasmtime::bail!("memory limit of {} MiB reached", self.max >> 20);
+            wasmtime::bail!("memory limit of {} reached", limit_text(self.max));
         }
         self.peak = self.peak.max(desired);
         Ok(true)
@@ -131,6 +140,10 @@ pub struct HostState {
     gpu_stats: GpuStats,
     /// Where `progress` reports go, and which worker this instance is.
     progress: Option<(Arc<TreeProgress>, usize)>,
+    /// While a `trainer.grow` call runs: the trees of the worker's share
+    /// grown before it and the share's size, so the call's own counts
+    /// become the share's.
+    progress_frame: Option<(u32, u32)>,
 }
 
 /// Time the `gpu` import spent on the device for this instance.
@@ -147,7 +160,12 @@ pub struct GpuStats {
 impl progress_wit::Host for HostState {
     fn report(&mut self, trees_done: u32, trees_total: u32) {
         if let Some((sink, worker)) = &self.progress {
-            sink.report(*worker, trees_done, trees_total);
+            match self.progress_frame {
+                Some((before, share)) => {
+                    sink.report(*worker, before.saturating_add(trees_done), share)
+                }
+                None => sink.report(*worker, trees_done, trees_total),
+            }
         }
     }
 }
@@ -416,6 +434,7 @@ impl Runtime {
             gpu_allowed: self.gpu_allowed,
             gpu_stats: GpuStats::default(),
             progress: None,
+            progress_frame: None,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -427,8 +446,8 @@ impl Runtime {
         let instance = match self.pre.instantiate(&mut store) {
             Ok(instance) => instance,
             Err(_) if store.data().limiter.refused => bail!(
-                "the component needs more than the {} MiB memory limit just to start (see --max-memory)",
-                max_memory >> 20
+                "the component needs more than the {} memory limit just to start (see --max-memory)",
+                limit_text(max_memory)
             ),
             Err(e) => return Err(anyhow::Error::from(e).context("instantiating the component")),
         };
@@ -567,6 +586,11 @@ pub struct Job {
 }
 
 /// A model living inside a job's instance.
+/// A `trainer` resource in one instance.
+pub struct TrainerHandle {
+    handle: ResourceAny,
+}
+
 pub struct ModelHandle {
     handle: ResourceAny,
     /// Bytes of its model file (bounds what the guest may send the GPU).
@@ -614,8 +638,8 @@ impl Job {
         };
         match e.downcast_ref::<wasmtime::Trap>() {
             _ if state.limiter.refused => anyhow!(
-                "{what}: the component exceeded the {} MiB memory limit (see --max-memory){detail}",
-                self.max_memory >> 20
+                "{what}: the component exceeded the {} memory limit (see --max-memory){detail}",
+                limit_text(self.max_memory)
             ),
             Some(wasmtime::Trap::Interrupt) => anyhow!(
                 "{what}: the component ran out of time after {:.0?} (see --timeout){detail}",
@@ -671,6 +695,43 @@ impl Job {
             api.call_train_part(store, data, params, first, count)
         })?
         .map_err(guest_error)
+    }
+
+    /// `trainer.start`: hands the dataset over once, for [`Job::grow`].
+    pub fn start_trainer(
+        &mut self,
+        data: &Dataset,
+        params: &forest::Params,
+    ) -> Result<TrainerHandle> {
+        let params = to_wit(params);
+        let r = self.call("trainer.start", 0, |api, store| {
+            api.trainer().call_start(store, data, params)
+        })?;
+        Ok(TrainerHandle {
+            handle: r.map_err(guest_error)?,
+        })
+    }
+
+    /// `trainer.grow`: trees `first..first + count` as part bytes. Progress
+    /// is reported as `done_before` (this worker's trees grown before this
+    /// call) plus the call's count, of `share` trees.
+    pub fn grow(
+        &mut self,
+        trainer: &TrainerHandle,
+        (first, count): (u32, u32),
+        done_before: u32,
+        share: u32,
+    ) -> Result<Vec<u8>> {
+        self.store.data_mut().progress_frame = Some((done_before, share));
+        let r = self.call("trainer.grow", self.max_memory as usize, |api, store| {
+            api.trainer().call_grow(store, trainer.handle, first, count)
+        });
+        self.store.data_mut().progress_frame = None;
+        r?.map_err(guest_error)
+    }
+
+    pub fn drop_trainer(&mut self, trainer: TrainerHandle) -> Result<()> {
+        wt(trainer.handle.resource_drop(&mut self.store)).context("dropping a trainer resource")
     }
 
     /// Merges parts into model file bytes, in the sandbox.

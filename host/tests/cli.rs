@@ -374,20 +374,19 @@ fn sandbox_limits_give_clear_errors() {
         "--out",
         p(&model),
     ];
-    let mut args = vec!["--max-memory", "1"];
-    args.extend(train);
-    let err = fails(&args);
-    assert!(
-        err.contains("needs more than the 1 MiB memory limit just to start"),
-        "{err}"
-    );
-    let mut args = vec!["--max-memory", "4"];
-    args.extend(train);
-    let err = fails(&args);
-    assert!(
-        err.contains("the component exceeded the 4 MiB memory limit"),
-        "{err}"
-    );
+    // The component starts in less than 1 MiB (the "just to start" error is
+    // tested with a smaller limit in sandbox.rs); training needs more.
+    for mib in ["1", "2"] {
+        let mut args = vec!["--max-memory", mib];
+        args.extend(train);
+        let err = fails(&args);
+        assert!(
+            err.contains(&format!(
+                "the component exceeded the {mib} MiB memory limit"
+            )),
+            "{err}"
+        );
+    }
     // 5000 trees take seconds; the deadline stops them after 50 ms.
     let mut args = vec!["--timeout", "0.05"];
     args.extend(train);

@@ -37,6 +37,23 @@ fn limits() -> Limits {
     }
 }
 
+#[test]
+fn a_limit_below_the_components_initial_memory_refuses_to_start() {
+    let rt = Runtime::new(
+        None,
+        Limits {
+            max_memory: Some(64 << 10),
+            ..limits()
+        },
+    )
+    .unwrap();
+    let err = rt.instantiate(0).err().expect("64 KiB is too little");
+    assert!(
+        format!("{err:#}").contains("needs more than the 64 KiB memory limit just to start"),
+        "{err:#}"
+    );
+}
+
 /// Runs the chaos `train` with `seed` on a fresh job and returns the error text.
 fn misbehave(rt: &Runtime, seed: u64) -> String {
     let mut job = rt.instantiate(0).unwrap();

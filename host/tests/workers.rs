@@ -118,3 +118,94 @@ fn prediction_shares_give_the_one_instance_answer() {
     let c = three.predict(&ds.features[..20], 2, Device::Cpu).unwrap();
     assert_eq!(c.values, a.values[..2]);
 }
+
+#[test]
+fn trainer_pieces_are_train_part_bytes() {
+    let rt = Runtime::new(None, Limits::default()).unwrap();
+    let ds = diabetes();
+    let p = params(9, SplitterKind::Auto);
+    let mut job = rt.instantiate(64 << 20).unwrap();
+    let trainer = job.start_trainer(&ds, &p).unwrap();
+    for (first, count) in [(0, 9), (0, 1), (4, 3), (8, 1)] {
+        let piece = job.grow(&trainer, (first, count), 0, count).unwrap();
+        let part = job.train_part(&ds, &p, first, count).unwrap();
+        assert!(piece == part, "trees {first}+{count}");
+    }
+    // Outside the forest: the guest's error, the trainer still usable.
+    let err = job.grow(&trainer, (8, 2), 0, 2).unwrap_err();
+    assert!(format!("{err:#}").contains("n_estimators"), "{err:#}");
+    assert!(job.grow(&trainer, (0, 1), 0, 1).is_ok());
+    job.drop_trainer(trainer).unwrap();
+    // Bad parameters are refused when the trainer starts.
+    let bad = Params {
+        min_samples_split: 1,
+        ..p
+    };
+    let err = job.start_trainer(&ds, &bad).err().unwrap();
+    assert!(format!("{err:#}").contains("min_samples_split"), "{err:#}");
+}
+
+/// Rows with enough distinct values that unlimited-depth trees are large.
+fn wide(n: u32) -> Dataset {
+    let mut s = 12345u64;
+    let mut next = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as f32 / (1u64 << 31) as f32
+    };
+    let features: Vec<f32> = (0..n * 5).map(|_| next()).collect();
+    let targets = features
+        .chunks(5)
+        .map(|r| f64::from(r[0] * 10.0 + r[1] * r[2] * 5.0 + r[3]))
+        .collect();
+    Dataset {
+        n_rows: n,
+        n_features: 5,
+        features,
+        targets,
+        feature_names: None,
+    }
+}
+
+#[test]
+fn a_workers_memory_does_not_grow_with_the_forest() {
+    let rt = Runtime::new(None, Limits::default()).unwrap();
+    let ds = wide(20_000);
+    let run = |n| {
+        let p = Params {
+            max_depth: None,
+            ..params(n, SplitterKind::Auto)
+        };
+        train(&rt, &ds, &p, 1)
+    };
+    let (few, many) = (run(2), run(16));
+    let mib = |b: usize| b as f64 / f64::from(1 << 20);
+    // Each tree (~25 000 nodes, ~0.6 MB) leaves the worker in its own piece:
+    // 14 more trees cost the worker (almost) nothing, the merger all of them.
+    assert!(many.grow_calls > 8, "{} grow calls", many.grow_calls);
+    assert!(
+        many.peak_worker_memory < few.peak_worker_memory + (1 << 20),
+        "worker: {:.1} MiB for 2 trees, {:.1} MiB for 16",
+        mib(few.peak_worker_memory),
+        mib(many.peak_worker_memory)
+    );
+    assert!(
+        many.peak_merge_memory > few.peak_merge_memory + (6 << 20),
+        "merger: {:.1} MiB for 2 trees, {:.1} MiB for 16",
+        mib(few.peak_merge_memory),
+        mib(many.peak_merge_memory)
+    );
+}
+
+#[test]
+fn pieces_start_with_one_tree_then_aim_at_the_part_budget() {
+    use wasm_forest::parallel::{PART_BYTES, next_chunk};
+    assert_eq!(next_chunk(0, 0, 100), 1);
+    assert_eq!(next_chunk(0, 0, 0), 0);
+    // Small trees: as many as fit, never more than are left.
+    assert_eq!(next_chunk(1, PART_BYTES / 100, 99), 99);
+    assert_eq!(next_chunk(1, PART_BYTES / 100, 500), 100);
+    // Trees larger than the budget: one at a time.
+    assert_eq!(next_chunk(3, 3 * PART_BYTES * 2, 50), 1);
+}

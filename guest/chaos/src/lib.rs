@@ -12,7 +12,7 @@
 //! | 7    | reports nonsense progress (backwards, beyond the total) |
 //! | else | returns an empty model (a "normal" job) |
 //!
-//! `train-part` behaves as `train`; `model.predict` and `model.predict-on`
+//! `train-part` and `trainer.grow` behave as `train`; `model.predict` and `model.predict-on`
 //! return far more values than rows were asked for.
 
 mod bindings {
@@ -40,6 +40,7 @@ fn recurse(depth: u64) -> u64 {
 
 impl wit::Guest for Chaos {
     type Model = Model;
+    type Trainer = Trainer;
 
     fn default_params() -> wit::Params {
         wit::Params {
@@ -121,6 +122,21 @@ impl wit::Guest for Chaos {
 
     fn merge_parts(_parts: Vec<Vec<u8>>) -> Result<Vec<u8>, wit::ForestError> {
         Ok(Vec::new())
+    }
+}
+
+struct Trainer {
+    data: wit::Dataset,
+    params: wit::Params,
+}
+
+impl wit::GuestTrainer for Trainer {
+    fn start(data: wit::Dataset, params: wit::Params) -> Result<wit::Trainer, wit::ForestError> {
+        Ok(wit::Trainer::new(Trainer { data, params }))
+    }
+
+    fn grow(&self, _first: u32, _count: u32) -> Result<Vec<u8>, wit::ForestError> {
+        <Chaos as wit::Guest>::train(self.data.clone(), self.params.clone())
     }
 }
 
