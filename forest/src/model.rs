@@ -26,18 +26,48 @@ fn invalid(m: String) -> ForestError {
 /// Serialises a forest into the model file format.
 pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
     // The header's length and checksum are filled in once the payload is
-    // written after it: one buffer, sized for the node arrays up front.
-    let mut out = Vec::with_capacity(HEADER_LEN + 64 + forest.nodes.len() * 20);
+    // written after it: one buffer, sized up front for the whole payload
+    // (a buffer that has to grow doubles, and a 100 MB model would then
+    // briefly need 300 MB in a sandboxed instance).
+    let capacity = HEADER_LEN + encoded_size_bound(forest);
+    let mut out = Vec::with_capacity(capacity);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&[0u8; HEADER_LEN - 10]);
     let mut out = postcard::to_extend(forest, out)
         .map_err(|e| invalid(format!("cannot encode the model: {e}")))?;
+    debug_assert!(out.len() <= capacity, "the size bound is wrong");
     let payload_len = (out.len() - HEADER_LEN) as u64;
     let crc = crc32fast::hash(&out[HEADER_LEN..]);
     out[12..20].copy_from_slice(&payload_len.to_le_bytes());
     out[20..24].copy_from_slice(&crc.to_le_bytes());
     Ok(out)
+}
+
+/// Bytes of postcard's varint for `v`.
+fn varint_len(v: u64) -> usize {
+    (64 - v.leading_zeros() as usize).max(1).div_ceil(7)
+}
+
+/// At least the postcard size of `forest`: exact for the node arrays, with
+/// room to spare for the few small fields.
+fn encoded_size_bound(forest: &Forest) -> usize {
+    let n = &forest.nodes;
+    let varints = |a: &[u32]| a.iter().map(|&v| varint_len(u64::from(v))).sum::<usize>();
+    let names: usize = forest
+        .feature_names
+        .iter()
+        .flatten()
+        .map(|s| s.len() + 10)
+        .sum();
+    1024 + names
+        + 5 * forest.roots.len()
+        + varints(&n.feature)
+        + varints(&n.left)
+        + varints(&n.right)
+        + 4 * n.threshold.len()
+        + 8 * n.value.len()
+        + 5 * 5
 }
 
 /// Parses and fully validates a model file.
@@ -95,4 +125,26 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
     }
     forest.validate()?;
     Ok(forest)
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::varint_len;
+
+    #[test]
+    fn varint_lengths_are_postcards() {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            let bytes = postcard::to_allocvec(&v).unwrap();
+            assert_eq!(varint_len(v), bytes.len(), "{v}");
+        }
+    }
 }

@@ -70,7 +70,16 @@ pub struct CompareReport {
     pub rows: Vec<Row>,
     pub wasm_native_train_ratio: Option<f64>,
     pub model_bytes_identical: Option<bool>,
+    /// The wasm row's memory: the largest of the training workers together,
+    /// the merging instance and the prediction instances together.
     pub peak_guest_memory_bytes: u64,
+    /// Training: the largest peak of one worker instance (its data plus one
+    /// piece of trees), all workers together, and the merging instance.
+    pub peak_guest_memory_train_worker_bytes: u64,
+    pub peak_guest_memory_train_bytes: u64,
+    pub peak_guest_memory_merge_bytes: u64,
+    /// The prediction instances together (each holds the model).
+    pub peak_guest_memory_inference_bytes: u64,
     pub host_peak_rss_bytes: Option<u64>,
     pub cpu_count: usize,
 }
@@ -257,6 +266,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         }
     })?;
     let mut peak_guest = 0u64;
+    let (mut peak_worker, mut peak_workers, mut peak_merge) = (0u64, 0u64, 0u64);
     let model = rec.phase("wasm", "train", repeat, || {
         let trained = parallel::train(
             rt,
@@ -266,7 +276,12 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
             training_bytes(&train_ds, &params),
             None,
         )?;
-        peak_guest = peak_guest.max(trained.peak_memory as u64);
+        peak_guest = peak_guest
+            .max(trained.peak_memory as u64)
+            .max(trained.peak_merge_memory as u64);
+        peak_worker = peak_worker.max(trained.peak_worker_memory as u64);
+        peak_workers = peak_workers.max(trained.peak_memory as u64);
+        peak_merge = peak_merge.max(trained.peak_merge_memory as u64);
         Ok(trained.model)
     })?;
     let model_path = args
@@ -298,7 +313,8 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
             .predict(&test_xy.features, n_test, Device::Cpu)?
             .values)
     })?;
-    peak_guest = peak_guest.max(predictor.peak_memory() as u64);
+    let peak_inference = predictor.peak_memory() as u64;
+    peak_guest = peak_guest.max(peak_inference);
     let wasm_mse = mse(&wasm_pred, &test_y);
     systems.push(summary(
         &rec,
@@ -441,6 +457,10 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         wasm_native_train_ratio: ratio,
         model_bytes_identical: identical,
         peak_guest_memory_bytes: peak_guest,
+        peak_guest_memory_train_worker_bytes: peak_worker,
+        peak_guest_memory_train_bytes: peak_workers,
+        peak_guest_memory_merge_bytes: peak_merge,
+        peak_guest_memory_inference_bytes: peak_inference,
         host_peak_rss_bytes: peak_rss(),
         cpu_count: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
@@ -597,6 +617,14 @@ fn print_report(r: &CompareReport, model_path: &Path) {
     if let Some(ratio) = r.wasm_native_train_ratio {
         println!("wasm/native training time: {ratio:.2}x");
     }
+    let mib = |b: u64| b as f64 / f64::from(1 << 20);
+    println!(
+        "wasm peak guest memory: training {:.1} MiB per worker instance ({:.1} MiB together), merge {:.1} MiB, inference {:.1} MiB",
+        mib(r.peak_guest_memory_train_worker_bytes),
+        mib(r.peak_guest_memory_train_bytes),
+        mib(r.peak_guest_memory_merge_bytes),
+        mib(r.peak_guest_memory_inference_bytes),
+    );
     if let Some(same) = r.model_bytes_identical {
         println!(
             "wasm and native model bytes: {}",
