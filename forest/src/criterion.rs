@@ -38,3 +38,11 @@ pub fn proxy_improvement(left: Sums, right: Sums, inverse: &[f64]) -> f64 {
     left.sum * left.sum * inverse[left.weight as usize]
         + right.sum * right.sum * inverse[right.weight as usize]
 }
+
+/// [`proxy_improvement`] without the table, for the few, large nodes of the
+/// histogram splitter: the same bits, since the table holds `1.0 / k`.
+#[inline]
+pub fn proxy_improvement_computed(left: Sums, right: Sums) -> f64 {
+    left.sum * left.sum * (1.0 / f64::from(left.weight))
+        + right.sum * right.sum * (1.0 / f64::from(right.weight))
+}

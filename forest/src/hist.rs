@@ -16,7 +16,7 @@
 //! its subtree with exact splits, its rows sorted per feature once.
 
 use crate::builder::{self, Limits, Place};
-use crate::criterion::{Sums, proxy_improvement};
+use crate::criterion::{Sums, proxy_improvement_computed};
 use crate::rng::Rng;
 use crate::splitter::{FEATURE_THRESHOLD, Split, Splitter, threshold_between};
 use crate::tree::{LEAF, Nodes};
@@ -368,7 +368,7 @@ fn best_split(
             }
             let (a, v) = (bmax[prev], bmin[b]);
             if left_rows >= min_leaf && f64::from(v) > f64::from(a) + FEATURE_THRESHOLD {
-                let proxy = proxy_improvement(left, total.minus(left), &sp.inverse);
+                let proxy = proxy_improvement_computed(left, total.minus(left));
                 if proxy > best_proxy {
                     best_proxy = proxy;
                     best = Some((

@@ -94,14 +94,8 @@ impl<'t> Splitter<'t> {
         }
     }
 
-    /// Per tree: weighted targets, 1/k table, identity feature permutation.
+    /// Per tree: weighted targets and the identity feature permutation.
     pub(crate) fn start_weights(&mut self) {
-        let total: usize = self.counts.iter().map(|&c| c as usize).sum();
-        if self.inverse.len() <= total {
-            self.inverse = (0..=total)
-                .map(|k| if k == 0 { 0.0 } else { 1.0 / k as f64 })
-                .collect();
-        }
         for ((wy, &c), &y) in self
             .weighted_targets
             .iter_mut()
@@ -116,11 +110,24 @@ impl<'t> Splitter<'t> {
             .for_each(|(i, f)| *f = i as u32);
     }
 
+    /// Makes `inverse` cover every weight up to `total` (the table only grows).
+    fn cover_weights(&mut self, total: usize) {
+        if self.inverse.len() <= total {
+            self.inverse = (0..=total)
+                .map(|k| if k == 0 { 0.0 } else { 1.0 / k as f64 })
+                .collect();
+        }
+    }
+
     /// Starts an exact subtree over `rows` (in-bag rows of one node): each
     /// feature's copy sorted by (value, row id), the order the global
     /// presort gives, so the subtree is the one `exact` would grow from here.
     /// Keeps the feature permutation: the tree's draws go on where they were.
     pub(crate) fn start_subset(&mut self, rows: &[u32]) {
+        // Sized by the subtree, not the tree: under `auto` a worker's
+        // memory stays near its data.
+        let weight: usize = rows.iter().map(|&r| self.counts[r as usize] as usize).sum();
+        self.cover_weights(weight);
         self.sorted.clear();
         for f in 0..self.n_features {
             let col = &self.columns[f * self.n_rows..(f + 1) * self.n_rows];
@@ -137,6 +144,8 @@ impl<'t> Splitter<'t> {
     /// global order. Returns the number of in-bag rows.
     pub fn start_tree(&mut self, global_order: &[u32]) -> usize {
         self.start_weights();
+        let total: usize = self.counts.iter().map(|&c| c as usize).sum();
+        self.cover_weights(total);
         self.sorted.clear();
         self.sorted.reserve_exact(self.n_rows * self.n_features);
         for f in 0..self.n_features {
