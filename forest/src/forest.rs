@@ -100,13 +100,10 @@ impl Trainer {
         let mut order = Vec::new();
         if exact {
             order.reserve_exact(n * nf);
+            let (all, mut keys): (Vec<u32>, _) = ((0..n as u32).collect(), Vec::new());
             for f in 0..nf {
-                let col = &columns[f * n..(f + 1) * n];
-                let mut idx: Vec<u32> = (0..n as u32).collect();
-                idx.sort_unstable_by(|&a, &b| {
-                    col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b))
-                });
-                order.extend_from_slice(&idx);
+                crate::splitter::sort_by_value(&columns[f * n..(f + 1) * n], &all, &mut keys);
+                order.extend(keys.iter().map(|&k| k as u32));
             }
         }
         let binned = (!exact).then(|| Binned::new(&columns, n, nf));

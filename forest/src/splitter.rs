@@ -37,6 +37,25 @@ pub fn threshold_between(a: f32, b: f32) -> f32 {
     t
 }
 
+/// A key whose unsigned order is `f32::total_cmp`'s order of `v`.
+#[inline]
+fn order_bits(v: f32) -> u32 {
+    let b = v.to_bits();
+    if b >> 31 == 1 { !b } else { b | 1 << 31 }
+}
+
+/// Fills `keys` with `rows` sorted by (`col[row]` in total order, row id),
+/// each as `order_bits(value) << 32 | row`: sorting plain integers is several
+/// times faster than a comparator that looks both values up.
+pub(crate) fn sort_by_value(col: &[f32], rows: &[u32], keys: &mut Vec<u64>) {
+    keys.clear();
+    keys.extend(
+        rows.iter()
+            .map(|&r| u64::from(order_bits(col[r as usize])) << 32 | u64::from(r)),
+    );
+    keys.sort_unstable();
+}
+
 /// Per-worker state for growing trees; buffers are reused from tree to tree.
 pub struct Splitter<'t> {
     /// Column-major features, `n_features × n_rows` (empty for `hist`, which
@@ -58,6 +77,8 @@ pub struct Splitter<'t> {
     sorted: Vec<u32>,
     n_in_bag: usize,
     scratch: Vec<u32>,
+    /// Sort keys of `start_subset`.
+    keys: Vec<u64>,
     goes_left: Vec<bool>,
     /// Feature permutation drawn from (Fisher-Yates, as sklearn), kept across nodes.
     pub(crate) features: Vec<u32>,
@@ -88,6 +109,7 @@ impl<'t> Splitter<'t> {
             sorted: Vec::new(),
             n_in_bag: 0,
             scratch: Vec::new(),
+            keys: Vec::new(),
             goes_left: vec![false; n_rows],
             features: (0..n_features as u32).collect(),
             hist: Default::default(),
@@ -131,11 +153,8 @@ impl<'t> Splitter<'t> {
         self.sorted.clear();
         for f in 0..self.n_features {
             let col = &self.columns[f * self.n_rows..(f + 1) * self.n_rows];
-            let from = self.sorted.len();
-            self.sorted.extend_from_slice(rows);
-            self.sorted[from..].sort_unstable_by(|&a, &b| {
-                col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b))
-            });
+            sort_by_value(col, rows, &mut self.keys);
+            self.sorted.extend(self.keys.iter().map(|&k| k as u32));
         }
         self.n_in_bag = rows.len();
     }
@@ -280,7 +299,32 @@ impl<'t> Splitter<'t> {
 
 #[cfg(test)]
 mod tests {
-    use super::threshold_between;
+    use super::{sort_by_value, threshold_between};
+
+    #[test]
+    fn integer_keys_sort_as_total_cmp_then_row() {
+        let col = [
+            1.5f32,
+            -0.0,
+            0.0,
+            -2.0,
+            1.5,
+            f32::MAX,
+            f32::MIN,
+            1e-40,
+            -1e-40,
+            0.0,
+            -2.0,
+            3.0,
+        ];
+        let rows: Vec<u32> = (0..col.len() as u32).rev().collect();
+        let mut keys = Vec::new();
+        sort_by_value(&col, &rows, &mut keys);
+        let got: Vec<u32> = keys.iter().map(|&k| k as u32).collect();
+        let mut expected = rows.clone();
+        expected.sort_by(|&a, &b| col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b)));
+        assert_eq!(got, expected);
+    }
 
     #[test]
     fn threshold_is_the_midpoint_rounded_down() {
