@@ -31,7 +31,7 @@ fn main() {
         ("exact".to_string(), SplitterKind::Exact, 0),
         ("hist".to_string(), SplitterKind::Hist, 0),
     ];
-    for c in [256, 512, 1024, 2048, 4096, 8192, 16384] {
+    for c in [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384] {
         configs.push((format!("auto<={c}"), SplitterKind::Auto, c));
     }
     for (name, splitter, cross) in configs {
