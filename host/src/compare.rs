@@ -617,9 +617,8 @@ fn print_report(r: &CompareReport, model_path: &Path) {
     if let Some(ratio) = r.wasm_native_train_ratio {
         println!("wasm/native training time: {ratio:.2}x");
     }
-    let mib = |b: u64| b as f64 / f64::from(1 << 20);
     println!(
-        "wasm peak guest memory: training {:.1} MiB per worker instance ({:.1} MiB together), merge {:.1} MiB, inference {:.1} MiB",
+        "wasm peak guest memory: training {} per worker instance ({} together), merge {}, inference {}",
         mib(r.peak_guest_memory_train_worker_bytes),
         mib(r.peak_guest_memory_train_bytes),
         mib(r.peak_guest_memory_merge_bytes),
