@@ -115,8 +115,11 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
             "checksum mismatch (stored {stored:08x}, computed {computed:08x}): the file is corrupted"
         )));
     }
-    let (forest, rest): (Forest, _) = postcard::take_from_bytes(payload)
-        .map_err(|e| invalid(format!("cannot decode the payload: {e}")))?;
+    crate::tree::exact::LIMIT.with(|l| l.set(payload.len()));
+    let decoded = postcard::take_from_bytes(payload);
+    crate::tree::exact::LIMIT.with(|l| l.set(0));
+    let (forest, rest): (Forest, _) =
+        decoded.map_err(|e| invalid(format!("cannot decode the payload: {e}")))?;
     if !rest.is_empty() {
         return Err(invalid(format!(
             "{} undecoded bytes at the end of the payload",

@@ -16,11 +16,55 @@ pub const LEAF: u32 = u32::MAX;
 /// for a leaf it is the prediction.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Nodes {
+    #[serde(deserialize_with = "exact::vec")]
     pub feature: Vec<u32>,
+    #[serde(deserialize_with = "exact::vec")]
     pub threshold: Vec<f32>,
+    #[serde(deserialize_with = "exact::vec")]
     pub left: Vec<u32>,
+    #[serde(deserialize_with = "exact::vec")]
     pub right: Vec<u32>,
+    #[serde(deserialize_with = "exact::vec")]
     pub value: Vec<f64>,
+}
+
+/// Node arrays decoded into exactly their length. serde's `Vec` starts
+/// small and doubles, so a 100 MB model would briefly take ~2x in a
+/// sandboxed instance. The announced length is trusted only up to
+/// [`exact::LIMIT`], set by the model reader to the payload's size (every
+/// element takes at least one byte), so a forged length cannot reserve
+/// more than the file could hold.
+pub(crate) mod exact {
+    use std::cell::Cell;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+
+    thread_local! {
+        pub(crate) static LIMIT: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Vec<T>, D::Error> {
+        struct Exact<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Exact<T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a node array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let cap = seq.size_hint().unwrap_or(0).min(LIMIT.with(Cell::get));
+                let mut v = Vec::with_capacity(cap);
+                while let Some(x) = seq.next_element()? {
+                    v.push(x);
+                }
+                Ok(v)
+            }
+        }
+        d.deserialize_seq(Exact(PhantomData))
+    }
 }
 
 impl Nodes {
@@ -77,5 +121,40 @@ impl Nodes {
             };
         }
         n as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Nodes, exact};
+
+    fn nodes(n: usize) -> Nodes {
+        let mut t = Nodes::default();
+        for i in 0..n as u32 {
+            t.push(i % 7, i as f32 * 0.5, i + 1, i + 2, f64::from(i) * 0.25);
+        }
+        t
+    }
+
+    #[test]
+    fn node_arrays_decode_into_exactly_their_length() {
+        let t = nodes(3000);
+        let bytes = postcard::to_allocvec(&t).unwrap();
+        exact::LIMIT.with(|l| l.set(bytes.len()));
+        let back: Nodes = postcard::from_bytes(&bytes).unwrap();
+        exact::LIMIT.with(|l| l.set(0));
+        assert_eq!(back, t);
+        assert_eq!(back.feature.capacity(), 3000);
+        assert_eq!(back.value.capacity(), 3000);
+    }
+
+    #[test]
+    fn a_forged_length_reserves_no_more_than_the_bytes_allow() {
+        // feature: "2^32 - 1 elements" followed by three bytes.
+        let forged = [0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3];
+        exact::LIMIT.with(|l| l.set(forged.len()));
+        let r = postcard::from_bytes::<Nodes>(&forged);
+        exact::LIMIT.with(|l| l.set(0));
+        assert!(r.is_err());
     }
 }
