@@ -61,6 +61,12 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         if trained.workers == 1 { "" } else { "s" },
         f64::from(params.n_estimators) / elapsed.as_secs_f64()
     );
+    let mib = |b: usize| b as f64 / f64::from(1 << 20);
+    println!(
+        "Peak guest memory: {:.1} MiB per worker instance, {:.1} MiB in the instance that merged the model",
+        mib(trained.peak_worker_memory),
+        mib(trained.peak_merge_memory)
+    );
     println!(
         "Model saved to: {} ({} bytes)",
         args.out.display(),

@@ -183,6 +183,10 @@ fn train_predict_info_round_trip() {
         out.contains("Trained 50 trees on 353 rows x 10 features"),
         "{out}"
     );
+    assert!(
+        out.contains("Peak guest memory: ") && out.contains(" MiB per worker instance"),
+        "{out}"
+    );
     let (_, err) = ok(&[
         "predict",
         "--model",
