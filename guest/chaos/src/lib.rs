@@ -136,7 +136,7 @@ impl wit::GuestTrainer for Trainer {
     }
 
     fn grow(&self, _first: u32, _count: u32) -> Result<Vec<u8>, wit::ForestError> {
-        <Chaos as wit::Guest>::train(self.data.clone(), self.params.clone())
+        <Chaos as wit::Guest>::train(self.data.clone(), self.params)
     }
 }
 
