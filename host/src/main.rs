@@ -43,7 +43,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Without a desktop session (no XDG_RUNTIME_DIR: CI, ssh, containers)
+/// Mesa's implicit Vulkan layer `VK_LAYER_MESA_device_select` tries to reach
+/// a Wayland compositor to find the default GPU, and libwayland prints
+/// "error: XDG_RUNTIME_DIR is invalid or not set" into our output. The host
+/// picks its adapter itself, so the layer has nothing to choose for it;
+/// turn it off unless the user configured it.
+fn quiet_headless_vulkan() {
+    let unset = |k: &str| std::env::var_os(k).is_none();
+    if unset("XDG_RUNTIME_DIR") && unset("NODEVICE_SELECT") && unset("MESA_VK_DEVICE_SELECT") {
+        // SAFETY: called first thing in `main`, before any thread exists
+        // that could read the environment concurrently.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_headless_vulkan();
     let cli = Cli::parse();
     // Guest code runs on the calling thread's stack: give it a thread whose
     // stack is far larger than wasmtime's max_wasm_stack.

@@ -802,3 +802,40 @@ fn auto_uses_the_gpu_from_the_configured_batch_size() {
         assert!((g - c).abs() <= 1e-4 * c.abs().max(1.0), "{g} vs {c}");
     }
 }
+
+#[test]
+fn headless_gpu_use_prints_no_wayland_noise() {
+    let dir = tmp();
+    let model = dir.path().join("m.bin");
+    ok(&[
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        p(&model),
+        "--n-estimators",
+        "5",
+    ]);
+    // A session without a desktop, as in CI: Mesa's device-select layer
+    // would make libwayland print "error: XDG_RUNTIME_DIR ..." on stderr.
+    let out = Command::new(env!("CARGO_BIN_EXE_wasm-forest"))
+        .args([
+            "predict",
+            "--model",
+            p(&model),
+            "--input",
+            "data/diabetes_test.csv",
+            "--device",
+            "gpu",
+        ])
+        .current_dir(repo())
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .env_remove("MESA_VK_DEVICE_SELECT")
+        .output()
+        .unwrap();
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{o}\n{e}");
+    assert!(e.contains("GPU import"), "{e}");
+    assert!(!e.contains("XDG_RUNTIME_DIR"), "{e}");
+}
