@@ -9,8 +9,9 @@ pub const LEAF: u32 = u32::MAX;
 /// Nodes of one or more trees. A node `i` is a leaf when `left[i] == LEAF`
 /// (then `right[i] == LEAF` too). Otherwise rows with
 /// `x[feature[i]] <= threshold[i]` go to `left[i]`, the others to `right[i]`.
-/// Children always have larger ids than their parent (pre-order), so every
-/// walk ends, and a loader can check that in one pass.
+/// Nodes are in pre-order, left child first: a left child is always node
+/// `i + 1` and the right child comes later in the same tree, so every walk
+/// ends, prediction need not load `left`, and a loader checks it in one pass.
 ///
 /// `value[i]` is the weighted mean target of the training rows reaching `i`;
 /// for a leaf it is the prediction.

@@ -505,6 +505,14 @@ fn every_kind_of_bad_model_file_has_its_own_message() {
             "children must follow their parent",
         ),
         (
+            "children swapped (a valid tree, but not in pre-order)",
+            restructured(&|f| {
+                let n = &mut f.nodes;
+                std::mem::swap(&mut n.left[internal], &mut n.right[internal]);
+            }),
+            "the left child must be node",
+        ),
+        (
             "child out of range",
             restructured(&|f| f.nodes.right[internal] = 99_999),
             "child id 99999 outside",
