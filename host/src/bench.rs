@@ -14,7 +14,7 @@ use crate::fsio::write_atomic;
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
 use crate::runtime::{Dataset, Device, Runtime};
-use crate::stats::{Summary, ms, mse};
+use crate::stats::{Summary, mb, mb_per_s, ms, mse};
 use forest::Params;
 
 #[derive(Debug, Serialize)]
@@ -317,12 +317,12 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     );
     let csv_bytes = train_xy.source_bytes + test_xy.source_bytes;
     println!(
-        "[DATA] Test: {} ({} rows), CSV load {} ({:.1} MB at {:.0} MB/s, streamed)",
+        "[DATA] Test: {} ({} rows), CSV load {} ({} at {}, streamed)",
         args.test.display(),
         test_xy.n_rows,
         ms(csv_load.as_secs_f64()),
-        csv_bytes as f64 / 1e6,
-        csv_bytes as f64 / 1e6 / csv_load.as_secs_f64()
+        mb(csv_bytes),
+        mb_per_s(csv_bytes, csv_load.as_secs_f64())
     );
     println!();
     println!("=== TRAINING PHASE ===");

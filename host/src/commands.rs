@@ -17,7 +17,7 @@ use crate::runtime::{Device, Job, ModelHandle, ModelInfo, Runtime};
 
 /// Rows below which another prediction instance is not worth starting.
 const PREDICT_ROWS_PER_WORKER: usize = 10_000;
-use crate::stats::{ms, mse};
+use crate::stats::{mb, mb_per_s, ms, mse};
 
 pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     let params = args.forest.params(100, None);
@@ -25,12 +25,12 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     let (xy, ds) = load_training(&args.train, args.target.as_deref())?;
     let load = t.elapsed().as_secs_f64();
     println!(
-        "Loaded {} ({} rows, {:.1} MB) in {} ({:.0} MB/s, streamed)",
+        "Loaded {} ({} rows, {}) in {} ({}, streamed)",
         args.train.display(),
         xy.n_rows,
-        xy.source_bytes as f64 / 1e6,
+        mb(xy.source_bytes),
         ms(load),
-        xy.source_bytes as f64 / 1e6 / load
+        mb_per_s(xy.source_bytes, load)
     );
     let shares: Vec<u32> = parallel::shares(params.n_estimators, workers)
         .iter()

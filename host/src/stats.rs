@@ -60,6 +60,35 @@ pub fn ms(s: f64) -> String {
     }
 }
 
+/// A size in bytes, kB or MB (powers of 10, as the MB/s rates) with three
+/// significant digits, so a 400-byte file is not "0.0 MB".
+pub fn mb(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..999_500 => format!("{} kB", three_digits(bytes as f64 / 1e3)),
+        _ => format!("{} MB", three_digits(bytes as f64 / 1e6)),
+    }
+}
+
+/// A read rate in MB/s, with the same precision as [`mb`].
+pub fn mb_per_s(bytes: u64, seconds: f64) -> String {
+    format!("{} MB/s", three_digits(bytes as f64 / 1e6 / seconds))
+}
+
+fn three_digits(v: f64) -> String {
+    if !v.is_finite() {
+        "-".to_string()
+    } else if v >= 99.95 {
+        format!("{v:.0}")
+    } else if v >= 9.995 {
+        format!("{v:.1}")
+    } else if v >= 0.9995 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 pub fn mse(predictions: &[f64], targets: &[f64]) -> f64 {
     predictions
         .iter()
@@ -83,6 +112,19 @@ mod tests {
         let s = Summary::of(&d(&[5, 1, 3]));
         assert_eq!((s.min_s, s.median_s, s.max_s), (0.001, 0.003, 0.005));
         assert_eq!(Summary::of(&d(&[4, 1, 3, 2])).median_s, 0.0025);
+    }
+
+    #[test]
+    fn sizes_and_rates_keep_three_digits() {
+        assert_eq!(mb(400), "400 bytes");
+        assert_eq!(mb(48_000), "48.0 kB");
+        assert_eq!(mb(999_999), "1.00 MB");
+        assert_eq!(mb(1_234_567), "1.23 MB");
+        assert_eq!(mb(131_000_000), "131 MB");
+        assert_eq!(mb(99_960_000), "100 MB");
+        assert_eq!(mb_per_s(50, 0.0001), "0.500 MB/s");
+        assert_eq!(mb_per_s(159_000_000, 1.0), "159 MB/s");
+        assert_eq!(mb_per_s(1, 0.0), "- MB/s");
     }
 
     #[test]
