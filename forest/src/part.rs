@@ -127,31 +127,8 @@ impl Part {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Part> {
-        let rest = bytes
-            .strip_prefix(&MAGIC)
-            .ok_or_else(|| invalid("not a wasm-forest forest part (wrong magic bytes)".into()))?;
-        let cut = || invalid("cannot decode a forest part: it is cut short".into());
-        let (len, rest) = take_u32(rest).ok_or_else(cut)?;
-        let (head, rest) = rest.split_at_checked(len as usize).ok_or_else(cut)?;
-        let header: Header = match postcard::take_from_bytes(head) {
-            Ok((h, [])) => h,
-            Ok((_, extra)) => {
-                return Err(invalid(format!(
-                    "{} undecoded bytes at the end of a forest part's header",
-                    extra.len()
-                )));
-            }
-            Err(e) => return Err(invalid(format!("cannot decode a forest part: {e}"))),
-        };
-        let (n, arrays) = take_u32(rest).ok_or_else(cut)?;
-        let n = n as usize;
-        if arrays.len() != n * NODE_BYTES {
-            return Err(invalid(format!(
-                "cannot decode a forest part: {n} nodes need {} bytes of arrays, it has {}",
-                n * NODE_BYTES,
-                arrays.len()
-            )));
-        }
+        let (header, n, at) = parse(bytes)?;
+        let arrays = &bytes[at..];
         let (feature, rest) = arrays.split_at(4 * n);
         let (threshold, rest) = rest.split_at(4 * n);
         let (left, rest) = rest.split_at(4 * n);
@@ -173,9 +150,78 @@ impl Part {
             nodes,
         })
     }
+
+    fn meta(&self) -> Meta<'_> {
+        Meta {
+            n_features: self.n_features,
+            feature_names: &self.feature_names,
+            params: &self.params,
+            n_train_rows: self.n_train_rows,
+            first: self.first,
+            roots: &self.roots,
+            len: self.nodes.len(),
+        }
+    }
 }
 
-/// A raw little-endian array (its length a multiple of `N`, checked above).
+/// A part's header, node count and where its arrays start, all checked
+/// against the bytes' size.
+fn parse(bytes: &[u8]) -> Result<(Header, usize, usize)> {
+    let rest = bytes
+        .strip_prefix(&MAGIC)
+        .ok_or_else(|| invalid("not a wasm-forest forest part (wrong magic bytes)".into()))?;
+    let cut = || invalid("cannot decode a forest part: it is cut short".into());
+    let (len, rest) = take_u32(rest).ok_or_else(cut)?;
+    let (head, rest) = rest.split_at_checked(len as usize).ok_or_else(cut)?;
+    let header: Header = match postcard::take_from_bytes(head) {
+        Ok((h, [])) => h,
+        Ok((_, extra)) => {
+            return Err(invalid(format!(
+                "{} undecoded bytes at the end of a forest part's header",
+                extra.len()
+            )));
+        }
+        Err(e) => return Err(invalid(format!("cannot decode a forest part: {e}"))),
+    };
+    let (n, arrays) = take_u32(rest).ok_or_else(cut)?;
+    let n = n as usize;
+    if arrays.len() != n * NODE_BYTES {
+        return Err(invalid(format!(
+            "cannot decode a forest part: {n} nodes need {} bytes of arrays, it has {}",
+            n * NODE_BYTES,
+            arrays.len()
+        )));
+    }
+    Ok((header, n, bytes.len() - arrays.len()))
+}
+
+/// What the merge checks of a part, decoded or not.
+#[derive(Clone, Copy)]
+struct Meta<'a> {
+    n_features: u32,
+    feature_names: &'a Option<Vec<String>>,
+    params: &'a Params,
+    n_train_rows: u32,
+    first: u32,
+    roots: &'a [u32],
+    len: usize,
+}
+
+impl Header {
+    fn meta(&self, len: usize) -> Meta<'_> {
+        Meta {
+            n_features: self.n_features,
+            feature_names: &self.feature_names,
+            params: &self.params,
+            n_train_rows: self.n_train_rows,
+            first: self.first,
+            roots: &self.roots,
+            len,
+        }
+    }
+}
+
+/// A raw little-endian array (its length a multiple of `N`, checked by [`parse`]).
 fn from_le<const N: usize, T>(b: &[u8], read: fn([u8; N]) -> T) -> Vec<T> {
     b.chunks_exact(N)
         .map(|c| read(c.try_into().expect("chunks of N bytes")))
@@ -191,57 +237,17 @@ fn take_u32(b: &[u8]) -> Option<(u32, &[u8])> {
 /// order, into the forest one training call would have produced.
 pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
     parts.sort_by_key(|p| p.first);
-    let Some(head) = parts.first() else {
-        return Err(invalid("no forest parts to merge".into()));
-    };
-    let mut next = 0u32;
-    for (i, p) in parts.iter().enumerate() {
-        if (&p.params, p.n_features, &p.feature_names, p.n_train_rows)
-            != (
-                &head.params,
-                head.n_features,
-                &head.feature_names,
-                head.n_train_rows,
-            )
-        {
-            return Err(invalid(format!(
-                "forest part {i} was trained with other data or parameters than part 0"
-            )));
-        }
-        if p.first != next {
-            return Err(invalid(format!(
-                "forest parts leave trees {next}..{} uncovered or covered twice",
-                p.first.max(next)
-            )));
-        }
-        next = p.first.saturating_add(p.n_trees());
-    }
-    if next != head.params.n_estimators {
-        return Err(invalid(format!(
-            "forest parts cover trees 0..{next}, the forest has {} (n_estimators)",
-            head.params.n_estimators
-        )));
-    }
-    let total: usize = parts.iter().map(|p| p.nodes.len()).sum();
-    if u32::try_from(total).is_err() {
-        return Err(invalid(format!(
-            "{total} nodes are more than a forest can hold"
-        )));
-    }
+    let total = check_cover(parts.iter().map(Part::meta))?;
     // Ids within each part keep within the forest once shifted (the total
     // fits in u32); validation of the merged forest checks the rest.
     for (i, p) in parts.iter().enumerate() {
-        let len = p.nodes.len();
         let n = &p.nodes;
-        if p.roots.iter().any(|&r| r as usize >= len)
-            || n.left
-                .iter()
-                .chain(&n.right)
-                .any(|&c| c != LEAF && c as usize >= len)
+        if n.left
+            .iter()
+            .chain(&n.right)
+            .any(|&c| c != LEAF && c as usize >= n.len())
         {
-            return Err(invalid(format!(
-                "forest part {i} has node ids beyond its {len} nodes"
-            )));
+            return Err(beyond(i, n.len()));
         }
     }
     let mut parts = parts.into_iter();
@@ -264,4 +270,123 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
     };
     forest.validate()?;
     Ok(forest)
+}
+
+/// [`merge`] of encoded parts, decoding each part's arrays straight into the
+/// merged ones: no per-part arrays, one copy fewer, and each part's bytes
+/// are freed once appended, so the merging instance holds about one copy of
+/// the forest at a time.
+pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Forest> {
+    let mut parsed = parts
+        .into_iter()
+        .map(|b| parse(&b).map(|(h, n, at)| (h, n, at, b)))
+        .collect::<Result<Vec<_>>>()?;
+    parsed.sort_by_key(|(h, ..)| h.first);
+    let total = check_cover(parsed.iter().map(|(h, n, ..)| h.meta(*n)))?;
+    let mut nodes = Nodes::default();
+    nodes.reserve(total);
+    let mut roots = Vec::with_capacity(parsed.iter().map(|(h, ..)| h.roots.len()).sum());
+    let mut head = None;
+    for (i, (h, n, at, bytes)) in parsed.into_iter().enumerate() {
+        let offset = nodes.len() as u32;
+        roots.extend(h.roots.iter().map(|r| r + offset));
+        if !append_le(&mut nodes, &bytes[at..], n, offset) {
+            return Err(beyond(i, n));
+        }
+        drop(bytes);
+        head.get_or_insert(h);
+    }
+    let head = head.expect("check_cover refuses no parts");
+    let forest = Forest {
+        n_features: head.n_features,
+        feature_names: head.feature_names,
+        params: head.params,
+        n_train_rows: head.n_train_rows,
+        roots,
+        nodes,
+    };
+    forest.validate()?;
+    Ok(forest)
+}
+
+/// Appends a part's raw arrays (`n` nodes) with child ids shifted by
+/// `offset`; false if a child id is not within the part.
+fn append_le(nodes: &mut Nodes, arrays: &[u8], n: usize, offset: u32) -> bool {
+    let (feature, rest) = arrays.split_at(4 * n);
+    let (threshold, rest) = rest.split_at(4 * n);
+    let (left, rest) = rest.split_at(4 * n);
+    let (right, value) = rest.split_at(4 * n);
+    fn u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+        b.chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+    }
+    nodes.feature.extend(u32s(feature));
+    nodes.threshold.extend(u32s(threshold).map(f32::from_bits));
+    let mut inside = true;
+    let mut shift = |c: u32| {
+        inside &= c == LEAF || (c as usize) < n;
+        if c == LEAF {
+            LEAF
+        } else {
+            c.wrapping_add(offset)
+        }
+    };
+    nodes.left.extend(u32s(left).map(&mut shift));
+    nodes.right.extend(u32s(right).map(&mut shift));
+    nodes.value.extend(
+        value
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))),
+    );
+    inside
+}
+
+fn beyond(i: usize, len: usize) -> ForestError {
+    invalid(format!(
+        "forest part {i} has node ids beyond its {len} nodes"
+    ))
+}
+
+/// Checks that parts (sorted by `first`) come from one training and cover
+/// its trees exactly once, with roots inside each part; returns the total
+/// node count.
+fn check_cover<'a>(parts: impl Iterator<Item = Meta<'a>>) -> Result<usize> {
+    let mut head: Option<Meta<'a>> = None;
+    let (mut next, mut total, mut bad_root) = (0u32, 0usize, None);
+    for (i, p) in parts.enumerate() {
+        if bad_root.is_none() && p.roots.iter().any(|&r| r as usize >= p.len) {
+            bad_root = Some(beyond(i, p.len));
+        }
+        let h = *head.get_or_insert(p);
+        if (p.params, p.n_features, p.feature_names, p.n_train_rows)
+            != (h.params, h.n_features, h.feature_names, h.n_train_rows)
+        {
+            return Err(invalid(format!(
+                "forest part {i} was trained with other data or parameters than part 0"
+            )));
+        }
+        if p.first != next {
+            return Err(invalid(format!(
+                "forest parts leave trees {next}..{} uncovered or covered twice",
+                p.first.max(next)
+            )));
+        }
+        next = p.first.saturating_add(p.roots.len() as u32);
+        total += p.len;
+    }
+    let Some(h) = head else {
+        return Err(invalid("no forest parts to merge".into()));
+    };
+    if next != h.params.n_estimators {
+        return Err(invalid(format!(
+            "forest parts cover trees 0..{next}, the forest has {} (n_estimators)",
+            h.params.n_estimators
+        )));
+    }
+    if u32::try_from(total).is_err() {
+        return Err(invalid(format!(
+            "{total} nodes are more than a forest can hold"
+        )));
+    }
+    bad_root.map_or(Ok(total), Err)
 }

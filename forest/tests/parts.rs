@@ -1,6 +1,6 @@
 //! Training split into parts (one per worker) and merged gives `train`'s bytes.
 
-use forest::part::{Part, merge};
+use forest::part::{Part, merge, merge_bytes};
 use forest::{Dataset, ForestError, Params, Trainer, model};
 
 fn data(n: usize, nf: usize) -> (Vec<f32>, Vec<f64>) {
@@ -48,12 +48,21 @@ fn parts_bytes(trainer: &Trainer, k: u32) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Merges with `merge_bytes`, checking that `merge` of the decoded parts
+/// agrees on every input, errors included.
 fn merged(parts: &[Vec<u8>]) -> Result<Vec<u8>, ForestError> {
-    let parts = parts
+    let decoded = parts
         .iter()
         .map(|b| Part::from_bytes(b))
-        .collect::<Result<Vec<_>, _>>()?;
-    model::to_bytes(&merge(parts)?)
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(merge);
+    let direct = merge_bytes(parts.to_vec());
+    match (&decoded, &direct) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("merge gave {decoded:?}, merge_bytes {direct:?}"),
+    }
+    model::to_bytes(&direct?)
 }
 
 #[test]
@@ -127,6 +136,12 @@ fn parts_that_do_not_fit_together_are_refused() {
     let mut mixed = parts.clone();
     mixed[0] = bad.to_bytes().unwrap();
     assert!(err(merged(&mixed)).contains("node ids beyond"));
+    // A root beyond its part.
+    let mut bad = Part::from_bytes(&parts[1]).unwrap();
+    bad.roots[0] = bad.nodes.len() as u32;
+    let mut mixed = parts.clone();
+    mixed[1] = bad.to_bytes().unwrap();
+    assert!(err(merged(&mixed)).contains("has node ids beyond its"));
     // Arrays shorter than the node count says.
     let mut short = parts[1].clone();
     short.truncate(short.len() - 8);

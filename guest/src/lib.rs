@@ -174,14 +174,7 @@ impl Guest for Component {
     }
 
     fn merge_parts(parts: Vec<Vec<u8>>) -> Result<Vec<u8>, wit::ForestError> {
-        // Each part's bytes are freed as soon as it is decoded: the merging
-        // instance holds about one copy of the forest, not two.
-        let parts = parts
-            .into_iter()
-            .map(|b| forest::part::Part::from_bytes(&b))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(to_wit_error)?;
-        let forest = forest::part::merge(parts).map_err(to_wit_error)?;
+        let forest = forest::part::merge_bytes(parts).map_err(to_wit_error)?;
         forest::model::to_bytes(&forest).map_err(to_wit_error)
     }
 }
