@@ -24,28 +24,25 @@ const MAGIC: [u8; 8] = *b"WFPART2\0";
 /// Bytes per node in the raw arrays.
 const NODE_BYTES: usize = 4 + 4 + 4 + 4 + 8;
 
-/// Everything of a part but its node arrays.
+/// Everything of a part but its node arrays: what the forest needs, and
+/// which of its trees the part holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Header {
-    n_features: u32,
-    feature_names: Option<Vec<String>>,
-    params: Params,
-    n_train_rows: u32,
-    first: u32,
-    roots: Vec<u32>,
-}
-
-/// Trees `first..first + roots.len()` of a forest, and what the forest needs.
-/// The trees are concatenated in `nodes` as in a [`Forest`]: tree `t` starts
-/// at `roots[t]`, child ids count from the start of the part.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Part {
+pub struct Header {
     pub n_features: u32,
     pub feature_names: Option<Vec<String>>,
     pub params: Params,
     pub n_train_rows: u32,
+    /// The part holds trees `first..first + roots.len()`.
     pub first: u32,
     pub roots: Vec<u32>,
+}
+
+/// Trees of a forest, concatenated in `nodes` as in a [`Forest`]: tree `t`
+/// of the part starts at `header.roots[t]`, child ids count from the start
+/// of the part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub header: Header,
     pub nodes: Nodes,
 }
 
@@ -85,32 +82,24 @@ impl Part {
             }
             on_tree(t + 1 - first);
         }
-        Ok(Part {
+        let header = Header {
             n_features: trainer.n_features() as u32,
             feature_names,
             params: trainer.params().clone(),
             n_train_rows: trainer.n_rows() as u32,
             first,
             roots,
-            nodes,
-        })
+        };
+        Ok(Part { header, nodes })
     }
 
     /// Number of trees in the part.
     pub fn n_trees(&self) -> u32 {
-        self.roots.len() as u32
+        self.header.roots.len() as u32
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let header = Header {
-            n_features: self.n_features,
-            feature_names: self.feature_names.clone(),
-            params: self.params.clone(),
-            n_train_rows: self.n_train_rows,
-            first: self.first,
-            roots: self.roots.clone(),
-        };
-        let head = postcard::to_allocvec(&header)
+        let head = postcard::to_allocvec(&self.header)
             .map_err(|e| invalid(format!("cannot encode a forest part: {e}")))?;
         let n = &self.nodes;
         let mut out = Vec::with_capacity(MAGIC.len() + 8 + head.len() + n.len() * NODE_BYTES);
@@ -140,27 +129,7 @@ impl Part {
             right: from_le(right, u32::from_le_bytes),
             value: from_le(value, f64::from_le_bytes),
         };
-        Ok(Part {
-            n_features: header.n_features,
-            feature_names: header.feature_names,
-            params: header.params,
-            n_train_rows: header.n_train_rows,
-            first: header.first,
-            roots: header.roots,
-            nodes,
-        })
-    }
-
-    fn meta(&self) -> Meta<'_> {
-        Meta {
-            n_features: self.n_features,
-            feature_names: &self.feature_names,
-            params: &self.params,
-            n_train_rows: self.n_train_rows,
-            first: self.first,
-            roots: &self.roots,
-            len: self.nodes.len(),
-        }
+        Ok(Part { header, nodes })
     }
 }
 
@@ -195,32 +164,6 @@ fn parse(bytes: &[u8]) -> Result<(Header, usize, usize)> {
     Ok((header, n, bytes.len() - arrays.len()))
 }
 
-/// What the merge checks of a part, decoded or not.
-#[derive(Clone, Copy)]
-struct Meta<'a> {
-    n_features: u32,
-    feature_names: &'a Option<Vec<String>>,
-    params: &'a Params,
-    n_train_rows: u32,
-    first: u32,
-    roots: &'a [u32],
-    len: usize,
-}
-
-impl Header {
-    fn meta(&self, len: usize) -> Meta<'_> {
-        Meta {
-            n_features: self.n_features,
-            feature_names: &self.feature_names,
-            params: &self.params,
-            n_train_rows: self.n_train_rows,
-            first: self.first,
-            roots: &self.roots,
-            len,
-        }
-    }
-}
-
 /// A raw little-endian array (its length a multiple of `N`, checked by [`parse`]).
 fn from_le<const N: usize, T>(b: &[u8], read: fn([u8; N]) -> T) -> Vec<T> {
     b.chunks_exact(N)
@@ -236,8 +179,8 @@ fn take_u32(b: &[u8]) -> Option<(u32, &[u8])> {
 /// Joins parts that cover trees `0..n_estimators` exactly once, in any
 /// order, into the forest one training call would have produced.
 pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
-    parts.sort_by_key(|p| p.first);
-    let total = check_cover(parts.iter().map(Part::meta))?;
+    parts.sort_by_key(|p| p.header.first);
+    let total = check_cover(parts.iter().map(|p| (&p.header, p.nodes.len())))?;
     // Ids within each part keep within the forest once shifted (the total
     // fits in u32); validation of the merged forest checks the rest.
     for (i, p) in parts.iter().enumerate() {
@@ -251,25 +194,18 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
         }
     }
     let mut parts = parts.into_iter();
-    let first = parts.next().expect("checked above");
-    let mut roots = first.roots;
-    let mut nodes = first.nodes;
+    let Part {
+        mut header,
+        mut nodes,
+    } = parts.next().expect("checked above");
     nodes.reserve(total - nodes.len());
+    let mut roots = std::mem::take(&mut header.roots);
     for p in parts {
         let offset = nodes.len() as u32;
-        roots.extend(p.roots.iter().map(|r| r + offset));
+        roots.extend(p.header.roots.iter().map(|r| r + offset));
         nodes.append_shifted(&p.nodes);
     }
-    let forest = Forest {
-        n_features: first.n_features,
-        feature_names: first.feature_names,
-        params: first.params,
-        n_train_rows: first.n_train_rows,
-        roots,
-        nodes,
-    };
-    forest.validate()?;
-    Ok(forest)
+    assemble(header, roots, nodes)
 }
 
 /// [`merge`] of encoded parts, decoding each part's arrays straight into the
@@ -282,7 +218,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Forest> {
         .map(|b| parse(&b).map(|(h, n, at)| (h, n, at, b)))
         .collect::<Result<Vec<_>>>()?;
     parsed.sort_by_key(|(h, ..)| h.first);
-    let total = check_cover(parsed.iter().map(|(h, n, ..)| h.meta(*n)))?;
+    let total = check_cover(parsed.iter().map(|(h, n, ..)| (h, *n)))?;
     let mut nodes = Nodes::default();
     nodes.reserve(total);
     let mut roots = Vec::with_capacity(parsed.iter().map(|(h, ..)| h.roots.len()).sum());
@@ -296,7 +232,11 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Forest> {
         drop(bytes);
         head.get_or_insert(h);
     }
-    let head = head.expect("check_cover refuses no parts");
+    assemble(head.expect("check_cover refuses no parts"), roots, nodes)
+}
+
+/// The merged forest, fully validated.
+fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes) -> Result<Forest> {
     let forest = Forest {
         n_features: head.n_features,
         feature_names: head.feature_names,
@@ -350,16 +290,16 @@ fn beyond(i: usize, len: usize) -> ForestError {
 /// Checks that parts (sorted by `first`) come from one training and cover
 /// its trees exactly once, with roots inside each part; returns the total
 /// node count.
-fn check_cover<'a>(parts: impl Iterator<Item = Meta<'a>>) -> Result<usize> {
-    let mut head: Option<Meta<'a>> = None;
+fn check_cover<'a>(parts: impl Iterator<Item = (&'a Header, usize)>) -> Result<usize> {
+    let mut head: Option<&Header> = None;
     let (mut next, mut total, mut bad_root) = (0u32, 0usize, None);
-    for (i, p) in parts.enumerate() {
-        if bad_root.is_none() && p.roots.iter().any(|&r| r as usize >= p.len) {
-            bad_root = Some(beyond(i, p.len));
+    for (i, (p, len)) in parts.enumerate() {
+        if bad_root.is_none() && p.roots.iter().any(|&r| r as usize >= len) {
+            bad_root = Some(beyond(i, len));
         }
         let h = *head.get_or_insert(p);
-        if (p.params, p.n_features, p.feature_names, p.n_train_rows)
-            != (h.params, h.n_features, h.feature_names, h.n_train_rows)
+        if (&p.params, p.n_features, &p.feature_names, p.n_train_rows)
+            != (&h.params, h.n_features, &h.feature_names, h.n_train_rows)
         {
             return Err(invalid(format!(
                 "forest part {i} was trained with other data or parameters than part 0"
@@ -372,7 +312,7 @@ fn check_cover<'a>(parts: impl Iterator<Item = Meta<'a>>) -> Result<usize> {
             )));
         }
         next = p.first.saturating_add(p.roots.len() as u32);
-        total += p.len;
+        total += len;
     }
     let Some(h) = head else {
         return Err(invalid("no forest parts to merge".into()));

@@ -138,7 +138,7 @@ fn parts_that_do_not_fit_together_are_refused() {
     assert!(err(merged(&mixed)).contains("node ids beyond"));
     // A root beyond its part.
     let mut bad = Part::from_bytes(&parts[1]).unwrap();
-    bad.roots[0] = bad.nodes.len() as u32;
+    bad.header.roots[0] = bad.nodes.len() as u32;
     let mut mixed = parts.clone();
     mixed[1] = bad.to_bytes().unwrap();
     assert!(err(merged(&mixed)).contains("has node ids beyond its"));
