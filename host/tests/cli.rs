@@ -53,6 +53,40 @@ fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// `train` on diabetes into `model` with `extra` flags; its stdout.
+fn train_diabetes(model: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        p(model),
+    ];
+    args.extend_from_slice(extra);
+    ok(&args).0
+}
+
+/// `predict` arguments: `model` on the diabetes test set, on `device`.
+fn predict_diabetes<'a>(model: &'a Path, device: &'a str) -> [&'a str; 7] {
+    let input = "data/diabetes_test.csv";
+    [
+        "predict",
+        "--model",
+        p(model),
+        "--input",
+        input,
+        "--device",
+        device,
+    ]
+}
+
+/// A forest of `trees` trees trained on diabetes, saved as `m.bin` in `dir`.
+fn diabetes_model(dir: &tempfile::TempDir, trees: u32) -> PathBuf {
+    let model = dir.path().join("m.bin");
+    train_diabetes(&model, &["--n-estimators", &trees.to_string()]);
+    model
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -168,17 +202,7 @@ fn train_predict_info_round_trip() {
     let dir = tmp();
     let model = dir.path().join("m.bin");
     let preds = dir.path().join("p.csv");
-    let (out, _) = ok(&[
-        "train",
-        "--train",
-        "data/diabetes_train.csv",
-        "--out",
-        p(&model),
-        "--n-estimators",
-        "50",
-        "--seed",
-        "3",
-    ]);
+    let out = train_diabetes(&model, &["--n-estimators", "50", "--seed", "3"]);
     assert!(
         out.contains("Trained 50 trees on 353 rows x 10 features"),
         "{out}"
@@ -322,16 +346,7 @@ fn an_unknown_target_column_is_named() {
 #[test]
 fn damaged_model_is_refused_by_the_component() {
     let dir = tmp();
-    let model = dir.path().join("m.bin");
-    ok(&[
-        "train",
-        "--train",
-        "data/diabetes_train.csv",
-        "--out",
-        p(&model),
-        "--n-estimators",
-        "3",
-    ]);
+    let model = diabetes_model(&dir, 3);
     let mut bytes = std::fs::read(&model).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
@@ -542,17 +557,8 @@ fn every_kind_of_bad_model_file_has_its_own_message() {
 #[test]
 fn predict_input_must_have_the_models_features() {
     let dir = tmp();
-    let model = dir.path().join("m.bin");
+    let model = diabetes_model(&dir, 2);
     let csv = dir.path().join("few.csv");
-    ok(&[
-        "train",
-        "--train",
-        "data/diabetes_train.csv",
-        "--out",
-        p(&model),
-        "--n-estimators",
-        "2",
-    ]);
     std::fs::write(&csv, "age,sex,bmi\n0.1,0.2,0.3\n").unwrap();
     let err = fails(&["predict", "--model", p(&model), "--input", p(&csv)]);
     assert!(
@@ -735,20 +741,7 @@ fn without_an_adapter_bench_and_predict_fall_back_to_the_cpu() {
         "{o}"
     );
     assert!(o.contains("[INFERENCE] Mean Squared Error: "), "{o}");
-    let predict = |device: &str| {
-        with_env(
-            &[
-                "predict",
-                "--model",
-                p(&model),
-                "--input",
-                "data/diabetes_test.csv",
-                "--device",
-                device,
-            ],
-            &no_gpu,
-        )
-    };
+    let predict = |device: &str| with_env(&predict_diabetes(&model, device), &no_gpu);
     let cpu = predict("cpu");
     let auto = predict("auto");
     assert!(cpu.status.success() && auto.status.success());
@@ -766,16 +759,7 @@ fn without_an_adapter_bench_and_predict_fall_back_to_the_cpu() {
 #[test]
 fn auto_uses_the_gpu_from_the_configured_batch_size() {
     let dir = tmp();
-    let model = dir.path().join("m.bin");
-    ok(&[
-        "train",
-        "--train",
-        "data/diabetes_train.csv",
-        "--out",
-        p(&model),
-        "--n-estimators",
-        "10",
-    ]);
+    let model = diabetes_model(&dir, 10);
     let predict = |min_rows: &str| {
         let out = with_env(
             &[
@@ -814,28 +798,11 @@ fn auto_uses_the_gpu_from_the_configured_batch_size() {
 #[test]
 fn headless_gpu_use_prints_no_wayland_noise() {
     let dir = tmp();
-    let model = dir.path().join("m.bin");
-    ok(&[
-        "train",
-        "--train",
-        "data/diabetes_train.csv",
-        "--out",
-        p(&model),
-        "--n-estimators",
-        "5",
-    ]);
+    let model = diabetes_model(&dir, 5);
     // A session without a desktop, as in CI: Mesa's device-select layer
     // would make libwayland print "error: XDG_RUNTIME_DIR ..." on stderr.
     let out = Command::new(env!("CARGO_BIN_EXE_wasm-forest"))
-        .args([
-            "predict",
-            "--model",
-            p(&model),
-            "--input",
-            "data/diabetes_test.csv",
-            "--device",
-            "gpu",
-        ])
+        .args(predict_diabetes(&model, "gpu"))
         .current_dir(repo())
         .env_remove("XDG_RUNTIME_DIR")
         .env_remove("NODEVICE_SELECT")
