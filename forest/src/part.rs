@@ -115,20 +115,12 @@ impl Part {
         Ok(out)
     }
 
+    /// Decodes a part; its child ids are checked by [`merge`], not here.
     pub fn from_bytes(bytes: &[u8]) -> Result<Part> {
         let (header, n, at) = parse(bytes)?;
-        let arrays = &bytes[at..];
-        let (feature, rest) = arrays.split_at(4 * n);
-        let (threshold, rest) = rest.split_at(4 * n);
-        let (left, rest) = rest.split_at(4 * n);
-        let (right, value) = rest.split_at(4 * n);
-        let nodes = Nodes {
-            feature: from_le(feature, u32::from_le_bytes),
-            threshold: from_le(threshold, f32::from_le_bytes),
-            left: from_le(left, u32::from_le_bytes),
-            right: from_le(right, u32::from_le_bytes),
-            value: from_le(value, f64::from_le_bytes),
-        };
+        let mut nodes = Nodes::default();
+        nodes.reserve(n);
+        append_le(&mut nodes, &bytes[at..], n, 0);
         Ok(Part { header, nodes })
     }
 }
@@ -162,13 +154,6 @@ fn parse(bytes: &[u8]) -> Result<(Header, usize, usize)> {
         )));
     }
     Ok((header, n, bytes.len() - arrays.len()))
-}
-
-/// A raw little-endian array (its length a multiple of `N`, checked by [`parse`]).
-fn from_le<const N: usize, T>(b: &[u8], read: fn([u8; N]) -> T) -> Vec<T> {
-    b.chunks_exact(N)
-        .map(|c| read(c.try_into().expect("chunks of N bytes")))
-        .collect()
 }
 
 fn take_u32(b: &[u8]) -> Option<(u32, &[u8])> {
@@ -249,8 +234,9 @@ fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes) -> Result<Forest> {
     Ok(forest)
 }
 
-/// Appends a part's raw arrays (`n` nodes) with child ids shifted by
-/// `offset`; false if a child id is not within the part.
+/// Appends a part's raw arrays (`n` nodes, their size checked by [`parse`])
+/// with child ids shifted by `offset`; false if a child id is not within the
+/// part.
 fn append_le(nodes: &mut Nodes, arrays: &[u8], n: usize, offset: u32) -> bool {
     let (feature, rest) = arrays.split_at(4 * n);
     let (threshold, rest) = rest.split_at(4 * n);
