@@ -115,9 +115,8 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
             "checksum mismatch (stored {stored:08x}, computed {computed:08x}): the file is corrupted"
         )));
     }
-    crate::tree::exact::LIMIT.with(|l| l.set(payload.len()));
-    let decoded = postcard::take_from_bytes(payload);
-    crate::tree::exact::LIMIT.with(|l| l.set(0));
+    let decoded =
+        crate::tree::exact::with_limit(payload.len(), || postcard::take_from_bytes(payload));
     let (forest, rest): (Forest, _) =
         decoded.map_err(|e| invalid(format!("cannot decode the payload: {e}")))?;
     if !rest.is_empty() {

@@ -31,10 +31,10 @@ pub struct Nodes {
 
 /// Node arrays decoded into exactly their length. serde's `Vec` starts
 /// small and doubles, so a 100 MB model would briefly take ~2x in a
-/// sandboxed instance. The announced length is trusted only up to
-/// [`exact::LIMIT`], set by the model reader to the payload's size (every
-/// element takes at least one byte), so a forged length cannot reserve
-/// more than the file could hold.
+/// sandboxed instance. The announced length is trusted only up to the
+/// limit the model reader sets with [`exact::with_limit`]: the payload's
+/// size (every element takes at least one byte), so a forged length cannot
+/// reserve more than the file could hold.
 pub(crate) mod exact {
     use std::cell::Cell;
     use std::fmt;
@@ -43,7 +43,15 @@ pub(crate) mod exact {
     use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
     thread_local! {
-        pub(crate) static LIMIT: Cell<usize> = const { Cell::new(0) };
+        static LIMIT: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Runs `decode` with node arrays believed up to `limit` elements.
+    pub(crate) fn with_limit<R>(limit: usize, decode: impl FnOnce() -> R) -> R {
+        LIMIT.with(|l| l.set(limit));
+        let r = decode();
+        LIMIT.with(|l| l.set(0));
+        r
     }
 
     pub(crate) fn vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -141,9 +149,7 @@ mod tests {
     fn node_arrays_decode_into_exactly_their_length() {
         let t = nodes(3000);
         let bytes = postcard::to_allocvec(&t).unwrap();
-        exact::LIMIT.with(|l| l.set(bytes.len()));
-        let back: Nodes = postcard::from_bytes(&bytes).unwrap();
-        exact::LIMIT.with(|l| l.set(0));
+        let back: Nodes = exact::with_limit(bytes.len(), || postcard::from_bytes(&bytes)).unwrap();
         assert_eq!(back, t);
         assert_eq!(back.feature.capacity(), 3000);
         assert_eq!(back.value.capacity(), 3000);
@@ -153,9 +159,7 @@ mod tests {
     fn a_forged_length_reserves_no_more_than_the_bytes_allow() {
         // feature: "2^32 - 1 elements" followed by three bytes.
         let forged = [0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3];
-        exact::LIMIT.with(|l| l.set(forged.len()));
-        let r = postcard::from_bytes::<Nodes>(&forged);
-        exact::LIMIT.with(|l| l.set(0));
+        let r = exact::with_limit(forged.len(), || postcard::from_bytes::<Nodes>(&forged));
         assert!(r.is_err());
     }
 }
