@@ -14,7 +14,7 @@ use crate::fsio::write_atomic;
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
 use crate::runtime::{Dataset, Device, Runtime};
-use crate::stats::{Summary, mb, mb_per_s, ms, mse};
+use crate::stats::{Summary, mb, mb_per_s, mib, ms, mse};
 use forest::Params;
 
 #[derive(Debug, Serialize)]
@@ -378,18 +378,17 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         "[TRAINING] Completed in {} (instantiation included)",
         train.describe()
     );
-    let mib = |b: usize| b as f64 / (1 << 20) as f64;
     println!(
         "[TRAINING] Throughput: {:.0} trees/s ({grow_calls} grow call{})",
         f64::from(params.n_estimators) / train.median_s,
         if grow_calls == 1 { "" } else { "s" }
     );
     println!(
-        "[TRAINING] Peak guest memory: {:.1} MiB per training instance ({:.1} MiB over {}), merge instance {:.1} MiB (holds the model)",
-        mib(peak_worker),
-        mib(peak_train),
+        "[TRAINING] Peak guest memory: {} per training instance ({} over {}), merge instance {} (holds the model)",
+        mib(peak_worker as u64),
+        mib(peak_train as u64),
         shares.len(),
-        mib(peak_merge),
+        mib(peak_merge as u64),
     );
 
     let (native_train, ratio, identical) = if args.no_native {

@@ -17,7 +17,7 @@ use crate::runtime::{Device, Job, ModelHandle, ModelInfo, Runtime};
 
 /// Rows below which another prediction instance is not worth starting.
 const PREDICT_ROWS_PER_WORKER: usize = 10_000;
-use crate::stats::{mb, mb_per_s, ms, mse};
+use crate::stats::{mb, mb_per_s, mib, ms, mse};
 
 pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     let params = args.forest.params(100, None);
@@ -61,11 +61,10 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         if trained.workers == 1 { "" } else { "s" },
         f64::from(params.n_estimators) / elapsed.as_secs_f64()
     );
-    let mib = |b: usize| b as f64 / f64::from(1 << 20);
     println!(
-        "Peak guest memory: {:.1} MiB per worker instance, {:.1} MiB in the instance that merged the model",
-        mib(trained.peak_worker_memory),
-        mib(trained.peak_merge_memory)
+        "Peak guest memory: {} per worker instance, {} in the instance that merged the model",
+        mib(trained.peak_worker_memory as u64),
+        mib(trained.peak_merge_memory as u64)
     );
     println!(
         "Model saved to: {} ({} bytes)",

@@ -20,7 +20,7 @@ use crate::memory::{HeapPeak, peak_rss};
 use crate::parallel::{self, Predictor};
 use crate::progress::Progress;
 use crate::runtime::{Device, Runtime};
-use crate::stats::{Summary, ms, mse};
+use crate::stats::{Summary, mib, ms, mse};
 use crate::{plot, synthetic};
 use forest::Params;
 
@@ -565,10 +565,6 @@ fn run_python(
     }
     let text = std::fs::read_to_string(&json).context("reading the Python reference's JSON")?;
     serde_json::from_str(&text).context("parsing the Python reference's JSON")
-}
-
-fn mib(b: u64) -> String {
-    format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
 }
 
 fn print_report(r: &CompareReport, model_path: &Path) {

@@ -585,12 +585,12 @@ pub struct Job {
     max_memory: u64,
 }
 
-/// A model living inside a job's instance.
 /// A `trainer` resource in one instance.
 pub struct TrainerHandle {
     handle: ResourceAny,
 }
 
+/// A model living inside a job's instance.
 pub struct ModelHandle {
     handle: ResourceAny,
     /// Bytes of its model file (bounds what the guest may send the GPU).

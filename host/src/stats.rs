@@ -60,6 +60,11 @@ pub fn ms(s: f64) -> String {
     }
 }
 
+/// Bytes as MiB with one decimal, as memory figures are printed.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
 /// A size in bytes, kB or MB (powers of 10, as the MB/s rates) with three
 /// significant digits, so a 400-byte file is not "0.0 MB".
 pub fn mb(bytes: u64) -> String {
