@@ -50,14 +50,42 @@ impl Rng {
     /// Uniform integer in `0..n` (Lemire's multiply-and-reject; unbiased). `n > 0`.
     pub fn below(&mut self, n: u64) -> u64 {
         debug_assert!(n > 0);
-        let threshold = n.wrapping_neg() % n;
-        loop {
-            let m = u128::from(self.next_u64()) * u128::from(n);
-            if (m as u64) >= threshold {
-                return (m >> 64) as u64;
+        let (mut hi, mut lo) = mul_wide(self.next_u64(), n);
+        // The rejection threshold `2^64 mod n` is below `n`: a low half of at
+        // least `n` is always accepted, so the division is rarely needed.
+        if lo < n {
+            let threshold = n.wrapping_neg() % n;
+            while lo < threshold {
+                (hi, lo) = mul_wide(self.next_u64(), n);
             }
         }
+        hi
     }
+}
+
+/// The 128-bit product of `a` and `b` as (high, low) halves.
+#[inline]
+fn mul_wide(a: u64, b: u64) -> (u64, u64) {
+    if cfg!(target_pointer_width = "64") {
+        let m = u128::from(a) * u128::from(b);
+        ((m >> 64) as u64, m as u64)
+    } else {
+        mul_wide_halves(a, b)
+    }
+}
+
+/// [`mul_wide`] from four 32×32 products. wasm32 has no wide multiply, and
+/// `u128` there is a call to a generic 128×128 routine; this is a few
+/// inline instructions.
+#[inline]
+fn mul_wide_halves(a: u64, b: u64) -> (u64, u64) {
+    const M: u64 = 0xFFFF_FFFF;
+    let (a0, a1, b0, b1) = (a & M, a >> 32, b & M, b >> 32);
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    let mid = (p00 >> 32) + (p01 & M) + (p10 & M);
+    let lo = (mid << 32) | (p00 & M);
+    let hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+    (hi, lo)
 }
 
 #[cfg(test)]
@@ -79,6 +107,59 @@ mod tests {
             Rng::for_tree(42, 0).next_u64(),
             Rng::for_tree(43, 0).next_u64()
         );
+    }
+
+    #[test]
+    fn wide_multiply_from_halves_is_the_u128_product() {
+        let mut r = Rng::new(3);
+        let edges = [0, 1, 2, 0xFFFF_FFFF, 1 << 32, u64::MAX - 1, u64::MAX];
+        let mut pairs: Vec<(u64, u64)> =
+            (0..10_000).map(|_| (r.next_u64(), r.next_u64())).collect();
+        for a in edges {
+            for b in edges {
+                pairs.push((a, b));
+            }
+        }
+        for (a, b) in pairs {
+            let m = u128::from(a) * u128::from(b);
+            assert_eq!(
+                mul_wide_halves(a, b),
+                ((m >> 64) as u64, m as u64),
+                "{a} * {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn below_is_lemires_method() {
+        // The stream is part of the model format: `below` must draw exactly
+        // what the plain u128 formulation draws, rejections included.
+        fn reference(r: &mut Rng, n: u64) -> u64 {
+            let threshold = n.wrapping_neg() % n;
+            loop {
+                let m = u128::from(r.next_u64()) * u128::from(n);
+                if (m as u64) >= threshold {
+                    return (m >> 64) as u64;
+                }
+            }
+        }
+        // Large n make rejections common (n near 2^63 rejects half the draws).
+        for n in [
+            1,
+            2,
+            3,
+            10,
+            353,
+            1 << 20,
+            (1 << 63) + 1,
+            u64::MAX - 7,
+            u64::MAX,
+        ] {
+            let (mut a, mut b) = (Rng::new(n), Rng::new(n));
+            for _ in 0..2000 {
+                assert_eq!(a.below(n), reference(&mut b, n), "n = {n}");
+            }
+        }
     }
 
     #[test]
