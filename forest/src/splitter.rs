@@ -165,19 +165,25 @@ impl<'t> Splitter<'t> {
         self.start_weights();
         let total: usize = self.counts.iter().map(|&c| c as usize).sum();
         self.cover_weights(total);
+        let n_in_bag = self.counts.iter().filter(|&&c| c > 0).count();
+        // One slot more than needed: the filter below writes every row and
+        // advances past the in-bag ones only (whether a row is in the bag is
+        // a coin flip, a branch on it would miss a third of the time).
         self.sorted.clear();
-        self.sorted.reserve_exact(self.n_rows * self.n_features);
+        self.sorted.resize(n_in_bag * self.n_features + 1, 0);
         for f in 0..self.n_features {
             let order = &global_order[f * self.n_rows..(f + 1) * self.n_rows];
-            self.sorted.extend(
-                order
-                    .iter()
-                    .copied()
-                    .filter(|&r| self.counts[r as usize] > 0),
-            );
+            let out = &mut self.sorted[f * n_in_bag..(f + 1) * n_in_bag + 1];
+            let mut k = 0;
+            for &r in order {
+                out[k] = r;
+                k += usize::from(self.counts[r as usize] > 0);
+            }
+            debug_assert_eq!(k, n_in_bag);
         }
-        self.n_in_bag = self.sorted.len() / self.n_features;
-        self.n_in_bag
+        self.sorted.truncate(n_in_bag * self.n_features);
+        self.n_in_bag = n_in_bag;
+        n_in_bag
     }
 
     fn rows(&self, feature: usize, start: usize, end: usize) -> &[u32] {
@@ -217,7 +223,12 @@ impl<'t> Splitter<'t> {
         let min_leaf = self.min_samples_leaf;
         debug_assert!(n >= 2 * min_leaf && min_leaf >= 1);
         let mut best: Option<Split> = None;
-        let mut best_proxy = f64::NEG_INFINITY;
+        // The best proxy so far as a key: 0 for none, else the proxy's bits
+        // plus one. Proxies are sums of squares times positive weights, never
+        // negative, and such floats order as their bits do: the scan compares
+        // and selects integers, which compile to branch-free moves natively
+        // and in wasm alike.
+        let mut best_key = 0u64;
         let mut visited = 0;
         for i in 0..self.n_features {
             if visited >= self.max_features {
@@ -236,30 +247,43 @@ impl<'t> Splitter<'t> {
             visited += 1;
             // Splits leaving fewer than min_leaf rows on a side are never
             // evaluated: rows before the first valid position are only summed.
+            let (counts, weighted, inverse) = (&self.counts, &self.weighted_targets, &self.inverse);
             let mut left = Sums::default();
             for &r in &rows[..min_leaf - 1] {
-                left.add(self.counts[r as usize], self.weighted_targets[r as usize]);
+                left.add(counts[r as usize], weighted[r as usize]);
             }
             let mut prev = col[rows[min_leaf - 1] as usize];
+            // Whether a position beats the best so far is unpredictable: no
+            // branch on it, and the threshold is computed once, after the scan.
+            let (mut top, mut top_p) = (best_key, 0);
             for p in min_leaf..=n - min_leaf {
                 // The split puts rows[..p] on the left.
                 let r = rows[p - 1] as usize;
-                left.add(self.counts[r], self.weighted_targets[r]);
+                left.add(counts[r], weighted[r]);
                 let v = col[rows[p] as usize];
-                let a = prev;
+                let valid = f64::from(v) > f64::from(prev) + FEATURE_THRESHOLD;
                 prev = v;
-                if f64::from(v) <= f64::from(a) + FEATURE_THRESHOLD {
-                    continue;
-                }
-                let proxy = proxy_improvement(left, total.minus(left), &self.inverse);
-                if proxy > best_proxy {
-                    best_proxy = proxy;
-                    best = Some(Split {
-                        feature: f as u32,
-                        n_left: p,
-                        threshold: threshold_between(a, v),
-                    });
-                }
+                let proxy = proxy_improvement(left, total.minus(left), inverse);
+                // NaN (sums overflowed to inf - inf) never wins, as `>` had it.
+                let key = if valid && !proxy.is_nan() {
+                    proxy.to_bits() + 1
+                } else {
+                    0
+                };
+                let better = key > top;
+                top = if better { key } else { top };
+                top_p = if better { p } else { top_p };
+            }
+            if top_p != 0 {
+                best_key = top;
+                best = Some(Split {
+                    feature: f as u32,
+                    n_left: top_p,
+                    threshold: threshold_between(
+                        col[rows[top_p - 1] as usize],
+                        col[rows[top_p] as usize],
+                    ),
+                });
             }
         }
         best
