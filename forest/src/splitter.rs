@@ -170,6 +170,9 @@ impl<'t> Splitter<'t> {
         // advances past the in-bag ones only (whether a row is in the bag is
         // a coin flip, a branch on it would miss a third of the time).
         self.sorted.clear();
+        // Room for any tree at once: the buffer is sized by the first tree
+        // and never grows (doubling) from tree to tree.
+        self.sorted.reserve_exact(self.n_rows * self.n_features + 1);
         self.sorted.resize(n_in_bag * self.n_features + 1, 0);
         for f in 0..self.n_features {
             let order = &global_order[f * self.n_rows..(f + 1) * self.n_rows];
