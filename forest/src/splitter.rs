@@ -250,7 +250,13 @@ impl<'t> Splitter<'t> {
             visited += 1;
             // Splits leaving fewer than min_leaf rows on a side are never
             // evaluated: rows before the first valid position are only summed.
-            let (counts, weighted, inverse) = (&self.counts, &self.weighted_targets, &self.inverse);
+            // Slices of equal, known lengths: one bounds check on a row id
+            // covers all three arrays, and one on the left weight covers the
+            // inverse table for both sides (fewer checks and fewer live
+            // lengths, which Cranelift would keep on the stack).
+            let counts = &self.counts[..];
+            let (weighted, col) = (&self.weighted_targets[..counts.len()], &col[..counts.len()]);
+            let inverse = &self.inverse[..=total.weight as usize];
             let mut left = Sums::default();
             for &r in &rows[..min_leaf - 1] {
                 left.add(counts[r as usize], weighted[r as usize]);
@@ -259,11 +265,14 @@ impl<'t> Splitter<'t> {
             // Whether a position beats the best so far is unpredictable: no
             // branch on it, and the threshold is computed once, after the scan.
             let (mut top, mut top_p) = (best_key, 0);
-            for p in min_leaf..=n - min_leaf {
-                // The split puts rows[..p] on the left.
-                let r = rows[p - 1] as usize;
-                left.add(counts[r], weighted[r]);
-                let v = col[rows[p] as usize];
+            // Position p puts rows[..p] on the left: row rows[p - 1] joins
+            // it and rows[p] is the first on the right.
+            let pairs = rows[min_leaf - 1..n - min_leaf]
+                .iter()
+                .zip(&rows[min_leaf..=n - min_leaf]);
+            for (p, (&joins, &next)) in (min_leaf..).zip(pairs) {
+                left.add(counts[joins as usize], weighted[joins as usize]);
+                let v = col[next as usize];
                 let valid = f64::from(v) > f64::from(prev) + FEATURE_THRESHOLD;
                 prev = v;
                 let proxy = proxy_improvement(left, total.minus(left), inverse);
