@@ -41,7 +41,8 @@ pub struct BenchReport {
     pub peak_guest_memory_train_bytes: usize,
     /// The largest peak of one training instance (its data plus one piece).
     pub peak_guest_memory_train_worker_bytes: usize,
-    /// The merging instance's peak (it holds the whole model).
+    /// The merging instance's peak (worker 0's, training and merge; it
+    /// holds the whole model).
     pub peak_guest_memory_merge_bytes: usize,
     /// `trainer.grow` calls per training run, over all workers.
     pub grow_calls: usize,
@@ -384,7 +385,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         if grow_calls == 1 { "" } else { "s" }
     );
     println!(
-        "[TRAINING] Peak guest memory: {} per training instance ({} over {}), merge instance {} (holds the model)",
+        "[TRAINING] Peak guest memory: {} per training instance ({} over {}), {} in worker 0's instance after it merged the parts (it holds the model)",
         mib(peak_worker as u64),
         mib(peak_train as u64),
         shares.len(),
