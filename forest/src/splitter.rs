@@ -301,6 +301,18 @@ impl<'t> Splitter<'t> {
         best
     }
 
+    /// Sums of the node `start..start + 2` split into its two rows (in the
+    /// split feature's order: the left one first), each as `node_sums`
+    /// gives it for a one-row node.
+    pub fn split_pair(&self, start: usize, split: &Split) -> [Sums; 2] {
+        let rows = self.rows(split.feature as usize, start, start + 2);
+        [rows[0], rows[1]].map(|r| {
+            let mut s = Sums::default();
+            s.add(self.counts[r as usize], self.weighted_targets[r as usize]);
+            s
+        })
+    }
+
     /// Partitions every feature's range `start..end` into the split's left
     /// rows then right rows, keeping each side sorted.
     pub fn partition(&mut self, start: usize, end: usize, split: &Split) {
