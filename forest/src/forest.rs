@@ -2,8 +2,6 @@
 
 use std::ops::Range;
 
-use serde::{Deserialize, Serialize};
-
 use crate::builder::{self, Limits};
 use crate::dataset::{Dataset, check_finite_features};
 use crate::error::{ForestError, Result};
@@ -15,7 +13,7 @@ use crate::tree::{LEAF, Nodes};
 
 /// A trained forest. All trees live in one [`Nodes`] (absolute child ids);
 /// tree `t` occupies `roots[t]..roots[t + 1]` (the last one runs to the end).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
     pub n_features: u32,
     pub feature_names: Option<Vec<String>>,

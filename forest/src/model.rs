@@ -1,42 +1,97 @@
-//! The model file: a fixed header, then the forest as a postcard payload.
+//! The model file: a fixed header, then the forest.
 //!
 //! ```text
 //! offset size  field
 //!      0    8  magic  b"WFOREST\0"
-//!      8    2  format version (u16 LE), currently 2 (1: before `splitter`)
+//!      8    2  format version (u16 LE), currently 3
 //!     10    2  reserved, 0
 //!     12    8  payload length in bytes (u64 LE)
 //!     20    4  CRC-32 (IEEE) of the payload (u32 LE)
-//!     24    …  payload: postcard encoding of `Forest`
+//!     24    …  payload:
+//!              u32 LE  length H of the head
+//!              H       head: postcard encoding of n_features, feature_names,
+//!                      params, n_train_rows and roots
+//!              u32 LE  node count N
+//!              20×N    node arrays, little-endian:
+//!                      feature u32×N | threshold f32×N | right u32×N | value f64×N
 //! ```
+//! `left` is not stored: trees are in pre-order, left child first, so a
+//! split's left child is the next node and a leaf is a node whose `right` is
+//! `u32::MAX`. The node arrays are plain copies, so writing and reading a
+//! model costs little more than its checksum (version 2 encoded them as
+//! postcard varints, which was most of the time of merging parts in the
+//! sandbox). Version 1 predates the `splitter` parameter.
+//!
 //! Loading checks header, length and checksum before decoding anything, then
 //! the tree structure before the forest is used.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{ForestError, Result};
 use crate::forest::Forest;
+use crate::params::Params;
+use crate::tree::{Nodes, RAW_NODE_BYTES};
 
 pub const MAGIC: [u8; 8] = *b"WFOREST\0";
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 pub const HEADER_LEN: usize = 24;
 
 fn invalid(m: String) -> ForestError {
     ForestError::InvalidModel(m)
 }
 
+/// Everything of a forest but its node arrays (borrowed for writing).
+#[derive(Serialize)]
+struct HeadRef<'a> {
+    n_features: u32,
+    feature_names: &'a Option<Vec<String>>,
+    params: &'a Params,
+    n_train_rows: u32,
+    roots: &'a [u32],
+}
+
+/// [`HeadRef`], decoded: the same postcard encoding.
+#[derive(Deserialize)]
+struct Head {
+    n_features: u32,
+    feature_names: Option<Vec<String>>,
+    params: Params,
+    n_train_rows: u32,
+    roots: Vec<u32>,
+}
+
 /// Serialises a forest into the model file format.
 pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
-    // The header's length and checksum are filled in once the payload is
-    // written after it: one buffer, sized up front for the whole payload
-    // (a buffer that has to grow doubles, and a 100 MB model would then
-    // briefly need 300 MB in a sandboxed instance).
-    let capacity = HEADER_LEN + encoded_size_bound(forest);
-    let mut out = Vec::with_capacity(capacity);
+    if let Some(i) = forest.nodes.not_pre_order() {
+        return Err(invalid(format!(
+            "cannot encode the model: node {i} is not in pre-order, left child first (the file stores no left child ids)"
+        )));
+    }
+    let head = postcard::to_allocvec(&HeadRef {
+        n_features: forest.n_features,
+        feature_names: &forest.feature_names,
+        params: &forest.params,
+        n_train_rows: forest.n_train_rows,
+        roots: &forest.roots,
+    })
+    .map_err(|e| invalid(format!("cannot encode the model: {e}")))?;
+    let n = forest.nodes.len();
+    let count = u32::try_from(n)
+        .map_err(|_| invalid(format!("{n} nodes are more than a model file can hold")))?;
+    // One buffer, sized exactly: a buffer that has to grow doubles, and a
+    // 100 MB model would then briefly need 300 MB in a sandboxed instance.
+    let size = HEADER_LEN + 8 + head.len() + n * RAW_NODE_BYTES;
+    let mut out = Vec::with_capacity(size);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&[0u8; HEADER_LEN - 10]);
-    let mut out = postcard::to_extend(forest, out)
-        .map_err(|e| invalid(format!("cannot encode the model: {e}")))?;
-    debug_assert!(out.len() <= capacity, "the size bound is wrong");
+    out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+    out.extend_from_slice(&head);
+    out.extend_from_slice(&count.to_le_bytes());
+    forest.nodes.write_raw(&mut out);
+    debug_assert_eq!(out.len(), size);
+    // The header's length and checksum are filled in once the payload is
+    // written after it.
     let payload_len = (out.len() - HEADER_LEN) as u64;
     let crc = crc32fast::hash(&out[HEADER_LEN..]);
     out[12..20].copy_from_slice(&payload_len.to_le_bytes());
@@ -44,30 +99,48 @@ pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Bytes of postcard's varint for `v`.
-fn varint_len(v: u64) -> usize {
-    (64 - v.leading_zeros() as usize).max(1).div_ceil(7)
+fn take_u32(b: &[u8]) -> Option<(u32, &[u8])> {
+    let (head, rest) = b.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*head), rest))
 }
 
-/// At least the postcard size of `forest`: exact for the node arrays, with
-/// room to spare for the few small fields.
-fn encoded_size_bound(forest: &Forest) -> usize {
-    let n = &forest.nodes;
-    let varints = |a: &[u32]| a.iter().map(|&v| varint_len(u64::from(v))).sum::<usize>();
-    let names: usize = forest
-        .feature_names
-        .iter()
-        .flatten()
-        .map(|s| s.len() + 10)
-        .sum();
-    1024 + names
-        + 5 * forest.roots.len()
-        + varints(&n.feature)
-        + varints(&n.left)
-        + varints(&n.right)
-        + 4 * n.threshold.len()
-        + 8 * n.value.len()
-        + 5 * 5
+/// Decodes a payload whose checksum matched.
+fn decode(payload: &[u8]) -> Result<Forest> {
+    let cut = || invalid("cannot decode the payload: it is cut short".into());
+    let (len, rest) = take_u32(payload).ok_or_else(cut)?;
+    let (head, rest) = rest.split_at_checked(len as usize).ok_or_else(cut)?;
+    let head: Head = match postcard::take_from_bytes(head) {
+        Ok((h, [])) => h,
+        Ok((_, extra)) => {
+            return Err(invalid(format!(
+                "{} undecoded bytes at the end of the payload's head",
+                extra.len()
+            )));
+        }
+        Err(e) => return Err(invalid(format!("cannot decode the payload: {e}"))),
+    };
+    let (n, arrays) = take_u32(rest).ok_or_else(cut)?;
+    let n = n as usize;
+    if arrays.len() != n * RAW_NODE_BYTES {
+        return Err(invalid(format!(
+            "cannot decode the payload: {n} nodes need {} bytes of node arrays, it has {}",
+            n * RAW_NODE_BYTES,
+            arrays.len()
+        )));
+    }
+    let mut nodes = Nodes::default();
+    // Child ids out of range are reported by `validate`, with their node.
+    nodes.append_raw(arrays, n, 0);
+    let forest = Forest {
+        n_features: head.n_features,
+        feature_names: head.feature_names,
+        params: head.params,
+        n_train_rows: head.n_train_rows,
+        roots: head.roots,
+        nodes,
+    };
+    forest.validate()?;
+    Ok(forest)
 }
 
 /// Parses and fully validates a model file.
@@ -115,38 +188,5 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
             "checksum mismatch (stored {stored:08x}, computed {computed:08x}): the file is corrupted"
         )));
     }
-    let decoded =
-        crate::tree::exact::with_limit(payload.len(), || postcard::take_from_bytes(payload));
-    let (forest, rest): (Forest, _) =
-        decoded.map_err(|e| invalid(format!("cannot decode the payload: {e}")))?;
-    if !rest.is_empty() {
-        return Err(invalid(format!(
-            "{} undecoded bytes at the end of the payload",
-            rest.len()
-        )));
-    }
-    forest.validate()?;
-    Ok(forest)
-}
-
-#[cfg(test)]
-mod size_tests {
-    use super::varint_len;
-
-    #[test]
-    fn varint_lengths_are_postcards() {
-        for v in [
-            0u64,
-            1,
-            127,
-            128,
-            16_383,
-            16_384,
-            u64::from(u32::MAX),
-            u64::MAX,
-        ] {
-            let bytes = postcard::to_allocvec(&v).unwrap();
-            assert_eq!(varint_len(v), bytes.len(), "{v}");
-        }
-    }
+    decode(payload)
 }

@@ -9,20 +9,21 @@
 //! decoding and the merged forest is fully validated, as any model is.
 //!
 //! ```text
-//! magic b"WFPART2\0" | u32 LE header length | postcard(Header) | u32 LE node count N
-//! | feature u32×N | threshold f32×N | left u32×N | right u32×N | value f64×N   (all LE)
+//! magic b"WFPART3\0" | u32 LE header length | postcard(Header) | u32 LE node count N
+//! | feature u32×N | threshold f32×N | right u32×N | value f64×N   (all LE)
 //! ```
+//!
+//! The node arrays are the model file's ([`Nodes::write_raw`]): `left` is
+//! implied by the pre-order layout.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ForestError, Result};
 use crate::forest::{Forest, Trainer, check_feature_names};
 use crate::params::Params;
-use crate::tree::{LEAF, Nodes};
+use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES};
 
-const MAGIC: [u8; 8] = *b"WFPART2\0";
-/// Bytes per node in the raw arrays.
-const NODE_BYTES: usize = 4 + 4 + 4 + 4 + 8;
+const MAGIC: [u8; 8] = *b"WFPART3\0";
 
 /// Everything of a part but its node arrays: what the forest needs, and
 /// which of its trees the part holds.
@@ -99,19 +100,20 @@ impl Part {
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        if let Some(i) = self.nodes.not_pre_order() {
+            return Err(invalid(format!(
+                "cannot encode a forest part: node {i} is not in pre-order, left child first"
+            )));
+        }
         let head = postcard::to_allocvec(&self.header)
             .map_err(|e| invalid(format!("cannot encode a forest part: {e}")))?;
         let n = &self.nodes;
-        let mut out = Vec::with_capacity(MAGIC.len() + 8 + head.len() + n.len() * NODE_BYTES);
+        let mut out = Vec::with_capacity(MAGIC.len() + 8 + head.len() + n.len() * RAW_NODE_BYTES);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&(head.len() as u32).to_le_bytes());
         out.extend_from_slice(&head);
         out.extend_from_slice(&(n.len() as u32).to_le_bytes());
-        out.extend(n.feature.iter().flat_map(|v| v.to_le_bytes()));
-        out.extend(n.threshold.iter().flat_map(|v| v.to_le_bytes()));
-        out.extend(n.left.iter().flat_map(|v| v.to_le_bytes()));
-        out.extend(n.right.iter().flat_map(|v| v.to_le_bytes()));
-        out.extend(n.value.iter().flat_map(|v| v.to_le_bytes()));
+        n.write_raw(&mut out);
         Ok(out)
     }
 
@@ -119,8 +121,8 @@ impl Part {
     pub fn from_bytes(bytes: &[u8]) -> Result<Part> {
         let (header, n, at) = parse(bytes)?;
         let mut nodes = Nodes::default();
-        nodes.reserve(n);
-        append_le(&mut nodes, &bytes[at..], n, 0);
+        // Child ids are checked by `merge`.
+        nodes.append_raw(&bytes[at..], n, 0);
         Ok(Part { header, nodes })
     }
 }
@@ -146,10 +148,10 @@ fn parse(bytes: &[u8]) -> Result<(Header, usize, usize)> {
     };
     let (n, arrays) = take_u32(rest).ok_or_else(cut)?;
     let n = n as usize;
-    if arrays.len() != n * NODE_BYTES {
+    if arrays.len() != n * RAW_NODE_BYTES {
         return Err(invalid(format!(
             "cannot decode a forest part: {n} nodes need {} bytes of arrays, it has {}",
-            n * NODE_BYTES,
+            n * RAW_NODE_BYTES,
             arrays.len()
         )));
     }
@@ -211,7 +213,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Forest> {
     for (i, (h, n, at, bytes)) in parsed.into_iter().enumerate() {
         let offset = nodes.len() as u32;
         roots.extend(h.roots.iter().map(|r| r + offset));
-        if !append_le(&mut nodes, &bytes[at..], n, offset) {
+        if !nodes.append_raw(&bytes[at..], n, offset) {
             return Err(beyond(i, n));
         }
         drop(bytes);
@@ -232,39 +234,6 @@ fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes) -> Result<Forest> {
     };
     forest.validate()?;
     Ok(forest)
-}
-
-/// Appends a part's raw arrays (`n` nodes, their size checked by [`parse`])
-/// with child ids shifted by `offset`; false if a child id is not within the
-/// part.
-fn append_le(nodes: &mut Nodes, arrays: &[u8], n: usize, offset: u32) -> bool {
-    let (feature, rest) = arrays.split_at(4 * n);
-    let (threshold, rest) = rest.split_at(4 * n);
-    let (left, rest) = rest.split_at(4 * n);
-    let (right, value) = rest.split_at(4 * n);
-    fn u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
-        b.chunks_exact(4)
-            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-    }
-    nodes.feature.extend(u32s(feature));
-    nodes.threshold.extend(u32s(threshold).map(f32::from_bits));
-    let mut inside = true;
-    let mut shift = |c: u32| {
-        inside &= c == LEAF || (c as usize) < n;
-        if c == LEAF {
-            LEAF
-        } else {
-            c.wrapping_add(offset)
-        }
-    };
-    nodes.left.extend(u32s(left).map(&mut shift));
-    nodes.right.extend(u32s(right).map(&mut shift));
-    nodes.value.extend(
-        value
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))),
-    );
-    inside
 }
 
 fn beyond(i: usize, len: usize) -> ForestError {

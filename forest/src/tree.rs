@@ -1,10 +1,17 @@
 //! The one flat node layout, shared by CPU prediction, the model file, the WIT
 //! boundary and the GPU buffers: five parallel arrays indexed by node id.
 
-use serde::{Deserialize, Serialize};
-
 /// `left`/`right` value of a leaf.
 pub const LEAF: u32 = u32::MAX;
+
+/// Bytes per node in the raw arrays of [`Nodes::write_raw`].
+pub const RAW_NODE_BYTES: usize = 4 + 4 + 4 + 8;
+
+/// The left child of node `i` in pre-order: the next node, or none for a
+/// leaf (the node whose `right` is [`LEAF`]).
+fn implied_left(i: usize, right: u32) -> u32 {
+    if right == LEAF { LEAF } else { i as u32 + 1 }
+}
 
 /// Nodes of one or more trees. A node `i` is a leaf when `left[i] == LEAF`
 /// (then `right[i] == LEAF` too). Otherwise rows with
@@ -15,65 +22,13 @@ pub const LEAF: u32 = u32::MAX;
 ///
 /// `value[i]` is the weighted mean target of the training rows reaching `i`;
 /// for a leaf it is the prediction.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Nodes {
-    #[serde(deserialize_with = "exact::vec")]
     pub feature: Vec<u32>,
-    #[serde(deserialize_with = "exact::vec")]
     pub threshold: Vec<f32>,
-    #[serde(deserialize_with = "exact::vec")]
     pub left: Vec<u32>,
-    #[serde(deserialize_with = "exact::vec")]
     pub right: Vec<u32>,
-    #[serde(deserialize_with = "exact::vec")]
     pub value: Vec<f64>,
-}
-
-/// Node arrays decoded into exactly their length. serde's `Vec` starts
-/// small and doubles, so a 100 MB model would briefly take ~2x in a
-/// sandboxed instance. The announced length is trusted only up to the
-/// limit the model reader sets with [`exact::with_limit`]: the payload's
-/// size (every element takes at least one byte), so a forged length cannot
-/// reserve more than the file could hold.
-pub(crate) mod exact {
-    use std::cell::Cell;
-    use std::fmt;
-    use std::marker::PhantomData;
-
-    use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
-
-    thread_local! {
-        static LIMIT: Cell<usize> = const { Cell::new(0) };
-    }
-
-    /// Runs `decode` with node arrays believed up to `limit` elements.
-    pub(crate) fn with_limit<R>(limit: usize, decode: impl FnOnce() -> R) -> R {
-        LIMIT.with(|l| l.set(limit));
-        let r = decode();
-        LIMIT.with(|l| l.set(0));
-        r
-    }
-
-    pub(crate) fn vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-        d: D,
-    ) -> Result<Vec<T>, D::Error> {
-        struct Exact<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for Exact<T> {
-            type Value = Vec<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a node array")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-                let cap = seq.size_hint().unwrap_or(0).min(LIMIT.with(Cell::get));
-                let mut v = Vec::with_capacity(cap);
-                while let Some(x) = seq.next_element()? {
-                    v.push(x);
-                }
-                Ok(v)
-            }
-        }
-        d.deserialize_seq(Exact(PhantomData))
-    }
 }
 
 impl Nodes {
@@ -118,6 +73,79 @@ impl Nodes {
         self.value.extend_from_slice(&other.value);
     }
 
+    /// The first node whose `left` is not what pre-order implies (the next
+    /// node for a split, [`LEAF`] for a leaf), if any.
+    pub fn not_pre_order(&self) -> Option<usize> {
+        (0..self.len()).find(|&i| self.left[i] != implied_left(i, self.right[i]))
+    }
+
+    /// Appends the raw little-endian arrays of the model and part formats:
+    /// `feature u32×N | threshold f32×N | right u32×N | value f64×N`
+    /// ([`RAW_NODE_BYTES`] per node). `left` is not written: in pre-order it
+    /// is the next node for a split and [`LEAF`] for a leaf (whose `right` is
+    /// [`LEAF`]), and [`Nodes::append_raw`] restores it.
+    pub fn write_raw(&self, out: &mut Vec<u8>) {
+        debug_assert_eq!(self.not_pre_order(), None);
+        // Sized once, then plain stores (a push per byte is several times
+        // slower in wasm).
+        let at = out.len();
+        out.resize(at + self.len() * RAW_NODE_BYTES, 0);
+        let n = self.len();
+        let (feature, rest) = out[at..].split_at_mut(4 * n);
+        let (threshold, rest) = rest.split_at_mut(4 * n);
+        let (right, value) = rest.split_at_mut(4 * n);
+        for (d, v) in feature.chunks_exact_mut(4).zip(&self.feature) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+        for (d, v) in threshold.chunks_exact_mut(4).zip(&self.threshold) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+        for (d, v) in right.chunks_exact_mut(4).zip(&self.right) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+        for (d, v) in value.chunks_exact_mut(8).zip(&self.value) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// Appends `n` nodes from raw arrays written by [`Nodes::write_raw`]
+    /// (exactly `n * RAW_NODE_BYTES` bytes), their `right` ids shifted by
+    /// `offset` (the nodes already here, for merged parts) and `left`
+    /// restored. False if a `right` id is not within the `n` nodes: shifted,
+    /// it would point into other trees. Nothing else is checked here; a
+    /// forest is validated as a whole.
+    pub fn append_raw(&mut self, arrays: &[u8], n: usize, offset: u32) -> bool {
+        assert_eq!(arrays.len(), n * RAW_NODE_BYTES, "checked by the caller");
+        let (feature, rest) = arrays.split_at(4 * n);
+        let (threshold, rest) = rest.split_at(4 * n);
+        let (right, value) = rest.split_at(4 * n);
+        fn u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+            b.chunks_exact(4)
+                .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+        }
+        self.reserve(n);
+        self.feature.extend(u32s(feature));
+        self.threshold.extend(u32s(threshold).map(f32::from_bits));
+        let first = self.right.len();
+        let mut inside = true;
+        self.right.extend(u32s(right).map(|c| {
+            inside &= c == LEAF || (c as usize) < n;
+            if c == LEAF {
+                LEAF
+            } else {
+                c.wrapping_add(offset)
+            }
+        }));
+        let restored = (first..first + n).map(|i| implied_left(i, self.right[i]));
+        self.left.extend(restored);
+        self.value.extend(
+            value
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))),
+        );
+        inside
+    }
+
     /// Id of the leaf that `row` (one row of features) reaches from `root`.
     #[inline]
     pub fn leaf_of(&self, root: u32, row: &[f32]) -> u32 {
@@ -135,31 +163,44 @@ impl Nodes {
 
 #[cfg(test)]
 mod tests {
-    use super::{Nodes, exact};
+    use super::{LEAF, Nodes, RAW_NODE_BYTES};
 
-    fn nodes(n: usize) -> Nodes {
+    /// A pre-order tree: 0 splits into 1 (leaf) and 2, which splits into 3
+    /// and 4 (leaves).
+    fn tree() -> Nodes {
         let mut t = Nodes::default();
-        for i in 0..n as u32 {
-            t.push(i % 7, i as f32 * 0.5, i + 1, i + 2, f64::from(i) * 0.25);
-        }
+        t.push(1, 0.5, 1, 2, 3.0);
+        t.push_leaf(-1.25);
+        t.push(0, -2.0, 3, 4, 7.0);
+        t.push_leaf(f64::MIN_POSITIVE);
+        t.push_leaf(1e300);
         t
     }
 
     #[test]
-    fn node_arrays_decode_into_exactly_their_length() {
-        let t = nodes(3000);
-        let bytes = postcard::to_allocvec(&t).unwrap();
-        let back: Nodes = exact::with_limit(bytes.len(), || postcard::from_bytes(&bytes)).unwrap();
+    fn raw_arrays_round_trip_with_left_restored() {
+        let t = tree();
+        let mut bytes = vec![0xAA]; // appended after what is there
+        t.write_raw(&mut bytes);
+        assert_eq!(bytes.len(), 1 + 5 * RAW_NODE_BYTES);
+        let mut back = Nodes::default();
+        assert!(back.append_raw(&bytes[1..], 5, 0));
         assert_eq!(back, t);
-        assert_eq!(back.feature.capacity(), 3000);
-        assert_eq!(back.value.capacity(), 3000);
+        // Appended after other nodes: right ids shift, left ids follow.
+        let mut two = t.clone();
+        assert!(two.append_raw(&bytes[1..], 5, 5));
+        let mut expected = t.clone();
+        expected.append_shifted(&t);
+        assert_eq!(two, expected);
+        assert_eq!(two.left[5..], [6, LEAF, 8, LEAF, LEAF]);
     }
 
     #[test]
-    fn a_forged_length_reserves_no_more_than_the_bytes_allow() {
-        // feature: "2^32 - 1 elements" followed by three bytes.
-        let forged = [0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3];
-        let r = exact::with_limit(forged.len(), || postcard::from_bytes::<Nodes>(&forged));
-        assert!(r.is_err());
+    fn a_right_id_beyond_the_arrays_is_reported() {
+        let mut t = tree();
+        t.right[2] = 5;
+        let mut bytes = Vec::new();
+        t.write_raw(&mut bytes);
+        assert!(!Nodes::default().append_raw(&bytes, 5, 0));
     }
 }

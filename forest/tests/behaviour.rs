@@ -299,11 +299,13 @@ fn damaged_model_files_are_rejected() {
     flipped[last] ^= 0x10;
     assert!(rejected(&flipped).contains("checksum"));
     let mut future = good.clone();
-    future[8] = 3;
+    future[8] = 4;
     assert!(rejected(&future).contains("newer"));
-    let mut old = good.clone();
-    old[8] = 1;
-    assert!(rejected(&old).contains("older wasm-forest"));
+    for v in [1, 2] {
+        let mut old = good.clone();
+        old[8] = v;
+        assert!(rejected(&old).contains("older wasm-forest"));
+    }
     let mut trailing = good.clone();
     trailing.push(0);
     assert!(rejected(&trailing).contains("trailing"));
@@ -316,8 +318,14 @@ fn inconsistent_trees_are_rejected() {
     let internal = (0..backward.nodes.len())
         .find(|&i| backward.nodes.left[i] != LEAF)
         .unwrap();
-    backward.nodes.left[internal] = internal as u32; // a cycle
+    backward.nodes.right[internal] = internal as u32; // a cycle
     assert!(rejected(&model::to_bytes(&backward).unwrap()).contains("child id"));
+    // `left` is not stored: a forest not in pre-order cannot be written.
+    let mut swapped = base.clone();
+    let n = &mut swapped.nodes;
+    std::mem::swap(&mut n.left[internal], &mut n.right[internal]);
+    let err = model::to_bytes(&swapped).unwrap_err().to_string();
+    assert!(err.contains("pre-order"), "{err}");
     let mut out_of_range = base.clone();
     out_of_range.nodes.right[internal] = 1_000_000;
     assert!(rejected(&model::to_bytes(&out_of_range).unwrap()).contains("child id"));

@@ -19,9 +19,29 @@ fn train(x: &[f32], y: &[f64], nf: usize, p: &Params) -> Forest {
     forest::train(&ds, p, None).unwrap()
 }
 
-/// Roots and node arrays: what a tree is, without the recorded params.
+/// Roots and node arrays: what a tree is, without the recorded params. (The
+/// postcard encoding the pinned values were taken with, when `Nodes` itself
+/// was serialised that way.)
 fn shape(f: &Forest) -> (usize, u32) {
-    let bytes = postcard::to_allocvec(&(&f.roots, &f.nodes)).unwrap();
+    #[derive(serde::Serialize)]
+    struct Shape<'a> {
+        roots: &'a [u32],
+        feature: &'a [u32],
+        threshold: &'a [f32],
+        left: &'a [u32],
+        right: &'a [u32],
+        value: &'a [f64],
+    }
+    let n = &f.nodes;
+    let bytes = postcard::to_allocvec(&Shape {
+        roots: &f.roots,
+        feature: &n.feature,
+        threshold: &n.threshold,
+        left: &n.left,
+        right: &n.right,
+        value: &n.value,
+    })
+    .unwrap();
     (bytes.len(), crc32fast::hash(&bytes))
 }
 

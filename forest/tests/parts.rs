@@ -128,11 +128,11 @@ fn parts_that_do_not_fit_together_are_refused() {
     let mut bad = Part::from_bytes(&parts[0]).unwrap();
     let inner = bad
         .nodes
-        .left
+        .right
         .iter()
         .position(|&c| c != forest::LEAF)
         .unwrap();
-    bad.nodes.left[inner] = bad.nodes.len() as u32 + 1;
+    bad.nodes.right[inner] = bad.nodes.len() as u32 + 1;
     let mut mixed = parts.clone();
     mixed[0] = bad.to_bytes().unwrap();
     assert!(err(merged(&mixed)).contains("node ids beyond"));

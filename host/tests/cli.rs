@@ -516,15 +516,12 @@ fn every_kind_of_bad_model_file_has_its_own_message() {
         ("trailing bytes", trailing, "5 trailing bytes after the"),
         (
             "backward child",
-            restructured(&|f| f.nodes.left[internal] = 0),
+            restructured(&|f| f.nodes.right[internal] = 0),
             "children must follow their parent",
         ),
         (
-            "children swapped (a valid tree, but not in pre-order)",
-            restructured(&|f| {
-                let n = &mut f.nodes;
-                std::mem::swap(&mut n.left[internal], &mut n.right[internal]);
-            }),
+            "right child is the left one (the next node)",
+            restructured(&|f| f.nodes.right[internal] = internal as u32 + 1),
             "the left child must be node",
         ),
         (
