@@ -3,7 +3,7 @@
 //!
 //! A random file almost never has a valid CRC, so the input is tried twice:
 //! as a whole file, and as a payload behind a correct header, which lets the
-//! fuzzer reach the postcard decoding and the structure checks.
+//! fuzzer reach the payload decoding and the structure checks.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
