@@ -267,24 +267,40 @@ impl<'t> Splitter<'t> {
             let (mut top, mut top_p) = (best_key, 0);
             // Position p puts rows[..p] on the left: row rows[p - 1] joins
             // it and rows[p] is the first on the right.
-            let pairs = rows[min_leaf - 1..n - min_leaf]
-                .iter()
-                .zip(&rows[min_leaf..=n - min_leaf]);
-            for (p, (&joins, &next)) in (min_leaf..).zip(pairs) {
-                left.add(counts[joins as usize], weighted[joins as usize]);
-                let v = col[next as usize];
-                let valid = f64::from(v) > f64::from(prev) + FEATURE_THRESHOLD;
-                prev = v;
-                let proxy = proxy_improvement(left, total.minus(left), inverse);
-                // NaN (sums overflowed to inf - inf) never wins, as `>` had it.
-                let key = if valid && !proxy.is_nan() {
-                    proxy.to_bits() + 1
-                } else {
-                    0
-                };
-                let better = key > top;
-                top = if better { key } else { top };
-                top_p = if better { p } else { top_p };
+            macro_rules! step {
+                ($p:expr) => {{
+                    let p = $p;
+                    let (joins, next) = (rows[p - 1] as usize, rows[p] as usize);
+                    left.add(counts[joins], weighted[joins]);
+                    let v = col[next];
+                    let valid = f64::from(v) > f64::from(prev) + FEATURE_THRESHOLD;
+                    prev = v;
+                    let proxy = proxy_improvement(left, total.minus(left), inverse);
+                    // NaN (sums overflowed to inf - inf) never wins, as `>` had it.
+                    let key = if valid && !proxy.is_nan() {
+                        proxy.to_bits() + 1
+                    } else {
+                        0
+                    };
+                    let better = key > top;
+                    top = if better { key } else { top };
+                    top_p = if better { p } else { top_p };
+                }};
+            }
+            // Two positions per iteration: in wasm every loop head checks the
+            // epoch (a call on its cold path) and Cranelift spills and reloads
+            // the loop's state around it; unrolled, that is paid half as often
+            // (diabetes, 1 worker: 53 -> 46 ms).
+            let (mut p, last) = (min_leaf, n - min_leaf);
+            while p < last {
+                step!(p);
+                step!(p + 1);
+                p += 2;
+            }
+            // The last position of an odd count (its `prev` is not read again).
+            #[allow(unused_assignments)]
+            if p == last {
+                step!(p);
             }
             if top_p != 0 {
                 best_key = top;
