@@ -347,13 +347,27 @@ impl<'t> Splitter<'t> {
             // Branch-free: which side a row goes to is unpredictable, so every
             // row is written to both places and only one cursor advances.
             let (mut l, mut k) = (0, 0);
-            for i in 0..seg.len() {
-                let r = seg[i];
-                let g = usize::from(self.goes_left[r as usize]);
-                seg[l] = r;
-                self.scratch[k] = r;
-                l += g;
-                k += 1 - g;
+            let (goes_left, scratch) = (&self.goes_left, &mut self.scratch);
+            macro_rules! step {
+                ($i:expr) => {{
+                    let r = seg[$i];
+                    let g = usize::from(goes_left[r as usize]);
+                    seg[l] = r;
+                    scratch[k] = r;
+                    l += g;
+                    k += 1 - g;
+                }};
+            }
+            // Two rows per iteration, as the scan (the epoch check's spills).
+            let (mut i, n) = (0, seg.len());
+            while i + 1 < n {
+                step!(i);
+                step!(i + 1);
+                i += 2;
+            }
+            #[allow(unused_assignments)]
+            if i < n {
+                step!(i);
             }
             debug_assert_eq!(l, split.n_left);
             seg[l..].copy_from_slice(&self.scratch[..k]);
