@@ -18,6 +18,7 @@
 use crate::builder::{self, Limits, Place};
 use crate::criterion::{Sums, proxy_improvement_computed};
 use crate::rng::Rng;
+use crate::splitter::Dense;
 use crate::splitter::{FEATURE_THRESHOLD, Split, Splitter, threshold_between};
 use crate::tree::{LEAF, Nodes};
 
@@ -195,6 +196,7 @@ pub fn build(
     let len = sp.n_features * MAX_BINS;
     let n = st.rows.len();
     let mut nodes = Nodes::default();
+    let mut dense = Dense::default();
     let root_hist = (n > exact_rows).then(|| {
         let slot = st.take_slot(len);
         histogram(&mut st.pool[slot], &st.rows, sp, binned);
@@ -208,10 +210,13 @@ pub fn build(
     }];
     while let Some(p) = stack.pop() {
         let Some(slot) = p.hist else {
-            // A small node under auto: exact splits from here down.
-            let rows = st.rows[p.start..p.end].to_vec();
-            sp.start_subset(&rows);
-            builder::grow(sp, &mut nodes, rows.len(), p.place, limits, rng);
+            // A small node under auto: exact splits from here down, on a
+            // dense copy of its rows.
+            let rows = &st.rows[p.start..p.end];
+            dense.gather(sp, rows);
+            let mut inner = dense.splitter(sp);
+            builder::grow(&mut inner, &mut nodes, rows.len(), p.place, limits, rng);
+            sp.features.copy_from_slice(&inner.features);
             continue;
         };
         let rows = &st.rows[p.start..p.end];
