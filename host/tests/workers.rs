@@ -113,6 +113,14 @@ fn prediction_shares_give_the_one_instance_answer() {
     let a = one.predict(&ds.features, n, Device::Cpu).unwrap();
     let b = three.predict(&ds.features, n, Device::Cpu).unwrap();
     assert_eq!(a.values, b.values);
+    // The sandbox predicts what the forest crate predicts natively, to the
+    // bit, for odd and even batches (prediction walks rows in pairs).
+    let native = forest::model::from_bytes(&model).unwrap();
+    assert_eq!(n % 2, 1);
+    assert_eq!(a.values, native.predict(&ds.features, n as usize).unwrap());
+    let even = &ds.features[..(n - 1) as usize * ds.n_features as usize];
+    let d = one.predict(even, n - 1, Device::Cpu).unwrap();
+    assert_eq!(d.values, native.predict(even, n as usize - 1).unwrap());
     assert_eq!(b.devices, vec![Device::Cpu; 3]);
     // Fewer rows than instances: only as many shares as rows.
     let c = three.predict(&ds.features[..20], 2, Device::Cpu).unwrap();
