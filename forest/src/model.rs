@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ForestError, Result};
 use crate::forest::Forest;
 use crate::params::Params;
-use crate::tree::{Nodes, RAW_NODE_BYTES};
+use crate::tree::{Nodes, RAW_NODE_BYTES, split_framed};
 
 pub const MAGIC: [u8; 8] = *b"WFOREST\0";
 pub const FORMAT_VERSION: u16 = 3;
@@ -99,35 +99,9 @@ pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn take_u32(b: &[u8]) -> Option<(u32, &[u8])> {
-    let (head, rest) = b.split_first_chunk::<4>()?;
-    Some((u32::from_le_bytes(*head), rest))
-}
-
 /// Decodes a payload whose checksum matched.
 fn decode(payload: &[u8]) -> Result<Forest> {
-    let cut = || invalid("cannot decode the payload: it is cut short".into());
-    let (len, rest) = take_u32(payload).ok_or_else(cut)?;
-    let (head, rest) = rest.split_at_checked(len as usize).ok_or_else(cut)?;
-    let head: Head = match postcard::take_from_bytes(head) {
-        Ok((h, [])) => h,
-        Ok((_, extra)) => {
-            return Err(invalid(format!(
-                "{} undecoded bytes at the end of the payload's head",
-                extra.len()
-            )));
-        }
-        Err(e) => return Err(invalid(format!("cannot decode the payload: {e}"))),
-    };
-    let (n, arrays) = take_u32(rest).ok_or_else(cut)?;
-    let n = n as usize;
-    if arrays.len() != n * RAW_NODE_BYTES {
-        return Err(invalid(format!(
-            "cannot decode the payload: {n} nodes need {} bytes of node arrays, it has {}",
-            n * RAW_NODE_BYTES,
-            arrays.len()
-        )));
-    }
+    let (head, n, arrays): (Head, _, _) = split_framed(payload, "the payload")?;
     let mut nodes = Nodes::default();
     // Child ids out of range are reported by `validate`, with their node.
     nodes.append_raw(arrays, n, 0);

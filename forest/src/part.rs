@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ForestError, Result};
 use crate::forest::{Forest, Trainer, check_feature_names};
 use crate::params::Params;
-use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES};
+use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, split_framed};
 
 const MAGIC: [u8; 8] = *b"WFPART3\0";
 
@@ -133,34 +133,8 @@ fn parse(bytes: &[u8]) -> Result<(Header, usize, usize)> {
     let rest = bytes
         .strip_prefix(&MAGIC)
         .ok_or_else(|| invalid("not a wasm-forest forest part (wrong magic bytes)".into()))?;
-    let cut = || invalid("cannot decode a forest part: it is cut short".into());
-    let (len, rest) = take_u32(rest).ok_or_else(cut)?;
-    let (head, rest) = rest.split_at_checked(len as usize).ok_or_else(cut)?;
-    let header: Header = match postcard::take_from_bytes(head) {
-        Ok((h, [])) => h,
-        Ok((_, extra)) => {
-            return Err(invalid(format!(
-                "{} undecoded bytes at the end of a forest part's header",
-                extra.len()
-            )));
-        }
-        Err(e) => return Err(invalid(format!("cannot decode a forest part: {e}"))),
-    };
-    let (n, arrays) = take_u32(rest).ok_or_else(cut)?;
-    let n = n as usize;
-    if arrays.len() != n * RAW_NODE_BYTES {
-        return Err(invalid(format!(
-            "cannot decode a forest part: {n} nodes need {} bytes of arrays, it has {}",
-            n * RAW_NODE_BYTES,
-            arrays.len()
-        )));
-    }
+    let (header, n, arrays) = split_framed(rest, "a forest part")?;
     Ok((header, n, bytes.len() - arrays.len()))
-}
-
-fn take_u32(b: &[u8]) -> Option<(u32, &[u8])> {
-    let (head, rest) = b.split_first_chunk::<4>()?;
-    Some((u32::from_le_bytes(*head), rest))
 }
 
 /// Joins parts that cover trees `0..n_estimators` exactly once, in any

@@ -145,7 +145,7 @@ fn parts_that_do_not_fit_together_are_refused() {
     // Arrays shorter than the node count says.
     let mut short = parts[1].clone();
     short.truncate(short.len() - 8);
-    assert!(err(merged(&[short])).contains("bytes of arrays"));
+    assert!(err(merged(&[short])).contains("bytes of node arrays"));
     // Out-of-range parts are refused when grown.
     for (first, count) in [(0, 0), (5, 3), (u32::MAX, 2)] {
         assert!(matches!(
