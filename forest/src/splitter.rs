@@ -298,8 +298,6 @@ impl<'t> Splitter<'t> {
                 continue; // constant in this node: not worth a draw
             }
             visited += 1;
-            // Splits leaving fewer than min_leaf rows on a side are never
-            // evaluated: rows before the first valid position are only summed.
             // Slices of equal, known lengths: one bounds check on a row id
             // covers all three arrays, and one on the left weight covers the
             // inverse table for both sides (fewer checks and fewer live
@@ -307,6 +305,8 @@ impl<'t> Splitter<'t> {
             let counts = &self.counts[..];
             let (weighted, col) = (&self.weighted_targets[..counts.len()], &col[..counts.len()]);
             let inverse = &self.inverse[..=total.weight as usize];
+            // Splits leaving fewer than min_leaf rows on a side are never
+            // evaluated: rows before the first valid position are only summed.
             let mut left = Sums::default();
             for &r in &rows[..min_leaf - 1] {
                 left.add(counts[r as usize], weighted[r as usize]);

@@ -122,9 +122,10 @@ impl Nodes {
     /// `feature u32×N | threshold f32×N | right u32×N | value f64×N`
     /// ([`RAW_NODE_BYTES`] per node). `left` is not written: in pre-order it
     /// is the next node for a split and [`LEAF`] for a leaf (whose `right` is
-    /// [`LEAF`]), and [`Nodes::append_raw`] restores it.
+    /// [`LEAF`]), and [`Nodes::append_raw`] restores it. Callers check
+    /// [`Nodes::not_pre_order`] first (the model and part writers refuse such
+    /// nodes with an error).
     pub fn write_raw(&self, out: &mut Vec<u8>) {
-        debug_assert_eq!(self.not_pre_order(), None);
         // Sized once, then plain stores (a push per byte is several times
         // slower in wasm).
         let at = out.len();

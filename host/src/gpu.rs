@@ -27,7 +27,7 @@ const WORKGROUP: u32 = 64;
 const WAIT: Duration = Duration::from_secs(60);
 /// Batch size (rows) from which `device auto` uses a hardware GPU. NOT
 /// measured: no machine of this project has one. It assumes a fixed cost of
-/// about a millisecond per batch against the sandbox's ~190 000 rows/s on the
+/// about a millisecond per batch against the sandbox's ~270 000 rows/s on the
 /// diabetes forest; `wasm-forest predict-bench` measures the real crossover
 /// and WASM_FOREST_GPU_MIN_ROWS sets it.
 pub const AUTO_MIN_ROWS: u32 = 1000;
