@@ -22,9 +22,12 @@ fn main() {
     for _ in 0..runs {
         let t = std::time::Instant::now();
         let f = forest::train(&data, &params, None).unwrap();
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        // The model's checksum: a change that should keep the trees must keep it.
+        let bytes = forest::model::to_bytes(&f).unwrap();
+        let crc = u32::from_le_bytes(bytes[20..24].try_into().unwrap());
         println!(
-            "{:.2} ms, {} nodes",
-            t.elapsed().as_secs_f64() * 1e3,
+            "{ms:.2} ms, {} nodes, model crc {crc:08x}",
             f.info().n_nodes
         );
     }

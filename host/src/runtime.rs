@@ -330,6 +330,11 @@ impl Runtime {
             .epoch_interruption(true)
             .consume_fuel(limits.fuel.is_some())
             .max_wasm_stack(MAX_WASM_STACK);
+        if std::env::var_os("WASM_FOREST_PERFMAP").is_some_and(|v| v == "1") {
+            // For `perf record`: the compiled guest functions by name in
+            // /tmp/perf-PID.map (names need an unstripped guest, see README).
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = wt(Engine::new(&config)).context("creating the wasmtime engine")?;
         start_epoch_ticker(&engine)?;
 
