@@ -420,21 +420,8 @@ impl Forest {
     /// Checks everything prediction relies on, so that a forest from an
     /// untrusted source can never index out of bounds or loop.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(ForestError::InvalidModel(m));
         let n = &self.nodes;
         let len = n.len();
-        if self.n_features == 0 {
-            return bad("the model has zero features".into());
-        }
-        if let Some(names) = &self.feature_names
-            && names.len() != self.n_features as usize
-        {
-            return bad(format!(
-                "{} feature names for {} features",
-                names.len(),
-                self.n_features
-            ));
-        }
         if [
             n.threshold.len(),
             n.left.len(),
@@ -444,81 +431,149 @@ impl Forest {
         .iter()
         .any(|&l| l != len)
         {
-            return bad("node arrays have different lengths".into());
-        }
-        if self.roots.is_empty() {
-            return bad("the model has no trees".into());
-        }
-        // The recorded parameters are shown to users: they must make sense too.
-        if let Err(e) = self
-            .params
-            .validate()
-            .and(self.params.resolve_max_features(self.n_features as usize))
-        {
-            return bad(format!("recorded training parameters are invalid ({e})"));
-        }
-        if self.params.n_estimators as usize != self.roots.len() {
-            return bad(format!(
-                "{} trees, but the recorded n_estimators is {}",
-                self.roots.len(),
-                self.params.n_estimators
+            return Err(ForestError::InvalidModel(
+                "node arrays have different lengths".into(),
             ));
         }
-        if self.roots[0] != 0
-            || self.roots.windows(2).any(|w| w[0] >= w[1])
-            || *self.roots.last().unwrap() as usize >= len
-        {
-            return bad("tree roots are not strictly increasing node ids starting at 0".into());
-        }
+        check_meta(
+            self.n_features,
+            self.feature_names.as_deref(),
+            &self.params,
+            &self.roots,
+            len,
+        )?;
         for t in 0..self.roots.len() {
             let range = self.tree_range(t);
             for i in range.clone() {
-                let (l, r) = (n.left[i], n.right[i]);
-                if !n.value[i].is_finite() {
-                    return bad(format!("node {i}: value {} is not finite", n.value[i]));
-                }
-                if l == LEAF {
-                    if r != LEAF {
-                        return bad(format!("node {i}: a leaf on the left but not on the right"));
-                    }
-                    // Leaves carry no split; anything but the canonical zeros is damage.
-                    if n.feature[i] != 0 || n.threshold[i].to_bits() != 0 {
-                        return bad(format!(
-                            "node {i}: a leaf with a split feature or threshold"
-                        ));
-                    }
-                    continue;
-                }
-                for c in [l, r] {
-                    if (c as usize) <= i || (c as usize) >= range.end {
-                        return bad(format!(
-                            "node {i}: child id {c} outside {}..{} (children must follow their parent within tree {t})",
-                            i + 1,
-                            range.end
-                        ));
-                    }
-                }
-                // Pre-order, left child first: prediction relies on it.
-                if l as usize != i + 1 || r == l {
-                    return bad(format!(
-                        "node {i}: children {l} and {r}, but the left child must be node {} and the right one a later node (trees are stored in pre-order, left child first)",
-                        i + 1
-                    ));
-                }
-                if n.feature[i] >= self.n_features {
-                    return bad(format!(
-                        "node {i}: feature {} >= n_features {}",
-                        n.feature[i], self.n_features
-                    ));
-                }
-                if !n.threshold[i].is_finite() {
-                    return bad(format!(
-                        "node {i}: threshold {} is not finite",
-                        n.threshold[i]
-                    ));
-                }
+                let node = Node {
+                    feature: n.feature[i],
+                    threshold: n.threshold[i],
+                    left: n.left[i],
+                    right: n.right[i],
+                    value: n.value[i],
+                };
+                check_node(i, t, &range, node, self.n_features)?;
             }
         }
         Ok(())
     }
+}
+
+/// One node's fields, as stored or as decoded from raw arrays.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Node {
+    pub feature: u32,
+    pub threshold: f32,
+    pub left: u32,
+    pub right: u32,
+    pub value: f64,
+}
+
+/// The checks of [`Forest::validate`] that are not about single nodes: the
+/// feature count and names, the recorded parameters, and `roots` (one per
+/// tree, strictly increasing from 0, all below `len` nodes).
+pub(crate) fn check_meta(
+    n_features: u32,
+    feature_names: Option<&[String]>,
+    params: &Params,
+    roots: &[u32],
+    len: usize,
+) -> Result<()> {
+    let bad = |m: String| Err(ForestError::InvalidModel(m));
+    if n_features == 0 {
+        return bad("the model has zero features".into());
+    }
+    if let Some(names) = feature_names
+        && names.len() != n_features as usize
+    {
+        return bad(format!(
+            "{} feature names for {n_features} features",
+            names.len()
+        ));
+    }
+    if roots.is_empty() {
+        return bad("the model has no trees".into());
+    }
+    // The recorded parameters are shown to users: they must make sense too.
+    if let Err(e) = params
+        .validate()
+        .and(params.resolve_max_features(n_features as usize))
+    {
+        return bad(format!("recorded training parameters are invalid ({e})"));
+    }
+    if params.n_estimators as usize != roots.len() {
+        return bad(format!(
+            "{} trees, but the recorded n_estimators is {}",
+            roots.len(),
+            params.n_estimators
+        ));
+    }
+    if roots[0] != 0
+        || roots.windows(2).any(|w| w[0] >= w[1])
+        || *roots.last().unwrap() as usize >= len
+    {
+        return bad("tree roots are not strictly increasing node ids starting at 0".into());
+    }
+    Ok(())
+}
+
+/// Checks node `i` of tree `t` (whose nodes are `range`): a leaf carries no
+/// split, a split's children follow it within the tree in pre-order (the
+/// left one next), its feature exists and its threshold is finite.
+#[inline]
+pub(crate) fn check_node(
+    i: usize,
+    t: usize,
+    range: &Range<usize>,
+    node: Node,
+    n_features: u32,
+) -> Result<()> {
+    let bad = |m: String| Err(ForestError::InvalidModel(m));
+    let Node {
+        feature,
+        threshold,
+        left: l,
+        right: r,
+        value,
+    } = node;
+    if !value.is_finite() {
+        return bad(format!("node {i}: value {value} is not finite"));
+    }
+    if l == LEAF {
+        if r != LEAF {
+            return bad(format!("node {i}: a leaf on the left but not on the right"));
+        }
+        // Leaves carry no split; anything but the canonical zeros is damage.
+        if feature != 0 || threshold.to_bits() != 0 {
+            return bad(format!(
+                "node {i}: a leaf with a split feature or threshold"
+            ));
+        }
+        return Ok(());
+    }
+    for c in [l, r] {
+        if (c as usize) <= i || (c as usize) >= range.end {
+            return bad(format!(
+                "node {i}: child id {c} outside {}..{} (children must follow their parent within tree {t})",
+                i + 1,
+                range.end
+            ));
+        }
+    }
+    // Pre-order, left child first: prediction relies on it.
+    if l as usize != i + 1 || r == l {
+        return bad(format!(
+            "node {i}: children {l} and {r}, but the left child must be node {} and the right one a later node (trees are stored in pre-order, left child first)",
+            i + 1
+        ));
+    }
+    if feature >= n_features {
+        return bad(format!(
+            "node {i}: feature {feature} >= n_features {n_features}"
+        ));
+    }
+    if !threshold.is_finite() {
+        return bad(format!("node {i}: threshold {threshold} is not finite"));
+    }
+    Ok(())
 }

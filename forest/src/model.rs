@@ -42,12 +42,12 @@ fn invalid(m: String) -> ForestError {
 
 /// Everything of a forest but its node arrays (borrowed for writing).
 #[derive(Serialize)]
-struct HeadRef<'a> {
-    n_features: u32,
-    feature_names: &'a Option<Vec<String>>,
-    params: &'a Params,
-    n_train_rows: u32,
-    roots: &'a [u32],
+pub(crate) struct HeadRef<'a> {
+    pub n_features: u32,
+    pub feature_names: &'a Option<Vec<String>>,
+    pub params: &'a Params,
+    pub n_train_rows: u32,
+    pub roots: &'a [u32],
 }
 
 /// [`HeadRef`], decoded: the same postcard encoding.
@@ -67,15 +67,25 @@ pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
             "cannot encode the model: node {i} is not in pre-order, left child first (the file stores no left child ids)"
         )));
     }
-    let head = postcard::to_allocvec(&HeadRef {
+    let head = HeadRef {
         n_features: forest.n_features,
         feature_names: &forest.feature_names,
         params: &forest.params,
         n_train_rows: forest.n_train_rows,
         roots: &forest.roots,
+    };
+    write(&head, forest.nodes.len(), |out| {
+        let at = out.len();
+        out.resize(at + forest.nodes.len() * RAW_NODE_BYTES, 0);
+        forest.nodes.write_raw(&mut out[at..]);
     })
-    .map_err(|e| invalid(format!("cannot encode the model: {e}")))?;
-    let n = forest.nodes.len();
+}
+
+/// The model file of `head` and `n` nodes whose raw arrays `fill` appends
+/// (exactly `n × RAW_NODE_BYTES` bytes, into room already reserved).
+pub(crate) fn write(head: &HeadRef, n: usize, fill: impl FnOnce(&mut Vec<u8>)) -> Result<Vec<u8>> {
+    let head = postcard::to_allocvec(head)
+        .map_err(|e| invalid(format!("cannot encode the model: {e}")))?;
     let count = u32::try_from(n)
         .map_err(|_| invalid(format!("{n} nodes are more than a model file can hold")))?;
     // One buffer, sized exactly: a buffer that has to grow doubles, and a
@@ -88,8 +98,8 @@ pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
     out.extend_from_slice(&(head.len() as u32).to_le_bytes());
     out.extend_from_slice(&head);
     out.extend_from_slice(&count.to_le_bytes());
-    forest.nodes.write_raw(&mut out);
-    debug_assert_eq!(out.len(), size);
+    fill(&mut out);
+    assert_eq!(out.len(), size, "fill appends exactly the node arrays");
     // The header's length and checksum are filled in once the payload is
     // written after it.
     let payload_len = (out.len() - HEADER_LEN) as u64;

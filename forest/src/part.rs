@@ -19,9 +19,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ForestError, Result};
-use crate::forest::{Forest, Trainer, check_feature_names};
+use crate::forest::{Forest, Node, Trainer, check_feature_names, check_meta, check_node};
+use crate::model::{self, HeadRef};
 use crate::params::Params;
-use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, split_framed};
+use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left, split_framed};
 
 const MAGIC: [u8; 8] = *b"WFPART3\0";
 
@@ -113,7 +114,9 @@ impl Part {
         out.extend_from_slice(&(head.len() as u32).to_le_bytes());
         out.extend_from_slice(&head);
         out.extend_from_slice(&(n.len() as u32).to_le_bytes());
-        n.write_raw(&mut out);
+        let at = out.len();
+        out.resize(at + n.len() * RAW_NODE_BYTES, 0);
+        n.write_raw(&mut out[at..]);
         Ok(out)
     }
 
@@ -169,31 +172,146 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
     assemble(header, roots, nodes)
 }
 
-/// [`merge`] of encoded parts, decoding each part's arrays straight into the
-/// merged ones: no per-part arrays, one copy fewer, and each part's bytes
-/// are freed once appended, so the merging instance holds about one copy of
-/// the forest at a time.
-pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Forest> {
+/// [`merge`] of encoded parts, straight into model file bytes: the bytes of
+/// `model::to_bytes(&merge(parts)?)`, without a forest in between. Each
+/// part's raw arrays are copied into place (`right` ids shifted) and every
+/// node is checked as [`Forest::validate`] checks it, with the same errors.
+/// This is what merging costs on the critical path of parallel training:
+/// about one pass over the nodes plus the checksum.
+pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
     let mut parsed = parts
-        .into_iter()
-        .map(|b| parse(&b).map(|(h, n, at)| (h, n, at, b)))
+        .iter()
+        .map(|b| parse(b).map(|(h, n, at)| (h, n, &b[at..])))
         .collect::<Result<Vec<_>>>()?;
     parsed.sort_by_key(|(h, ..)| h.first);
-    let total = check_cover(parsed.iter().map(|(h, n, ..)| (h, *n)))?;
-    let mut nodes = Nodes::default();
-    nodes.reserve(total);
-    let mut roots = Vec::with_capacity(parsed.iter().map(|(h, ..)| h.roots.len()).sum());
-    let mut head = None;
-    for (i, (h, n, at, bytes)) in parsed.into_iter().enumerate() {
-        let offset = nodes.len() as u32;
-        roots.extend(h.roots.iter().map(|r| r + offset));
-        if !nodes.append_raw(&bytes[at..], n, offset) {
-            return Err(beyond(i, n));
+    let total = check_cover(parsed.iter().map(|(h, n, _)| (h, *n)))?;
+    // As `merge`: ids beyond their part are refused before anything else,
+    // the implied left child of a split in the last node too.
+    for (i, (_, n, arrays)) in parsed.iter().enumerate() {
+        let right = &arrays[8 * n..12 * n];
+        // A fold, not `any`: no exit per id, so the loop vectorizes.
+        let beyond_part = u32s(right)
+            .fold(false, |bad, c| bad | ((c != LEAF) & (c as usize >= *n)))
+            || u32s(right).last().is_some_and(|c| c != LEAF);
+        if beyond_part {
+            return Err(beyond(i, *n));
         }
-        drop(bytes);
-        head.get_or_insert(h);
     }
-    assemble(head.expect("check_cover refuses no parts"), roots, nodes)
+    let mut roots = Vec::with_capacity(parsed.iter().map(|(h, ..)| h.roots.len()).sum());
+    let mut offset = 0;
+    for (h, n, _) in &parsed {
+        roots.extend(h.roots.iter().map(|r| r + offset));
+        offset += *n as u32;
+    }
+    let h = &parsed[0].0;
+    check_meta(
+        h.n_features,
+        h.feature_names.as_deref(),
+        &h.params,
+        &roots,
+        total,
+    )?;
+    let head = HeadRef {
+        n_features: h.n_features,
+        feature_names: &h.feature_names,
+        params: &h.params,
+        n_train_rows: h.n_train_rows,
+        roots: &roots,
+    };
+    let mut at = 0; // the part's first node in the forest
+    let mut tree = 0; // its first tree
+    for (p, n, arrays) in &parsed {
+        check_raw(arrays, *n, at, tree, &p.roots, h.n_features)?;
+        at += n;
+        tree += p.roots.len();
+    }
+    // Checked: now plain copies, array by array ("right" shifted in place).
+    let sections = |k: usize, size: usize| {
+        parsed
+            .iter()
+            .map(move |(_, n, a)| &a[k * n..(k + size) * n])
+    };
+    model::write(&head, total, |out| {
+        sections(0, 4).for_each(|s| out.extend_from_slice(s));
+        sections(4, 4).for_each(|s| out.extend_from_slice(s));
+        let mut offset = 0;
+        for (s, (_, n, _)) in sections(8, 4).zip(&parsed) {
+            let start = out.len();
+            out.extend_from_slice(s);
+            if offset > 0 {
+                for c in out[start..].chunks_exact_mut(4) {
+                    let r = u32::from_le_bytes(c.try_into().expect("4 bytes"));
+                    if r != LEAF {
+                        c.copy_from_slice(&(r + offset).to_le_bytes());
+                    }
+                }
+            }
+            offset += *n as u32;
+        }
+        sections(12, 8).for_each(|s| out.extend_from_slice(s));
+    })
+}
+
+/// Checks the `n` raw nodes of a part that will be nodes `at..at + n` and
+/// trees `tree..` of the forest, as [`Forest::validate`] would check them
+/// there (`right` ids already known to be within the part).
+fn check_raw(
+    arrays: &[u8],
+    n: usize,
+    at: usize,
+    tree: usize,
+    roots: &[u32],
+    n_features: u32,
+) -> Result<()> {
+    let (f, rest) = arrays.split_at(4 * n);
+    let (th, rest) = rest.split_at(4 * n);
+    let (r, v) = rest.split_at(4 * n);
+    let node = |k: usize| {
+        let word = |b: &[u8]| u32::from_le_bytes(b[4 * k..4 * k + 4].try_into().expect("4 bytes"));
+        let right = word(r);
+        let right = if right == LEAF {
+            LEAF
+        } else {
+            right + at as u32
+        };
+        Node {
+            feature: word(f),
+            threshold: f32::from_bits(word(th)),
+            left: implied_left(at + k, right),
+            right,
+            value: f64::from_le_bytes(v[8 * k..8 * k + 8].try_into().expect("8 bytes")),
+        }
+    };
+    for (t, &root) in roots.iter().enumerate() {
+        let end = roots.get(t + 1).map_or(n, |&r| r as usize);
+        let range = at + root as usize..at + end;
+        // What `check_node` accepts, without branches; the nodes are gone
+        // through again with `check_node` only to name the first fault.
+        let mut ok = true;
+        for k in root as usize..end {
+            let (node, i) = (node(k), at + k);
+            ok &= node.value.is_finite()
+                & if node.right == LEAF {
+                    node.feature == 0 && node.threshold.to_bits() == 0
+                } else {
+                    (node.right as usize > i + 1)
+                        & ((node.right as usize) < range.end)
+                        & (node.feature < n_features)
+                        & node.threshold.is_finite()
+                };
+        }
+        if !ok {
+            for k in root as usize..end {
+                check_node(at + k, tree + t, &range, node(k), n_features)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
 }
 
 /// The merged forest, fully validated.
@@ -225,6 +343,12 @@ fn check_cover<'a>(parts: impl Iterator<Item = (&'a Header, usize)>) -> Result<u
     for (i, (p, len)) in parts.enumerate() {
         if bad_root.is_none() && p.roots.iter().any(|&r| r as usize >= len) {
             bad_root = Some(beyond(i, len));
+        }
+        // Every node of a part belongs to one of its trees.
+        if bad_root.is_none() && p.roots.first() != Some(&0) {
+            bad_root = Some(invalid(format!(
+                "forest part {i} does not start with a tree at its first node"
+            )));
         }
         let h = *head.get_or_insert(p);
         if (&p.params, p.n_features, &p.feature_names, p.n_train_rows)

@@ -48,7 +48,7 @@ pub(crate) fn split_framed<'a, H: serde::Deserialize<'a>>(
 
 /// The left child of node `i` in pre-order: the next node, or none for a
 /// leaf (the node whose `right` is [`LEAF`]).
-fn implied_left(i: usize, right: u32) -> u32 {
+pub(crate) fn implied_left(i: usize, right: u32) -> u32 {
     if right == LEAF { LEAF } else { i as u32 + 1 }
 }
 
@@ -118,20 +118,20 @@ impl Nodes {
         (0..self.len()).find(|&i| self.left[i] != implied_left(i, self.right[i]))
     }
 
-    /// Appends the raw little-endian arrays of the model and part formats:
-    /// `feature u32×N | threshold f32×N | right u32×N | value f64×N`
-    /// ([`RAW_NODE_BYTES`] per node). `left` is not written: in pre-order it
-    /// is the next node for a split and [`LEAF`] for a leaf (whose `right` is
-    /// [`LEAF`]), and [`Nodes::append_raw`] restores it. Callers check
+    /// Writes the raw little-endian arrays of the model and part formats
+    /// into `out` (exactly `len() × RAW_NODE_BYTES` bytes):
+    /// `feature u32×N | threshold f32×N | right u32×N | value f64×N`.
+    /// `left` is not written: in pre-order it is the next node for a split
+    /// and [`LEAF`] for a leaf (whose `right` is [`LEAF`]), and
+    /// [`Nodes::append_raw`] restores it. Callers check
     /// [`Nodes::not_pre_order`] first (the model and part writers refuse such
     /// nodes with an error).
-    pub fn write_raw(&self, out: &mut Vec<u8>) {
-        // Sized once, then plain stores (a push per byte is several times
-        // slower in wasm).
-        let at = out.len();
-        out.resize(at + self.len() * RAW_NODE_BYTES, 0);
+    pub fn write_raw(&self, out: &mut [u8]) {
         let n = self.len();
-        let (feature, rest) = out[at..].split_at_mut(4 * n);
+        assert_eq!(out.len(), n * RAW_NODE_BYTES, "sized by the caller");
+        // Plain stores into a sized buffer (a push per byte is several times
+        // slower in wasm).
+        let (feature, rest) = out.split_at_mut(4 * n);
         let (threshold, rest) = rest.split_at_mut(4 * n);
         let (right, value) = rest.split_at_mut(4 * n);
         for (d, v) in feature.chunks_exact_mut(4).zip(&self.feature) {
@@ -220,9 +220,8 @@ mod tests {
     #[test]
     fn raw_arrays_round_trip_with_left_restored() {
         let t = tree();
-        let mut bytes = vec![0xAA]; // appended after what is there
-        t.write_raw(&mut bytes);
-        assert_eq!(bytes.len(), 1 + 5 * RAW_NODE_BYTES);
+        let mut bytes = [0xAA; 1 + 5 * RAW_NODE_BYTES];
+        t.write_raw(&mut bytes[1..]);
         let mut back = Nodes::default();
         assert!(back.append_raw(&bytes[1..], 5, 0));
         assert_eq!(back, t);
@@ -239,7 +238,7 @@ mod tests {
     fn a_right_id_beyond_the_arrays_is_reported() {
         let mut t = tree();
         t.right[2] = 5;
-        let mut bytes = Vec::new();
+        let mut bytes = [0; 5 * RAW_NODE_BYTES];
         t.write_raw(&mut bytes);
         assert!(!Nodes::default().append_raw(&bytes, 5, 0));
     }

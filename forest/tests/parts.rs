@@ -49,7 +49,8 @@ fn parts_bytes(trainer: &Trainer, k: u32) -> Vec<Vec<u8>> {
 }
 
 /// Merges with `merge_bytes`, checking that `merge` of the decoded parts
-/// agrees on every input, errors included.
+/// agrees on every input, errors included, and that its bytes load back
+/// as `merge`'s forest.
 fn merged(parts: &[Vec<u8>]) -> Result<Vec<u8>, ForestError> {
     let decoded = parts
         .iter()
@@ -58,11 +59,14 @@ fn merged(parts: &[Vec<u8>]) -> Result<Vec<u8>, ForestError> {
         .and_then(merge);
     let direct = merge_bytes(parts.to_vec());
     match (&decoded, &direct) {
-        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Ok(a), Ok(b)) => {
+            assert_eq!(&model::to_bytes(a).unwrap(), b);
+            assert_eq!(&model::from_bytes(b).unwrap(), a);
+        }
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
         _ => panic!("merge gave {decoded:?}, merge_bytes {direct:?}"),
     }
-    model::to_bytes(&direct?)
+    direct
 }
 
 #[test]
@@ -153,6 +157,54 @@ fn parts_that_do_not_fit_together_are_refused() {
             Err(ForestError::InvalidParams(_))
         ));
     }
+}
+
+#[test]
+fn damaged_node_arrays_are_refused_by_both_merges_alike() {
+    // Every node field of a part, overwritten at random: `merge_bytes`
+    // checks the raw arrays itself and must accept and refuse exactly what
+    // `merge` (which validates the decoded forest) does, with its message.
+    let (x, y) = data(120, 4);
+    let ds = Dataset::new(120, 4, &x, &y).unwrap();
+    let trainer = Trainer::new(&ds, &params()).unwrap();
+    let parts = parts_bytes(&trainer, 3);
+    let mut rng = forest::rng::Rng::new(99);
+    // Bytes per node of the raw arrays (feature, threshold, right: 4; value: 8).
+    const RAW_NODE_BYTES: usize = 20;
+    let (mut refused, mut accepted) = (0, 0);
+    for _ in 0..3000 {
+        let mut damaged = parts.clone();
+        let p = rng.below(3) as usize;
+        let n = Part::from_bytes(&parts[p]).unwrap().nodes.len();
+        let arrays = damaged[p].len() - n * RAW_NODE_BYTES;
+        // A field (feature, threshold, right or value) of a random node.
+        let (field, node) = (rng.below(4) as usize, rng.below(n as u64) as usize);
+        let (at, width) = match field {
+            3 => (arrays + 12 * n + 8 * node, 8),
+            f => (arrays + 4 * f * n + 4 * node, 4),
+        };
+        let values: [u64; 8] = [
+            0,
+            1,
+            rng.below(n as u64 + 3),
+            u64::from(u32::MAX),
+            u64::from(f32::NAN.to_bits()),
+            f64::INFINITY.to_bits(),
+            rng.next_u64(),
+            4,
+        ];
+        let v = values[rng.below(8) as usize].to_le_bytes();
+        damaged[p][at..at + width].copy_from_slice(&v[..width]);
+        // `merged` asserts that both merges agree.
+        match merged(&damaged) {
+            Ok(_) => accepted += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(
+        refused > 1000 && accepted > 100,
+        "{refused} refused, {accepted} accepted"
+    );
 }
 
 #[test]

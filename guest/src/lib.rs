@@ -174,8 +174,7 @@ impl Guest for Component {
     }
 
     fn merge_parts(parts: Vec<Vec<u8>>) -> Result<Vec<u8>, wit::ForestError> {
-        let forest = forest::part::merge_bytes(parts).map_err(to_wit_error)?;
-        forest::model::to_bytes(&forest).map_err(to_wit_error)
+        forest::part::merge_bytes(parts).map_err(to_wit_error)
     }
 }
 

@@ -41,9 +41,9 @@ pub struct BenchReport {
     pub peak_guest_memory_train_bytes: usize,
     /// The largest peak of one training instance (its data plus one piece).
     pub peak_guest_memory_train_worker_bytes: usize,
-    /// The merging instance's peak (worker 0's, training and merge; it
-    /// holds the whole model).
-    pub peak_guest_memory_merge_bytes: usize,
+    /// The host merging the workers' parts into the model bytes (inside
+    /// `train`'s times).
+    pub merge: Summary,
     /// `trainer.grow` calls per training run, over all workers.
     pub grow_calls: usize,
     pub model_path: PathBuf,
@@ -340,7 +340,8 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     );
     let mut model_bytes: Option<Vec<u8>> = None;
     let mut train_runs = Vec::new();
-    let (mut peak_train, mut peak_worker, mut peak_merge, mut grow_calls) = (0, 0, 0, 0);
+    let (mut peak_train, mut peak_worker, mut grow_calls) = (0, 0, 0);
+    let mut merge_runs = Vec::new();
     for run in 0..repeat {
         let label = (run == 0).then_some("training trees");
         let progress = Arc::new(TreeProgress::new(
@@ -361,7 +362,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         train_runs.push(t_train);
         peak_train = peak_train.max(trained.peak_memory);
         peak_worker = peak_worker.max(trained.peak_worker_memory);
-        peak_merge = peak_merge.max(trained.peak_merge_memory);
+        merge_runs.push(trained.merge);
         grow_calls = trained.grow_calls;
         if let Some(prev) = &model_bytes
             && *prev != trained.model
@@ -374,22 +375,23 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     }
     let model_bytes = model_bytes.expect("repeat >= 1");
     let train = Summary::of(&train_runs);
+    let merge = Summary::of(&merge_runs);
     println!("[TRAINING] Training completed!");
     println!(
         "[TRAINING] Completed in {} (instantiation included)",
         train.describe()
     );
     println!(
-        "[TRAINING] Throughput: {:.0} trees/s ({grow_calls} grow call{})",
+        "[TRAINING] Throughput: {:.0} trees/s ({grow_calls} grow call{}; the host merged the parts in {}, median)",
         f64::from(params.n_estimators) / train.median_s,
-        if grow_calls == 1 { "" } else { "s" }
+        if grow_calls == 1 { "" } else { "s" },
+        ms(merge.median_s)
     );
     println!(
-        "[TRAINING] Peak guest memory: {} per training instance ({} over {}), {} in worker 0's instance after it merged the parts (it holds the model)",
+        "[TRAINING] Peak guest memory: {} per training instance ({} over {})",
         mib(peak_worker as u64),
         mib(peak_train as u64),
         shares.len(),
-        mib(peak_merge as u64),
     );
 
     let (native_train, ratio, identical) = if args.no_native {
@@ -493,7 +495,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         model_bytes_identical_to_native: identical,
         peak_guest_memory_train_bytes: peak_train,
         peak_guest_memory_train_worker_bytes: peak_worker,
-        peak_guest_memory_merge_bytes: peak_merge,
+        merge,
         grow_calls,
         model_path,
         model_bytes: model_bytes.len(),

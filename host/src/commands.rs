@@ -62,9 +62,9 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         f64::from(params.n_estimators) / elapsed.as_secs_f64()
     );
     println!(
-        "Peak guest memory: {} per worker instance, {} in the instance that merged the model",
+        "Peak guest memory: {} per worker instance; the host merged the parts in {}",
         mib(trained.peak_worker_memory as u64),
-        mib(trained.peak_merge_memory as u64)
+        ms(trained.merge.as_secs_f64())
     );
     println!(
         "Model saved to: {} ({} bytes)",

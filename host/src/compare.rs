@@ -70,14 +70,14 @@ pub struct CompareReport {
     pub rows: Vec<Row>,
     pub wasm_native_train_ratio: Option<f64>,
     pub model_bytes_identical: Option<bool>,
-    /// The wasm row's memory: the largest of the training workers together,
-    /// the merging instance and the prediction instances together.
+    /// The wasm row's memory: the larger of the training workers together
+    /// and the prediction instances together.
     pub peak_guest_memory_bytes: u64,
     /// Training: the largest peak of one worker instance (its data plus one
-    /// piece of trees), all workers together, and the merging instance.
+    /// piece of trees) and all workers together. No instance holds the whole
+    /// model while training: the host merges the parts.
     pub peak_guest_memory_train_worker_bytes: u64,
     pub peak_guest_memory_train_bytes: u64,
-    pub peak_guest_memory_merge_bytes: u64,
     /// The prediction instances together (each holds the model).
     pub peak_guest_memory_inference_bytes: u64,
     pub host_peak_rss_bytes: Option<u64>,
@@ -266,7 +266,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         }
     })?;
     let mut peak_guest = 0u64;
-    let (mut peak_worker, mut peak_workers, mut peak_merge) = (0u64, 0u64, 0u64);
+    let (mut peak_worker, mut peak_workers) = (0u64, 0u64);
     let model = rec.phase("wasm", "train", repeat, || {
         let trained = parallel::train(
             rt,
@@ -276,12 +276,9 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
             training_bytes(&train_ds, &params),
             None,
         )?;
-        peak_guest = peak_guest
-            .max(trained.peak_memory as u64)
-            .max(trained.peak_merge_memory as u64);
+        peak_guest = peak_guest.max(trained.peak_memory as u64);
         peak_worker = peak_worker.max(trained.peak_worker_memory as u64);
         peak_workers = peak_workers.max(trained.peak_memory as u64);
-        peak_merge = peak_merge.max(trained.peak_merge_memory as u64);
         Ok(trained.model)
     })?;
     let model_path = args
@@ -459,7 +456,6 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         peak_guest_memory_bytes: peak_guest,
         peak_guest_memory_train_worker_bytes: peak_worker,
         peak_guest_memory_train_bytes: peak_workers,
-        peak_guest_memory_merge_bytes: peak_merge,
         peak_guest_memory_inference_bytes: peak_inference,
         host_peak_rss_bytes: peak_rss(),
         cpu_count: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -614,10 +610,9 @@ fn print_report(r: &CompareReport, model_path: &Path) {
         println!("wasm/native training time: {ratio:.2}x");
     }
     println!(
-        "wasm peak guest memory: training {} per worker instance ({} together), merge {}, inference {}",
+        "wasm peak guest memory: training {} per worker instance ({} together), inference {}",
         mib(r.peak_guest_memory_train_worker_bytes),
         mib(r.peak_guest_memory_train_bytes),
-        mib(r.peak_guest_memory_merge_bytes),
         mib(r.peak_guest_memory_inference_bytes),
     );
     if let Some(same) = r.model_bytes_identical {

@@ -394,10 +394,15 @@ fn sandbox_limits_give_clear_errors() {
         p(&model),
     ];
     // The component starts in less than 1 MiB (the "just to start" error is
-    // tested with a smaller limit in sandbox.rs); training needs more.
-    for mib in ["1", "2"] {
+    // tested with a smaller limit in sandbox.rs); training needs more: 1.8
+    // MiB a worker for 100 trees on 2 workers, more for 400 trees on one.
+    for (mib, more) in [
+        ("1", &[][..]),
+        ("2", &["--n-estimators", "400", "--workers", "1"][..]),
+    ] {
         let mut args = vec!["--max-memory", mib];
         args.extend(train);
+        args.extend(more);
         let err = fails(&args);
         assert!(
             err.contains(&format!(
