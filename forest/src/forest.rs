@@ -137,13 +137,13 @@ impl Trainer {
     /// `index` — not on which splitter (worker) grows it, nor in what order.
     pub fn build_tree(&self, index: u32, splitter: &mut Splitter) -> Nodes {
         let mut rng = Rng::for_tree(self.params.seed, index);
-        splitter.counts.iter_mut().for_each(|c| *c = 0);
+        splitter.weighted.iter_mut().for_each(|d| d.w = 0);
         if self.params.bootstrap {
             for _ in 0..self.n_draws {
-                splitter.counts[rng.below(self.n_rows as u64) as usize] += 1;
+                splitter.weighted[rng.below(self.n_rows as u64) as usize].w += 1;
             }
         } else {
-            splitter.counts.iter_mut().for_each(|c| *c = 1);
+            splitter.weighted.iter_mut().for_each(|d| d.w = 1);
         }
         let limits = Limits {
             max_depth: self.params.max_depth.unwrap_or(u32::MAX),

@@ -168,7 +168,7 @@ fn histogram(out: &mut [Bin], rows: &[u32], sp: &Splitter, binned: &Binned) {
     let nf = sp.n_features;
     for &r in rows {
         let r = r as usize;
-        let (w, wy) = (sp.counts[r], sp.weighted_targets[r]);
+        let (w, wy) = (sp.weighted[r].w, sp.weighted[r].wy);
         let codes = &binned.codes[r * nf..(r + 1) * nf];
         for (f, &c) in codes.iter().enumerate() {
             let b = &mut out[f * MAX_BINS + c as usize];
@@ -191,7 +191,7 @@ pub fn build(
     let mut st = std::mem::take(&mut sp.hist);
     st.rows.clear();
     st.rows
-        .extend((0..sp.counts.len() as u32).filter(|&r| sp.counts[r as usize] > 0));
+        .extend((0..sp.weighted.len() as u32).filter(|&r| sp.weighted[r as usize].w > 0));
     st.free = (0..st.pool.len()).collect();
     let len = sp.n_features * MAX_BINS;
     let n = st.rows.len();
@@ -240,7 +240,7 @@ pub fn build(
         partition(
             &mut st,
             binned,
-            sp.counts.len(),
+            sp.weighted.len(),
             p.start,
             p.end,
             split.feature as usize,
@@ -326,7 +326,7 @@ fn node_sums(sp: &Splitter, rows: &[u32]) -> (Sums, bool) {
     for &r in rows {
         let r = r as usize;
         pure &= sp.targets[r] == first;
-        sums.add(sp.counts[r], sp.weighted_targets[r]);
+        sums.add(sp.weighted[r].w, sp.weighted[r].wy);
     }
     (sums, pure)
 }
