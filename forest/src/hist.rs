@@ -60,16 +60,16 @@ pub struct Binned {
 }
 
 impl Binned {
-    /// Quantizes column-major `columns` (`n_features × n_rows`).
-    pub fn new(columns: &[f32], n_rows: usize, n_features: usize) -> Binned {
+    /// Quantizes row-major `values` (`n_rows × n_features`).
+    pub fn new(values: &[f32], n_rows: usize, n_features: usize) -> Binned {
         let mut codes = vec![0u8; n_rows * n_features];
         let mut bin_min = vec![f32::INFINITY; MAX_BINS * n_features];
         let mut bin_max = vec![f32::NEG_INFINITY; MAX_BINS * n_features];
         let mut sorted = Vec::with_capacity(n_rows);
         for f in 0..n_features {
-            let col = &columns[f * n_rows..(f + 1) * n_rows];
+            let col = || values.iter().skip(f).step_by(n_features);
             sorted.clear();
-            sorted.extend_from_slice(col);
+            sorted.extend(col());
             sorted.sort_unstable_by(f32::total_cmp);
             // Upper bound (largest value) of every bin, in increasing order.
             let mut uppers: Vec<f32> = Vec::with_capacity(MAX_BINS);
@@ -106,7 +106,7 @@ impl Binned {
                 &mut bin_min[f * MAX_BINS..(f + 1) * MAX_BINS],
                 &mut bin_max[f * MAX_BINS..(f + 1) * MAX_BINS],
             );
-            for (r, &v) in col.iter().enumerate() {
+            for (r, &v) in col().enumerate() {
                 // First bin whose upper bound is >= v.
                 let b = uppers.partition_point(|&u| u < v);
                 codes[r * n_features + f] = b as u8;

@@ -92,10 +92,22 @@ impl Dense {
     /// of the full data) of `outer`'s data.
     pub(crate) fn gather(&mut self, outer: &Splitter, rows: &[u32]) {
         debug_assert!(rows.windows(2).all(|w| w[0] < w[1]));
+        let nf = outer.n_features;
         self.columns.clear();
-        for f in 0..outer.n_features {
-            let col = outer.column(f);
-            self.columns.extend(rows.iter().map(|&r| col[r as usize]));
+        if outer.row_major {
+            self.columns.resize(nf * rows.len(), 0.0);
+            let m = rows.len();
+            for (i, &r) in rows.iter().enumerate() {
+                let row = &outer.columns[r as usize * nf..(r as usize + 1) * nf];
+                for (f, &v) in row.iter().enumerate() {
+                    self.columns[f * m + i] = v;
+                }
+            }
+        } else {
+            for f in 0..nf {
+                let col = outer.column(f);
+                self.columns.extend(rows.iter().map(|&r| col[r as usize]));
+            }
         }
         self.targets.clear();
         self.targets
@@ -130,9 +142,11 @@ impl Dense {
 
 /// Per-worker state for growing trees; buffers are reused from tree to tree.
 pub struct Splitter<'t> {
-    /// Column-major features, `n_features × n_rows` (empty for `hist`, which
-    /// needs only the bin codes).
+    /// The features: column-major `n_features × n_rows`, or row-major when
+    /// `row_major` (under `auto`, whose exact subtrees only copy rows; empty
+    /// for `hist`, which needs only the bin codes).
     columns: &'t [f32],
+    pub(crate) row_major: bool,
     pub(crate) targets: &'t [f64],
     n_rows: usize,
     pub(crate) n_features: usize,
@@ -169,6 +183,7 @@ impl<'t> Splitter<'t> {
         let n_rows = targets.len();
         Splitter {
             columns,
+            row_major: false,
             targets,
             n_rows,
             n_features,
@@ -275,6 +290,7 @@ impl<'t> Splitter<'t> {
     }
 
     fn column(&self, feature: usize) -> &'t [f32] {
+        debug_assert!(!self.row_major, "columns of row-major values");
         &self.columns[feature * self.n_rows..(feature + 1) * self.n_rows]
     }
 
