@@ -10,6 +10,12 @@ Each system runs one warm-up fit+predict, then --repeat timed ones. It prints th
 product brief's Python-side lines and writes its figures as JSON: per-iteration
 seconds for train and predict, the MSE, and the process's peak RSS (run one
 system per process for a per-system figure; the host does).
+
+With --serve it loads the data and then takes commands on standard input, one
+a line, so that the host can interleave its runs with the other systems' (on a
+shared machine, runs close in time see the same load): `fit` fits a fresh model,
+`predict` predicts the test set with the last one, `done` ends. Every answer,
+like the final result, is one line `@@ <json>`; other lines are the log.
 """
 
 import argparse
@@ -103,58 +109,108 @@ def make_model(system, a):
     )
 
 
-def run(system, a):
-    X_train, y_train, names = load_csv(a.train, a.target)
-    X_test, y_test, _ = load_csv(a.test, a.target)
-    if system == "cuml":
-        # cuML works in float32, like the trees of both other systems.
-        X_train, X_test = X_train.astype(np.float32), X_test.astype(np.float32)
-        y_train = y_train.astype(np.float32)
-        device, label = "gpu", "cuML RandomForestRegressor (GPU, FIL inference)"
-    else:
-        device = "cpu"
-        label = f"scikit-learn RandomForestRegressor (CPU, n_jobs={1 if system == 'sklearn-1' else -1})"
+class Reference:
+    """One system's data and models: fit and predict, timed."""
 
-    print(f"[TRAINING] {label}: {a.n_estimators} estimators, max_depth {a.max_depth}")
-    print(f"[TRAINING] Starting training on {device.upper()}...")
-    train_s, predict_s, pred = [], [], None
+    def __init__(self, system, a):
+        self.system, self.a = system, a
+        X_train, y_train, self.names = load_csv(a.train, a.target)
+        X_test, self.y_test, _ = load_csv(a.test, a.target)
+        if system == "cuml":
+            # cuML works in float32, like the trees of both other systems.
+            X_train, X_test = X_train.astype(np.float32), X_test.astype(np.float32)
+            y_train = y_train.astype(np.float32)
+            self.device, label = "gpu", "cuML RandomForestRegressor (GPU, FIL inference)"
+        else:
+            self.device = "cpu"
+            label = f"scikit-learn RandomForestRegressor (CPU, n_jobs={1 if system == 'sklearn-1' else -1})"
+        self.X_train, self.y_train, self.X_test = X_train, y_train, X_test
+        self.model, self.pred = None, None
+        print(f"[TRAINING] {label}: {a.n_estimators} estimators, max_depth {a.max_depth}")
+        print(f"[TRAINING] Starting training on {self.device.upper()}...")
+
+    def fit(self):
+        self.model = make_model(self.system, self.a)
+        t = time.perf_counter()
+        self.model.fit(self.X_train, self.y_train)
+        return time.perf_counter() - t
+
+    def predict(self):
+        t = time.perf_counter()
+        self.pred = np.asarray(self.model.predict(self.X_test), dtype=np.float64)
+        return time.perf_counter() - t
+
+    def result(self, train_s, predict_s):
+        """The figures as JSON, after the brief's closing lines."""
+        print("[TRAINING] Completed.")
+        device = self.device.upper()
+        mse = float(np.mean((self.pred - self.y_test) ** 2))
+        print(f"[INFERENCE] Prediction on the test set ({device})...")
+        print(f"[INFERENCE] Samples: {len(self.y_test)}")
+        print(f"[INFERENCE] Mean Squared Error ({device}): {mse:.4f}")
+        import sklearn
+
+        version = f"scikit-learn {sklearn.__version__}"
+        if self.system == "cuml":
+            import cuml
+
+            version = f"cuML {cuml.__version__}"
+        return {
+            "system": self.system,
+            "device": self.device,
+            "library": version,
+            "n_train": int(len(self.y_train)),
+            "n_test": int(len(self.y_test)),
+            "n_features": int(self.X_train.shape[1]),
+            "feature_names": self.names,
+            "train_s": train_s,
+            "predict_s": predict_s,
+            "mse": mse,
+            "peak_rss_bytes": peak_rss_bytes(),
+            "cpu_count": os.cpu_count(),
+        }
+
+
+def run(system, a):
+    ref = Reference(system, a)
+    train_s, predict_s = [], []
     for i in range(a.repeat + 1):  # iteration 0 is the warm-up
-        model = make_model(system, a)
-        t = time.perf_counter()
-        model.fit(X_train, y_train)
-        fit = time.perf_counter() - t
-        t = time.perf_counter()
-        pred = np.asarray(model.predict(X_test), dtype=np.float64)
-        inf = time.perf_counter() - t
+        fit = ref.fit()
+        inf = ref.predict()
         if i > 0:
             train_s.append(fit)
             predict_s.append(inf)
-    print("[TRAINING] Completed.")
-    mse = float(np.mean((pred - y_test) ** 2))
-    print(f"[INFERENCE] Prediction on the test set ({device.upper()})...")
-    print(f"[INFERENCE] Samples: {len(y_test)}")
-    print(f"[INFERENCE] Mean Squared Error ({device.upper()}): {mse:.4f}")
-    import sklearn
+    return ref.result(train_s, predict_s)
 
-    version = f"scikit-learn {sklearn.__version__}"
-    if system == "cuml":
-        import cuml
 
-        version = f"cuML {cuml.__version__}"
-    return {
-        "system": system,
-        "device": device,
-        "library": version,
-        "n_train": int(len(y_train)),
-        "n_test": int(len(y_test)),
-        "n_features": int(X_train.shape[1]),
-        "feature_names": names,
-        "train_s": train_s,
-        "predict_s": predict_s,
-        "mse": mse,
-        "peak_rss_bytes": peak_rss_bytes(),
-        "cpu_count": os.cpu_count(),
-    }
+def serve(system, a, commands=sys.stdin, out=sys.stdout):
+    """The command loop of --serve (see the module's docstring)."""
+
+    def answer(obj):
+        print("@@ " + json.dumps(obj), file=out, flush=True)
+
+    ref = Reference(system, a)
+    answer({"ready": True})
+    train_s, predict_s = [], []
+    for line in commands:
+        cmd = line.strip()
+        if cmd == "fit":
+            train_s.append(ref.fit())
+            answer({"train_s": train_s[-1]})
+        elif cmd == "predict":
+            if ref.model is None:
+                answer({"error": "predict before fit"})
+                continue
+            predict_s.append(ref.predict())
+            answer({"predict_s": predict_s[-1]})
+        elif cmd == "done":
+            break
+        else:
+            answer({"error": f"unknown command {cmd!r} (fit, predict, done)"})
+    if ref.pred is None:
+        answer({"system": system, "error": "done before any predict"})
+        return
+    answer(ref.result(train_s, predict_s))
 
 
 def main(argv=None):
@@ -173,6 +229,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", default=None, help="write the figures here")
+    ap.add_argument("--serve", action="store_true", help="take fit/predict/done commands on stdin")
     a = ap.parse_args(argv)
 
     if a.system == "cuml":
@@ -180,9 +237,14 @@ def main(argv=None):
         if reason:
             print(f"[SKIP] cuml: {reason}")
             result = {"system": "cuml", "skipped": reason}
+            if a.serve:
+                print("@@ " + json.dumps(result), flush=True)
             if a.json:
                 write_json(a.json, result)
             return 0
+    if a.serve:
+        serve(a.system, a)
+        return 0
     result = run(a.system, a)
     if a.json:
         write_json(a.json, result)

@@ -60,6 +60,23 @@ class ReferenceTest(unittest.TestCase):
         _, r2 = run_reference("--n-estimators", "5", "--repeat", "1")
         self.assertNotEqual(r1["mse"], r2["mse"])
 
+    def test_serve_mode_answers_each_command_and_gives_the_same_model(self):
+        cmds = "fit\npredict\nfit\npredict\nnonsense\ndone\n"
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, "reference.py"), "--train", TRAIN, "--test", TEST,
+             "--system", "sklearn-1", "--n-estimators", "10", "--serve"],
+            input=cmds, capture_output=True, text=True, check=True,
+        )
+        answers = [json.loads(l[3:]) for l in proc.stdout.splitlines() if l.startswith("@@ ")]
+        self.assertEqual(answers[0], {"ready": True})
+        self.assertEqual([sorted(a) for a in answers[1:5]], [["train_s"], ["predict_s"]] * 2)
+        self.assertIn("unknown command", answers[5]["error"])
+        final = answers[6]
+        self.assertEqual((len(final["train_s"]), len(final["predict_s"])), (2, 2))
+        _, batch = run_reference("--system", "sklearn-1", "--n-estimators", "10", "--repeat", "1")
+        self.assertEqual(final["mse"], batch["mse"])
+        self.assertIn("[INFERENCE] Samples: 89", proc.stdout)
+
     def test_cuml_runs_or_is_skipped_with_a_reason(self):
         reason = reference.cuml_unavailable_reason()
         stdout, r = run_reference("--system", "cuml", "--n-estimators", "10", "--repeat", "1")

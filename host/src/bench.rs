@@ -342,6 +342,9 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     let mut train_runs = Vec::new();
     let (mut peak_train, mut peak_worker, mut grow_calls) = (0, 0, 0);
     let mut merge_runs = Vec::new();
+    // The native runs alternate with the sandboxed ones, so that the ratio
+    // compares runs made under the same machine load.
+    let (mut native_runs, mut native_bytes) = (Vec::new(), Vec::new());
     for run in 0..repeat {
         let label = (run == 0).then_some("training trees");
         let progress = Arc::new(TreeProgress::new(
@@ -372,6 +375,11 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
             );
         }
         model_bytes = Some(trained.model);
+        if !args.no_native {
+            let (b, t) = timed(|| train_native(&train_ds, &params, shares.len()))?;
+            native_runs.push(t);
+            native_bytes = b;
+        }
     }
     let model_bytes = model_bytes.expect("repeat >= 1");
     let train = Summary::of(&train_runs);
@@ -397,18 +405,11 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     let (native_train, ratio, identical) = if args.no_native {
         (None, None, None)
     } else {
-        let mut runs = Vec::new();
-        let mut native_bytes = Vec::new();
-        for _ in 0..repeat {
-            let (b, t) = timed(|| train_native(&train_ds, &params, shares.len()))?;
-            runs.push(t);
-            native_bytes = b;
-        }
-        let s = Summary::of(&runs);
+        let s = Summary::of(&native_runs);
         let ratio = train.median_s / s.median_s;
         let identical = native_bytes == model_bytes;
         println!(
-            "[TRAINING] Native forest crate (same data, params, seed, {} thread{}): {}; wasm/native {:.2}x; model bytes {}",
+            "[TRAINING] Native forest crate (same data, params, seed, {} thread{}; runs alternated with the sandbox's): {}; wasm/native {:.2}x; model bytes {}",
             shares.len(),
             if shares.len() == 1 { "" } else { "s" },
             s.describe(),

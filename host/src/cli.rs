@@ -93,7 +93,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// The comparison: the sandboxed component, the same forest natively, and
     /// the Python reference (scikit-learn n_jobs=1 and -1; cuML on a CUDA GPU),
-    /// phase by phase, in one table (defaults: diabetes, 200 trees, max_depth 16).
+    /// phase by phase, in one table (defaults: diabetes, 200 trees, max_depth
+    /// 16). Training and prediction run in rounds of every system, so that
+    /// their k-th runs see the same machine.
     Compare(CompareArgs),
     /// Train a forest in the sandbox and save it as a model file.
     Train(TrainArgs),

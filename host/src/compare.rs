@@ -3,6 +3,12 @@
 //! crate compiled natively (native) and the Python reference (scikit-learn
 //! n_jobs=1 and -1, cuML when a CUDA GPU is there); every phase is repeated
 //! after a warm-up and reported as tidy rows, medians and ratios.
+//!
+//! The phases that systems are compared on (train, predict) run in rounds:
+//! each round runs every system once, so the k-th runs of all systems are
+//! minutes (diabetes: fractions of a second) apart instead of each system's
+//! runs being bunched together. On a shared machine whose speed drifts, the
+//! medians then see the same conditions and their ratios mean something.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -84,17 +90,15 @@ pub struct CompareReport {
     pub cpu_count: usize,
 }
 
-/// The Python side's JSON (see python/reference.py).
+/// The Python side's closing JSON (see python/reference.py); its times come
+/// one at a time, as the rounds run.
 #[derive(Debug, Deserialize)]
 struct PythonResult {
     system: String,
     device: Option<String>,
     library: Option<String>,
-    train_s: Option<Vec<f64>>,
-    predict_s: Option<Vec<f64>>,
     mse: Option<f64>,
     peak_rss_bytes: Option<u64>,
-    skipped: Option<String>,
 }
 
 struct Recorder {
@@ -122,6 +126,13 @@ impl Recorder {
         }
         bar.finish();
         Ok(last)
+    }
+
+    /// Records the time since `start` as run `iteration` (0, the warm-up, is not kept).
+    fn timed(&mut self, system: &str, phase: &str, iteration: u32, start: Instant) {
+        if iteration > 0 {
+            self.record(system, phase, iteration, start.elapsed().as_secs_f64());
+        }
     }
 
     fn record(&mut self, system: &str, phase: &str, iteration: u32, seconds: f64) {
@@ -232,6 +243,36 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     let mut systems = Vec::new();
     let mut skipped = Vec::new();
 
+    // --- Python: scikit-learn (and cuML), one serving process per system,
+    // started first so that their imports and CSV parsing are over before
+    // anything is timed.
+    let mut pythons = Vec::new();
+    if args.no_python {
+        skipped.push(("python".to_string(), "--no-python".to_string()));
+    } else {
+        match python_ready(&args.python) {
+            Err(reason) => {
+                println!(
+                    "[PYTHON] Skipped: {reason}. To add scikit-learn (and cuML on a CUDA machine) to the table: \
+                     pip install -r python/requirements.txt"
+                );
+                skipped.push(("python".to_string(), reason));
+            }
+            Ok(()) => {
+                for system in ["sklearn-1", "sklearn-all", "cuml"] {
+                    println!("[PYTHON] Starting {system}...");
+                    match PythonServer::start(args, system, &train_csv, &test_csv, &params)? {
+                        Ok(server) => pythons.push(server),
+                        Err(reason) => {
+                            println!("[PYTHON] {system} skipped: {reason}");
+                            skipped.push((system.to_string(), reason));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // --- wasm: the component in the sandbox, phase by phase.
     println!("[WASM] Running in the wasm sandbox...");
     rec.phase("wasm", "compile (cold)", repeat, || {
@@ -265,9 +306,22 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
             ),
         }
     })?;
+    // --- Training rounds: wasm, native and every Python system once a round.
+    let names: Vec<&str> = ["wasm"]
+        .into_iter()
+        .chain((!args.no_native).then_some("native"))
+        .chain(pythons.iter().map(|p| p.system.as_str()))
+        .collect();
+    println!(
+        "[ROUNDS] Training: a warm-up round, then {repeat} timed; each round runs {}",
+        names.join(", ")
+    );
+    let bar = Progress::new("training rounds", u64::from(repeat) + 1);
     let mut peak_guest = 0u64;
     let (mut peak_worker, mut peak_workers) = (0u64, 0u64);
-    let model = rec.phase("wasm", "train", repeat, || {
+    let (mut model, mut native_model, mut native_heap) = (Vec::new(), None, None::<u64>);
+    for i in 0..=repeat {
+        let t = Instant::now();
         let trained = parallel::train(
             rt,
             &train_ds,
@@ -276,11 +330,33 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
             training_bytes(&train_ds, &params),
             None,
         )?;
+        rec.timed("wasm", "train", i, t);
         peak_guest = peak_guest.max(trained.peak_memory as u64);
         peak_worker = peak_worker.max(trained.peak_worker_memory as u64);
         peak_workers = peak_workers.max(trained.peak_memory as u64);
-        Ok(trained.model)
-    })?;
+        if i > 0 && trained.model != model {
+            bail!(
+                "two sandboxed training runs with the same seed gave different models: this is a bug"
+            );
+        }
+        model = trained.model;
+        if !args.no_native {
+            let heap = HeapPeak::start();
+            let t = Instant::now();
+            let bytes = train_native(&train_ds, &params, workers)?;
+            rec.timed("native", "train", i, t);
+            native_heap = native_heap.max(heap.peak());
+            native_model = Some(bytes);
+        }
+        for py in &mut pythons {
+            let seconds = py.fit()?;
+            if i > 0 {
+                rec.record(&py.system, "train", i, seconds);
+            }
+        }
+        bar.inc();
+    }
+    bar.finish();
     let model_path = args
         .model_out
         .clone()
@@ -305,124 +381,105 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         loaded = Some(predictor);
     }
     let mut predictor = loaded.expect("repeat >= 1");
-    let wasm_pred = rec.phase("wasm", "predict", repeat, || {
-        Ok(predictor
-            .predict(&test_xy.features, n_test, Device::Cpu)?
-            .values)
-    })?;
-    let peak_inference = predictor.peak_memory() as u64;
-    peak_guest = peak_guest.max(peak_inference);
-    let wasm_mse = mse(&wasm_pred, &test_y);
-    systems.push(summary(
-        &rec,
-        "wasm",
-        &format!("cpu (sandbox, {})", plural(workers, "worker")),
-        wasm_mse,
-        Some(peak_guest),
-        "guest linear memory",
-    ));
-
-    // --- wasm-gpu: the same instances, predicting through the GPU import.
-    if args.no_gpu {
+    let identical = native_model.as_ref().map(|b| *b == model);
+    let native_forest = match &native_model {
+        Some(bytes) => Some(rec.phase("native", "load", repeat, || {
+            Ok(forest::model::from_bytes(bytes)?)
+        })?),
+        None => None,
+    };
+    let gpu_name = if args.no_gpu {
         skipped.push(("wasm-gpu".to_string(), "--no-gpu".to_string()));
+        None
     } else {
         match crate::gpu::shared() {
             Err(e) => {
                 println!("[WASM-GPU] Skipped: {e}");
                 skipped.push(("wasm-gpu".to_string(), e.to_string()));
+                None
             }
-            Ok(gpu) => {
-                let name = gpu.adapter_info().name.clone();
-                println!("[WASM-GPU] Predicting through the GPU import on {name}...");
-                let gpu_pred = rec.phase("wasm-gpu", "predict", repeat, || {
-                    Ok(predictor
-                        .predict(&test_xy.features, n_test, Device::Gpu)?
-                        .values)
-                })?;
-                systems.push(summary(
-                    &rec,
-                    "wasm-gpu",
-                    &format!("gpu import ({name})"),
-                    mse(&gpu_pred, &test_y),
-                    None,
-                    "",
-                ));
+            Ok(gpu) => Some(gpu.adapter_info().name.clone()),
+        }
+    };
+
+    // --- Prediction rounds: the same systems (and the GPU import) once a round.
+    println!("[ROUNDS] Prediction: a warm-up round, then {repeat} timed, as above");
+    let bar = Progress::new("prediction rounds", u64::from(repeat) + 1);
+    let (mut wasm_pred, mut gpu_pred, mut native_pred) = (Vec::new(), None, None);
+    for i in 0..=repeat {
+        let t = Instant::now();
+        wasm_pred = predictor
+            .predict(&test_xy.features, n_test, Device::Cpu)?
+            .values;
+        rec.timed("wasm", "predict", i, t);
+        if gpu_name.is_some() {
+            let t = Instant::now();
+            let p = predictor.predict(&test_xy.features, n_test, Device::Gpu)?;
+            rec.timed("wasm-gpu", "predict", i, t);
+            gpu_pred = Some(p.values);
+        }
+        if let Some(forest) = &native_forest {
+            let t = Instant::now();
+            let p = predict_native(forest, &test_xy.features, test_xy.n_rows, pred_workers)?;
+            rec.timed("native", "predict", i, t);
+            native_pred = Some(p);
+        }
+        for py in &mut pythons {
+            let seconds = py.predict()?;
+            if i > 0 {
+                rec.record(&py.system, "predict", i, seconds);
             }
         }
+        bar.inc();
     }
+    bar.finish();
+    let peak_inference = predictor.peak_memory() as u64;
+    peak_guest = peak_guest.max(peak_inference);
     predictor.drop_models()?;
-
-    // --- native: the same forest crate, compiled for this machine.
-    let mut identical = None;
-    if !args.no_native {
-        println!("[NATIVE] Running the forest crate natively...");
-        let heap = HeapPeak::start();
-        let native_model = rec.phase("native", "train", repeat, || {
-            train_native(&train_ds, &params, workers)
-        })?;
-        let native_heap = heap.peak();
-        identical = Some(native_model == model);
-        let forest = rec.phase("native", "load", repeat, || {
-            Ok(forest::model::from_bytes(&native_model)?)
-        })?;
-        let native_pred = rec.phase("native", "predict", repeat, || {
-            predict_native(&forest, &test_xy.features, test_xy.n_rows, pred_workers)
-        })?;
+    systems.push(summary(
+        &rec,
+        "wasm",
+        &format!("cpu (sandbox, {})", plural(workers, "worker")),
+        mse(&wasm_pred, &test_y),
+        Some(peak_guest),
+        "guest linear memory",
+    ));
+    if let (Some(name), Some(p)) = (&gpu_name, &gpu_pred) {
+        systems.push(summary(
+            &rec,
+            "wasm-gpu",
+            &format!("gpu import ({name})"),
+            mse(p, &test_y),
+            None,
+            "",
+        ));
+    }
+    if let Some(p) = &native_pred {
         systems.push(summary(
             &rec,
             "native",
             &format!("cpu ({})", plural(workers, "thread")),
-            mse(&native_pred, &test_y),
+            mse(p, &test_y),
             native_heap,
             "heap",
         ));
     }
-
-    // --- Python: scikit-learn (and cuML), one process per system.
-    if args.no_python {
-        skipped.push(("python".to_string(), "--no-python".to_string()));
-    } else {
-        match python_ready(&args.python) {
-            Err(reason) => {
-                println!(
-                    "[PYTHON] Skipped: {reason}. To add scikit-learn (and cuML on a CUDA machine) to the table: \
-                     pip install -r python/requirements.txt"
-                );
-                skipped.push(("python".to_string(), reason));
-            }
-            Ok(()) => {
-                for system in ["sklearn-1", "sklearn-all", "cuml"] {
-                    println!("[PYTHON] Running {system}...");
-                    let r = run_python(args, system, &train_csv, &test_csv, &params)?;
-                    if let Some(reason) = r.skipped {
-                        println!("[PYTHON] {system} skipped: {reason}");
-                        skipped.push((system.to_string(), reason));
-                        continue;
-                    }
-                    for (phase, runs) in [
-                        ("train", r.train_s.unwrap_or_default()),
-                        ("predict", r.predict_s.unwrap_or_default()),
-                    ] {
-                        for (i, s) in runs.iter().enumerate() {
-                            rec.record(&r.system, phase, i as u32 + 1, *s);
-                        }
-                    }
-                    let device = match (r.device.as_deref(), r.library.as_deref()) {
-                        (Some(d), Some(l)) => format!("{d} ({l})"),
-                        (d, _) => d.unwrap_or("?").to_string(),
-                    };
-                    let mse = r.mse.context("reference.py returned no MSE")?;
-                    systems.push(summary(
-                        &rec,
-                        &r.system,
-                        &device,
-                        mse,
-                        r.peak_rss_bytes,
-                        "process peak RSS",
-                    ));
-                }
-            }
-        }
+    for py in pythons {
+        println!("[PYTHON] {} done:", py.system);
+        let r = py.finish()?;
+        let device = match (r.device.as_deref(), r.library.as_deref()) {
+            (Some(d), Some(l)) => format!("{d} ({l})"),
+            (d, _) => d.unwrap_or("?").to_string(),
+        };
+        let mse = r.mse.context("reference.py returned no MSE")?;
+        systems.push(summary(
+            &rec,
+            &r.system,
+            &device,
+            mse,
+            r.peak_rss_bytes,
+            "process peak RSS",
+        ));
     }
 
     let base = systems
@@ -509,58 +566,151 @@ fn python_ready(python: &str) -> Result<(), String> {
     }
 }
 
-fn run_python(
-    args: &CompareArgs,
-    system: &str,
-    train: &Path,
-    test: &Path,
-    p: &Params,
-) -> Result<PythonResult> {
-    let dir =
-        tempfile::tempdir().context("creating a temporary directory for the Python reference")?;
-    let script = dir.path().join("reference.py");
-    std::fs::write(&script, REFERENCE_PY).context("writing the Python reference")?;
-    let json = dir.path().join("result.json");
-    let mut cmd = Command::new(&args.python);
-    cmd.arg(&script)
-        .args(["--system", system, "--train"])
-        .arg(train)
-        .arg("--test")
-        .arg(test)
-        .args(["--n-estimators", &p.n_estimators.to_string()])
-        .args([
-            "--max-depth",
-            &p.max_depth.map_or_else(|| "none".into(), |d| d.to_string()),
-        ])
-        .args(["--min-samples-split", &p.min_samples_split.to_string()])
-        .args(["--min-samples-leaf", &p.min_samples_leaf.to_string()])
-        .args(["--max-features", &p.max_features.to_string()])
-        .args(["--bootstrap", if p.bootstrap { "true" } else { "false" }])
-        .args(["--seed", &p.seed.to_string()])
-        .args(["--repeat", &args.repeat.to_string()])
-        .arg("--json")
-        .arg(&json);
-    if let Some(t) = &args.target {
-        cmd.args(["--target", t]);
+/// `reference.py --serve` for one system: fits and predicts on command, so
+/// that its runs can be interleaved with the other systems' (see the module
+/// documentation).
+struct PythonServer {
+    system: String,
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    /// Its standard error (shown if it fails), and the script's directory.
+    stderr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl PythonServer {
+    /// Starts `system` and waits until its data is loaded; `Ok(Err(reason))`
+    /// when the system cannot run here (cuML without a CUDA GPU).
+    fn start(
+        args: &CompareArgs,
+        system: &str,
+        train: &Path,
+        test: &Path,
+        p: &Params,
+    ) -> Result<Result<PythonServer, String>> {
+        use std::process::Stdio;
+        let dir = tempfile::tempdir()
+            .context("creating a temporary directory for the Python reference")?;
+        let script = dir.path().join("reference.py");
+        std::fs::write(&script, REFERENCE_PY).context("writing the Python reference")?;
+        let stderr = dir.path().join("stderr.txt");
+        let mut cmd = Command::new(&args.python);
+        cmd.arg(&script)
+            .args(["--system", system, "--serve", "--train"])
+            .arg(train)
+            .arg("--test")
+            .arg(test)
+            .args(["--n-estimators", &p.n_estimators.to_string()])
+            .args([
+                "--max-depth",
+                &p.max_depth.map_or_else(|| "none".into(), |d| d.to_string()),
+            ])
+            .args(["--min-samples-split", &p.min_samples_split.to_string()])
+            .args(["--min-samples-leaf", &p.min_samples_leaf.to_string()])
+            .args(["--max-features", &p.max_features.to_string()])
+            .args(["--bootstrap", if p.bootstrap { "true" } else { "false" }])
+            .args(["--seed", &p.seed.to_string()]);
+        if let Some(t) = &args.target {
+            cmd.args(["--target", t]);
+        }
+        if let Some(m) = p.max_samples {
+            cmd.args(["--max-samples", &m.to_string()]);
+        }
+        // stderr to a file: a pipe nobody reads could fill and stall it.
+        let err_file = std::fs::File::create(&stderr).context("creating the Python stderr file")?;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(err_file)
+            .spawn()
+            .with_context(|| format!("running {}", args.python))?;
+        let stdin = child.stdin.take().context("the Python reference's stdin")?;
+        let stdout = child
+            .stdout
+            .take()
+            .context("the Python reference's stdout")?;
+        let mut server = PythonServer {
+            system: system.to_string(),
+            child,
+            stdin,
+            stdout: std::io::BufRead::lines(std::io::BufReader::new(stdout)),
+            stderr,
+            _dir: dir,
+        };
+        let first = server.answer()?;
+        if let Some(reason) = first.get("skipped").and_then(|r| r.as_str()) {
+            let _ = server.child.wait();
+            return Ok(Err(reason.to_string()));
+        }
+        if first.get("ready").is_none() {
+            bail!("reference.py --system {system}: expected it to be ready, got {first}");
+        }
+        Ok(Ok(server))
     }
-    if let Some(m) = p.max_samples {
-        cmd.args(["--max-samples", &m.to_string()]);
+
+    /// The next `@@` answer; the lines before it are its log, shown indented.
+    fn answer(&mut self) -> Result<serde_json::Value> {
+        loop {
+            match self.stdout.next() {
+                Some(line) => {
+                    let line = line.context("reading the Python reference's output")?;
+                    match line.strip_prefix("@@ ") {
+                        Some(json) => {
+                            let v: serde_json::Value = serde_json::from_str(json)
+                                .context("parsing the Python reference's answer")?;
+                            if let Some(e) = v.get("error") {
+                                bail!("reference.py --system {}: {e}", self.system);
+                            }
+                            return Ok(v);
+                        }
+                        None => println!("  {line}"),
+                    }
+                }
+                None => {
+                    let status = self.child.wait().ok();
+                    let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+                    bail!(
+                        "reference.py --system {} stopped ({}):\n{err}",
+                        self.system,
+                        status.map_or_else(|| "?".into(), |s| s.to_string())
+                    );
+                }
+            }
+        }
     }
-    let out = cmd
-        .output()
-        .with_context(|| format!("running {}", args.python))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for line in stdout.lines() {
-        println!("  {line}");
+
+    fn call(&mut self, command: &str, field: &str) -> Result<f64> {
+        use std::io::Write;
+        writeln!(self.stdin, "{command}")
+            .and_then(|()| self.stdin.flush())
+            .with_context(|| {
+                format!("sending {command} to reference.py --system {}", self.system)
+            })?;
+        let v = self.answer()?;
+        v.get(field)
+            .and_then(|s| s.as_f64())
+            .with_context(|| format!("reference.py answered {command} with {v}"))
     }
-    if !out.status.success() {
-        bail!(
-            "reference.py --system {system} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+
+    /// Fits a fresh model: seconds.
+    fn fit(&mut self) -> Result<f64> {
+        self.call("fit", "train_s")
     }
-    let text = std::fs::read_to_string(&json).context("reading the Python reference's JSON")?;
-    serde_json::from_str(&text).context("parsing the Python reference's JSON")
+
+    /// Predicts the test set with the last model: seconds.
+    fn predict(&mut self) -> Result<f64> {
+        self.call("predict", "predict_s")
+    }
+
+    /// Ends the process: its result (MSE, device, peak RSS).
+    fn finish(mut self) -> Result<PythonResult> {
+        use std::io::Write;
+        writeln!(self.stdin, "done").context("ending the Python reference")?;
+        let v = self.answer()?;
+        let _ = self.child.wait();
+        serde_json::from_value(v).context("parsing the Python reference's result")
+    }
 }
 
 fn print_report(r: &CompareReport, model_path: &Path) {

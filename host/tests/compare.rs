@@ -54,6 +54,18 @@ fn compare_reports_every_system_in_table_json_and_plot() {
     ]);
     let python = python_available();
     let report = read_report(&json).unwrap();
+    // Train and predict run in rounds of every system, not system by system.
+    let rounds = if python {
+        "each round runs wasm, native, sklearn-1, sklearn-all"
+    } else {
+        "each round runs wasm, native"
+    };
+    assert!(
+        out.contains(&format!(
+            "[ROUNDS] Training: a warm-up round, then 2 timed; {rounds}"
+        )),
+        "{out}"
+    );
     let names: Vec<&str> = report.systems.iter().map(|s| s.system.as_str()).collect();
     // wasm-gpu: the GPU import on lavapipe in CI (predictions only).
     let mut expected = vec!["wasm", "native"];
@@ -200,8 +212,8 @@ fn compare_on_synthetic_data_writes_the_rows_it_uses() {
     assert_eq!(
         report.skipped,
         vec![
-            ("wasm-gpu".to_string(), "--no-gpu".to_string()),
-            ("python".to_string(), "--no-python".to_string())
+            ("python".to_string(), "--no-python".to_string()),
+            ("wasm-gpu".to_string(), "--no-gpu".to_string())
         ]
     );
     let wasm = report.systems.iter().find(|s| s.system == "wasm").unwrap();

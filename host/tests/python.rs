@@ -49,7 +49,7 @@ fn python_reference_tests() {
         "python reference tests failed:\n{text}"
     );
     assert!(
-        text.contains("Ran 4 tests"),
-        "expected the 4 reference tests to run:\n{text}"
+        text.contains("Ran 5 tests"),
+        "expected the 5 reference tests to run:\n{text}"
     );
 }
