@@ -2,6 +2,8 @@
 //! (`perf record`, `valgrind --tool=callgrind`).
 use forest::{Dataset, Params};
 
+mod common;
+
 fn main() {
     let path = format!("{}/../data/diabetes_train.csv", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(path).unwrap();
@@ -19,16 +21,5 @@ fn main() {
         ..Params::default()
     };
     let runs: usize = std::env::args().nth(1).map_or(5, |s| s.parse().unwrap());
-    for _ in 0..runs {
-        let t = std::time::Instant::now();
-        let f = forest::train(&data, &params, None).unwrap();
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        // The model's checksum: a change that should keep the trees must keep it.
-        let bytes = forest::model::to_bytes(&f).unwrap();
-        let crc = u32::from_le_bytes(bytes[20..24].try_into().unwrap());
-        println!(
-            "{ms:.2} ms, {} nodes, model crc {crc:08x}",
-            f.info().n_nodes
-        );
-    }
+    common::profile(&data, &params, runs);
 }

@@ -4,26 +4,14 @@
 //! Prints the median of 3 and the test MSE of each.
 use forest::{Dataset, Params, SplitterKind, Trainer};
 
+mod common;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().map_or(100_000, |s| s.parse().unwrap());
     let trees: u32 = args.next().map_or(20, |s| s.parse().unwrap());
     let mut rng = forest::rng::Rng::new(11);
-    let mut u = || f64::from((rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32);
-    let mut rows = |n: usize| {
-        let x: Vec<f32> = (0..n * 10).map(|_| u() as f32).collect();
-        let y: Vec<f64> = x
-            .chunks(10)
-            .map(|r| {
-                let r: Vec<f64> = r.iter().map(|&v| f64::from(v)).collect();
-                10.0 * (std::f64::consts::PI * r[0] * r[1]).sin()
-                    + 20.0 * (r[2] - 0.5).powi(2)
-                    + 10.0 * r[3]
-                    + 5.0 * r[4]
-            })
-            .collect();
-        (x, y)
-    };
+    let mut rows = |n| common::friedman1(&mut rng, n);
     let (x, y) = rows(n);
     let (tx, ty) = rows(20_000);
     let ds = Dataset::new(n, 10, &x, &y).unwrap();
