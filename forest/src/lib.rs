@@ -32,4 +32,4 @@ pub use forest::{
 };
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
 pub use splitter::threshold_between;
-pub use tree::{LEAF, Nodes};
+pub use tree::{LEAF, Nodes, RAW_NODE_BYTES};

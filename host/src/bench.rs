@@ -215,20 +215,28 @@ pub fn train_native(ds: &Dataset, params: &Params, workers: usize) -> Result<Vec
         &ds.targets,
     )?;
     let trainer = forest::Trainer::new(&data, params)?;
-    let shares = crate::parallel::shares(params.n_estimators, workers);
+    // The sandbox's scheduling: trees claimed from one queue as threads ask.
+    let n_threads = crate::parallel::training_workers(params.n_estimators, workers);
+    let queue = crate::parallel::TreeQueue::new(params.n_estimators, n_threads);
     let parts = std::thread::scope(|scope| {
-        let handles: Vec<_> = shares
-            .iter()
-            .map(|&(first, count)| {
-                let trainer = &trainer;
+        let handles: Vec<_> = (0..n_threads)
+            .map(|_| {
+                let (trainer, queue) = (&trainer, &queue);
                 scope.spawn(move || {
-                    forest::part::Part::grow(
-                        trainer,
-                        first,
-                        count,
-                        ds.feature_names.clone(),
-                        |_| {},
-                    )
+                    let (mut parts, mut grown, mut bytes) = (Vec::new(), 0, 0);
+                    while let Some((first, count)) = queue.claim(grown, bytes) {
+                        let part = forest::part::Part::grow(
+                            trainer,
+                            first,
+                            count,
+                            ds.feature_names.clone(),
+                            |_| {},
+                        )?;
+                        grown += count;
+                        bytes += part.nodes.len() * forest::RAW_NODE_BYTES;
+                        parts.push(part);
+                    }
+                    forest::Result::Ok(parts)
                 })
             })
             .collect();
@@ -241,7 +249,10 @@ pub fn train_native(ds: &Dataset, params: &Params, workers: usize) -> Result<Vec
             .collect::<Result<Vec<_>>>()
     })?
     .into_iter()
-    .collect::<forest::Result<Vec<_>>>()?;
+    .collect::<forest::Result<Vec<_>>>()?
+    .into_iter()
+    .flatten()
+    .collect();
     let model = forest::part::merge(parts)?;
     Ok(forest::model::to_bytes(&model)?)
 }
@@ -332,11 +343,11 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         params.n_estimators,
         depth_text(params.max_depth)
     );
-    let shares = crate::parallel::shares(params.n_estimators, workers);
+    let n_workers = crate::parallel::training_workers(params.n_estimators, workers);
     println!(
         "[TRAINING] Training in the wasm sandbox ({} worker instance{})...",
-        shares.len(),
-        if shares.len() == 1 { "" } else { "s" }
+        n_workers,
+        if n_workers == 1 { "" } else { "s" }
     );
     let mut model_bytes: Option<Vec<u8>> = None;
     let mut train_runs = Vec::new();
@@ -347,10 +358,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     let (mut native_runs, mut native_bytes) = (Vec::new(), Vec::new());
     for run in 0..repeat {
         let label = (run == 0).then_some("training trees");
-        let progress = Arc::new(TreeProgress::new(
-            shares.iter().map(|s| s.1).collect(),
-            label,
-        ));
+        let progress = Arc::new(TreeProgress::new(n_workers, params.n_estimators, label));
         let (trained, t_train) = timed(|| {
             parallel::train(
                 rt,
@@ -376,7 +384,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         }
         model_bytes = Some(trained.model);
         if !args.no_native {
-            let (b, t) = timed(|| train_native(&train_ds, &params, shares.len()))?;
+            let (b, t) = timed(|| train_native(&train_ds, &params, n_workers))?;
             native_runs.push(t);
             native_bytes = b;
         }
@@ -390,8 +398,8 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         train.describe()
     );
     println!(
-        "[TRAINING] Throughput: {:.0} trees/s ({grow_calls} grow call{}; the host merged the parts in {}, median)",
-        f64::from(params.n_estimators) / train.median_s,
+        "[TRAINING] Throughput: {} ({grow_calls} grow call{}; the host merged the parts in {}, median)",
+        crate::stats::trees_per_s(params.n_estimators, train.median_s),
         if grow_calls == 1 { "" } else { "s" },
         ms(merge.median_s)
     );
@@ -399,7 +407,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         "[TRAINING] Peak guest memory: {} per training instance ({} over {})",
         mib(peak_worker as u64),
         mib(peak_train as u64),
-        shares.len(),
+        n_workers,
     );
 
     let (native_train, ratio, identical) = if args.no_native {
@@ -410,8 +418,8 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         let identical = native_bytes == model_bytes;
         println!(
             "[TRAINING] Native forest crate (same data, params, seed, {} thread{}; runs alternated with the sandbox's): {}; wasm/native {:.2}x; model bytes {}",
-            shares.len(),
-            if shares.len() == 1 { "" } else { "s" },
+            n_workers,
+            if n_workers == 1 { "" } else { "s" },
             s.describe(),
             ratio,
             if identical { "identical" } else { "DIFFERENT" }
@@ -489,7 +497,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         compile_s: rt.compile_time.as_secs_f64(),
         link_s: rt.link_time.as_secs_f64(),
         csv_load_s: csv_load.as_secs_f64(),
-        workers: shares.len(),
+        workers: n_workers,
         train,
         native_train,
         wasm_native_ratio: ratio,

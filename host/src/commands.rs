@@ -32,11 +32,11 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         ms(load),
         mb_per_s(xy.source_bytes, load)
     );
-    let shares: Vec<u32> = parallel::shares(params.n_estimators, workers)
-        .iter()
-        .map(|s| s.1)
-        .collect();
-    let progress = Arc::new(TreeProgress::new(shares, Some("training trees")));
+    let progress = Arc::new(TreeProgress::new(
+        parallel::training_workers(params.n_estimators, workers),
+        params.n_estimators,
+        Some("training trees"),
+    ));
     let t = Instant::now();
     let trained = parallel::train(
         rt,
@@ -51,7 +51,7 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     let bytes = trained.model;
     write_atomic(&args.out, &bytes)?;
     println!(
-        "Trained {} trees on {} rows x {} features (target '{}') in {} in the sandbox ({} worker instance{}, {:.0} trees/s)",
+        "Trained {} trees on {} rows x {} features (target '{}') in {} in the sandbox ({} worker instance{}, {})",
         params.n_estimators,
         xy.n_rows,
         xy.n_features(),
@@ -59,7 +59,7 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         ms(elapsed.as_secs_f64()),
         trained.workers,
         if trained.workers == 1 { "" } else { "s" },
-        f64::from(params.n_estimators) / elapsed.as_secs_f64()
+        crate::stats::trees_per_s(params.n_estimators, elapsed.as_secs_f64())
     );
     println!(
         "Peak guest memory: {} per worker instance; the host merged the parts in {}",

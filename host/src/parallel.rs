@@ -4,6 +4,7 @@
 //! index), so the model bytes are the same for any number of workers.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -33,22 +34,17 @@ pub fn shares(n: u32, workers: usize) -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// Runs `f(worker, share)` for every share, each on its own thread with the
-/// stack guests need; results in share order, the first error wins.
-fn run_workers<T: Send>(
-    shares: &[(u32, u32)],
-    f: impl Fn(usize, (u32, u32)) -> Result<T> + Sync,
-) -> Result<Vec<T>> {
+/// Runs `f(worker)` for workers `0..n`, each on its own thread with the
+/// stack guests need; results in worker order, the first error wins.
+fn run_workers<T: Send>(n: usize, f: impl Fn(usize) -> Result<T> + Sync) -> Result<Vec<T>> {
     let f = &f;
     thread::scope(|scope| {
-        let handles = shares
-            .iter()
-            .enumerate()
-            .map(|(w, &share)| {
+        let handles = (0..n)
+            .map(|w| {
                 thread::Builder::new()
                     .name(format!("wasm-forest-worker-{w}"))
                     .stack_size(NATIVE_STACK)
-                    .spawn_scoped(scope, move || f(w, share))
+                    .spawn_scoped(scope, move || f(w))
                     .context("starting a worker thread")
             })
             .collect::<Result<Vec<_>>>()?;
@@ -58,7 +54,7 @@ fn run_workers<T: Send>(
             .map(|(w, h)| {
                 h.join()
                     .map_err(|_| anyhow!("worker {w} panicked"))?
-                    .with_context(|| format!("worker {w} of {}", shares.len()))
+                    .with_context(|| format!("worker {w} of {n}"))
             })
             .collect()
     })
@@ -78,29 +74,78 @@ pub struct Trained {
     pub merge: Duration,
 }
 
-/// Part bytes a `trainer.grow` call aims for: after the first tree of a
-/// share, calls ask for as many trees as fit in this, judging by the trees
-/// grown so far. Small forests take a call or two per worker; trees of
-/// large data come one per call, so an instance never holds more than one
-/// such tree besides its data.
+/// Part bytes a `trainer.grow` call aims for at most: after a worker's first
+/// tree, calls ask for no more trees than fit in this, judging by the trees
+/// grown so far. Trees of large data come one per call, so an instance never
+/// holds more than one such tree besides its data.
 pub const PART_BYTES: usize = 1 << 20;
 
-/// Trees for the next `grow` call, given the bytes of the `done` trees so far.
-pub fn next_chunk(done: u32, bytes: usize, left: u32) -> u32 {
+/// Trees for a worker's next `grow` call, given the bytes of the `done` trees
+/// it grew so far, the trees `left` to hand out and the number of workers:
+/// one to start with (a tree's size is not known yet), then a share of what
+/// is left (guided scheduling: claims shrink towards the end, so no worker
+/// waits long for another), within [`PART_BYTES`].
+pub fn next_chunk(done: u32, bytes: usize, left: u32, workers: usize) -> u32 {
     if done == 0 || bytes == 0 {
         return 1.min(left);
     }
     let per_tree = bytes.div_ceil(done as usize);
-    ((PART_BYTES / per_tree) as u32)
-        .clamp(1, left.max(1))
-        .min(left)
+    let budget = (PART_BYTES / per_tree).max(1) as u32;
+    let guided = left.div_ceil(2 * workers.max(1) as u32);
+    budget.min(guided).clamp(1.min(left), left)
+}
+
+/// The trees of one training, handed out to workers as they ask: a worker
+/// on a core that is busy with something else grows fewer of them instead
+/// of holding the others up (static shares made a 2-worker run as slow as
+/// its slower core). Each tree depends only on its index, so the model is
+/// the same whoever grows which.
+pub struct TreeQueue {
+    next: AtomicU32,
+    total: u32,
+    workers: usize,
+}
+
+impl TreeQueue {
+    pub fn new(total: u32, workers: usize) -> TreeQueue {
+        TreeQueue {
+            next: AtomicU32::new(0),
+            total,
+            workers,
+        }
+    }
+
+    /// The next trees, `(first, count)`, for a worker that has grown `done`
+    /// trees of `bytes` part bytes so far; `None` when all are taken.
+    pub fn claim(&self, done: u32, bytes: usize) -> Option<(u32, u32)> {
+        let mut first = self.next.load(Ordering::Relaxed);
+        loop {
+            let left = self.total.checked_sub(first).filter(|&l| l > 0)?;
+            let count = next_chunk(done, bytes, left, self.workers);
+            match self.next.compare_exchange_weak(
+                first,
+                first + count,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some((first, count)),
+                Err(now) => first = now,
+            }
+        }
+    }
+}
+
+/// Instances (or threads) a training of `n_estimators` trees uses: no more
+/// than there are trees, and one for none (the guest then says what is wrong).
+pub fn training_workers(n_estimators: u32, workers: usize) -> usize {
+    workers.clamp(1, (n_estimators as usize).max(1))
 }
 
 /// Trains `params.n_estimators` trees over `workers` instances, then merges
 /// the parts into model bytes. Each worker hands its dataset over once
-/// (`trainer.start`) and takes its share in pieces of about [`PART_BYTES`]
-/// (`trainer.grow`), so a worker's memory is its data plus one piece.
-/// `memory_need` sizes each instance's memory cap.
+/// (`trainer.start`) and then grows trees from a [`TreeQueue`] in pieces of
+/// at most about [`PART_BYTES`] (`trainer.grow`), so a worker's memory is
+/// its data plus one piece. `memory_need` sizes each instance's memory cap.
 ///
 /// The host merges the parts itself, with the forest crate's
 /// [`forest::part::merge_bytes`] (the code of the component's `merge-parts`),
@@ -117,28 +162,28 @@ pub fn train(
     memory_need: u64,
     progress: Option<Arc<TreeProgress>>,
 ) -> Result<Trained> {
-    let mut shares = shares(params.n_estimators, workers);
-    if shares.is_empty() {
-        // n_estimators 0: one grow call lets the guest say what is wrong.
-        shares.push((0, 0));
-    }
-    let n_shares = shares.len();
-    let done = run_workers(&shares, |w, (first, count)| {
+    let total = params.n_estimators;
+    let n_workers = training_workers(total, workers);
+    let queue = TreeQueue::new(total, n_workers);
+    let done = run_workers(n_workers, |w| {
         let mut job = rt.instantiate(memory_need)?;
         if let Some(p) = &progress {
             job.report_progress(p.clone(), w);
         }
         let trainer = job.start_trainer(data, params)?;
         let (mut parts, mut grown, mut bytes) = (Vec::new(), 0u32, 0usize);
-        loop {
-            let n = next_chunk(grown, bytes, count - grown);
-            let part = job.grow(&trainer, (first + grown, n), grown, count)?;
-            bytes += part.len();
-            grown += n;
-            parts.push(part);
-            if grown >= count {
-                break;
+        if total == 0 {
+            // One grow call lets the guest say what is wrong.
+            parts.push(job.grow(&trainer, (0, 0), 0, 0)?);
+        }
+        while let Some((first, count)) = queue.claim(grown, bytes) {
+            if let Some(p) = &progress {
+                p.claim(w, count);
             }
+            let part = job.grow(&trainer, (first, count), grown, total)?;
+            bytes += part.len();
+            grown += count;
+            parts.push(part);
         }
         job.drop_trainer(trainer)?;
         // The instance (and its memory) goes with this thread.
@@ -152,7 +197,7 @@ pub fn train(
         .map_err(|e| anyhow!("the sandboxed workers returned parts that do not merge: {e}"))?;
     Ok(Trained {
         model,
-        workers: n_shares,
+        workers: n_workers,
         peak_memory: peaks.iter().sum(),
         peak_worker_memory: peaks.iter().copied().max().unwrap_or(0),
         grow_calls,
@@ -163,7 +208,7 @@ pub fn train(
 /// A prediction spread over instances, and what it cost.
 pub struct Predicted {
     pub values: Vec<f64>,
-    /// The device each share ran on (`cpu` or `gpu`).
+    /// The device each block of rows ran on (`cpu` or `gpu`).
     pub devices: Vec<Device>,
     /// Why `auto` stayed on (or fell back to) the CPU, if it did (first share's note).
     pub note: Option<String>,
@@ -171,8 +216,12 @@ pub struct Predicted {
     pub gpu: GpuStats,
 }
 
+/// Rows of a large prediction an instance takes at a time (the forest
+/// crate's block: its level walk keeps a block's rows in cache).
+pub const PREDICT_BLOCK_ROWS: u32 = 65_536;
+
 /// Instances holding one model, reused for many predictions; a batch is
-/// split into contiguous row shares, one per instance.
+/// split into contiguous blocks of rows that the instances take in turn.
 pub struct Predictor {
     jobs: Vec<(Job, ModelHandle)>,
     pub info: ModelInfo,
@@ -182,7 +231,7 @@ impl Predictor {
     /// `workers` instances, each with `model` loaded; `memory_need` sizes
     /// each instance's memory cap.
     pub fn new(rt: &Runtime, model: &[u8], workers: usize, memory_need: u64) -> Result<Predictor> {
-        let mut jobs = run_workers(&shares(workers as u32, workers), |_, _| {
+        let mut jobs = run_workers(workers.max(1), |_| {
             let mut job = rt.instantiate(memory_need)?;
             let handle = job.load_model(model)?;
             Ok((job, handle))
@@ -201,23 +250,46 @@ impl Predictor {
         self.jobs.iter().map(|(j, _)| j.peak_memory()).sum()
     }
 
+    /// Predicts `n_rows` rows. Large batches go in blocks of about
+    /// [`PREDICT_BLOCK_ROWS`] that the instances take as they finish the
+    /// last, as training takes trees (a busy core then predicts fewer
+    /// blocks); every row's prediction is the same whichever instance makes it.
     pub fn predict(&mut self, features: &[f32], n_rows: u32, device: Device) -> Result<Predicted> {
         let nf = self.info.n_features as usize;
-        let shares = shares(n_rows, self.jobs.len());
+        let n_jobs = self.jobs.len();
+        let n_blocks = (n_rows.div_ceil(PREDICT_BLOCK_ROWS) as usize).max(n_jobs);
+        let blocks = shares(n_rows, n_blocks);
         let before: Vec<GpuStats> = self.jobs.iter().map(|(j, _)| j.gpu_stats()).collect();
-        let jobs = &mut self.jobs[..shares.len()];
-        let outs: Vec<Prediction> = if shares.len() == 1 {
-            let (job, model) = &mut jobs[0];
-            vec![job.predict_on(model, features, n_rows, device)?]
+        let rows = |(first, count): (u32, u32)| {
+            &features[first as usize * nf..(first + count) as usize * nf]
+        };
+        let outs: Vec<Prediction> = if blocks.len() == 1 || n_jobs == 1 {
+            let (job, model) = &mut self.jobs[0];
+            let mut outs = Vec::new();
+            for &b in &blocks {
+                outs.push(job.predict_on(model, rows(b), b.1, device)?);
+            }
+            outs
         } else {
-            let work: Vec<_> = jobs.iter_mut().zip(&shares).collect();
-            let work = std::sync::Mutex::new(work.into_iter().map(Some).collect::<Vec<_>>());
-            run_workers(&shares, |w, (first, count)| {
-                let slot = work.lock().map_err(|_| anyhow!("poisoned"))?[w].take();
-                let ((job, model), _) = slot.context("each share runs once")?;
-                let rows = &features[first as usize * nf..(first + count) as usize * nf];
-                job.predict_on(model, rows, count, device)
-            })?
+            let workers = n_jobs.min(blocks.len());
+            let slots: Vec<_> = self.jobs.iter_mut().take(workers).map(Some).collect();
+            let slots = std::sync::Mutex::new(slots);
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let done = run_workers(workers, |w| {
+                let slot = slots.lock().map_err(|_| anyhow!("poisoned"))?[w].take();
+                let (job, model) = slot.context("each instance runs once")?;
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&b) = blocks.get(i) else {
+                        return Ok(mine);
+                    };
+                    mine.push((i, job.predict_on(model, rows(b), b.1, device)?));
+                }
+            })?;
+            let mut outs: Vec<(usize, Prediction)> = done.into_iter().flatten().collect();
+            outs.sort_by_key(|(i, _)| *i);
+            outs.into_iter().map(|(_, p)| p).collect()
         };
         let mut gpu = GpuStats::default();
         for ((job, _), b) in self.jobs.iter().zip(before) {

@@ -53,9 +53,10 @@ impl Progress {
 }
 
 /// Trees grown so far by several sandboxed workers, fed by their `progress`
-/// imports: each worker's count only moves forward and never past its share.
+/// imports: each worker's count only moves forward and never past the trees
+/// the host has handed it ([`TreeProgress::claim`]).
 pub struct TreeProgress {
-    shares: Vec<u32>,
+    claimed: Vec<AtomicU32>,
     done: Vec<AtomicU32>,
     bar: Option<Progress>,
     /// Every (worker, trees-done, trees-total) report as the guest sent it.
@@ -66,14 +67,20 @@ pub struct TreeProgress {
 const LOG_CAP: usize = 100_000;
 
 impl TreeProgress {
-    /// `shares[w]` trees for worker `w`; a bar labelled `label` if given.
-    pub fn new(shares: Vec<u32>, label: Option<&str>) -> TreeProgress {
-        let total: u64 = shares.iter().map(|&s| u64::from(s)).sum();
+    /// `total` trees over `workers` workers; a bar labelled `label` if given.
+    pub fn new(workers: usize, total: u32, label: Option<&str>) -> TreeProgress {
         TreeProgress {
-            done: shares.iter().map(|_| AtomicU32::new(0)).collect(),
-            shares,
-            bar: label.map(|l| Progress::new(l, total)),
+            claimed: (0..workers).map(|_| AtomicU32::new(0)).collect(),
+            done: (0..workers).map(|_| AtomicU32::new(0)).collect(),
+            bar: label.map(|l| Progress::new(l, u64::from(total))),
             log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Worker `worker` was handed `trees` more trees.
+    pub fn claim(&self, worker: usize, trees: u32) {
+        if let Some(c) = self.claimed.get(worker) {
+            c.fetch_add(trees, Ordering::Relaxed);
         }
     }
 
@@ -83,10 +90,10 @@ impl TreeProgress {
         {
             log.push((worker, done, total));
         }
-        let (Some(slot), Some(&share)) = (self.done.get(worker), self.shares.get(worker)) else {
+        let (Some(slot), Some(claimed)) = (self.done.get(worker), self.claimed.get(worker)) else {
             return;
         };
-        slot.fetch_max(done.min(share), Ordering::Relaxed);
+        slot.fetch_max(done.min(claimed.load(Ordering::Relaxed)), Ordering::Relaxed);
         if let Some(bar) = &self.bar {
             bar.set(self.trees_done());
         }

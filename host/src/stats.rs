@@ -80,6 +80,12 @@ pub fn mb_per_s(bytes: u64, seconds: f64) -> String {
     format!("{} MB/s", three_digits(bytes as f64 / 1e6 / seconds))
 }
 
+/// Trees a second, with the same precision (a large forest grows at 1.19
+/// trees/s, not "1").
+pub fn trees_per_s(trees: u32, seconds: f64) -> String {
+    format!("{} trees/s", three_digits(f64::from(trees) / seconds))
+}
+
 fn three_digits(v: f64) -> String {
     if !v.is_finite() {
         "-".to_string()
@@ -130,6 +136,8 @@ mod tests {
         assert_eq!(mb_per_s(50, 0.0001), "0.500 MB/s");
         assert_eq!(mb_per_s(159_000_000, 1.0), "159 MB/s");
         assert_eq!(mb_per_s(1, 0.0), "- MB/s");
+        assert_eq!(trees_per_s(100, 83.83), "1.19 trees/s");
+        assert_eq!(trees_per_s(200, 0.0497), "4024 trees/s");
     }
 
     #[test]

@@ -162,11 +162,13 @@ fn the_real_component_works_after_all_that() {
 #[test]
 fn nonsense_progress_is_clamped_and_logged() {
     let rt = chaos(limits());
-    let progress = std::sync::Arc::new(wasm_forest::progress::TreeProgress::new(vec![10], None));
+    let progress = std::sync::Arc::new(wasm_forest::progress::TreeProgress::new(1, 10, None));
+    progress.claim(0, 10);
     let mut job = rt.instantiate(0).unwrap();
     job.report_progress(progress.clone(), 0);
     job.train(&tiny(), &params(7)).unwrap();
-    // Backwards and beyond-the-total reports never move the count past the share.
+    // Backwards and beyond-the-total reports never move the count past the
+    // trees handed out.
     assert_eq!(progress.trees_done(), 10);
     assert_eq!(progress.log().len(), 5);
 }

@@ -67,7 +67,7 @@ fn any_worker_count_gives_the_same_model_bytes_as_native() {
 }
 
 #[test]
-fn progress_reports_are_monotonic_and_end_at_each_share() {
+fn progress_reports_are_monotonic_and_add_up_to_the_forest() {
     let rt = Runtime::new(None, Limits::default()).unwrap();
     let ds = diabetes();
     // Enough trees for several 250 ms report intervals on any machine.
@@ -75,8 +75,7 @@ fn progress_reports_are_monotonic_and_end_at_each_share() {
         max_depth: None,
         ..params(3000, SplitterKind::Exact)
     };
-    let s = shares(p.n_estimators, 2);
-    let progress = Arc::new(TreeProgress::new(s.iter().map(|s| s.1).collect(), None));
+    let progress = Arc::new(TreeProgress::new(2, p.n_estimators, None));
     parallel::train(
         &rt,
         &ds,
@@ -87,18 +86,22 @@ fn progress_reports_are_monotonic_and_end_at_each_share() {
     )
     .unwrap();
     assert_eq!(progress.trees_done(), 3000);
+    // Each worker grows what it claims from the queue: its reports rise and
+    // its last one is its count; the two counts make the forest.
     let log = progress.log();
-    for (w, &(_, count)) in s.iter().enumerate() {
+    let mut last = 0;
+    for w in 0..2 {
         let mine: Vec<(u32, u32)> = log
             .iter()
             .filter(|r| r.0 == w)
             .map(|r| (r.1, r.2))
             .collect();
         assert!(mine.len() >= 2, "worker {w}: {mine:?}");
-        assert!(mine.iter().all(|&(_, total)| total == count), "{mine:?}");
+        assert!(mine.iter().all(|&(_, total)| total == 3000), "{mine:?}");
         assert!(mine.windows(2).all(|x| x[0].0 < x[1].0), "{mine:?}");
-        assert_eq!(mine.last(), Some(&(count, count)));
+        last += mine.last().unwrap().0;
     }
+    assert_eq!(last, 3000);
 }
 
 #[test]
@@ -210,13 +213,41 @@ fn a_workers_memory_does_not_grow_with_the_forest() {
 }
 
 #[test]
-fn pieces_start_with_one_tree_then_aim_at_the_part_budget() {
-    use wasm_forest::parallel::{PART_BYTES, next_chunk};
-    assert_eq!(next_chunk(0, 0, 100), 1);
-    assert_eq!(next_chunk(0, 0, 0), 0);
-    // Small trees: as many as fit, never more than are left.
-    assert_eq!(next_chunk(1, PART_BYTES / 100, 99), 99);
-    assert_eq!(next_chunk(1, PART_BYTES / 100, 500), 100);
+fn pieces_start_with_one_tree_then_take_a_share_of_what_is_left() {
+    use wasm_forest::parallel::{PART_BYTES, TreeQueue, next_chunk};
+    assert_eq!(next_chunk(0, 0, 100, 2), 1);
+    assert_eq!(next_chunk(0, 0, 0, 2), 0);
+    // Small trees: a quarter of what is left for 2 workers, never more than fit.
+    assert_eq!(next_chunk(1, PART_BYTES / 100, 99, 1), 50);
+    assert_eq!(next_chunk(1, PART_BYTES / 100, 99, 2), 25);
+    assert_eq!(next_chunk(1, PART_BYTES / 100, 500, 1), 100);
+    assert_eq!(next_chunk(1, 10, 1, 2), 1);
     // Trees larger than the budget: one at a time.
-    assert_eq!(next_chunk(3, 3 * PART_BYTES * 2, 50), 1);
+    assert_eq!(next_chunk(3, 3 * PART_BYTES * 2, 50, 1), 1);
+    // The queue hands out every tree once, in order, from any number of threads.
+    let queue = TreeQueue::new(1000, 3);
+    let claims = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                let (mut done, mut bytes) = (0, 0);
+                while let Some((first, count)) = queue.claim(done, bytes) {
+                    claims.lock().unwrap().push((first, count));
+                    (done, bytes) = (done + count, bytes + 5000 * count as usize);
+                }
+            });
+        }
+    });
+    let mut claims = claims.into_inner().unwrap();
+    claims.sort();
+    let mut next = 0;
+    for (first, count) in claims {
+        assert!(
+            count >= 1 && first == next,
+            "claim {first}+{count} after {next}"
+        );
+        next += count;
+    }
+    assert_eq!(next, 1000);
+    assert_eq!(TreeQueue::new(0, 2).claim(0, 0), None);
 }
