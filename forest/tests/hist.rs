@@ -2,6 +2,9 @@
 
 use forest::{Dataset, Forest, MaxFeatures, Params, SplitterKind};
 
+#[path = "../examples/common/mod.rs"]
+mod common;
+
 fn diabetes() -> (Vec<f32>, Vec<f64>) {
     let path = format!("{}/../data/diabetes_train.csv", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(path).unwrap();
@@ -123,24 +126,9 @@ fn hist_grows_exacts_trees_when_every_value_has_its_bin() {
 fn hist_stays_within_two_percent_of_exacts_mse_on_continuous_data() {
     // friedman1: 10 uniform features, many more than 256 distinct values.
     let mut rng = forest::rng::Rng::new(3);
-    let mut u = || (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
     let n = 6000;
-    let rows = |n: usize, u: &mut dyn FnMut() -> f32| {
-        let x: Vec<f32> = (0..n * 10).map(|_| u()).collect();
-        let y: Vec<f64> = x
-            .chunks(10)
-            .map(|r| {
-                let r: Vec<f64> = r.iter().map(|&v| f64::from(v)).collect();
-                10.0 * (std::f64::consts::PI * r[0] * r[1]).sin()
-                    + 20.0 * (r[2] - 0.5).powi(2)
-                    + 10.0 * r[3]
-                    + 5.0 * r[4]
-            })
-            .collect();
-        (x, y)
-    };
-    let (x, y) = rows(n, &mut u);
-    let (tx, ty) = rows(2000, &mut u);
+    let (x, y) = common::friedman1(&mut rng, n);
+    let (tx, ty) = common::friedman1(&mut rng, 2000);
     let mse = |s| {
         let f = train(
             &x,

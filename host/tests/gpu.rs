@@ -11,6 +11,9 @@ use wasm_forest::gpu::{ChunkLimits, FlatForest, Gpu, GpuError};
 use wasm_forest::parallel::Predictor;
 use wasm_forest::runtime::{Device, Limits, Runtime};
 
+#[path = "../../forest/examples/common/mod.rs"]
+mod common;
+
 /// A fresh device of our own (the chunking tests lower its limits).
 fn gpu() -> Option<Gpu> {
     match Gpu::new() {
@@ -79,17 +82,7 @@ fn big() -> &'static (Forest, Vec<f32>) {
     static BIG: OnceLock<(Forest, Vec<f32>)> = OnceLock::new();
     BIG.get_or_init(|| {
         let n = 100_000;
-        let x = random_rows(n, 10, 7);
-        let y: Vec<f64> = x
-            .chunks(10)
-            .map(|r| {
-                let r: Vec<f64> = r.iter().map(|&v| f64::from(v)).collect();
-                10.0 * (std::f64::consts::PI * r[0] * r[1]).sin()
-                    + 20.0 * (r[2] - 0.5).powi(2)
-                    + 10.0 * r[3]
-                    + 5.0 * r[4]
-            })
-            .collect();
+        let (x, y) = common::friedman1(&mut forest::rng::Rng::new(7), n);
         let f = forest_of(&x, &y, n, 10, &p200(SplitterKind::Auto));
         (f, random_rows(n, 10, 8))
     })

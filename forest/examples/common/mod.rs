@@ -1,5 +1,6 @@
-//! Shared by the examples: friedman1 data and the profiling loop.
-#![allow(dead_code)] // each example uses part of it
+//! Shared by the examples and the tests that need friedman1 data (forest's
+//! hist test, host's gpu test): friedman1 data and the profiling loop.
+#![allow(dead_code)] // each user takes part of it
 
 use forest::{Dataset, Params};
 
