@@ -128,10 +128,15 @@ impl Recorder {
         Ok(last)
     }
 
-    /// Records the time since `start` as run `iteration` (0, the warm-up, is not kept).
+    /// Records the time since `start` as run `iteration` of a round.
     fn timed(&mut self, system: &str, phase: &str, iteration: u32, start: Instant) {
+        self.round(system, phase, iteration, start.elapsed().as_secs_f64());
+    }
+
+    /// Records `seconds` as run `iteration` of a round (0, the warm-up, is not kept).
+    fn round(&mut self, system: &str, phase: &str, iteration: u32, seconds: f64) {
         if iteration > 0 {
-            self.record(system, phase, iteration, start.elapsed().as_secs_f64());
+            self.record(system, phase, iteration, seconds);
         }
     }
 
@@ -350,9 +355,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         }
         for py in &mut pythons {
             let seconds = py.fit()?;
-            if i > 0 {
-                rec.record(&py.system, "train", i, seconds);
-            }
+            rec.round(&py.system, "train", i, seconds);
         }
         bar.inc();
     }
@@ -426,9 +429,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         }
         for py in &mut pythons {
             let seconds = py.predict()?;
-            if i > 0 {
-                rec.record(&py.system, "predict", i, seconds);
-            }
+            rec.round(&py.system, "predict", i, seconds);
         }
         bar.inc();
     }
