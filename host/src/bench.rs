@@ -223,8 +223,7 @@ pub fn train_native(ds: &Dataset, params: &Params, workers: usize) -> Result<Vec
             .map(|_| {
                 let (trainer, queue) = (&trainer, &queue);
                 scope.spawn(move || {
-                    let (mut parts, mut grown, mut bytes) = (Vec::new(), 0, 0);
-                    while let Some((first, count)) = queue.claim(grown, bytes) {
+                    queue.drain(|first, count, _| {
                         let part = forest::part::Part::grow(
                             trainer,
                             first,
@@ -232,11 +231,9 @@ pub fn train_native(ds: &Dataset, params: &Params, workers: usize) -> Result<Vec
                             ds.feature_names.clone(),
                             |_| {},
                         )?;
-                        grown += count;
-                        bytes += part.nodes.len() * forest::RAW_NODE_BYTES;
-                        parts.push(part);
-                    }
-                    forest::Result::Ok(parts)
+                        let size = part.nodes.len() * forest::RAW_NODE_BYTES;
+                        forest::Result::Ok((part, size))
+                    })
                 })
             })
             .collect();

@@ -133,6 +133,24 @@ impl TreeQueue {
             }
         }
     }
+
+    /// One worker's loop: claims trees until none are left, growing each
+    /// claim with `grow(first, count, grown)` (`grown`: the worker's trees
+    /// so far), which returns the piece and its size in bytes; the pieces in
+    /// claim order.
+    pub fn drain<P, E>(
+        &self,
+        mut grow: impl FnMut(u32, u32, u32) -> std::result::Result<(P, usize), E>,
+    ) -> std::result::Result<Vec<P>, E> {
+        let (mut pieces, mut grown, mut bytes) = (Vec::new(), 0u32, 0usize);
+        while let Some((first, count)) = self.claim(grown, bytes) {
+            let (piece, size) = grow(first, count, grown)?;
+            pieces.push(piece);
+            grown += count;
+            bytes += size;
+        }
+        Ok(pieces)
+    }
 }
 
 /// Instances (or threads) a training of `n_estimators` trees uses: no more
@@ -171,20 +189,19 @@ pub fn train(
             job.report_progress(p.clone(), w);
         }
         let trainer = job.start_trainer(data, params)?;
-        let (mut parts, mut grown, mut bytes) = (Vec::new(), 0u32, 0usize);
-        if total == 0 {
+        let parts = if total == 0 {
             // One grow call lets the guest say what is wrong.
-            parts.push(job.grow(&trainer, (0, 0), 0, 0)?);
-        }
-        while let Some((first, count)) = queue.claim(grown, bytes) {
-            if let Some(p) = &progress {
-                p.claim(w, count);
-            }
-            let part = job.grow(&trainer, (first, count), grown, total)?;
-            bytes += part.len();
-            grown += count;
-            parts.push(part);
-        }
+            vec![job.grow(&trainer, (0, 0), 0, 0)?]
+        } else {
+            queue.drain(|first, count, grown| {
+                if let Some(p) = &progress {
+                    p.claim(w, count);
+                }
+                let part = job.grow(&trainer, (first, count), grown, total)?;
+                let size = part.len();
+                anyhow::Ok((part, size))
+            })?
+        };
         job.drop_trainer(trainer)?;
         // The instance (and its memory) goes with this thread.
         Ok((job.peak_memory(), parts))
