@@ -133,15 +133,14 @@ impl Trainer {
     }
 
     pub fn splitter(&self) -> Splitter<'_> {
-        let mut sp = Splitter::new(
+        Splitter::new(
             &self.values,
+            self.row_major,
             &self.targets,
             self.n_features,
             self.params.min_samples_leaf as usize,
             self.max_features,
-        );
-        sp.row_major = self.row_major;
-        sp
+        )
     }
 
     /// Grows tree `index`. The result depends only on the data, the params and

@@ -123,6 +123,7 @@ impl Dense {
     pub(crate) fn splitter(&self, outer: &Splitter) -> Splitter<'_> {
         let mut sp = Splitter::new(
             &self.columns,
+            false,
             &self.targets,
             outer.n_features,
             outer.min_samples_leaf,
@@ -146,7 +147,7 @@ pub struct Splitter<'t> {
     /// `row_major` (under `auto`, whose exact subtrees only copy rows; empty
     /// for `hist`, which needs only the bin codes).
     columns: &'t [f32],
-    pub(crate) row_major: bool,
+    row_major: bool,
     pub(crate) targets: &'t [f64],
     n_rows: usize,
     pub(crate) n_features: usize,
@@ -173,8 +174,10 @@ pub struct Splitter<'t> {
 }
 
 impl<'t> Splitter<'t> {
+    /// `columns` is column-major, or row-major when `row_major`.
     pub fn new(
         columns: &'t [f32],
+        row_major: bool,
         targets: &'t [f64],
         n_features: usize,
         min_samples_leaf: usize,
@@ -183,7 +186,7 @@ impl<'t> Splitter<'t> {
         let n_rows = targets.len();
         Splitter {
             columns,
-            row_major: false,
+            row_major,
             targets,
             n_rows,
             n_features,
