@@ -17,3 +17,4 @@ pub mod progress;
 pub mod runtime;
 pub mod stats;
 pub mod synthetic;
+pub mod watchdog;

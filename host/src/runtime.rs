@@ -4,7 +4,8 @@
 //! The library component is untrusted. It gets no files, environment, network
 //! or inherited stdio (its output goes to a bounded in-memory pipe, shown when a
 //! call fails), a linear-memory cap (growth beyond it traps), a wall-clock
-//! deadline per call (epoch interruption), optionally a fuel budget, a bounded
+//! deadline per call (a trap by epoch interruption, or the end of the process
+//! by a watchdog: see [`OnTimeout`]), optionally a fuel budget, a bounded
 //! wasm stack, and its results are checked before the host uses them. Its two
 //! imports are served here: `progress` (counted per worker, clamped) and `gpu`
 //! (the process's wgpu device, only when the runtime allows it; every failure
@@ -31,8 +32,8 @@ pub mod bindings {
     });
 }
 
-use crate::gpu;
 use crate::progress::TreeProgress;
+use crate::{gpu, watchdog};
 use bindings::exports::wasm_forest::forest::forest as wit;
 use bindings::wasm_forest::forest::gpu as gpu_wit;
 use bindings::wasm_forest::forest::progress as progress_wit;
@@ -74,6 +75,8 @@ pub struct Limits {
     pub max_memory: Option<u64>,
     /// Wall-clock budget for one call into the guest.
     pub timeout: Duration,
+    /// What a call that outlives `timeout` does.
+    pub on_timeout: OnTimeout,
     /// Fuel (roughly, wasm instructions) for one call; `None` = unmetered.
     /// Unlike the timeout, a fuel cut-off happens at the same point every run.
     pub fuel: Option<u64>,
@@ -84,9 +87,24 @@ impl Default for Limits {
         Limits {
             max_memory: None,
             timeout: Duration::from_secs(600),
+            on_timeout: OnTimeout::Trap,
             fuel: None,
         }
     }
+}
+
+/// How the wall-clock limit is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTimeout {
+    /// The call traps and the process carries on (wasmtime epoch
+    /// interruption). The price: a check on every loop back-edge of the
+    /// guest, 11-15% of its speed on the forest's loops (wasmtime #7244).
+    Trap,
+    /// The guest runs unchecked, at full speed; a watchdog thread ends the
+    /// whole process (status [`watchdog::EXIT_STATUS`]) with the same error
+    /// if a call outlives its deadline. For command-line programs, where a
+    /// timed-out call ends the run anyway.
+    ExitProcess,
 }
 
 /// Default memory cap for a job estimated to need `need` bytes of guest
@@ -327,7 +345,7 @@ impl Runtime {
     ) -> Result<Runtime> {
         let mut config = Config::new();
         config
-            .epoch_interruption(true)
+            .epoch_interruption(limits.on_timeout == OnTimeout::Trap)
             .consume_fuel(limits.fuel.is_some())
             .max_wasm_stack(MAX_WASM_STACK);
         if std::env::var_os("WASM_FOREST_PERFMAP").is_some_and(|v| v == "1") {
@@ -336,7 +354,9 @@ impl Runtime {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
         let engine = wt(Engine::new(&config)).context("creating the wasmtime engine")?;
-        start_epoch_ticker(&engine)?;
+        if limits.on_timeout == OnTimeout::Trap {
+            start_epoch_ticker(&engine)?;
+        }
 
         let t = Instant::now();
         let cache_file = cache_dir.map(|d| cache::file(d, &engine, bytes));
@@ -614,13 +634,25 @@ impl Job {
     ) -> Result<R> {
         self.store
             .set_hostcall_fuel(result_bytes.saturating_add(SMALL_RESULT_BYTES));
-        let ticks = (self.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        self.store.set_epoch_deadline(ticks);
         if let Some(fuel) = self.limits.fuel {
             wt(self.store.set_fuel(fuel)).context("setting fuel")?;
         }
+        let watch = match self.limits.on_timeout {
+            OnTimeout::Trap => {
+                let ticks =
+                    (self.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+                self.store.set_epoch_deadline(ticks);
+                None
+            }
+            OnTimeout::ExitProcess => Some(watchdog::arm(
+                what,
+                self.limits.timeout,
+                &self.store.data().output,
+            )?),
+        };
         let api = self.instance.wasm_forest_forest_forest().clone();
         let result = f(&api, &mut self.store);
+        drop(watch);
         self.store.set_epoch_deadline(u64::MAX / 2);
         self.store.set_hostcall_fuel(SMALL_RESULT_BYTES);
         result.map_err(|e| self.explain_trap(what, result_bytes, e))

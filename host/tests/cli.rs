@@ -411,15 +411,62 @@ fn sandbox_limits_give_clear_errors() {
             "{err}"
         );
     }
-    // 5000 trees take seconds; the deadline stops them after 50 ms.
-    let mut args = vec!["--timeout", "0.05"];
-    args.extend(train);
-    args.extend(["--n-estimators", "5000"]);
-    let err = fails(&args);
+    assert!(!model.exists());
+    // Loading a 5000-tree model (43 MB) into the sandbox takes far more
+    // than 1 ms: the deadline ends the run.
+    train_diabetes(&model, &["--n-estimators", "5000", "--max-depth", "16"]);
+    let err = times_out(&["--timeout", "0.001", "info", p(&model)]);
     assert!(
-        err.contains(": the component ran out of time after 50ms"),
+        err.starts_with(
+            "error: model.from-bytes: the component ran out of time after 1ms (see --timeout)"
+        ),
         "{err}"
     );
+}
+
+/// Runs wasm-forest expecting the watchdog to end it: status 124, the
+/// timeout error on stderr. Returns stderr.
+fn times_out(args: &[&str]) -> String {
+    let out = wasm_forest(args);
+    let (o, e) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(124),
+        "wasm-forest {args:?} should time out\nstdout:\n{o}\nstderr:\n{e}"
+    );
+    e
+}
+
+#[test]
+fn a_component_that_never_returns_is_stopped_by_the_deadline() {
+    // The chaos component loops forever in `train` (seed 1) on every
+    // worker; the guest code has no interruption checks, the watchdog ends
+    // the process instead, and no model file appears.
+    let dir = tmp();
+    let csv = dir.path().join("tiny.csv");
+    std::fs::write(&csv, "a,y\n1,1\n2,1\n3,2\n4,2\n").unwrap();
+    let model = dir.path().join("m.bin");
+    let t = std::time::Instant::now();
+    let err = times_out(&[
+        "--component",
+        env!("WASM_FOREST_CHAOS_COMPONENT"),
+        "--timeout",
+        "0.3",
+        "train",
+        "--train",
+        p(&csv),
+        "--out",
+        p(&model),
+        "--seed",
+        "1",
+    ]);
+    assert!(
+        err.contains(
+            "error: trainer.grow: the component ran out of time after 300ms (see --timeout)"
+        ),
+        "{err}"
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(30));
     assert!(!model.exists());
 }
 

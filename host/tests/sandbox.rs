@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use forest::Params;
-use wasm_forest::runtime::{Dataset, Limits, Runtime};
+use wasm_forest::runtime::{Dataset, Limits, OnTimeout, Runtime};
 
 fn params(seed: u64) -> Params {
     Params {
@@ -33,6 +33,8 @@ fn limits() -> Limits {
     Limits {
         max_memory: Some(64 << 20),
         timeout: Duration::from_millis(300),
+        // In-process: the deadline traps, and the next job works.
+        on_timeout: OnTimeout::Trap,
         fuel: None,
     }
 }
