@@ -42,7 +42,7 @@ pub struct SandboxArgs {
     /// Wall-clock limit of each call into the sandbox, in seconds. A call that
     /// outlives it ends wasm-forest with its error and exit status 124: the
     /// sandboxed code carries no interruption checks, which would cost it
-    /// 11-15% of its speed.
+    /// about 15% of its speed.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 600.0, value_parser = parse_positive_secs)]
     pub timeout: f64,
     /// Sandboxed instances working in parallel (wasip2 has no threads): each

@@ -98,7 +98,7 @@ impl Default for Limits {
 pub enum OnTimeout {
     /// The call traps and the process carries on (wasmtime epoch
     /// interruption). The price: a check on every loop back-edge of the
-    /// guest, 11-15% of its speed on the forest's loops (wasmtime #7244).
+    /// guest, about 15% of its speed on the forest's loops (wasmtime #7244).
     Trap,
     /// The guest runs unchecked, at full speed; a watchdog thread ends the
     /// whole process (status [`watchdog::EXIT_STATUS`]) with the same error

@@ -5,7 +5,7 @@
 //!
 //! Why not wasmtime's epoch interruption: it puts a check on every loop
 //! back-edge of the guest, and on the forest's hot loops that check costs
-//! 11-15% of the sandboxed speed (the cold path makes Cranelift spill the
+//! about 15% of the sandboxed speed (the cold path makes Cranelift spill the
 //! loop's state, wasmtime #7244). A thread cannot be stopped from outside
 //! while it runs compiled wasm, so the watchdog stops the whole process —
 //! which is what the command line would do with a timed-out call anyway.
@@ -43,12 +43,15 @@ static CHANGED: Condvar = Condvar::new();
 
 /// Disarms its call when dropped (the call returned, trapped or unwound).
 pub struct Guard {
-    id: u64,
+    /// `None`: the timeout lies beyond what `Instant` can represent.
+    id: Option<u64>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        lock().calls.remove(&self.id);
+        if let Some(id) = self.id {
+            lock().calls.remove(&id);
+        }
     }
 }
 
@@ -78,6 +81,9 @@ fn start() -> Result<()> {
 /// disarms it. If it passes first, the process prints the error and exits
 /// with [`EXIT_STATUS`].
 pub fn arm(what: &str, timeout: Duration, output: &MemoryOutputPipe) -> Result<Guard> {
+    let Some(deadline) = Instant::now().checked_add(timeout) else {
+        return Ok(Guard { id: None });
+    };
     start()?;
     let mut armed = lock();
     let id = armed.next_id;
@@ -85,10 +91,7 @@ pub fn arm(what: &str, timeout: Duration, output: &MemoryOutputPipe) -> Result<G
     armed.calls.insert(
         id,
         Call {
-            // A timeout too large for Instant is no deadline at all.
-            deadline: Instant::now()
-                .checked_add(timeout)
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400)),
+            deadline,
             message: format!(
                 "{what}: the component ran out of time after {timeout:.0?} (see --timeout)"
             ),
@@ -97,7 +100,7 @@ pub fn arm(what: &str, timeout: Duration, output: &MemoryOutputPipe) -> Result<G
     );
     drop(armed);
     CHANGED.notify_one();
-    Ok(Guard { id })
+    Ok(Guard { id: Some(id) })
 }
 
 fn watch() -> ! {
