@@ -37,16 +37,21 @@ fn ok(args: &[&str]) -> (String, String) {
     (o, e)
 }
 
-fn fails(args: &[&str]) -> String {
+/// Runs wasm-forest expecting exit status `code` without a panic; its stderr.
+fn exits_with(code: i32, args: &[&str]) -> String {
     let out = wasm_forest(args);
     let (o, e) = text(&out);
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "wasm-forest {args:?} should fail\nstdout:\n{o}\nstderr:\n{e}"
+        Some(code),
+        "wasm-forest {args:?} should exit with {code}\nstdout:\n{o}\nstderr:\n{e}"
     );
     assert!(!e.contains("panicked"), "{e}");
     e
+}
+
+fn fails(args: &[&str]) -> String {
+    exits_with(1, args)
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -424,17 +429,9 @@ fn sandbox_limits_give_clear_errors() {
     );
 }
 
-/// Runs wasm-forest expecting the watchdog to end it: status 124, the
-/// timeout error on stderr. Returns stderr.
+/// Runs wasm-forest expecting the watchdog to end it (status 124); its stderr.
 fn times_out(args: &[&str]) -> String {
-    let out = wasm_forest(args);
-    let (o, e) = text(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(124),
-        "wasm-forest {args:?} should time out\nstdout:\n{o}\nstderr:\n{e}"
-    );
-    e
+    exits_with(124, args)
 }
 
 #[test]
