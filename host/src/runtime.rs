@@ -580,6 +580,23 @@ pub fn default_cache_dir() -> Option<std::path::PathBuf> {
     base.map(|b| b.join("wasm-forest"))
 }
 
+/// The error of a call `what` that outlived `timeout`, trapped or watched.
+fn timeout_text(what: &str, timeout: Duration) -> String {
+    format!("{what}: the component ran out of time after {timeout:.0?} (see --timeout)")
+}
+
+/// What the guest printed, as the tail of an error ("" if nothing).
+pub(crate) fn output_detail(output: &MemoryOutputPipe) -> String {
+    let output = String::from_utf8_lossy(&output.contents())
+        .trim()
+        .to_string();
+    if output.is_empty() {
+        String::new()
+    } else {
+        format!("\ncomponent output:\n{output}")
+    }
+}
+
 /// wasmtime 48 has its own error type; this brings it into anyhow.
 fn wt<T>(r: wasmtime::Result<T>) -> Result<T> {
     r.map_err(anyhow::Error::from)
@@ -645,7 +662,7 @@ impl Job {
                 None
             }
             OnTimeout::ExitProcess => Some(watchdog::arm(
-                what,
+                timeout_text(what, self.limits.timeout),
                 self.limits.timeout,
                 &self.store.data().output,
             )?),
@@ -665,23 +682,15 @@ impl Job {
         e: wasmtime::Error,
     ) -> anyhow::Error {
         let state = self.store.data();
-        let output = String::from_utf8_lossy(&state.output.contents())
-            .trim()
-            .to_string();
-        let detail = if output.is_empty() {
-            String::new()
-        } else {
-            format!("\ncomponent output:\n{output}")
-        };
+        let detail = output_detail(&state.output);
         match e.downcast_ref::<wasmtime::Trap>() {
             _ if state.limiter.refused => anyhow!(
                 "{what}: the component exceeded the {} memory limit (see --max-memory){detail}",
                 limit_text(self.max_memory)
             ),
-            Some(wasmtime::Trap::Interrupt) => anyhow!(
-                "{what}: the component ran out of time after {:.0?} (see --timeout){detail}",
-                self.limits.timeout
-            ),
+            Some(wasmtime::Trap::Interrupt) => {
+                anyhow!("{}{detail}", timeout_text(what, self.limits.timeout))
+            }
             Some(wasmtime::Trap::OutOfFuel) => anyhow!(
                 "{what}: the component ran out of fuel after {} units (see --fuel){detail}",
                 self.limits.fuel.unwrap_or_default()

@@ -23,7 +23,7 @@ pub const EXIT_STATUS: i32 = 124;
 
 struct Call {
     deadline: Instant,
-    /// The error line, as the trap path would have worded it.
+    /// The error, as the trap path words it.
     message: String,
     /// The guest's captured stdout/stderr, shown with the error.
     output: MemoryOutputPipe,
@@ -77,10 +77,10 @@ fn start() -> Result<()> {
         .context("starting the watchdog thread")
 }
 
-/// Arms a deadline `timeout` from now for the call `what`; dropping the guard
-/// disarms it. If it passes first, the process prints the error and exits
-/// with [`EXIT_STATUS`].
-pub fn arm(what: &str, timeout: Duration, output: &MemoryOutputPipe) -> Result<Guard> {
+/// Arms a deadline `timeout` from now; dropping the guard disarms it. If it
+/// passes first, the process prints `message` (and the guest's `output`) and
+/// exits with [`EXIT_STATUS`].
+pub fn arm(message: String, timeout: Duration, output: &MemoryOutputPipe) -> Result<Guard> {
     let Some(deadline) = Instant::now().checked_add(timeout) else {
         return Ok(Guard { id: None });
     };
@@ -92,9 +92,7 @@ pub fn arm(what: &str, timeout: Duration, output: &MemoryOutputPipe) -> Result<G
         id,
         Call {
             deadline,
-            message: format!(
-                "{what}: the component ran out of time after {timeout:.0?} (see --timeout)"
-            ),
+            message,
             output: output.clone(),
         },
     );
@@ -123,17 +121,11 @@ fn watch() -> ! {
 }
 
 fn expire(call: &Call) -> ! {
-    let output = String::from_utf8_lossy(&call.output.contents())
-        .trim()
-        .to_string();
+    let detail = crate::runtime::output_detail(&call.output);
     let mut err = std::io::stderr().lock();
     // A progress bar may own the current terminal line.
     let lead = if err.is_terminal() { "\n" } else { "" };
-    let _ = write!(err, "{lead}error: {}", call.message);
-    if !output.is_empty() {
-        let _ = write!(err, "\ncomponent output:\n{output}");
-    }
-    let _ = writeln!(err);
+    let _ = writeln!(err, "{lead}error: {}{detail}", call.message);
     let _ = err.flush();
     std::process::exit(EXIT_STATUS)
 }
