@@ -372,13 +372,10 @@ impl<'t> Splitter<'t> {
                     left.add(d.w, d.wy);
                     let valid = f64::from(next.x) > f64::from(prev) + FEATURE_THRESHOLD;
                     (joins, prev) = (next.row, next.x);
+                    // Finite and never NaN: the trainer refused targets
+                    // whose sums could overflow (`check_target_range`).
                     let proxy = proxy_improvement(left, total.minus(left), inverse);
-                    // NaN (sums overflowed to inf - inf) never wins, as `>` had it.
-                    let key = if valid && !proxy.is_nan() {
-                        proxy.to_bits() + 1
-                    } else {
-                        0
-                    };
+                    let key = if valid { proxy.to_bits() + 1 } else { 0 };
                     let better = key > top;
                     top = if better { key } else { top };
                     top_p = if better { p } else { top_p };

@@ -1,6 +1,6 @@
 //! Behaviour of the forest crate through its public API.
 
-use forest::{Dataset, ForestError, LEAF, MaxFeatures, MaxSamples, Params, model};
+use forest::{Dataset, ForestError, LEAF, MaxFeatures, MaxSamples, Params, SplitterKind, model};
 
 /// A deterministic pseudo-random dataset: y depends on features 0 and 1.
 fn synthetic(n: usize, nf: usize, seed: u64) -> (Vec<f32>, Vec<f64>) {
@@ -370,6 +370,45 @@ fn bad_data_is_invalid_data() {
     assert!(
         matches!(f.predict(&[1.0, 2.0, 3.0], 2), Err(ForestError::InvalidData(m)) if m.contains("2 features"))
     );
+}
+
+/// Targets are bounded so that no weighted sum, square or proxy overflows:
+/// the split scan relies on it (it has no NaN guard). At the bound every
+/// splitter still grows a valid forest of finite values that splits the
+/// data as it splits the same targets scaled down; beyond it the data is
+/// refused, naming the row.
+#[test]
+fn targets_are_bounded_so_that_split_sums_never_overflow() {
+    let n = 64;
+    let (x, small) = synthetic(n, 3, 9);
+    let limit = forest::MAX_TARGET_SUM / n as f64;
+    let max = small.iter().fold(0.0f64, |m, y| m.max(y.abs()));
+    // Scaled by a power of two, so every sum scales exactly.
+    let scale = 2f64.powi((limit / max).log2().floor() as i32);
+    let big: Vec<f64> = small.iter().map(|y| y * scale).collect();
+    assert!(big.iter().all(|y| y.abs() <= limit) && big.iter().any(|y| y.abs() > limit / 2.0));
+    for splitter in [SplitterKind::Exact, SplitterKind::Hist, SplitterKind::Auto] {
+        let params = Params {
+            n_estimators: 4,
+            splitter,
+            ..Params::default()
+        };
+        let train =
+            |y: &[f64]| forest::train(&Dataset::new(n, 3, &x, y).unwrap(), &params, None).unwrap();
+        let (f, reference) = (train(&big), train(&small));
+        f.validate().unwrap();
+        assert_eq!(f.nodes.feature, reference.nodes.feature, "{splitter:?}");
+        assert_eq!(f.nodes.threshold, reference.nodes.threshold, "{splitter:?}");
+        let p = f.predict(&x, n).unwrap();
+        assert!(p.iter().all(|v| v.is_finite()), "{splitter:?}");
+    }
+    let mut beyond = big.clone();
+    beyond[5] = limit * 1.5;
+    assert!(
+        matches!(Dataset::new(n, 3, &x, &beyond), Err(ForestError::InvalidData(m)) if m.contains("target of row 5") && m.contains("scale the target down"))
+    );
+    beyond[5] = -limit * 1.5;
+    assert!(Dataset::new(n, 3, &x, &beyond).is_err());
 }
 
 #[test]

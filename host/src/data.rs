@@ -270,7 +270,21 @@ impl Table {
             );
         }
         let features: Vec<usize> = (0..self.headers.len()).filter(|&c| c != t).collect();
-        self.select(&features, Some(t))
+        let xy = self.select(&features, Some(t))?;
+        // The forest crate refuses these too, by row; here the user gets the line.
+        let targets = xy.targets.as_deref().unwrap_or_default();
+        if let Some(r) = forest::first_target_beyond_limit(targets) {
+            bail!(
+                "{}: line {}, column '{}' ({}): target {:e} is too large; {}",
+                self.path.display(),
+                self.lines[r],
+                self.headers[t],
+                t + 1,
+                targets[r],
+                forest::target_range_text(self.n_rows)
+            );
+        }
+        Ok(xy)
     }
 
     /// For prediction with a model trained on `model_features` columns: the

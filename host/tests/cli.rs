@@ -651,6 +651,10 @@ fn every_kind_of_bad_csv_names_file_line_and_column() {
             "line 2, column 'a' (1): 1e39 is too large for a 32-bit float feature",
         ),
         (
+            "a,target\n1,2\n3,1e200\n".into(),
+            "line 3, column 'target' (2): target 1e200 is too large; with 2 rows, targets must lie within ±5.000e149",
+        ),
+        (
             "a,target\n1,2\n".into(),
             "1 data row; training needs at least 2",
         ),
