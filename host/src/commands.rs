@@ -108,6 +108,7 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
     let t = Instant::now();
     let predicted = predictor.predict(&xy.features, xy.n_rows as u32, args.device.wit())?;
     let elapsed = t.elapsed();
+    let instances = predictor.workers();
     predictor.drop_models()?;
     let predictions = predicted.values;
     let on_gpu = predicted.devices.contains(&Device::Gpu);
@@ -129,16 +130,18 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
         }
         None => print!("{csv}"),
     }
+    // One device entry per block of rows; the instances took the blocks in turn.
+    let blocks = predicted.devices.len();
     eprintln!(
-        "Predicted {} rows in {} in the sandbox ({}, {} worker instance{})",
+        "Predicted {} rows in {} in the sandbox ({}, {instances} worker instance{}{})",
         xy.n_rows,
         ms(elapsed.as_secs_f64()),
         if on_gpu { "GPU import" } else { "CPU" },
-        predicted.devices.len(),
-        if predicted.devices.len() == 1 {
-            ""
+        if instances == 1 { "" } else { "s" },
+        if blocks > 1 {
+            format!(", {blocks} blocks of rows")
         } else {
-            "s"
+            String::new()
         }
     );
     if let (Some(targets), Some(name)) = (&xy.targets, &xy.target_name) {
