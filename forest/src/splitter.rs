@@ -373,7 +373,7 @@ impl<'t> Splitter<'t> {
                     let valid = f64::from(next.x) > f64::from(prev) + FEATURE_THRESHOLD;
                     (joins, prev) = (next.row, next.x);
                     // Finite and never NaN: the trainer refused targets
-                    // whose sums could overflow (`check_target_range`).
+                    // whose sums could overflow (`Dataset::new`).
                     let proxy = proxy_improvement(left, total.minus(left), inverse);
                     let key = if valid { proxy.to_bits() + 1 } else { 0 };
                     let better = key > top;
