@@ -19,6 +19,14 @@ pub fn first_target_beyond_limit(targets: &[f64]) -> Option<usize> {
     targets.iter().position(|y| y.abs() > limit)
 }
 
+/// Why such a target is refused (for messages that name the row their own way).
+pub fn target_range_text(n_rows: usize) -> String {
+    format!(
+        "with {n_rows} rows, targets must lie within ±{:.3e} (beyond, squared-error sums overflow): scale the target down",
+        target_limit(n_rows)
+    )
+}
+
 /// Weighted sums of the targets of a set of rows. Weights are bootstrap draw
 /// counts, hence integers.
 #[derive(Debug, Clone, Copy, Default)]

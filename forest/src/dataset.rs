@@ -1,5 +1,6 @@
 //! Borrowed, validated training data.
 
+use crate::criterion;
 use crate::error::{ForestError, Result};
 
 /// A dense regression dataset: `features` is row-major `n_rows × n_features`
@@ -49,11 +50,11 @@ impl<'a> Dataset<'a> {
                 targets[i]
             ));
         }
-        if let Some(i) = crate::criterion::first_target_beyond_limit(targets) {
+        if let Some(i) = criterion::first_target_beyond_limit(targets) {
             return bad(format!(
                 "target of row {i} is {:e}; {}",
                 targets[i],
-                target_range_text(n_rows)
+                criterion::target_range_text(n_rows)
             ));
         }
         Ok(Dataset {
@@ -63,15 +64,6 @@ impl<'a> Dataset<'a> {
             targets,
         })
     }
-}
-
-/// Why a target is refused by [`crate::criterion::first_target_beyond_limit`]
-/// (for messages that name the row their own way).
-pub fn target_range_text(n_rows: usize) -> String {
-    format!(
-        "with {n_rows} rows, targets must lie within ±{:.3e} (beyond, squared-error sums overflow): scale the target down",
-        crate::criterion::target_limit(n_rows)
-    )
 }
 
 /// NaN and infinity have no place in a split; reject them with their position.

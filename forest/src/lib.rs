@@ -25,8 +25,8 @@ pub mod rng;
 mod splitter;
 mod tree;
 
-pub use criterion::{MAX_TARGET_SUM, first_target_beyond_limit};
-pub use dataset::{Dataset, target_range_text};
+pub use criterion::{MAX_TARGET_SUM, first_target_beyond_limit, target_range_text};
+pub use dataset::Dataset;
 pub use error::{ForestError, Result};
 pub use forest::{
     Forest, ForestInfo, Trainer, check_batch, check_feature_names, train, transpose_in_place,
