@@ -17,6 +17,9 @@ use crate::tree::{LEAF, Nodes};
 pub struct Forest {
     pub n_features: u32,
     pub feature_names: Option<Vec<String>>,
+    /// The training target's column name, if known: prediction compares
+    /// with that column.
+    pub target_name: Option<String>,
     /// What produced the forest (kept for `info`).
     pub params: Params,
     pub n_train_rows: u32,
@@ -269,14 +272,48 @@ pub fn check_batch(features: &[f32], n_rows: usize, n_features: usize) -> Result
 }
 
 /// Names, when given, must name every feature.
-pub fn check_feature_names(names: Option<&[String]>, n_features: usize) -> Result<()> {
-    match names {
-        Some(names) if names.len() != n_features => Err(ForestError::InvalidData(format!(
-            "{} feature names given for {n_features} features",
+/// Bytes the column names of a model may take, counting 8 more for each:
+/// what `model-info` hands back stays well within what its host accepts.
+pub const MAX_NAMES_BYTES: usize = 256 << 10;
+
+/// Checks column names for training: one per feature, and all of them
+/// (the target's too) within [`MAX_NAMES_BYTES`].
+pub fn check_feature_names(
+    names: Option<&[String]>,
+    target: Option<&str>,
+    n_features: usize,
+) -> Result<()> {
+    check_names(names, target, n_features).map_err(ForestError::InvalidData)
+}
+
+fn check_names(
+    names: Option<&[String]>,
+    target: Option<&str>,
+    n_features: usize,
+) -> Result<(), String> {
+    if let Some(names) = names
+        && names.len() != n_features
+    {
+        return Err(format!(
+            "{} feature names for {n_features} features",
             names.len()
-        ))),
-        _ => Ok(()),
+        ));
     }
+    let bytes: usize = names
+        .unwrap_or_default()
+        .iter()
+        .map(String::as_str)
+        .chain(target)
+        .map(|n| n.len() + 8)
+        .sum();
+    if bytes > MAX_NAMES_BYTES {
+        return Err(format!(
+            "the column names take {} KiB, beyond the {} KiB a model may hold (shorter names, or fewer columns)",
+            bytes >> 10,
+            MAX_NAMES_BYTES >> 10
+        ));
+    }
+    Ok(())
 }
 
 /// Trains a forest on one thread.
@@ -285,7 +322,7 @@ pub fn train(
     params: &Params,
     feature_names: Option<Vec<String>>,
 ) -> Result<Forest> {
-    check_feature_names(feature_names.as_deref(), data.n_features)?;
+    check_feature_names(feature_names.as_deref(), None, data.n_features)?;
     let trainer = Trainer::new(data, params)?;
     let trees = trainer.build_trees(0..params.n_estimators);
     Ok(trainer.assemble(&trees, feature_names))
@@ -309,6 +346,7 @@ impl Forest {
         Forest {
             n_features,
             feature_names,
+            target_name: None,
             params,
             n_train_rows,
             roots,
@@ -448,6 +486,7 @@ impl Forest {
         check_meta(
             self.n_features,
             self.feature_names.as_deref(),
+            self.target_name.as_deref(),
             &self.params,
             &self.roots,
             len,
@@ -485,6 +524,7 @@ pub(crate) struct Node {
 pub(crate) fn check_meta(
     n_features: u32,
     feature_names: Option<&[String]>,
+    target_name: Option<&str>,
     params: &Params,
     roots: &[u32],
     len: usize,
@@ -493,13 +533,8 @@ pub(crate) fn check_meta(
     if n_features == 0 {
         return bad("the model has zero features".into());
     }
-    if let Some(names) = feature_names
-        && names.len() != n_features as usize
-    {
-        return bad(format!(
-            "{} feature names for {n_features} features",
-            names.len()
-        ));
+    if let Err(m) = check_names(feature_names, target_name, n_features as usize) {
+        return bad(m);
     }
     if roots.is_empty() {
         return bad("the model has no trees".into());

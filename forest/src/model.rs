@@ -3,14 +3,14 @@
 //! ```text
 //! offset size  field
 //!      0    8  magic  b"WFOREST\0"
-//!      8    2  format version (u16 LE), currently 3
+//!      8    2  format version (u16 LE), currently 4
 //!     10    2  reserved, 0
 //!     12    8  payload length in bytes (u64 LE)
 //!     20    4  CRC-32 (IEEE) of the payload (u32 LE)
 //!     24    …  payload:
 //!              u32 LE  length H of the head
 //!              H       head: postcard encoding of n_features, feature_names,
-//!                      params, n_train_rows and roots
+//!                      target_name, params, n_train_rows and roots
 //!              u32 LE  node count N
 //!              20×N    node arrays, little-endian:
 //!                      feature u32×N | threshold f32×N | right u32×N | value f64×N
@@ -20,7 +20,8 @@
 //! `u32::MAX`. The node arrays are plain copies, so writing and reading a
 //! model costs little more than its checksum (version 2 encoded them as
 //! postcard varints, which was most of the time of merging parts in the
-//! sandbox). Version 1 predates the `splitter` parameter.
+//! sandbox). Version 1 predates the `splitter` parameter, version 3 the
+//! target's name.
 //!
 //! Loading checks header, length and checksum before decoding anything, then
 //! the tree structure before the forest is used.
@@ -33,8 +34,12 @@ use crate::params::Params;
 use crate::tree::{Nodes, RAW_NODE_BYTES, split_framed};
 
 pub const MAGIC: [u8; 8] = *b"WFOREST\0";
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 pub const HEADER_LEN: usize = 24;
+/// The largest model file, header included: the largest a sandbox can load
+/// (it holds the file and the decoded forest, within a 4 GiB wasm32
+/// memory). Training stops with an error rather than make a larger one.
+pub const MAX_MODEL_BYTES: u64 = 1 << 30;
 
 fn invalid(m: String) -> ForestError {
     ForestError::InvalidModel(m)
@@ -45,6 +50,7 @@ fn invalid(m: String) -> ForestError {
 pub(crate) struct HeadRef<'a> {
     pub n_features: u32,
     pub feature_names: &'a Option<Vec<String>>,
+    pub target_name: &'a Option<String>,
     pub params: &'a Params,
     pub n_train_rows: u32,
     pub roots: &'a [u32],
@@ -55,6 +61,7 @@ pub(crate) struct HeadRef<'a> {
 struct Head {
     n_features: u32,
     feature_names: Option<Vec<String>>,
+    target_name: Option<String>,
     params: Params,
     n_train_rows: u32,
     roots: Vec<u32>,
@@ -70,6 +77,7 @@ pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
     let head = HeadRef {
         n_features: forest.n_features,
         feature_names: &forest.feature_names,
+        target_name: &forest.target_name,
         params: &forest.params,
         n_train_rows: forest.n_train_rows,
         roots: &forest.roots,
@@ -91,6 +99,7 @@ pub(crate) fn write(head: &HeadRef, n: usize, fill: impl FnOnce(&mut Vec<u8>)) -
     // One buffer, sized exactly: a buffer that has to grow doubles, and a
     // 100 MB model would then briefly need 300 MB in a sandboxed instance.
     let size = HEADER_LEN + 8 + head.len() + n * RAW_NODE_BYTES;
+    check_size(size as u64, n)?;
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -109,6 +118,18 @@ pub(crate) fn write(head: &HeadRef, n: usize, fill: impl FnOnce(&mut Vec<u8>)) -
     Ok(out)
 }
 
+/// Refuses to make a model file of `size` bytes beyond [`MAX_MODEL_BYTES`].
+pub fn check_size(size: u64, nodes: usize) -> Result<()> {
+    if size > MAX_MODEL_BYTES {
+        return Err(invalid(format!(
+            "the forest has {nodes} nodes, {} MiB as a model file, beyond the {} MiB limit of a model file (fewer trees, a smaller max_depth or a larger min_samples_leaf make it smaller)",
+            size >> 20,
+            MAX_MODEL_BYTES >> 20
+        )));
+    }
+    Ok(())
+}
+
 /// Decodes a payload whose checksum matched.
 fn decode(payload: &[u8]) -> Result<Forest> {
     let (head, n, arrays): (Head, _, _) = split_framed(payload, "the payload")?;
@@ -118,6 +139,7 @@ fn decode(payload: &[u8]) -> Result<Forest> {
     let forest = Forest {
         n_features: head.n_features,
         feature_names: head.feature_names,
+        target_name: head.target_name,
         params: head.params,
         n_train_rows: head.n_train_rows,
         roots: head.roots,
@@ -127,20 +149,22 @@ fn decode(payload: &[u8]) -> Result<Forest> {
     Ok(forest)
 }
 
-/// Parses and fully validates a model file.
-pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
-    if bytes.len() < HEADER_LEN {
+/// The payload length a model file's header announces, after checking
+/// the magic bytes, the format version and the size limit: a reader can
+/// refuse a file from its first [`HEADER_LEN`] bytes.
+pub fn payload_len(header: &[u8]) -> Result<u64> {
+    if header.len() < HEADER_LEN {
         return Err(invalid(format!(
             "{} bytes is too short for a model file (the header alone is {HEADER_LEN} bytes)",
-            bytes.len()
+            header.len()
         )));
     }
-    if bytes[..8] != MAGIC {
+    if header[..8] != MAGIC {
         return Err(invalid(
             "not a wasm-forest model file (wrong magic bytes)".into(),
         ));
     }
-    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+    let version = u16::from_le_bytes([header[8], header[9]]);
     if version > FORMAT_VERSION {
         return Err(invalid(format!(
             "model format version {version} was written by a newer wasm-forest; this build reads version {FORMAT_VERSION}"
@@ -151,7 +175,19 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
             "model format version {version} was written by an older wasm-forest (this build reads version {FORMAT_VERSION}); train the model again"
         )));
     }
-    let declared = u64::from_le_bytes(bytes[12..20].try_into().unwrap());
+    let declared = u64::from_le_bytes(header[12..20].try_into().unwrap());
+    if declared > MAX_MODEL_BYTES - HEADER_LEN as u64 {
+        return Err(invalid(format!(
+            "the header announces {declared} payload bytes, beyond the {} MiB limit of a model file",
+            MAX_MODEL_BYTES >> 20
+        )));
+    }
+    Ok(declared)
+}
+
+/// Parses and fully validates a model file.
+pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
+    let declared = payload_len(bytes)?;
     let actual = (bytes.len() - HEADER_LEN) as u64;
     if actual < declared {
         return Err(invalid(format!(

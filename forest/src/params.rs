@@ -179,6 +179,11 @@ impl std::fmt::Display for MaxSamples {
     }
 }
 
+/// The most trees a forest may have: even trees of one node (a root and its
+/// entry in the list of roots) would not fit a model file beyond this.
+pub const MAX_ESTIMATORS: u32 =
+    (crate::model::MAX_MODEL_BYTES / (crate::tree::RAW_NODE_BYTES as u64 + 4)) as u32;
+
 fn invalid(msg: String) -> ForestError {
     ForestError::InvalidParams(msg)
 }
@@ -189,6 +194,14 @@ impl Params {
         if self.n_estimators < 1 {
             return Err(invalid(format!(
                 "n_estimators must be >= 1, got {}",
+                self.n_estimators
+            )));
+        }
+        if self.n_estimators > MAX_ESTIMATORS {
+            return Err(invalid(format!(
+                "n_estimators must be <= {MAX_ESTIMATORS} (even one-node trees take {} bytes each of the {} MiB a model file may hold), got {}",
+                crate::tree::RAW_NODE_BYTES + 4,
+                crate::model::MAX_MODEL_BYTES >> 20,
                 self.n_estimators
             )));
         }
@@ -263,6 +276,14 @@ impl Params {
             MaxFeatures::Fraction(f) => ((f * n_features as f64) as usize).max(1),
         };
         Ok(k.min(n_features))
+    }
+
+    /// The checks that need the data's shape: [`Params::validate`], and
+    /// `max_features` and `max_samples` against `n_features` and `n_rows`.
+    pub fn check_for(&self, n_rows: usize, n_features: usize) -> Result<()> {
+        self.validate()?;
+        self.resolve_max_features(n_features)?;
+        self.resolve_n_draws(n_rows).map(drop)
     }
 
     /// Bootstrap draws per tree for `n_rows` training rows (sklearn's

@@ -9,7 +9,7 @@
 //! decoding and the merged forest is fully validated, as any model is.
 //!
 //! ```text
-//! magic b"WFPART3\0" | u32 LE header length | postcard(Header) | u32 LE node count N
+//! magic b"WFPART4\0" | u32 LE header length | postcard(Header) | u32 LE node count N
 //! | feature u32×N | threshold f32×N | right u32×N | value f64×N   (all LE)
 //! ```
 //!
@@ -24,7 +24,7 @@ use crate::model::{self, HeadRef};
 use crate::params::Params;
 use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left, split_framed};
 
-const MAGIC: [u8; 8] = *b"WFPART3\0";
+const MAGIC: [u8; 8] = *b"WFPART4\0";
 
 /// Everything of a part but its node arrays: what the forest needs, and
 /// which of its trees the part holds.
@@ -32,6 +32,7 @@ const MAGIC: [u8; 8] = *b"WFPART3\0";
 pub struct Header {
     pub n_features: u32,
     pub feature_names: Option<Vec<String>>,
+    pub target_name: Option<String>,
     pub params: Params,
     pub n_train_rows: u32,
     /// The part holds trees `first..first + roots.len()`.
@@ -60,6 +61,7 @@ impl Part {
         first: u32,
         count: u32,
         feature_names: Option<Vec<String>>,
+        target_name: Option<String>,
         mut on_tree: impl FnMut(u32),
     ) -> Result<Part> {
         let n = trainer.params().n_estimators;
@@ -69,7 +71,11 @@ impl Part {
                 "trees {first}..{first}+{count} are not a non-empty part of 0..{n} (n_estimators)"
             )));
         };
-        check_feature_names(feature_names.as_deref(), trainer.n_features())?;
+        check_feature_names(
+            feature_names.as_deref(),
+            target_name.as_deref(),
+            trainer.n_features(),
+        )?;
         let mut splitter = trainer.splitter();
         // Each tree is appended as soon as it is grown (a lone tree is moved):
         // the part is the only copy of its trees.
@@ -87,6 +93,7 @@ impl Part {
         let header = Header {
             n_features: trainer.n_features() as u32,
             feature_names,
+            target_name,
             params: trainer.params().clone(),
             n_train_rows: trainer.n_rows() as u32,
             first,
@@ -207,6 +214,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
     check_meta(
         h.n_features,
         h.feature_names.as_deref(),
+        h.target_name.as_deref(),
         &h.params,
         &roots,
         total,
@@ -214,6 +222,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
     let head = HeadRef {
         n_features: h.n_features,
         feature_names: &h.feature_names,
+        target_name: &h.target_name,
         params: &h.params,
         n_train_rows: h.n_train_rows,
         roots: &roots,
@@ -319,6 +328,7 @@ fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes) -> Result<Forest> {
     let forest = Forest {
         n_features: head.n_features,
         feature_names: head.feature_names,
+        target_name: head.target_name,
         params: head.params,
         n_train_rows: head.n_train_rows,
         roots,
@@ -351,9 +361,16 @@ fn check_cover<'a>(parts: impl Iterator<Item = (&'a Header, usize)>) -> Result<u
             )));
         }
         let h = *head.get_or_insert(p);
-        if (&p.params, p.n_features, &p.feature_names, p.n_train_rows)
-            != (&h.params, h.n_features, &h.feature_names, h.n_train_rows)
-        {
+        let meta = |h: &'a Header| {
+            (
+                &h.params,
+                h.n_features,
+                &h.feature_names,
+                &h.target_name,
+                h.n_train_rows,
+            )
+        };
+        if meta(p) != meta(h) {
             return Err(invalid(format!(
                 "forest part {i} was trained with other data or parameters than part 0"
             )));

@@ -40,7 +40,7 @@ fn parts_bytes(trainer: &Trainer, k: u32) -> Vec<Vec<u8>> {
     ranges(trainer.params().n_estimators, k)
         .into_iter()
         .map(|(first, count)| {
-            Part::grow(trainer, first, count, names(), |_| {})
+            Part::grow(trainer, first, count, names(), Some("y".into()), |_| {})
                 .unwrap()
                 .to_bytes()
                 .unwrap()
@@ -73,7 +73,10 @@ fn merged(parts: &[Vec<u8>]) -> Result<Vec<u8>, ForestError> {
 fn any_number_of_parts_in_any_order_gives_trains_bytes() {
     let (x, y) = data(300, 4);
     let ds = Dataset::new(300, 4, &x, &y).unwrap();
-    let whole = model::to_bytes(&forest::train(&ds, &params(), names()).unwrap()).unwrap();
+    let mut forest = forest::train(&ds, &params(), names()).unwrap();
+    // The parts carry the target's name into the model.
+    forest.target_name = Some("y".into());
+    let whole = model::to_bytes(&forest).unwrap();
     let trainer = Trainer::new(&ds, &params()).unwrap();
     for k in [1, 2, 3, 7, 9] {
         let mut parts = parts_bytes(&trainer, k);
@@ -89,7 +92,7 @@ fn progress_counts_every_tree_of_the_part() {
     let ds = Dataset::new(50, 4, &x, &y).unwrap();
     let trainer = Trainer::new(&ds, &params()).unwrap();
     let mut seen = Vec::new();
-    Part::grow(&trainer, 2, 4, None, |d| seen.push(d)).unwrap();
+    Part::grow(&trainer, 2, 4, None, None, |d| seen.push(d)).unwrap();
     assert_eq!(seen, vec![1, 2, 3, 4]);
 }
 
@@ -153,7 +156,7 @@ fn parts_that_do_not_fit_together_are_refused() {
     // Out-of-range parts are refused when grown.
     for (first, count) in [(0, 0), (5, 3), (u32::MAX, 2)] {
         assert!(matches!(
-            Part::grow(&trainer, first, count, None, |_| {}),
+            Part::grow(&trainer, first, count, None, None, |_| {}),
             Err(ForestError::InvalidParams(_))
         ));
     }

@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 mod data;
 
 fuzz_target!(|bytes: &[u8]| {
-    if let Ok(table) = data::parse_csv(bytes, Path::new("fuzz.csv")) {
+    if let Ok(table) = data::parse_csv(bytes, Path::new("fuzz.csv"), &data::ReadOptions::all(1 << 30)) {
         if let Ok(xy) = table.for_training(None) {
             assert_eq!(xy.features.len(), xy.n_rows * xy.n_features());
             assert!(xy.features.iter().all(|v| v.is_finite()));

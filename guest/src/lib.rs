@@ -137,6 +137,7 @@ fn grow(
 ) -> Result<forest::part::Part, wit::ForestError> {
     let params = from_wit_params(params);
     let names = data.feature_names.clone();
+    let target = data.target_name.clone();
     with_dataset(&data, |ds| {
         let trainer = forest::Trainer::new(&ds, &params)?;
         let (first, count) = (
@@ -144,7 +145,9 @@ fn grow(
             first.map_or(params.n_estimators, |_| count),
         );
         let mut progress = Progress::new(count);
-        forest::part::Part::grow(&trainer, first, count, names, |d| progress.tree_done(d))
+        forest::part::Part::grow(&trainer, first, count, names, target, |d| {
+            progress.tree_done(d)
+        })
     })
 }
 
@@ -183,6 +186,7 @@ impl Guest for Component {
 pub struct Trainer {
     trainer: forest::Trainer,
     names: Option<Vec<String>>,
+    target: Option<String>,
 }
 
 impl GuestTrainer for Trainer {
@@ -194,6 +198,7 @@ impl GuestTrainer for Trainer {
             features,
             targets,
             feature_names,
+            target_name,
         } = data;
         let trainer = forest::Trainer::from_owned(
             n_rows as usize,
@@ -204,17 +209,23 @@ impl GuestTrainer for Trainer {
         )
         .map_err(to_wit_error)?;
         // Checked after data and params, in `train`'s order.
-        forest::check_feature_names(feature_names.as_deref(), n_features as usize)
-            .map_err(to_wit_error)?;
+        forest::check_feature_names(
+            feature_names.as_deref(),
+            target_name.as_deref(),
+            n_features as usize,
+        )
+        .map_err(to_wit_error)?;
         Ok(TrainerHandle::new(Trainer {
             trainer,
             names: feature_names,
+            target: target_name,
         }))
     }
 
     fn grow(&self, first: u32, count: u32) -> Result<Vec<u8>, wit::ForestError> {
         let mut progress = Progress::new(count);
-        forest::part::Part::grow(&self.trainer, first, count, self.names.clone(), |d| {
+        let (names, target) = (self.names.clone(), self.target.clone());
+        forest::part::Part::grow(&self.trainer, first, count, names, target, |d| {
             progress.tree_done(d)
         })
         .and_then(|part| part.to_bytes())
@@ -356,6 +367,7 @@ impl GuestModel for Model {
             max_depth: i.max_depth,
             n_features: i.n_features,
             feature_names: self.forest.feature_names.clone(),
+            target_name: self.forest.target_name.clone(),
             params: to_wit_params(&self.forest.params),
             n_train_rows: self.forest.n_train_rows,
         }

@@ -9,8 +9,8 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use crate::cli::{BenchArgs, DeviceArg};
-use crate::data::{self, Xy};
-use crate::fsio::write_atomic;
+use crate::data::{self, ReadOptions, Xy};
+use crate::fsio::write_output;
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
 use crate::runtime::{Dataset, Device, Runtime};
@@ -159,6 +159,7 @@ fn dataset(xy: &Xy, names: bool) -> Result<Dataset> {
         features: xy.features.clone(),
         targets,
         feature_names: names.then(|| xy.feature_names.clone()),
+        target_name: names.then(|| xy.target_name.clone()).flatten(),
     })
 }
 
@@ -178,8 +179,11 @@ pub fn training_bytes(ds: &Dataset, params: &Params) -> u64 {
 }
 
 /// The data the host loads and hands to the component, loaded once.
-pub fn load_training(path: &Path, target: Option<&str>) -> Result<(Xy, Dataset)> {
-    let table = data::read_csv(path).map_err(|e| hint_data_dir(e, path))?;
+/// The training CSV, read within `budget` bytes of cells (see
+/// [`Runtime::data_budget`]).
+pub fn load_training(path: &Path, target: Option<&str>, budget: u64) -> Result<(Xy, Dataset)> {
+    let table =
+        data::read_csv(path, &ReadOptions::all(budget)).map_err(|e| hint_data_dir(e, path))?;
     let xy = table.for_training(target)?;
     if xy.n_rows < 2 {
         bail!(
@@ -192,9 +196,13 @@ pub fn load_training(path: &Path, target: Option<&str>) -> Result<(Xy, Dataset)>
     Ok((xy, ds))
 }
 
-/// Relative default paths only work from the repository root: say so.
+/// Relative default paths only work from the repository root: say so when
+/// such a path is missing (not when it is there but cannot be read, e.g. a
+/// symlink loop).
 pub fn hint_data_dir(e: anyhow::Error, path: &Path) -> anyhow::Error {
-    if path.is_relative() && !path.exists() {
+    let missing =
+        std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+    if path.is_relative() && missing {
         e.context(format!(
             "{} does not exist relative to {} (run from the repository root, or pass an explicit path)",
             path.display(),
@@ -229,6 +237,7 @@ pub fn train_native(ds: &Dataset, params: &Params, workers: usize) -> Result<Vec
                             first,
                             count,
                             ds.feature_names.clone(),
+                            ds.target_name.clone(),
                             |_| {},
                         )?;
                         let size = part.nodes.len() * forest::RAW_NODE_BYTES;
@@ -270,10 +279,17 @@ pub fn default_model_path(train: &Path, dataset: &str) -> PathBuf {
 
 /// The test CSV, with the training set's feature columns (by name) and its
 /// target column, which must be there.
-pub fn load_test(path: &Path, train: &Xy) -> Result<Xy> {
-    let table = data::read_csv(path).map_err(|e| hint_data_dir(e, path))?;
+pub fn load_test(path: &Path, train: &Xy, budget: u64) -> Result<Xy> {
     let target = train.target_name.as_deref();
-    let test = table.for_prediction(train.n_features(), Some(&train.feature_names), target)?;
+    let mut only = train.feature_names.clone();
+    only.extend(target.map(str::to_string));
+    let options = ReadOptions {
+        budget,
+        only: Some(only),
+    };
+    let table = data::read_csv(path, &options).map_err(|e| hint_data_dir(e, path))?;
+    let test =
+        table.for_prediction(train.n_features(), Some(&train.feature_names), target, true)?;
     if test.targets.is_none() {
         bail!(
             "{}: no target column '{}'",
@@ -297,14 +313,11 @@ fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
 pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport> {
     let params = args.forest.params(200, Some(16));
     let repeat = args.repeat as usize;
-    let model_path = args
-        .model_out
-        .clone()
-        .unwrap_or_else(|| default_model_path(&args.train, &dataset_name(&args.train)));
+    let model_path = args.model_path();
 
     let ((train_xy, train_ds, test_xy), csv_load) = timed(|| {
-        let (xy, ds) = load_training(&args.train, args.target.as_deref())?;
-        let test_xy = load_test(&args.test, &xy)?;
+        let (xy, ds) = load_training(&args.train, args.target.as_deref(), rt.data_budget())?;
+        let test_xy = load_test(&args.test, &xy, rt.data_budget())?;
         Ok((xy, ds, test_xy))
     })?;
 
@@ -424,7 +437,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         (Some(s), Some(ratio), Some(identical))
     };
 
-    let ((), save) = timed(|| write_atomic(&model_path, &model_bytes))?;
+    let ((), save) = timed(|| write_output(&model_path, &model_bytes))?;
     println!(
         "[TRAINING] Model saved to: {} ({:.1} KiB, {})",
         model_path.display(),
@@ -517,7 +530,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     };
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report)?;
-        write_atomic(path, text.as_bytes())?;
+        write_output(path, text.as_bytes())?;
         println!("[REPORT] JSON written to: {}", path.display());
     }
     if identical == Some(false) {

@@ -57,6 +57,108 @@ pub struct SandboxArgs {
     pub no_cache: bool,
 }
 
+/// Paths a command reads and writes, each with the flag that names it.
+pub type NamedPaths = Vec<(&'static str, PathBuf)>;
+
+impl Cli {
+    /// The files this command reads and those it writes (the defaults
+    /// included), for [`crate::fsio::check_outputs`].
+    pub fn files(&self) -> (NamedPaths, NamedPaths) {
+        let mut inputs: NamedPaths = Vec::new();
+        if let Some(c) = &self.sandbox.component {
+            inputs.push(("--component", c.clone()));
+        }
+        let mut outputs: NamedPaths = Vec::new();
+        let mut out = |flag, path: &Option<PathBuf>| {
+            if let Some(p) = path {
+                outputs.push((flag, p.clone()));
+            }
+        };
+        match &self.command {
+            Command::Bench(a) => {
+                out("--json", &a.json);
+                outputs.push(("--model-out", a.model_path()));
+                inputs.extend([("--train", a.train.clone()), ("--test", a.test.clone())]);
+            }
+            Command::Compare(a) => {
+                out("--json", &a.json);
+                out("--plot", &a.plot);
+                outputs.push(("--model-out", a.model_path()));
+                let (train, test) = a.data_paths();
+                if a.synthetic.is_some() {
+                    outputs.extend([("--synthetic", train), ("--synthetic", test)]);
+                } else {
+                    inputs.extend([("--train", train), ("--test", test)]);
+                }
+            }
+            Command::Train(a) => {
+                outputs.push(("--out", a.out.clone()));
+                inputs.push(("--train", a.train.clone()));
+            }
+            Command::Predict(a) => {
+                out("--out", &a.out);
+                inputs.extend([("--model", a.model.clone()), ("--input", a.input.clone())]);
+            }
+            Command::Info(a) => inputs.push(("model", a.model.clone())),
+            Command::PredictBench(a) => {
+                out("--json", &a.json);
+                inputs.push(("--train", a.train.clone()));
+            }
+        }
+        (inputs, outputs)
+    }
+}
+
+impl Command {
+    /// The forest parameters a training command uses (its own defaults for
+    /// trees and depth), `None` for commands that train nothing.
+    pub fn params(&self) -> Option<forest::Params> {
+        match self {
+            Command::Bench(a) => Some(a.forest.params(200, Some(16))),
+            Command::Compare(a) => Some(a.forest.params(200, Some(16))),
+            Command::PredictBench(a) => Some(a.forest.params(200, Some(16))),
+            Command::Train(a) => Some(a.forest.params(100, None)),
+            Command::Predict(_) | Command::Info(_) => None,
+        }
+    }
+}
+
+impl BenchArgs {
+    /// `--model-out`, or its default beside the training CSV.
+    pub fn model_path(&self) -> PathBuf {
+        self.model_out.clone().unwrap_or_else(|| {
+            crate::bench::default_model_path(&self.train, &crate::bench::dataset_name(&self.train))
+        })
+    }
+}
+
+impl CompareArgs {
+    /// `--synthetic`, with `--test-rows`.
+    pub fn synthetic_spec(&self) -> Option<crate::synthetic::Spec> {
+        self.synthetic.map(|spec| crate::synthetic::Spec {
+            n_test: self.test_rows.map(|t| t as usize),
+            ..spec
+        })
+    }
+
+    /// The training and test CSVs: `--train` and `--test`, or where the
+    /// synthetic data is written.
+    pub fn data_paths(&self) -> (PathBuf, PathBuf) {
+        match self.synthetic_spec() {
+            Some(spec) => crate::synthetic::paths(&spec, &self.synthetic_dir),
+            None => (self.train.clone(), self.test.clone()),
+        }
+    }
+
+    /// `--model-out`, or its default beside the training CSV.
+    pub fn model_path(&self) -> PathBuf {
+        self.model_out.clone().unwrap_or_else(|| {
+            let (train, _) = self.data_paths();
+            crate::bench::default_model_path(&train, &crate::bench::dataset_name(&train))
+        })
+    }
+}
+
 impl SandboxArgs {
     pub fn workers(&self) -> usize {
         self.workers
@@ -216,7 +318,9 @@ pub struct TrainArgs {
     /// Target column [default: the last column].
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
-    /// Where to save the model (written atomically).
+    /// Where to save the model: a file is replaced atomically (its mode
+    /// kept), a symlink's target likewise, a device or FIFO written to; `-`
+    /// is standard output (the status lines then go to stderr).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     #[command(flatten)]
@@ -228,14 +332,16 @@ pub struct PredictArgs {
     /// Model file written by `train` or `bench`.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// CSV with the model's feature columns (found by name; extra columns are ignored).
+    /// CSV with the model's feature columns (found by name; other columns are
+    /// not read, whatever they hold).
     #[arg(long, value_name = "CSV")]
     pub input: PathBuf,
-    /// Target column, for the MSE [default: a column named "target", if any].
+    /// Target column, for the MSE [default: the column the model was trained
+    /// to predict, if the input has it].
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
-    /// Write the predictions here as a one-column CSV (`prediction`)
-    /// [default: standard output].
+    /// Write the predictions here as a one-column CSV (`prediction`); `-` is
+    /// standard output [default: standard output].
     #[arg(long, value_name = "CSV")]
     pub out: Option<PathBuf>,
     /// Where to predict (see `bench --help`); auto picks the GPU from

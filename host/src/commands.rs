@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use crate::bench::{hint_data_dir, load_training, training_bytes};
 use crate::cli::{InfoArgs, PredictArgs, TrainArgs};
 use crate::data;
-use crate::fsio::write_atomic;
+use crate::fsio::write_output;
 use std::sync::Arc;
 
 use crate::parallel::{self, Predictor};
@@ -19,12 +19,22 @@ use crate::runtime::{Device, Job, ModelHandle, ModelInfo, Runtime};
 const PREDICT_ROWS_PER_WORKER: usize = 10_000;
 use crate::stats::{mb, mb_per_s, mib, ms, mse};
 
+/// Prints a status line: on standard output, unless the command's data
+/// goes there.
+macro_rules! status {
+    ($to_stderr:expr, $($arg:tt)*) => {
+        if $to_stderr { eprintln!($($arg)*) } else { println!($($arg)*) }
+    };
+}
+
 pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     let params = args.forest.params(100, None);
+    let quiet = crate::fsio::is_stdout(&args.out);
     let t = Instant::now();
-    let (xy, ds) = load_training(&args.train, args.target.as_deref())?;
+    let (xy, ds) = load_training(&args.train, args.target.as_deref(), rt.data_budget())?;
     let load = t.elapsed().as_secs_f64();
-    println!(
+    status!(
+        quiet,
         "Loaded {} ({} rows, {}) in {} ({}, streamed)",
         args.train.display(),
         xy.n_rows,
@@ -49,8 +59,9 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     let elapsed = t.elapsed();
     progress.finish();
     let bytes = trained.model;
-    write_atomic(&args.out, &bytes)?;
-    println!(
+    write_output(&args.out, &bytes)?;
+    status!(
+        quiet,
         "Trained {} trees on {} rows x {} features (target '{}') in {} in the sandbox ({} worker instance{}, {})",
         params.n_estimators,
         xy.n_rows,
@@ -61,50 +72,70 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         if trained.workers == 1 { "" } else { "s" },
         crate::stats::trees_per_s(params.n_estimators, elapsed.as_secs_f64())
     );
-    println!(
+    status!(
+        quiet,
         "Peak guest memory: {} per worker instance; the host merged the parts in {}",
         mib(trained.peak_worker_memory as u64),
         ms(trained.merge.as_secs_f64())
     );
-    println!(
+    status!(
+        quiet,
         "Model saved to: {} ({} bytes)",
-        args.out.display(),
+        if quiet {
+            "standard output".into()
+        } else {
+            args.out.display().to_string()
+        },
         bytes.len()
     );
     Ok(())
 }
 
-/// Loads a model file into a fresh sandbox sized for it plus `extra_bytes` of input.
-fn load_model(
+/// Loads a model file's `bytes` into a fresh sandbox sized for it plus
+/// `extra_bytes` of input; `path` names it in errors.
+fn load_model_bytes(
     rt: &Runtime,
+    bytes: &[u8],
     path: &std::path::Path,
     extra_bytes: u64,
 ) -> Result<(Job, ModelHandle, ModelInfo)> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read model file {}", path.display()))?;
     let mut job = rt.instantiate(16 * (bytes.len() as u64 + extra_bytes))?;
     let model = job
-        .load_model(&bytes)
+        .load_model(bytes)
         .with_context(|| format!("{} is not a usable model", path.display()))?;
     let info = job.model_info(&model)?;
     Ok((job, model, info))
 }
 
 pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
-    let table = data::read_csv(&args.input).map_err(|e| hint_data_dir(e, &args.input))?;
-    let bytes = std::fs::read(&args.model)
-        .with_context(|| format!("cannot read model file {}", args.model.display()))?;
+    let bytes = crate::fsio::read_model(&args.model)?;
+    let info = {
+        let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model, 0)?;
+        job.drop_model(model)?;
+        info
+    };
+    // Only the columns the model needs (and the target) are read: others
+    // may hold anything.
+    let target = args.target.as_deref().or(info.target_name.as_deref());
+    let options = data::ReadOptions {
+        budget: rt.data_budget(),
+        only: info.feature_names.clone().map(|mut names| {
+            names.extend(target.map(str::to_string));
+            names
+        }),
+    };
+    let table = data::read_csv(&args.input, &options).map_err(|e| hint_data_dir(e, &args.input))?;
+    let xy = table.for_prediction(
+        info.n_features as usize,
+        info.feature_names.as_deref(),
+        target,
+        args.target.is_some(),
+    )?;
     // Small batches are not worth more instances.
     let workers = workers.min(table.n_rows().div_ceil(PREDICT_ROWS_PER_WORKER).max(1));
     let need = 16 * (bytes.len() as u64 + 4 * table.n_values() as u64 / workers as u64);
     let mut predictor = Predictor::new(rt, &bytes, workers, need)
         .with_context(|| format!("{} is not a usable model", args.model.display()))?;
-    let info = predictor.info.clone();
-    let xy = table.for_prediction(
-        info.n_features as usize,
-        info.feature_names.as_deref(),
-        args.target.as_deref(),
-    )?;
     let t = Instant::now();
     let predicted = predictor.predict(&xy.features, xy.n_rows as u32, args.device.wit())?;
     let elapsed = t.elapsed();
@@ -125,7 +156,7 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
     // Data on stdout (or the file), diagnostics on stderr.
     match &args.out {
         Some(path) => {
-            write_atomic(path, csv.as_bytes())?;
+            write_output(path, csv.as_bytes())?;
             eprintln!("Predictions written to: {}", path.display());
         }
         None => print!("{csv}"),
@@ -154,7 +185,8 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
 }
 
 pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
-    let (mut job, model, info) = load_model(rt, &args.model, 0)?;
+    let bytes = crate::fsio::read_model(&args.model)?;
+    let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model, 0)?;
     job.drop_model(model)?;
     println!("Model: {}", args.model.display());
     println!("Trees: {}", info.n_trees);
@@ -163,6 +195,9 @@ pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
     println!("Features: {}", info.n_features);
     if let Some(names) = &info.feature_names {
         println!("Feature names: {}", names.join(", "));
+    }
+    if let Some(target) = &info.target_name {
+        println!("Target: {target}");
     }
     println!("Training rows: {}", info.n_train_rows);
     println!("Parameters: {}", crate::runtime::from_wit(&info.params));

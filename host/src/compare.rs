@@ -17,11 +17,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{
-    dataset_name, default_model_path, load_test, load_training, train_native, training_bytes,
-};
+use crate::bench::{dataset_name, load_test, load_training, train_native, training_bytes};
 use crate::cli::CompareArgs;
-use crate::fsio::write_atomic;
+use crate::fsio::write_output;
 use crate::memory::{HeapPeak, peak_rss};
 use crate::parallel::{self, Predictor};
 use crate::progress::Progress;
@@ -197,36 +195,27 @@ pub fn phase_summary(rows: &[Row], system: &str, phase: &str) -> Option<Summary>
     (!runs.is_empty()).then(|| Summary::of(&runs))
 }
 
-fn resolve_data(args: &CompareArgs) -> Result<(String, PathBuf, PathBuf)> {
-    match &args.synthetic {
-        Some(spec) => {
-            let spec = &synthetic::Spec {
-                n_test: args.test_rows.map(|t| t as usize),
-                ..*spec
-            };
-            let (train, test) = synthetic::write(spec, &args.synthetic_dir)?;
-            println!(
-                "[DATA] Synthetic {}: wrote {} and {}",
-                spec.name(),
-                train.display(),
-                test.display()
-            );
-            Ok((spec.name(), train, test))
-        }
-        None => Ok((
-            dataset_name(&args.train),
-            args.train.clone(),
-            args.test.clone(),
-        )),
+fn resolve_data(args: &CompareArgs, budget: u64) -> Result<(String, PathBuf, PathBuf)> {
+    let (train, test) = args.data_paths();
+    if let Some(spec) = &args.synthetic_spec() {
+        spec.check_fits(budget)?;
+        synthetic::write(spec, &args.synthetic_dir)?;
+        println!(
+            "[DATA] Synthetic {}: wrote {} and {}",
+            spec.name(),
+            train.display(),
+            test.display()
+        );
     }
+    Ok((dataset_name(&train), train, test))
 }
 
 pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareReport> {
     let params = args.forest.params(200, Some(16));
     let repeat = args.repeat;
-    let (dataset, train_csv, test_csv) = resolve_data(args)?;
-    let (train_xy, train_ds) = load_training(&train_csv, args.target.as_deref())?;
-    let test_xy = load_test(&test_csv, &train_xy)?;
+    let (dataset, train_csv, test_csv) = resolve_data(args, rt.data_budget())?;
+    let (train_xy, train_ds) = load_training(&train_csv, args.target.as_deref(), rt.data_budget())?;
+    let test_xy = load_test(&test_csv, &train_xy, rt.data_budget())?;
     let test_y = test_xy
         .targets
         .clone()
@@ -360,11 +349,8 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         bar.inc();
     }
     bar.finish();
-    let model_path = args
-        .model_out
-        .clone()
-        .unwrap_or_else(|| default_model_path(&train_csv, &dataset));
-    rec.phase("wasm", "save", repeat, || write_atomic(&model_path, &model))?;
+    let model_path = args.model_path();
+    rec.phase("wasm", "save", repeat, || write_output(&model_path, &model))?;
     // Each load goes into fresh instances (instantiation timed too), so no
     // run pays for, or keeps the memory of, the models loaded before it.
     let n_test = test_xy.n_rows as u32;
@@ -520,7 +506,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     };
     print_report(&report, &model_path);
     if let Some(path) = &args.json {
-        write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+        write_output(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
         println!("[REPORT] JSON written to: {}", path.display());
     }
     if let Some(path) = &args.plot {

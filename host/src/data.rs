@@ -11,11 +11,37 @@ use anyhow::{Context, Result, bail};
 /// Longest field accepted; no number needs more, and it bounds memory on bad input.
 const MAX_FIELD_BYTES: usize = 256;
 
+/// Longest record (a line, or more where a quoted field spans lines): a
+/// header of tens of thousands of named columns fits, and a file without
+/// line breaks is refused after this much instead of being read whole.
+pub const MAX_RECORD_BYTES: u64 = 8 << 20;
+
+/// What to read of a CSV file.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Bytes the parsed cells may take in memory (8 per cell read): past
+    /// this, reading stops with an error naming the line.
+    pub budget: u64,
+    /// Columns to parse, by name; the others are passed over unread (they
+    /// may hold anything). `None`: every column.
+    pub only: Option<Vec<String>>,
+}
+
+impl ReadOptions {
+    /// Every column, within `budget` bytes.
+    pub fn all(budget: u64) -> ReadOptions {
+        ReadOptions { budget, only: None }
+    }
+}
+
 /// A numeric CSV file, cells row-major.
 #[derive(Debug)]
 pub struct Table {
     pub path: PathBuf,
+    /// Every column of the file, read or not.
     pub headers: Vec<String>,
+    /// Position in a row of `cells` of each column, if it was read.
+    slot: Vec<Option<usize>>,
     pub n_rows: usize,
     cells: Vec<f64>,
     /// 1-based file line of each row (quoted fields may span lines).
@@ -42,15 +68,15 @@ impl Xy {
     }
 }
 
-pub fn read_csv(path: &Path) -> Result<Table> {
+pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<Table> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    parse_csv(file, path)
+    parse_csv(file, path, options)
 }
 
 /// Parses CSV from any reader, streaming (the file is never held whole);
 /// `path` only names it in errors.
-pub fn parse_csv(input: impl std::io::Read, path: &Path) -> Result<Table> {
+pub fn parse_csv(input: impl std::io::Read, path: &Path, options: &ReadOptions) -> Result<Table> {
     let shown = path.display();
     let marks = Rc::new(RefCell::new(LineMarks::default()));
     let mut line_index = LineIndex {
@@ -66,11 +92,70 @@ pub fn parse_csv(input: impl std::io::Read, path: &Path) -> Result<Table> {
         });
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_string).collect(),
+        Err(e) if refused(&e) => bail!("{shown}: {}", csv_error_text(&e, &mut line_index)),
         Err(e) => bail!(
             "{shown}: cannot read the header row: {}",
             csv_error_text(&e, &mut line_index)
         ),
     };
+    check_headers(&headers, &shown)?;
+    let slot = slots(&headers, options.only.as_deref());
+    let width = slot.iter().flatten().count();
+    let mut cells = Vec::new();
+    let mut lines = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        marks.borrow_mut().record_start = reader.position().byte();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => bail!("{shown}: {}", csv_error_text(&e, &mut line_index)),
+        }
+        let line = record
+            .position()
+            .map_or(0, |p| line_index.line_at(p.byte()));
+        for (col, field) in record.iter().enumerate() {
+            if slot[col].is_none() {
+                continue;
+            }
+            let at = || {
+                format!(
+                    "{shown}: line {line}, column '{}' ({})",
+                    headers[col],
+                    col + 1
+                )
+            };
+            cells.push(parse_cell(field, at)?);
+        }
+        lines.push(line);
+        if (cells.len() as u64).saturating_mul(8) > options.budget {
+            bail!(
+                "{shown}: line {line}: the data read so far takes more than {} of memory, the limit for this job (--max-memory; a sandbox addresses at most 4096 MiB)",
+                mib_text(options.budget)
+            );
+        }
+    }
+    if lines.is_empty() {
+        bail!("{shown}: no data rows after the header");
+    }
+    let bytes = marks.borrow().read;
+    debug_assert_eq!(cells.len(), lines.len() * width);
+    Ok(Table {
+        path: path.to_path_buf(),
+        n_rows: lines.len(),
+        headers,
+        slot,
+        cells,
+        lines,
+        bytes,
+    })
+}
+
+fn mib_text(bytes: u64) -> String {
+    format!("{} MiB", bytes >> 20)
+}
+
+fn check_headers(headers: &[String], shown: &std::path::Display) -> Result<()> {
     if headers.is_empty() || headers.len() == 1 && headers[0].is_empty() {
         bail!("{shown}: the file is empty (expected a header row, then one row per sample)");
     }
@@ -87,59 +172,47 @@ pub fn parse_csv(input: impl std::io::Read, path: &Path) -> Result<Table> {
             );
         }
     }
-    let mut cells = Vec::new();
-    let mut lines = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => bail!("{shown}: {}", csv_error_text(&e, &mut line_index)),
-        }
-        let line = record
-            .position()
-            .map_or(0, |p| line_index.line_at(p.byte()));
-        for (col, field) in record.iter().enumerate() {
-            let at = || {
-                format!(
-                    "{shown}: line {line}, column '{}' ({})",
-                    headers[col],
-                    col + 1
-                )
-            };
-            if field.len() > MAX_FIELD_BYTES {
-                bail!(
-                    "{}: a field of {} bytes exceeds the {MAX_FIELD_BYTES}-byte limit",
-                    at(),
-                    field.len()
-                );
-            }
-            let value: f64 = match field.parse() {
-                Ok(v) => v,
-                Err(_) if field.is_empty() => {
-                    bail!("{}: empty cell (missing values are not supported)", at())
-                }
-                Err(_) => bail!("{}: cannot parse '{field}' as a number", at()),
-            };
-            if !value.is_finite() {
-                bail!("{}: '{field}' is not a finite number", at());
-            }
-            cells.push(value);
-        }
-        lines.push(line);
+    Ok(())
+}
+
+/// Where each column goes in a row of cells (`None`: not read).
+fn slots(headers: &[String], only: Option<&[String]>) -> Vec<Option<usize>> {
+    let mut next = 0;
+    headers
+        .iter()
+        .map(|h| {
+            only.is_none_or(|names| names.contains(h)).then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect()
+}
+
+fn parse_cell(field: &str, at: impl Fn() -> String) -> Result<f64> {
+    if field.len() > MAX_FIELD_BYTES {
+        bail!(
+            "{}: a field of {} bytes exceeds the {MAX_FIELD_BYTES}-byte limit",
+            at(),
+            field.len()
+        );
     }
-    if lines.is_empty() {
-        bail!("{shown}: no data rows after the header");
+    let value: f64 = match field.parse() {
+        Ok(v) => v,
+        Err(_) if field.is_empty() => {
+            bail!("{}: empty cell (missing values are not supported)", at())
+        }
+        Err(_) => bail!("{}: cannot parse '{field}' as a number", at()),
+    };
+    if !value.is_finite() {
+        bail!("{}: '{field}' is not a finite number", at());
     }
-    let bytes = marks.borrow().read;
-    Ok(Table {
-        path: path.to_path_buf(),
-        n_rows: lines.len(),
-        headers,
-        cells,
-        lines,
-        bytes,
-    })
+    Ok(value)
+}
+
+/// Whether `e` is [`Counting`]'s refusal of input that cannot be CSV.
+fn refused(e: &csv::Error) -> bool {
+    matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData)
 }
 
 fn csv_error_text(e: &csv::Error, lines: &mut LineIndex) -> String {
@@ -163,6 +236,7 @@ fn csv_error_text(e: &csv::Error, lines: &mut LineIndex) -> String {
                 err.field() + 1
             )
         }
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => io.to_string(),
         _ => e.to_string(),
     }
 }
@@ -173,6 +247,10 @@ fn csv_error_text(e: &csv::Error, lines: &mut LineIndex) -> String {
 struct LineMarks {
     /// Bytes read so far.
     read: u64,
+    /// `\n` bytes read so far.
+    newlines: u64,
+    /// Offset where the record being parsed starts.
+    record_start: u64,
     /// Offsets of `\r` and `\n` bytes (true for `\n`) read ahead of the parser.
     pending: VecDeque<(u64, bool)>,
     /// Line (from 1) at the oldest pending offset.
@@ -186,18 +264,44 @@ struct Counting<R> {
 }
 
 impl<R: std::io::Read> std::io::Read for Counting<R> {
+    /// Also refuses input that cannot be a CSV file before it costs memory:
+    /// a NUL byte (a binary file, /dev/zero, a sparse file's hole), or a
+    /// record that goes on past [`MAX_RECORD_BYTES`].
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         let mut m = self.marks.borrow_mut();
         let at = m.read;
         for (i, &b) in buf[..n].iter().enumerate() {
-            if b == b'\n' || b == b'\r' {
-                m.pending.push_back((at + i as u64, b == b'\n'));
+            match b {
+                b'\n' | b'\r' => {
+                    m.pending.push_back((at + i as u64, b == b'\n'));
+                    m.newlines += u64::from(b == b'\n');
+                }
+                0 => {
+                    return Err(bad_input(format!(
+                        "line {}: a NUL byte (at byte {}): this is not a text CSV file",
+                        m.newlines + 1,
+                        at + i as u64
+                    )));
+                }
+                _ => {}
             }
         }
         m.read += n as u64;
+        if m.read - m.record_start > MAX_RECORD_BYTES {
+            return Err(bad_input(format!(
+                "line {}: a record longer than {} MiB (no line break in {} MiB: is this a CSV file?)",
+                m.newlines + 1,
+                MAX_RECORD_BYTES >> 20,
+                MAX_RECORD_BYTES >> 20
+            )));
+        }
         Ok(n)
     }
+}
+
+fn bad_input(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
 
 /// File line (from 1) of a record's byte offset. Counted here because the csv
@@ -239,7 +343,7 @@ impl Table {
     }
 
     pub fn n_rows(&self) -> usize {
-        self.cells.len() / self.headers.len().max(1)
+        self.n_rows
     }
 
     fn column(&self, name: &str) -> Result<usize> {
@@ -289,19 +393,23 @@ impl Table {
 
     /// For prediction with a model trained on `model_features` columns: the
     /// columns are found by name when the model knows the names (so their order
-    /// may differ), else by position. The target is `target`, else a column
-    /// named `target` if there is one, else (positional case) a last column
-    /// beyond the model's features.
+    /// may differ), else by position. The target (for the MSE) is the column
+    /// `target` names: an error if `required` and the file lacks it, else
+    /// none. A model without names (positional) takes a column named
+    /// `target`, else a last column beyond its features.
     pub fn for_prediction(
         &self,
         model_features: usize,
         names: Option<&[String]>,
         target: Option<&str>,
+        required: bool,
     ) -> Result<Xy> {
         let shown = self.path.display();
         let target_col = match target {
-            Some(name) => Some(self.column(name)?),
-            None => self.headers.iter().position(|h| h == "target"),
+            Some(name) if required => Some(self.column(name)?),
+            Some(name) => self.headers.iter().position(|h| h == name),
+            None if names.is_none() => self.headers.iter().position(|h| h == "target"),
+            None => None,
         };
         let features: Vec<usize> = match names {
             Some(names) => names
@@ -327,12 +435,24 @@ impl Table {
         self.select(&features, target_col)
     }
 
+    /// Columns `features` (and `target`) by header index; they must have been read.
     fn select(&self, features: &[usize], target: Option<usize>) -> Result<Xy> {
-        let width = self.headers.len();
+        let width = self.slot.iter().flatten().count().max(1);
+        let slot = |c: usize| {
+            self.slot[c].with_context(|| {
+                format!(
+                    "{}: column '{}' was not read",
+                    self.path.display(),
+                    self.headers[c]
+                )
+            })
+        };
+        let feature_slots: Vec<usize> = features.iter().map(|&c| slot(c)).collect::<Result<_>>()?;
+        let target_slot = target.map(slot).transpose()?;
         let mut x = Vec::with_capacity(self.n_rows * features.len());
         for (r, row) in self.cells.chunks_exact(width).enumerate() {
-            for &c in features {
-                let v = row[c] as f32;
+            for (&c, &s) in features.iter().zip(&feature_slots) {
+                let v = row[s] as f32;
                 if !v.is_finite() {
                     bail!(
                         "{}: line {}, column '{}' ({}): {:e} is too large for a 32-bit float feature",
@@ -340,13 +460,14 @@ impl Table {
                         self.lines[r],
                         self.headers[c],
                         c + 1,
-                        row[c]
+                        row[s]
                     );
                 }
                 x.push(v);
             }
         }
-        let targets = target.map(|t| self.cells.chunks_exact(width).map(|row| row[t]).collect());
+        let targets =
+            target_slot.map(|t| self.cells.chunks_exact(width).map(|row| row[t]).collect());
         Ok(Xy {
             feature_names: features.iter().map(|&c| self.headers[c].clone()).collect(),
             target_name: target.map(|t| self.headers[t].clone()),
@@ -362,12 +483,22 @@ impl Table {
 mod tests {
     use super::*;
 
+    fn all() -> ReadOptions {
+        ReadOptions::all(u64::MAX)
+    }
+
     #[test]
     fn windows_line_endings_and_quoted_headers_read_the_same() {
-        let unix = parse_csv(&b"a,\"b\",target\n1,2,3\n4,5,6\n"[..], Path::new("u.csv")).unwrap();
+        let unix = parse_csv(
+            &b"a,\"b\",target\n1,2,3\n4,5,6\n"[..],
+            Path::new("u.csv"),
+            &all(),
+        )
+        .unwrap();
         let windows = parse_csv(
             &b"a,\"b\",target\r\n1,2,3\r\n4,5,6\r\n"[..],
             Path::new("w.csv"),
+            &all(),
         )
         .unwrap();
         assert_eq!(unix.headers, windows.headers);
@@ -377,7 +508,12 @@ mod tests {
 
     #[test]
     fn error_positions_count_lines_from_one() {
-        let err = parse_csv(&b"a,target\r\n1,2\r\n3,x\r\n"[..], Path::new("w.csv")).unwrap_err();
+        let err = parse_csv(
+            &b"a,target\r\n1,2\r\n3,x\r\n"[..],
+            Path::new("w.csv"),
+            &all(),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "w.csv: line 3, column 'target' (2): cannot parse 'x' as a number"
@@ -401,14 +537,14 @@ mod tests {
         // CRLF, blank lines, a quoted header spanning two lines, no final newline.
         let text = b"\"a\nb\",target\r\n1,2\r\n\r\n3,4\n\n\n5,6\r\n7,8";
         for chunk in [1, 2, 3, 7, 64] {
-            let t = parse_csv(Trickle(text, chunk), Path::new("t.csv")).unwrap();
+            let t = parse_csv(Trickle(text, chunk), Path::new("t.csv"), &all()).unwrap();
             assert_eq!(t.lines, vec![3, 5, 8, 9], "chunks of {chunk}");
             assert_eq!(t.cells, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
             assert_eq!(t.bytes, text.len() as u64);
         }
         let bad = b"a,target\r\n1,2\r\n\r\n3,4\r\n5\r\n";
         for chunk in [1, 5, 4096] {
-            let err = parse_csv(Trickle(bad, chunk), Path::new("b.csv")).unwrap_err();
+            let err = parse_csv(Trickle(bad, chunk), Path::new("b.csv"), &all()).unwrap_err();
             assert_eq!(
                 err.to_string(),
                 "b.csv: line 5: 1 fields, but the header has 2",
@@ -424,10 +560,102 @@ mod tests {
             text.push_str(&format!("{i}.5,{}\r\n", i % 7));
         }
         text.push_str("1,oops\n");
-        let err = parse_csv(Trickle(text.as_bytes(), 1000), Path::new("big.csv")).unwrap_err();
+        let err =
+            parse_csv(Trickle(text.as_bytes(), 1000), Path::new("big.csv"), &all()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "big.csv: line 50002, column 'target' (2): cannot parse 'oops' as a number"
+        );
+    }
+
+    #[test]
+    fn binary_input_is_refused_at_its_first_nul_byte() {
+        let mut text = b"a,target\n1,2\n3,".to_vec();
+        text.extend(std::iter::repeat_n(0u8, 1 << 20));
+        for chunk in [1, 7, 1 << 16] {
+            let err = parse_csv(Trickle(&text, chunk), Path::new("z.csv"), &all()).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "z.csv: line 3: a NUL byte (at byte 15): this is not a text CSV file",
+                "chunks of {chunk}"
+            );
+        }
+        let err = parse_csv(&[0u8; 100][..], Path::new("zero"), &all()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("zero: line 1: a NUL byte"),
+            "{err}"
+        );
+    }
+
+    /// An endless reader of one repeated byte, counting what was taken.
+    struct Endless(u8, u64);
+
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(self.0);
+            self.1 += buf.len() as u64;
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn a_record_without_end_is_refused_after_the_record_limit() {
+        // No delimiter at all, a quoted field spanning endless lines, and a
+        // data row after a good header and row.
+        for (head, fill) in [
+            (&b""[..], b'7'),
+            (&b"a,target\n\"x"[..], b'\n'),
+            (&b"a,b\n1,2\n"[..], b'5'),
+        ] {
+            let mut input = std::io::Read::chain(head, Endless(fill, 0));
+            let err = parse_csv(&mut input, Path::new("e.csv"), &all()).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("a record longer than 8 MiB (no line break in 8 MiB"),
+                "{err}"
+            );
+            let (_, rest) = input.into_inner();
+            assert!(
+                rest.1 < MAX_RECORD_BYTES + (1 << 17),
+                "read {} bytes",
+                rest.1
+            );
+        }
+    }
+
+    #[test]
+    fn reading_stops_at_the_memory_budget_naming_the_line() {
+        let text = b"a,b,target\n1,2,3\n4,5,6\n7,8,9\n";
+        // Two rows of three cells fit in 48 bytes; the third does not.
+        let t = parse_csv(&text[..], Path::new("m.csv"), &ReadOptions::all(72)).unwrap();
+        assert_eq!(t.n_rows, 3);
+        let err = parse_csv(&text[..], Path::new("m.csv"), &ReadOptions::all(71)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("m.csv: line 4: the data read so far takes more than 0 MiB of memory"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn columns_left_out_are_not_parsed() {
+        let text = b"id,x,note,target\nabc,1,,10\n\"a, b\",2,free text,20\n";
+        let only = ReadOptions {
+            budget: u64::MAX,
+            only: Some(vec!["x".into(), "target".into()]),
+        };
+        let t = parse_csv(&text[..], Path::new("p.csv"), &only).unwrap();
+        assert_eq!(t.cells, vec![1.0, 10.0, 2.0, 20.0]);
+        let xy = t
+            .for_prediction(1, Some(&["x".to_string()]), Some("target"), true)
+            .unwrap();
+        assert_eq!(xy.features, vec![1.0, 2.0]);
+        assert_eq!(xy.targets, Some(vec![10.0, 20.0]));
+        // Read whole, the same file fails on its text column.
+        let err = parse_csv(&text[..], Path::new("p.csv"), &all()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.csv: line 2, column 'id' (1): cannot parse 'abc' as a number"
         );
     }
 }

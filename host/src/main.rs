@@ -15,6 +15,13 @@ use wasm_forest::{bench, commands, compare, predict_bench};
 static ALLOCATOR: wasm_forest::memory::CountingAlloc = wasm_forest::memory::CountingAlloc;
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Before any work: parameters that need no data, and no output may
+    // destroy an input.
+    if let Some(params) = cli.command.params() {
+        params.validate()?;
+    }
+    let (inputs, outputs) = cli.files();
+    wasm_forest::fsio::check_outputs(&inputs, &outputs)?;
     let limits = Limits {
         max_memory: cli.sandbox.max_memory.map(|mib| mib << 20),
         timeout: Duration::from_secs_f64(cli.sandbox.timeout),
@@ -64,6 +71,16 @@ fn quiet_headless_vulkan() {
 fn main() -> ExitCode {
     quiet_headless_vulkan();
     let cli = Cli::parse();
+    // Ctrl-C or a kill (SIGTERM, SIGHUP) during a save leaves no temp file
+    // behind; 130 is what shells report for an interrupted command.
+    if let Err(e) = ctrlc::set_handler(|| {
+        wasm_forest::fsio::remove_temps();
+        std::process::exit(130);
+    }) {
+        eprintln!(
+            "warning: cannot handle interruptions ({e}): an interrupted save may leave a temp file"
+        );
+    }
     // Guest code runs on the calling thread's stack: give it a thread whose
     // stack is far larger than wasmtime's max_wasm_stack.
     let worker = std::thread::Builder::new()

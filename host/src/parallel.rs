@@ -153,6 +153,26 @@ impl TreeQueue {
     }
 }
 
+/// Part bytes of a training so far, over all workers: the model file they
+/// merge into may not outgrow [`forest::model::MAX_MODEL_BYTES`], and a
+/// forest that would is stopped as it grows, not after.
+#[derive(Default)]
+struct ModelBytes(std::sync::atomic::AtomicU64);
+
+impl ModelBytes {
+    fn add(&self, part: usize, trees: u32) -> Result<()> {
+        let total = self.0.fetch_add(part as u64, Ordering::Relaxed) + part as u64;
+        let max = forest::model::MAX_MODEL_BYTES;
+        if total > max {
+            anyhow::bail!(
+                "the forest outgrew the {} MiB a model file may hold after about {trees} trees: fewer trees (--n-estimators), a smaller --max-depth or a larger --min-samples-leaf make it smaller",
+                max >> 20
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Instances (or threads) a training of `n_estimators` trees uses: no more
 /// than there are trees, and one for none (the guest then says what is wrong).
 pub fn training_workers(n_estimators: u32, workers: usize) -> usize {
@@ -180,9 +200,18 @@ pub fn train(
     memory_need: u64,
     progress: Option<Arc<TreeProgress>>,
 ) -> Result<Trained> {
+    // Parameter errors once, before any instance starts, and not as one
+    // worker's.
+    params.check_for(data.n_rows as usize, data.n_features as usize)?;
+    forest::check_feature_names(
+        data.feature_names.as_deref(),
+        data.target_name.as_deref(),
+        data.n_features as usize,
+    )?;
     let total = params.n_estimators;
     let n_workers = training_workers(total, workers);
     let queue = TreeQueue::new(total, n_workers);
+    let model_bytes = ModelBytes::default();
     let done = run_workers(n_workers, |w| {
         let mut job = rt.instantiate(memory_need)?;
         if let Some(p) = &progress {
@@ -199,6 +228,7 @@ pub fn train(
                 }
                 let part = job.grow(&trainer, (first, count), grown, total)?;
                 let size = part.len();
+                model_bytes.add(size, first + count)?;
                 anyhow::Ok((part, size))
             })?
         };

@@ -117,5 +117,5 @@ pub fn phase_medians(report: &CompareReport, path: &Path) -> Result<()> {
             .draw()?;
         root.present().context("rendering the plot")?;
     }
-    crate::fsio::write_atomic(path, svg.as_bytes())
+    crate::fsio::write_output(path, svg.as_bytes())
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::bench::{load_training, training_bytes};
 use crate::cli::PredictBenchArgs;
-use crate::fsio::write_atomic;
+use crate::fsio::write_output;
 use crate::parallel::{self, Predictor};
 use crate::runtime::{Device, Runtime};
 use crate::stats::{Summary, ms};
@@ -48,7 +48,7 @@ fn rate(rows: usize, s: &Summary) -> String {
 
 pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Report> {
     let params = args.forest.params(200, Some(16));
-    let (xy, ds) = load_training(&args.train, args.target.as_deref())?;
+    let (xy, ds) = load_training(&args.train, args.target.as_deref(), rt.data_budget())?;
     println!(
         "[SETUP] Training {} trees (max_depth {}) on {} ({} rows) in the sandbox...",
         params.n_estimators,
@@ -172,7 +172,7 @@ pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Repo
     };
     predictor.drop_models()?;
     if let Some(path) = &args.json {
-        write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+        write_output(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
         println!("[REPORT] JSON written to: {}", path.display());
     }
     Ok(report)

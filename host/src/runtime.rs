@@ -403,6 +403,13 @@ impl Runtime {
         })
     }
 
+    /// Bytes the host may spend on a CSV's cells (8 a cell) for a job in
+    /// this runtime: `--max-memory`, else all a sandbox can address. Data
+    /// beyond it could never be handed to one, so reading stops there.
+    pub fn data_budget(&self) -> u64 {
+        self.limits.max_memory.unwrap_or(WASM32_MEMORY)
+    }
+
     /// Whether instances may use the process's GPU through the `gpu` import
     /// (default yes; `--device cpu` says no, and the import then answers
     /// `no-adapter` without touching any device).
@@ -555,7 +562,7 @@ mod cache {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        crate::fsio::write_atomic(file, &bytes).map_err(|e| format!("{e:#}"))
+        crate::fsio::write_output(file, &bytes).map_err(|e| format!("{e:#}"))
     }
 }
 

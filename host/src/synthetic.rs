@@ -3,13 +3,12 @@
 //! Python reference reads the very same rows.
 
 use std::f64::consts::PI;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use forest::rng::Rng;
 
-use crate::fsio::write_atomic;
+use crate::fsio::write_streamed;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Friedman {
@@ -99,6 +98,24 @@ impl Spec {
         }
     }
 
+    /// Refuses, before anything is written, data whose cells (8 bytes each
+    /// once read back) would not fit in `budget` bytes.
+    pub fn check_fits(&self, budget: u64) -> Result<()> {
+        let cols = self.n_features() as u64 + 1;
+        for (what, rows) in [("training", self.n_rows), ("test", self.test_rows())] {
+            let bytes = (rows as u64).saturating_mul(cols * 8);
+            if bytes > budget {
+                bail!(
+                    "--synthetic {}: its {what} rows would take {} MiB of memory once read, beyond the {} MiB limit of this job (--max-memory; a sandbox addresses at most 4096 MiB): use fewer rows",
+                    self.name(),
+                    bytes >> 20,
+                    budget >> 20
+                );
+            }
+        }
+        Ok(())
+    }
+
     pub fn test_rows(&self) -> usize {
         self.n_test.unwrap_or(self.n_rows / 4).max(1)
     }
@@ -129,12 +146,22 @@ pub fn target(kind: Friedman, x: &[f64]) -> f64 {
 /// `n` rows as CSV text. Features are rounded to f32 first (the precision every
 /// system trains on) and the target is computed from the rounded values.
 pub fn csv(spec: &Spec, n: usize, seed: u64) -> String {
+    let mut out = Vec::with_capacity(n * spec.n_features() * 12);
+    write_csv(&mut out, spec, n, seed).expect("writing to memory");
+    String::from_utf8(out).expect("numbers are ASCII")
+}
+
+/// [`csv`], written to `out` row by row.
+pub fn write_csv(
+    out: &mut dyn std::io::Write,
+    spec: &Spec,
+    n: usize,
+    seed: u64,
+) -> std::io::Result<()> {
     let nf = spec.n_features();
     let mut rng = Rng::new(seed);
-    let mut out = String::with_capacity(n * nf * 12);
     let header: Vec<String> = (0..nf).map(|i| format!("x{i}")).collect();
-    out.push_str(&header.join(","));
-    out.push_str(",target\n");
+    writeln!(out, "{},target", header.join(","))?;
     let mut x = vec![0f64; nf];
     for _ in 0..n {
         for v in x.iter_mut() {
@@ -150,25 +177,31 @@ pub fn csv(spec: &Spec, n: usize, seed: u64) -> String {
         }
         let y = target(spec.kind, &x) + spec.noise * normal(&mut rng);
         for v in &x {
-            write!(out, "{v},").unwrap();
+            write!(out, "{v},")?;
         }
-        writeln!(out, "{y}").unwrap();
+        writeln!(out, "{y}")?;
     }
-    out
+    Ok(())
 }
 
-/// Writes `<dir>/<name>_train.csv` (N rows) and `<dir>/<name>_test.csv`
-/// (`test_rows()`, another stream) and returns their paths. Files already
-/// there with the right size are kept (the data is deterministic).
+/// `<dir>/<name>_train.csv` and `<dir>/<name>_test.csv`.
+pub fn paths(spec: &Spec, dir: &Path) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{}_train.csv", spec.name())),
+        dir.join(format!("{}_test.csv", spec.name())),
+    )
+}
+
+/// Writes [`paths`]: the training CSV (N rows) and the test CSV
+/// (`test_rows()`, another stream), and returns their paths.
 pub fn write(spec: &Spec, dir: &Path) -> Result<(PathBuf, PathBuf)> {
     if spec.n_rows < 2 {
         bail!("a synthetic dataset needs at least 2 rows");
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let train = dir.join(format!("{}_train.csv", spec.name()));
-    let test = dir.join(format!("{}_test.csv", spec.name()));
-    write_atomic(&train, csv(spec, spec.n_rows, 0x5EED_0001).as_bytes())?;
-    write_atomic(&test, csv(spec, spec.test_rows(), 0x5EED_0002).as_bytes())?;
+    let (train, test) = paths(spec, dir);
+    write_streamed(&train, |w| write_csv(w, spec, spec.n_rows, 0x5EED_0001))?;
+    write_streamed(&test, |w| write_csv(w, spec, spec.test_rows(), 0x5EED_0002))?;
     Ok((train, test))
 }
 

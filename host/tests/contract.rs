@@ -107,6 +107,7 @@ fn data(n: u32) -> Dataset {
         features,
         targets,
         feature_names: Some(vec!["a".into(), "b".into()]),
+        target_name: None,
     }
 }
 
@@ -332,6 +333,7 @@ fn every_forest_error_case_comes_back_as_err_not_a_trap() {
         features: vec![],
         targets: vec![],
         feature_names: None,
+        target_name: None,
     };
     assert!(matches!(
         train(&mut store, &empty, p),

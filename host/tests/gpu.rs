@@ -31,7 +31,7 @@ fn gpu() -> Option<Gpu> {
 
 fn diabetes() -> (Vec<f32>, Vec<f64>, usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let (xy, _) = load_training(&root.join("data/diabetes_train.csv"), None).unwrap();
+    let (xy, _) = load_training(&root.join("data/diabetes_train.csv"), None, u64::MAX).unwrap();
     (xy.features, xy.targets.unwrap(), xy.n_rows)
 }
 
@@ -42,6 +42,7 @@ fn forest_of(x: &[f32], y: &[f64], n: usize, nf: usize, p: &Params) -> Forest {
         features: x.to_vec(),
         targets: y.to_vec(),
         feature_names: None,
+        target_name: None,
     };
     forest::model::from_bytes(&train_native(&ds, p, 2).unwrap()).unwrap()
 }
@@ -284,6 +285,7 @@ fn the_component_predicts_through_the_import_like_on_the_cpu() {
         features: x.clone(),
         targets: y,
         feature_names: None,
+        target_name: None,
     };
     let model = train_native(&ds, &p200(SplitterKind::Exact), 2).unwrap();
     let mut pred = Predictor::new(&rt, &model, 2, 256 << 20).unwrap();
@@ -319,6 +321,7 @@ fn an_invalid_forest_sent_through_the_import_is_invalid_forest() {
         features: vec![0.0, 1.0],
         targets: vec![0.0, 1.0],
         feature_names: None,
+        target_name: None,
     };
     let err = job
         .train(

@@ -22,6 +22,7 @@ fn tiny() -> Dataset {
         features: vec![1.0, 2.0, 3.0, 4.0],
         targets: vec![1.0, 1.0, 2.0, 2.0],
         feature_names: None,
+        target_name: None,
     }
 }
 

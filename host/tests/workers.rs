@@ -12,7 +12,7 @@ use wasm_forest::runtime::{Dataset, Device, Limits, Runtime};
 
 fn diabetes() -> Dataset {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    load_training(&root.join("data/diabetes_train.csv"), None)
+    load_training(&root.join("data/diabetes_train.csv"), None, u64::MAX)
         .unwrap()
         .1
 }
@@ -176,6 +176,7 @@ fn wide(n: u32) -> Dataset {
         features,
         targets,
         feature_names: None,
+        target_name: None,
     }
 }
 

@@ -172,6 +172,7 @@ impl wit::GuestModel for Model {
             max_depth: 0,
             n_features: 1,
             feature_names: None,
+            target_name: None,
             params: <Chaos as wit::Guest>::default_params(),
             n_train_rows: 0,
         }

@@ -81,12 +81,18 @@ fn ms(since: Instant) -> String {
     format!("{:.2} ms", since.elapsed().as_secs_f64() * 1e3)
 }
 
+/// Cells of a CSV this component reads at most: half of what a wasm32
+/// memory addresses, the other half being for the forest.
+fn csv_options() -> data::ReadOptions {
+    data::ReadOptions::all(2 << 30)
+}
+
 fn train_from(
     path: &Path,
     target: Option<&str>,
     params: &forest::Params,
 ) -> Result<(forest::Forest, data::Xy)> {
-    let xy = data::read_csv(path)?.for_training(target)?;
+    let xy = data::read_csv(path, &csv_options())?.for_training(target)?;
     if xy.n_rows < 2 {
         bail!(
             "{}: {} data row; training needs at least 2",
@@ -96,7 +102,8 @@ fn train_from(
     }
     let targets = xy.targets.as_deref().context("no target column")?;
     let ds = forest::Dataset::new(xy.n_rows, xy.n_features(), &xy.features, targets)?;
-    let model = forest::train(&ds, params, Some(xy.feature_names.clone()))?;
+    let mut model = forest::train(&ds, params, Some(xy.feature_names.clone()))?;
+    model.target_name = xy.target_name.clone();
     Ok((model, xy))
 }
 
@@ -164,10 +171,11 @@ fn run(cli: Cli) -> Result<()> {
             let t = Instant::now();
             let model = load(&path)?;
             println!("[INFERENCE] Model loaded in {}", ms(t));
-            let test_xy = data::read_csv(&test)?.for_prediction(
+            let test_xy = data::read_csv(&test, &csv_options())?.for_prediction(
                 model.n_features as usize,
                 model.feature_names.as_deref(),
                 xy.target_name.as_deref(),
+                true,
             )?;
             let targets = test_xy
                 .targets
@@ -211,10 +219,11 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let forest = load(&model)?;
-            let xy = data::read_csv(&input)?.for_prediction(
+            let xy = data::read_csv(&input, &csv_options())?.for_prediction(
                 forest.n_features as usize,
                 forest.feature_names.as_deref(),
-                target.as_deref(),
+                target.as_deref().or(forest.target_name.as_deref()),
+                target.is_some(),
             )?;
             let p = forest.predict(&xy.features, xy.n_rows)?;
             let mut csv = String::from("prediction\n");
