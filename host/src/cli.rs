@@ -61,14 +61,16 @@ pub struct SandboxArgs {
 pub type NamedPaths = Vec<(&'static str, PathBuf)>;
 
 impl Cli {
-    /// The files this command reads and those it writes (the defaults
-    /// included), for [`crate::fsio::check_outputs`].
-    pub fn files(&self) -> (NamedPaths, NamedPaths) {
+    /// The files this command reads, those it writes (the defaults
+    /// included) and the directories it makes for them, for
+    /// [`crate::fsio::check_outputs`].
+    pub fn files(&self) -> (NamedPaths, NamedPaths, Vec<PathBuf>) {
         let mut inputs: NamedPaths = Vec::new();
         if let Some(c) = &self.sandbox.component {
             inputs.push(("--component", c.clone()));
         }
         let mut outputs: NamedPaths = Vec::new();
+        let mut made_dirs = Vec::new();
         let mut out = |flag, path: &Option<PathBuf>| {
             if let Some(p) = path {
                 outputs.push((flag, p.clone()));
@@ -87,6 +89,7 @@ impl Cli {
                 let (train, test) = a.data_paths();
                 if a.synthetic.is_some() {
                     outputs.extend([("--synthetic", train), ("--synthetic", test)]);
+                    made_dirs.push(a.synthetic_dir.clone());
                 } else {
                     inputs.extend([("--train", train), ("--test", test)]);
                 }
@@ -105,7 +108,7 @@ impl Cli {
                 inputs.push(("--train", a.train.clone()));
             }
         }
-        (inputs, outputs)
+        (inputs, outputs, made_dirs)
     }
 }
 

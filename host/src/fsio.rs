@@ -334,8 +334,26 @@ fn regular(path: &Path) -> Option<Metadata> {
 /// command's inputs, or two outputs to one file: whatever the spelling
 /// (relative or absolute, `./`, `..`, symlinks, hard links), the files are
 /// compared, not the strings. Each path comes with the flag that named it.
-pub fn check_outputs(inputs: &[(&str, PathBuf)], outputs: &[(&str, PathBuf)]) -> Result<()> {
+/// Outputs whose directory is in `made_dirs` may have none yet: the command
+/// makes it.
+pub fn check_outputs(
+    inputs: &[(&str, PathBuf)],
+    outputs: &[(&str, PathBuf)],
+    made_dirs: &[PathBuf],
+) -> Result<()> {
     for (i, (flag, out)) in outputs.iter().enumerate() {
+        // Where it leads must be writable at all (a symlink loop, a
+        // directory or a missing directory fail here, not after the work).
+        if let Destination::File(real) = destination(out).with_context(|| flag.to_string())? {
+            let dir = parent_dir(&real);
+            if !dir.is_dir() && !made_dirs.iter().any(|d| d == dir) {
+                bail!(
+                    "{flag} {}: the directory {} does not exist",
+                    out.display(),
+                    dir.display()
+                );
+            }
+        }
         if regular(out).is_some() {
             for (in_flag, input) in inputs {
                 if regular(input).is_some() && same_file::is_same_file(input, out).unwrap_or(false)
@@ -665,7 +683,11 @@ mod tests {
         for _ in 0..400 {
             let (input, output) = (spell(), spell());
             let same = id(&input).is_some() && id(&input) == id(&output);
-            let result = check_outputs(&[("--in", input.clone())], &[("--out", output.clone())]);
+            let result = check_outputs(
+                &[("--in", input.clone())],
+                &[("--out", output.clone())],
+                &[],
+            );
             assert_eq!(
                 result.is_err(),
                 same,

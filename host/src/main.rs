@@ -20,8 +20,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(params) = cli.command.params() {
         params.validate()?;
     }
-    let (inputs, outputs) = cli.files();
-    wasm_forest::fsio::check_outputs(&inputs, &outputs)?;
+    let (inputs, outputs, made_dirs) = cli.files();
+    wasm_forest::fsio::check_outputs(&inputs, &outputs, &made_dirs)?;
     let limits = Limits {
         max_memory: cli.sandbox.max_memory.map(|mib| mib << 20),
         timeout: Duration::from_secs_f64(cli.sandbox.timeout),
