@@ -1,6 +1,6 @@
 //! `bench`: the product brief's two phases, measured phase by phase.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -9,13 +9,12 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use crate::cli::{BenchArgs, DeviceArg};
-use crate::data::{self, ReadOptions, Xy};
 use crate::fsio::write_output;
+use crate::jobs::{inference_bytes, load_test, load_training, train_native};
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
-use crate::runtime::{Dataset, Device, Runtime};
+use crate::runtime::{Device, Runtime};
 use crate::stats::{Summary, mb, mb_per_s, mib, ms, mse};
-use forest::Params;
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -151,155 +150,6 @@ fn gpu_inference(
     Ok(Some(bench))
 }
 
-fn dataset(xy: &Xy, names: bool) -> Result<Dataset> {
-    let targets = xy.targets.clone().context("no target column")?;
-    Ok(Dataset {
-        n_rows: u32::try_from(xy.n_rows).context("too many rows")?,
-        n_features: xy.n_features() as u32,
-        features: xy.features.clone(),
-        targets,
-        feature_names: names.then(|| xy.feature_names.clone()),
-        target_name: names.then(|| xy.target_name.clone()).flatten(),
-    })
-}
-
-/// Guest memory a training job may need, for the default memory cap: 16× the
-/// data it is handed (copies, columns, sort orders), plus the largest forest
-/// the parameters allow (nodes per tree are bounded by both 2 × rows and the
-/// depth), held twice (trees and their encoding), 24 bytes a node.
-pub fn training_bytes(ds: &Dataset, params: &Params) -> u64 {
-    let data = 4 * ds.features.len() as u64 + 8 * ds.targets.len() as u64;
-    let by_rows = 2 * u64::from(ds.n_rows);
-    let by_depth = params.max_depth.map_or(u64::MAX, |d| {
-        1u64.checked_shl(d.saturating_add(1)).unwrap_or(u64::MAX)
-    });
-    let nodes = u64::from(params.n_estimators).saturating_mul(by_rows.min(by_depth));
-    data.saturating_mul(16)
-        .saturating_add(nodes.saturating_mul(48))
-}
-
-/// The data the host loads and hands to the component, loaded once.
-/// The training CSV, read within `budget` bytes of cells (see
-/// [`Runtime::data_budget`]).
-pub fn load_training(path: &Path, target: Option<&str>, budget: u64) -> Result<(Xy, Dataset)> {
-    let table =
-        data::read_csv(path, &ReadOptions::all(budget)).map_err(|e| hint_data_dir(e, path))?;
-    let xy = table.for_training(target)?;
-    if xy.n_rows < 2 {
-        bail!(
-            "{}: {} data row; training needs at least 2",
-            path.display(),
-            xy.n_rows
-        );
-    }
-    let ds = dataset(&xy, true)?;
-    Ok((xy, ds))
-}
-
-/// Relative default paths only work from the repository root: say so when
-/// such a path is missing (not when it is there but cannot be read, e.g. a
-/// symlink loop).
-pub fn hint_data_dir(e: anyhow::Error, path: &Path) -> anyhow::Error {
-    let missing =
-        std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
-    if path.is_relative() && missing {
-        e.context(format!(
-            "{} does not exist relative to {} (run from the repository root, or pass an explicit path)",
-            path.display(),
-            std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()
-        ))
-    } else {
-        e
-    }
-}
-
-/// Trains with the native forest crate on `workers` threads (each grows a
-/// share of the trees, as the sandboxed workers do): the model file bytes.
-pub fn train_native(ds: &Dataset, params: &Params, workers: usize) -> Result<Vec<u8>> {
-    let data = forest::Dataset::new(
-        ds.n_rows as usize,
-        ds.n_features as usize,
-        &ds.features,
-        &ds.targets,
-    )?;
-    let trainer = forest::Trainer::new(&data, params)?;
-    // The sandbox's scheduling: trees claimed from one queue as threads ask.
-    let n_threads = crate::parallel::training_workers(params.n_estimators, workers);
-    let queue = crate::parallel::TreeQueue::new(params.n_estimators, n_threads);
-    let parts = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..n_threads)
-            .map(|_| {
-                let (trainer, queue) = (&trainer, &queue);
-                scope.spawn(move || {
-                    queue.drain(|first, count, _| {
-                        let part = forest::part::Part::grow(
-                            trainer,
-                            first,
-                            count,
-                            ds.feature_names.clone(),
-                            ds.target_name.clone(),
-                            |_| {},
-                        )?;
-                        let size = part.nodes.len() * forest::RAW_NODE_BYTES;
-                        forest::Result::Ok((part, size))
-                    })
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a native worker panicked"))
-            })
-            .collect::<Result<Vec<_>>>()
-    })?
-    .into_iter()
-    .collect::<forest::Result<Vec<_>>>()?
-    .into_iter()
-    .flatten()
-    .collect();
-    let model = forest::part::merge(parts)?;
-    Ok(forest::model::to_bytes(&model)?)
-}
-
-/// The dataset's name: the training CSV's file name without `_train.csv`.
-pub fn dataset_name(train: &Path) -> String {
-    let stem = train
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    stem.strip_suffix("_train").unwrap_or(&stem).to_string()
-}
-
-/// `model_<dataset>_wasm.bin` beside the training CSV.
-pub fn default_model_path(train: &Path, dataset: &str) -> PathBuf {
-    train.with_file_name(format!("model_{dataset}_wasm.bin"))
-}
-
-/// The test CSV, with the training set's feature columns (by name) and its
-/// target column, which must be there.
-pub fn load_test(path: &Path, train: &Xy, budget: u64) -> Result<Xy> {
-    let target = train.target_name.as_deref();
-    let mut only = train.feature_names.clone();
-    only.extend(target.map(str::to_string));
-    let options = ReadOptions {
-        budget,
-        only: Some(only),
-    };
-    let table = data::read_csv(path, &options).map_err(|e| hint_data_dir(e, path))?;
-    let test =
-        table.for_prediction(train.n_features(), Some(&train.feature_names), target, true)?;
-    if test.targets.is_none() {
-        bail!(
-            "{}: no target column '{}'",
-            path.display(),
-            target.unwrap_or_default()
-        );
-    }
-    Ok(test)
-}
-
 fn depth_text(d: Option<u32>) -> String {
     d.map_or_else(|| "none".to_string(), |d| d.to_string())
 }
@@ -369,16 +219,8 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     for run in 0..repeat {
         let label = (run == 0).then_some("training trees");
         let progress = Arc::new(TreeProgress::new(n_workers, params.n_estimators, label));
-        let (trained, t_train) = timed(|| {
-            parallel::train(
-                rt,
-                &train_ds,
-                &params,
-                workers,
-                training_bytes(&train_ds, &params),
-                Some(progress.clone()),
-            )
-        })?;
+        let (trained, t_train) =
+            timed(|| parallel::train(rt, &train_ds, &params, workers, Some(progress.clone())))?;
         progress.finish();
         train_runs.push(t_train);
         peak_train = peak_train.max(trained.peak_memory);
@@ -451,7 +293,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     let ((mut predictor, model_file), load) = timed(|| {
         let bytes = std::fs::read(&model_path)
             .with_context(|| format!("reading {}", model_path.display()))?;
-        let need = 16 * (bytes.len() as u64 + 4 * test_xy.features.len() as u64);
+        let need = inference_bytes(bytes.len(), test_xy.features.len());
         // Few rows: one instance; sharing them out would only add instances.
         let p = Predictor::new(rt, &bytes, 1, need)
             .with_context(|| format!("loading {}", model_path.display()))?;

@@ -130,7 +130,7 @@ impl BenchArgs {
     /// `--model-out`, or its default beside the training CSV.
     pub fn model_path(&self) -> PathBuf {
         self.model_out.clone().unwrap_or_else(|| {
-            crate::bench::default_model_path(&self.train, &crate::bench::dataset_name(&self.train))
+            crate::jobs::default_model_path(&self.train, &crate::jobs::dataset_name(&self.train))
         })
     }
 }
@@ -157,7 +157,7 @@ impl CompareArgs {
     pub fn model_path(&self) -> PathBuf {
         self.model_out.clone().unwrap_or_else(|| {
             let (train, _) = self.data_paths();
-            crate::bench::default_model_path(&train, &crate::bench::dataset_name(&train))
+            crate::jobs::default_model_path(&train, &crate::jobs::dataset_name(&train))
         })
     }
 }

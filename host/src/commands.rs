@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::bench::{hint_data_dir, load_training, training_bytes};
 use crate::cli::{InfoArgs, PredictArgs, TrainArgs};
 use crate::data;
 use crate::fsio::write_output;
+use crate::jobs::{hint_data_dir, inference_bytes, load_training};
 use std::sync::Arc;
 
 use crate::parallel::{self, Predictor};
@@ -48,14 +48,7 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         Some("training trees"),
     ));
     let t = Instant::now();
-    let trained = parallel::train(
-        rt,
-        &ds,
-        &params,
-        workers,
-        training_bytes(&ds, &params),
-        Some(progress.clone()),
-    )?;
+    let trained = parallel::train(rt, &ds, &params, workers, Some(progress.clone()))?;
     let elapsed = t.elapsed();
     progress.finish();
     let bytes = trained.model;
@@ -91,15 +84,14 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     Ok(())
 }
 
-/// Loads a model file's `bytes` into a fresh sandbox sized for it plus
-/// `extra_bytes` of input; `path` names it in errors.
+/// Loads a model file's `bytes` into a fresh sandbox sized for it; `path`
+/// names it in errors.
 fn load_model_bytes(
     rt: &Runtime,
     bytes: &[u8],
     path: &std::path::Path,
-    extra_bytes: u64,
 ) -> Result<(Job, ModelHandle, ModelInfo)> {
-    let mut job = rt.instantiate(16 * (bytes.len() as u64 + extra_bytes))?;
+    let mut job = rt.instantiate(inference_bytes(bytes.len(), 0))?;
     let model = job
         .load_model(bytes)
         .with_context(|| format!("{} is not a usable model", path.display()))?;
@@ -110,7 +102,7 @@ fn load_model_bytes(
 pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
     let bytes = crate::fsio::read_model(&args.model)?;
     let info = {
-        let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model, 0)?;
+        let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model)?;
         job.drop_model(model)?;
         info
     };
@@ -133,7 +125,7 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
     )?;
     // Small batches are not worth more instances.
     let workers = workers.min(table.n_rows().div_ceil(PREDICT_ROWS_PER_WORKER).max(1));
-    let need = 16 * (bytes.len() as u64 + 4 * table.n_values() as u64 / workers as u64);
+    let need = inference_bytes(bytes.len(), table.n_values() / workers);
     let mut predictor = Predictor::new(rt, &bytes, workers, need)
         .with_context(|| format!("{} is not a usable model", args.model.display()))?;
     let t = Instant::now();
@@ -186,7 +178,7 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
 
 pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
     let bytes = crate::fsio::read_model(&args.model)?;
-    let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model, 0)?;
+    let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model)?;
     job.drop_model(model)?;
     println!("Model: {}", args.model.display());
     println!("Trees: {}", info.n_trees);

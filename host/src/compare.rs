@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{dataset_name, load_test, load_training, train_native, training_bytes};
 use crate::cli::CompareArgs;
 use crate::fsio::write_output;
+use crate::jobs::{dataset_name, inference_bytes, load_test, load_training, train_native};
 use crate::memory::{HeapPeak, peak_rss};
 use crate::parallel::{self, Predictor};
 use crate::progress::Progress;
@@ -276,11 +276,12 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         rt.warm_compile().map(drop)
     })?;
     rec.phase("wasm", "instantiate", repeat, || {
-        rt.instantiate(training_bytes(&train_ds, &params)).map(drop)
+        rt.instantiate(parallel::training_bytes(&train_ds, &params))
+            .map(drop)
     })?;
     let mut jobs = Vec::new();
     for _ in 0..=repeat {
-        jobs.push(rt.instantiate(training_bytes(&train_ds, &params))?);
+        jobs.push(rt.instantiate(parallel::training_bytes(&train_ds, &params))?);
     }
     let zero_trees = Params {
         n_estimators: 0,
@@ -316,14 +317,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     let (mut model, mut native_model, mut native_heap) = (Vec::new(), None, None::<u64>);
     for i in 0..=repeat {
         let t = Instant::now();
-        let trained = parallel::train(
-            rt,
-            &train_ds,
-            &params,
-            workers,
-            training_bytes(&train_ds, &params),
-            None,
-        )?;
+        let trained = parallel::train(rt, &train_ds, &params, workers, None)?;
         rec.timed("wasm", "train", i, t);
         peak_guest = peak_guest.max(trained.peak_memory as u64);
         peak_worker = peak_worker.max(trained.peak_worker_memory as u64);
@@ -355,8 +349,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     // run pays for, or keeps the memory of, the models loaded before it.
     let n_test = test_xy.n_rows as u32;
     let pred_workers = workers.min(test_xy.n_rows.div_ceil(10_000)).max(1);
-    let inference_need =
-        16 * (model.len() as u64 + 4 * test_xy.features.len() as u64 / pred_workers as u64);
+    let inference_need = inference_bytes(model.len(), test_xy.features.len() / pred_workers);
     let mut loaded = None;
     for i in 0..=repeat {
         drop(loaded.take());

@@ -9,6 +9,7 @@ pub mod data;
 pub mod forest_args;
 pub mod fsio;
 pub mod gpu;
+pub mod jobs;
 pub mod memory;
 pub mod parallel;
 pub mod plot;

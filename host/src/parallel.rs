@@ -179,11 +179,27 @@ pub fn training_workers(n_estimators: u32, workers: usize) -> usize {
     workers.clamp(1, (n_estimators as usize).max(1))
 }
 
+/// Guest memory a training job may need, for the default memory cap: 16× the
+/// data it is handed (copies, columns, sort orders), plus the largest forest
+/// the parameters allow (nodes per tree are bounded by both 2 × rows and the
+/// depth), held twice (trees and their encoding), 24 bytes a node.
+pub fn training_bytes(ds: &Dataset, params: &forest::Params) -> u64 {
+    let data = 4 * ds.features.len() as u64 + 8 * ds.targets.len() as u64;
+    let by_rows = 2 * u64::from(ds.n_rows);
+    let by_depth = params.max_depth.map_or(u64::MAX, |d| {
+        1u64.checked_shl(d.saturating_add(1)).unwrap_or(u64::MAX)
+    });
+    let nodes = u64::from(params.n_estimators).saturating_mul(by_rows.min(by_depth));
+    data.saturating_mul(16)
+        .saturating_add(nodes.saturating_mul(48))
+}
+
 /// Trains `params.n_estimators` trees over `workers` instances, then merges
 /// the parts into model bytes. Each worker hands its dataset over once
 /// (`trainer.start`) and then grows trees from a [`TreeQueue`] in pieces of
 /// at most about [`PART_BYTES`] (`trainer.grow`), so a worker's memory is
-/// its data plus one piece. `memory_need` sizes each instance's memory cap.
+/// its data plus one piece; each instance's memory cap is sized for that
+/// ([`training_bytes`]) unless `--max-memory` set one.
 ///
 /// The host merges the parts itself, with the forest crate's
 /// [`forest::part::merge_bytes`] (the code of the component's `merge-parts`),
@@ -197,7 +213,6 @@ pub fn train(
     data: &Dataset,
     params: &forest::Params,
     workers: usize,
-    memory_need: u64,
     progress: Option<Arc<TreeProgress>>,
 ) -> Result<Trained> {
     // Parameter errors once, before any instance starts, and not as one
@@ -212,6 +227,7 @@ pub fn train(
     let n_workers = training_workers(total, workers);
     let queue = TreeQueue::new(total, n_workers);
     let model_bytes = ModelBytes::default();
+    let memory_need = training_bytes(data, params);
     let done = run_workers(n_workers, |w| {
         let mut job = rt.instantiate(memory_need)?;
         if let Some(p) = &progress {

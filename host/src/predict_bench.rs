@@ -7,9 +7,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::bench::{load_training, training_bytes};
 use crate::cli::PredictBenchArgs;
 use crate::fsio::write_output;
+use crate::jobs::{inference_bytes, load_training};
 use crate::parallel::{self, Predictor};
 use crate::runtime::{Device, Runtime};
 use crate::stats::{Summary, ms};
@@ -58,19 +58,11 @@ pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Repo
         args.train.display(),
         xy.n_rows
     );
-    let model = parallel::train(
-        rt,
-        &ds,
-        &params,
-        workers,
-        training_bytes(&ds, &params),
-        None,
-    )?
-    .model;
+    let model = parallel::train(rt, &ds, &params, workers, None)?.model;
     let nf = xy.n_features();
     let largest = *args.sizes.iter().max().context("--sizes is empty")? as usize;
     let batch = resample(&xy.features, nf, largest);
-    let need = 16 * model.len() as u64 + 8 * (4 * nf as u64 * largest as u64);
+    let need = inference_bytes(model.len(), nf * largest);
     let mut predictor = Predictor::new(rt, &model, workers, need)?;
     let info = predictor.info.clone();
     let adapter = match crate::gpu::shared() {

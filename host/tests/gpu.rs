@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use forest::{Forest, LEAF, Params, SplitterKind};
-use wasm_forest::bench::{load_training, train_native};
 use wasm_forest::gpu::{ChunkLimits, FlatForest, Gpu, GpuError};
+use wasm_forest::jobs::{load_training, train_native};
 use wasm_forest::parallel::Predictor;
 use wasm_forest::runtime::{Device, Limits, Runtime};
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use forest::{Params, SplitterKind};
-use wasm_forest::bench::{load_training, train_native, training_bytes};
+use wasm_forest::jobs::{load_training, train_native};
 use wasm_forest::parallel::{self, Predictor, shares};
 use wasm_forest::progress::TreeProgress;
 use wasm_forest::runtime::{Dataset, Device, Limits, Runtime};
@@ -28,7 +28,7 @@ fn params(n: u32, splitter: SplitterKind) -> Params {
 }
 
 fn train(rt: &Runtime, ds: &Dataset, p: &Params, workers: usize) -> parallel::Trained {
-    parallel::train(rt, ds, p, workers, training_bytes(ds, p), None).unwrap()
+    parallel::train(rt, ds, p, workers, None).unwrap()
 }
 
 #[test]
@@ -76,15 +76,7 @@ fn progress_reports_are_monotonic_and_add_up_to_the_forest() {
         ..params(3000, SplitterKind::Exact)
     };
     let progress = Arc::new(TreeProgress::new(2, p.n_estimators, None));
-    parallel::train(
-        &rt,
-        &ds,
-        &p,
-        2,
-        training_bytes(&ds, &p),
-        Some(progress.clone()),
-    )
-    .unwrap();
+    parallel::train(&rt, &ds, &p, 2, Some(progress.clone())).unwrap();
     assert_eq!(progress.trees_done(), 3000);
     // Each worker grows what it claims from the queue: its reports rise and
     // its last one is its count; the two counts make the forest.
