@@ -1,0 +1,124 @@
+//! The GPU as the command line presents it: which adapter served a
+//! prediction, models whose values exceed f32, and the settings that steer
+//! `device auto`. The tests that need an adapter skip only when
+//! WASM_FOREST_SKIP_GPU_TESTS says so (as in gpu.rs).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use wasm_forest::gpu::Gpu;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm-forest"));
+    cmd.args(args).current_dir(repo());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let out = run(args, env);
+    let (o, e) = text(&out);
+    assert!(
+        out.status.success(),
+        "wasm-forest {args:?} failed\nstdout:\n{o}\nstderr:\n{e}"
+    );
+    (o, e)
+}
+
+/// "NAME [backend, type]" of this machine's adapter, as bench prints it;
+/// `None` when there is none and the GPU tests are to be skipped.
+fn adapter() -> Option<String> {
+    match Gpu::new() {
+        Ok(g) => {
+            let a = g.adapter_info();
+            Some(format!("{} [{}, {}]", a.name, a.backend, a.device_type))
+        }
+        Err(e) if std::env::var_os("WASM_FOREST_SKIP_GPU_TESTS").is_some() => {
+            eprintln!("skipped (WASM_FOREST_SKIP_GPU_TESTS): {e}");
+            None
+        }
+        Err(e) => panic!(
+            "no GPU adapter ({e}); install a Vulkan driver (Debian: mesa-vulkan-drivers) \
+             or set WASM_FOREST_SKIP_GPU_TESTS=1"
+        ),
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn predict<'a>(model: &'a Path, input: &'a str, device: &'a str) -> [&'a str; 9] {
+    [
+        "predict",
+        "--model",
+        p(model),
+        "--input",
+        input,
+        "--device",
+        device,
+        "--workers",
+        "1",
+    ]
+}
+
+/// Targets of ~1e100 train a valid model whose leaf values are far beyond
+/// f32: `predict --device gpu` works and agrees with the CPU within f32
+/// precision.
+#[test]
+fn a_model_beyond_the_f32_range_predicts_on_the_gpu() {
+    if adapter().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("huge.csv");
+    let mut text = String::from("a,b,c,target\n");
+    let mut rng = forest::rng::Rng::new(5);
+    for _ in 0..300 {
+        let x: Vec<f64> = (0..3)
+            .map(|_| (rng.next_u64() >> 40) as f64 / (1u64 << 24) as f64)
+            .collect();
+        let y = (1.0 + x[0] + 2.0 * x[1] * x[2]) * 1e100;
+        writeln!(
+            text,
+            "{},{},{},{y:e}",
+            x[0] as f32, x[1] as f32, x[2] as f32
+        )
+        .unwrap();
+    }
+    std::fs::write(&csv, text).unwrap();
+    let model = dir.path().join("huge.bin");
+    let train = ["train", "--train", p(&csv), "--out", p(&model)];
+    ok(&[&train[..], &["--n-estimators", "7"]].concat(), &[]);
+    let values = |device: &str| -> Vec<f64> {
+        let (o, e) = ok(&predict(&model, p(&csv), device), &[]);
+        assert!(!e.contains("not finite"), "{e}");
+        o.lines().skip(1).map(|l| l.parse().unwrap()).collect()
+    };
+    let (gpu, cpu) = (values("gpu"), values("cpu"));
+    assert_eq!(gpu.len(), 300);
+    assert!(cpu.iter().all(|c| *c > 1e99), "{cpu:?}");
+    for (i, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+        assert!(
+            (g - c).abs() <= 1e-5 * c.abs(),
+            "row {i}: gpu {g:e}, cpu {c:e}"
+        );
+    }
+}
