@@ -65,6 +65,25 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// A 5-tree diabetes model in `dir`.
+fn diabetes_model(dir: &Path) -> PathBuf {
+    let model = dir.join("m.bin");
+    let train = "data/diabetes_train.csv";
+    ok(
+        &[
+            "train",
+            "--train",
+            train,
+            "--out",
+            p(&model),
+            "--n-estimators",
+            "5",
+        ],
+        &[],
+    );
+    model
+}
+
 fn predict<'a>(model: &'a Path, input: &'a str, device: &'a str) -> [&'a str; 9] {
     [
         "predict",
@@ -77,6 +96,38 @@ fn predict<'a>(model: &'a Path, input: &'a str, device: &'a str) -> [&'a str; 9]
         "--workers",
         "1",
     ]
+}
+
+/// The `Predicted ...` summary line of a predict run's stderr.
+fn summary(err: &str) -> &str {
+    err.lines()
+        .find(|l| l.starts_with("Predicted "))
+        .unwrap_or_else(|| panic!("no summary line in\n{err}"))
+}
+
+#[test]
+fn predict_names_the_adapter_that_served_it() {
+    let Some(adapter) = adapter() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = diabetes_model(dir.path());
+    let test = "data/diabetes_test.csv";
+    let served = format!("(GPU import, 1 worker instance) on {adapter}");
+    let (_, e) = ok(&predict(&model, test, "gpu"), &[]);
+    assert!(summary(&e).ends_with(&served), "{e}");
+    // auto, when it picks the GPU (89 rows >= 1).
+    let (_, e) = ok(
+        &predict(&model, test, "auto"),
+        &[("WASM_FOREST_GPU_MIN_ROWS", "1")],
+    );
+    assert!(summary(&e).ends_with(&served), "{e}");
+    // The CPU names no adapter, whether asked for or chosen by auto.
+    for device in ["cpu", "auto"] {
+        let (_, e) = ok(&predict(&model, test, device), &[]);
+        assert!(
+            summary(&e).ends_with("(CPU, 1 worker instance)"),
+            "{device}: {e}"
+        );
+    }
 }
 
 /// Targets of ~1e100 train a valid model whose leaf values are far beyond
