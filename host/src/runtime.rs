@@ -204,11 +204,28 @@ fn gpu_to_wit(e: gpu::GpuError) -> gpu_wit::GpuError {
 
 /// Batch size (rows) from which `device auto` uses this adapter (see
 /// [`gpu::auto_min_rows`]); `WASM_FOREST_GPU_MIN_ROWS` overrides it.
-pub fn gpu_auto_min_rows(info: &gpu::AdapterInfo) -> u32 {
-    std::env::var("WASM_FOREST_GPU_MIN_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| gpu::auto_min_rows(info))
+pub fn gpu_auto_min_rows(info: &gpu::AdapterInfo) -> Result<u32> {
+    Ok(gpu_min_rows_override()?.unwrap_or_else(|| gpu::auto_min_rows(info)))
+}
+
+/// `WASM_FOREST_GPU_MIN_ROWS` as a row count; `None` when unset or empty. A
+/// value that is not a row count is an error: ignoring a typo would silently
+/// leave `auto` on the default the user meant to change.
+pub fn gpu_min_rows_override() -> Result<Option<u32>> {
+    const VAR: &str = "WASM_FOREST_GPU_MIN_ROWS";
+    let value = match std::env::var(VAR) {
+        Ok(v) if v.trim().is_empty() => return Ok(None),
+        Ok(v) => v,
+        Err(std::env::VarError::NotPresent) => return Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => v.to_string_lossy().into_owned(),
+    };
+    match value.trim().parse() {
+        Ok(rows) => Ok(Some(rows)),
+        Err(_) => bail!(
+            "{VAR}={value:?} is not a row count: expected a whole number of rows from 0 to {}",
+            u32::MAX
+        ),
+    }
 }
 
 impl HostState {
@@ -225,12 +242,16 @@ impl HostState {
 impl gpu_wit::Host for HostState {
     fn adapter(&mut self) -> Result<gpu_wit::AdapterInfo, gpu_wit::GpuError> {
         let info = self.gpu()?.adapter_info();
+        // The command line refuses a bad value at start-up (see
+        // `Runtime::allow_gpu`); an embedder's guest hears it here.
+        let auto_min_rows =
+            gpu_auto_min_rows(info).map_err(|e| gpu_wit::GpuError::Internal(format!("{e:#}")))?;
         Ok(gpu_wit::AdapterInfo {
             name: info.name.clone(),
             backend: info.backend.clone(),
             device_type: info.device_type.clone(),
             driver: info.driver.clone(),
-            auto_min_rows: gpu_auto_min_rows(info),
+            auto_min_rows,
         })
     }
 }
@@ -417,9 +438,15 @@ impl Runtime {
 
     /// Whether instances may use the process's GPU through the `gpu` import
     /// (default yes; `--device cpu` says no, and the import then answers
-    /// `no-adapter` without touching any device).
-    pub fn allow_gpu(&mut self, allowed: bool) {
+    /// `no-adapter` without touching any device). Allowing it checks the
+    /// GPU settings of the environment first (`WASM_FOREST_GPU_MIN_ROWS`),
+    /// so that a bad one is an error before any work, not ignored.
+    pub fn allow_gpu(&mut self, allowed: bool) -> Result<()> {
+        if allowed {
+            gpu_min_rows_override()?;
+        }
         self.gpu_allowed = allowed;
+        Ok(())
     }
 
     /// Compiles the component again from its wasm bytes (Cranelift), and

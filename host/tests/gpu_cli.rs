@@ -173,3 +173,66 @@ fn a_model_beyond_the_f32_range_predicts_on_the_gpu() {
         );
     }
 }
+
+/// A WASM_FOREST_GPU_MIN_ROWS that is not a row count is an error naming
+/// the variable and the value, for every command that may use the GPU;
+/// commands that cannot use it are not bothered by it.
+#[test]
+fn an_unparsable_gpu_min_rows_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = diabetes_model(dir.path());
+    let test = "data/diabetes_test.csv";
+    let out = dir.path().join("b.bin");
+    let bench = [
+        "bench",
+        "--repeat",
+        "1",
+        "--n-estimators",
+        "3",
+        "--no-native",
+        "--model-out",
+        p(&out),
+    ];
+    let predict_bench = [
+        "predict-bench",
+        "--sizes",
+        "1",
+        "--repeat",
+        "1",
+        "--n-estimators",
+        "2",
+    ];
+    for value in ["abc", "-1", "1e3", "4294967296", "12 rows"] {
+        let env = [("WASM_FOREST_GPU_MIN_ROWS", value)];
+        for args in [
+            &predict(&model, test, "auto")[..],
+            &predict(&model, test, "gpu")[..],
+            &bench[..],
+            &predict_bench[..],
+        ] {
+            let r = run(args, &env);
+            let (o, e) = text(&r);
+            assert_eq!(r.status.code(), Some(1), "{value:?} {args:?}\n{o}\n{e}");
+            assert_eq!(
+                e.trim(),
+                format!(
+                    "error: WASM_FOREST_GPU_MIN_ROWS={value:?} is not a row count: \
+                     expected a whole number of rows from 0 to 4294967295"
+                ),
+                "{args:?}"
+            );
+            assert!(o.is_empty(), "nothing done before the error: {o}");
+        }
+        // The CPU alone ignores the GPU's settings.
+        ok(&predict(&model, test, "cpu"), &env);
+        ok(&["info", p(&model)], &env);
+    }
+    // Set but empty is unset; a count with spaces around it is a count.
+    for value in ["", " 100 "] {
+        let (_, e) = ok(
+            &predict(&model, test, "auto"),
+            &[("WASM_FOREST_GPU_MIN_ROWS", value)],
+        );
+        assert!(summary(&e).contains("(CPU, 1 worker instance)"), "{e}");
+    }
+}
