@@ -235,33 +235,66 @@ impl GuestTrainer for Trainer {
 
 pub struct Model {
     forest: forest::Forest,
-    /// The forest on the host's GPU, uploaded on the first GPU prediction.
-    gpu: RefCell<Option<gpu::GpuForest>>,
+    /// The forest on the host's GPU, uploaded on the first GPU prediction,
+    /// and the factor that turns its f32 results back into the model's units.
+    gpu: RefCell<Option<(gpu::GpuForest, f64)>>,
 }
 
+/// Largest sum of tree values the GPU path may have to form: a quarter of
+/// the f32 range, so rounding on the way cannot push a sum past it.
+const GPU_SUM_LIMIT: f64 = (1u128 << 126) as f64;
+
 impl Model {
-    /// The forest in the flat layout the GPU import takes (values as f32).
-    fn flat(&self) -> gpu::FlatForest {
+    /// The forest in the flat layout the GPU import takes, its values as f32
+    /// times a power of two `scale`, and `1 / scale`.
+    ///
+    /// The device sums one value per tree in f32, so `n_trees × max |value|`
+    /// must stay within the f32 range: training targets may reach ~1e148,
+    /// far beyond it. Ordinary models keep scale 1 (values uploaded exactly as
+    /// before); larger ones are scaled down by the smallest power of two that
+    /// fits. Powers of two change only the exponent, so scaling here and
+    /// unscaling the results in f64 add no rounding of their own. A value
+    /// that becomes too small for f32 by the scaling is lost, as values
+    /// below f32's range always are: the GPU's precision is that of f32
+    /// relative to the forest's largest values, scaled or not.
+    fn flat(&self) -> (gpu::FlatForest, f64) {
         let (f, n) = (&self.forest, &self.forest.nodes);
-        gpu::FlatForest {
+        let largest = n.value.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let trees = f.roots.len().max(1) as f64;
+        let mut exponent = 0i32;
+        if largest * trees > GPU_SUM_LIMIT {
+            // In logarithms, as the product may overflow f64; at most 1024 +
+            // 32 - 126, so both 2^exponent and its inverse are normal f64s.
+            // The loop only corrects the estimate's rounding.
+            exponent = (largest.log2() + trees.log2() - GPU_SUM_LIMIT.log2())
+                .ceil()
+                .max(1.0) as i32;
+            while largest * 2f64.powi(-exponent) * trees > GPU_SUM_LIMIT {
+                exponent += 1;
+            }
+        }
+        let scale = 2f64.powi(-exponent);
+        let flat = gpu::FlatForest {
             n_features: f.n_features,
             roots: f.roots.clone(),
             feature: n.feature.clone(),
             threshold: n.threshold.clone(),
             left: n.left.clone(),
             right: n.right.clone(),
-            value: n.value.iter().map(|&v| v as f32).collect(),
-        }
+            value: n.value.iter().map(|&v| (v * scale) as f32).collect(),
+        };
+        (flat, 2f64.powi(exponent))
     }
 
     fn predict_gpu(&self, features: &[f32], n_rows: u32) -> Result<Vec<f64>, gpu::GpuError> {
         let mut slot = self.gpu.borrow_mut();
         if slot.is_none() {
-            *slot = Some(gpu::GpuForest::upload(&self.flat())?);
+            let (flat, unscale) = self.flat();
+            *slot = Some((gpu::GpuForest::upload(&flat)?, unscale));
         }
-        let uploaded = slot.as_ref().expect("uploaded just above");
+        let (uploaded, unscale) = slot.as_ref().expect("uploaded just above");
         let values = uploaded.predict(features, n_rows)?;
-        Ok(values.into_iter().map(f64::from).collect())
+        Ok(values.into_iter().map(|v| f64::from(v) * unscale).collect())
     }
 
     /// Why `auto` should stay on the CPU for this batch, if it should.

@@ -155,8 +155,18 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
     }
     // One device entry per block of rows; the instances took the blocks in turn.
     let blocks = predicted.devices.len();
+    // Which device served, as bench says: the process's one GPU, already
+    // created by the import when a block ran on it (so this touches no
+    // device otherwise).
+    let adapter = match on_gpu.then(crate::gpu::shared) {
+        Some(Ok(g)) => {
+            let a = g.adapter_info();
+            format!(" on {} [{}, {}]", a.name, a.backend, a.device_type)
+        }
+        _ => String::new(),
+    };
     eprintln!(
-        "Predicted {} rows in {} in the sandbox ({}, {instances} worker instance{}{})",
+        "Predicted {} rows in {} in the sandbox ({}, {instances} worker instance{}{}){adapter}",
         xy.n_rows,
         ms(elapsed.as_secs_f64()),
         if on_gpu { "GPU import" } else { "CPU" },

@@ -685,10 +685,13 @@ fn validate(f: &FlatForest) -> Result<Vec<u32>> {
     }
     let mut depth = vec![0u32; len];
     let mut depths = Vec::with_capacity(f.roots.len());
+    // The largest sum of leaf values a row can reach, one leaf per tree.
+    let mut reach = 0.0f64;
     for t in 0..f.roots.len() {
         let start = f.roots[t] as usize;
         let end = f.roots.get(t + 1).map_or(len, |&r| r as usize);
         let mut deepest = 0;
+        let mut largest = 0.0f32;
         for i in start..end {
             if !f.value[i].is_finite() {
                 return bad(format!("node {i}: value {} is not finite", f.value[i]));
@@ -699,6 +702,7 @@ fn validate(f: &FlatForest) -> Result<Vec<u32>> {
                     return bad(format!("node {i}: only one child is a leaf marker"));
                 }
                 deepest = deepest.max(depth[i]);
+                largest = largest.max(f.value[i].abs());
                 continue;
             }
             for c in [l, r] {
@@ -722,6 +726,13 @@ fn validate(f: &FlatForest) -> Result<Vec<u32>> {
             depth[r as usize] = depth[i] + 1;
         }
         depths.push(deepest);
+        reach += f64::from(largest);
+    }
+    // The shader sums in f32: beyond its range a row's sum would be inf.
+    if reach > f64::from(f32::MAX) {
+        return bad(format!(
+            "the trees' leaf values can sum to {reach:e}, beyond the f32 range of the device's sums (scale them down)"
+        ));
     }
     Ok(depths)
 }

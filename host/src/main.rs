@@ -42,7 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(a) => !a.no_gpu,
         Command::PredictBench(a) => a.device_gpu(),
         _ => false,
-    });
+    })?;
     match &cli.command {
         Command::Bench(args) => bench::run(&rt, args, workers).map(drop),
         Command::Compare(args) => compare::run(&rt, args, workers).map(drop),

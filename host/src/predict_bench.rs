@@ -143,7 +143,7 @@ pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Repo
                 "[RESULT] The GPU import was not faster at any batch size up to the largest measured"
             ),
         }
-        let auto = crate::runtime::gpu_auto_min_rows(a);
+        let auto = crate::runtime::gpu_auto_min_rows(a)?;
         println!(
             "[RESULT] device auto uses {} from {} (WASM_FOREST_GPU_MIN_ROWS overrides)",
             a.name,

@@ -204,11 +204,28 @@ fn gpu_to_wit(e: gpu::GpuError) -> gpu_wit::GpuError {
 
 /// Batch size (rows) from which `device auto` uses this adapter (see
 /// [`gpu::auto_min_rows`]); `WASM_FOREST_GPU_MIN_ROWS` overrides it.
-pub fn gpu_auto_min_rows(info: &gpu::AdapterInfo) -> u32 {
-    std::env::var("WASM_FOREST_GPU_MIN_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| gpu::auto_min_rows(info))
+pub fn gpu_auto_min_rows(info: &gpu::AdapterInfo) -> Result<u32> {
+    Ok(gpu_min_rows_override()?.unwrap_or_else(|| gpu::auto_min_rows(info)))
+}
+
+/// `WASM_FOREST_GPU_MIN_ROWS` as a row count; `None` when unset or empty. A
+/// value that is not a row count is an error: ignoring a typo would silently
+/// leave `auto` on the default the user meant to change.
+pub fn gpu_min_rows_override() -> Result<Option<u32>> {
+    const VAR: &str = "WASM_FOREST_GPU_MIN_ROWS";
+    let value = match std::env::var(VAR) {
+        Ok(v) if v.trim().is_empty() => return Ok(None),
+        Ok(v) => v,
+        Err(std::env::VarError::NotPresent) => return Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => v.to_string_lossy().into_owned(),
+    };
+    match value.trim().parse() {
+        Ok(rows) => Ok(Some(rows)),
+        Err(_) => bail!(
+            "{VAR}={value:?} is not a row count: expected a whole number of rows from 0 to {}",
+            u32::MAX
+        ),
+    }
 }
 
 impl HostState {
@@ -225,12 +242,16 @@ impl HostState {
 impl gpu_wit::Host for HostState {
     fn adapter(&mut self) -> Result<gpu_wit::AdapterInfo, gpu_wit::GpuError> {
         let info = self.gpu()?.adapter_info();
+        // The command line refuses a bad value at start-up (see
+        // `Runtime::allow_gpu`); an embedder's guest hears it here.
+        let auto_min_rows =
+            gpu_auto_min_rows(info).map_err(|e| gpu_wit::GpuError::Internal(format!("{e:#}")))?;
         Ok(gpu_wit::AdapterInfo {
             name: info.name.clone(),
             backend: info.backend.clone(),
             device_type: info.device_type.clone(),
             driver: info.driver.clone(),
-            auto_min_rows: gpu_auto_min_rows(info),
+            auto_min_rows,
         })
     }
 }
@@ -360,15 +381,27 @@ impl Runtime {
 
         let t = Instant::now();
         let cache_file = cache_dir.map(|d| cache::file(d, &engine, bytes));
-        let (compiled, cache) = match cache_file.as_deref().and_then(|f| cache::load(&engine, f)) {
-            Some(c) => (c, CacheUse::Hit),
-            None => {
+        let loaded = match cache_file.as_deref() {
+            Some(f) => cache::load(&engine, f),
+            None => cache::Loaded::Absent,
+        };
+        let (compiled, cache) = match loaded {
+            cache::Loaded::Hit(c) => (c, CacheUse::Hit),
+            missed => {
                 let c = wt(Component::new(&engine, bytes)).with_context(|| match label {
                     "embedded" => "compiling the embedded component".to_string(),
                     path => format!("compiling component {path}"),
                 })?;
-                let stored = cache_file.as_deref().map(|f| cache::store(&c, f));
-                (c, CacheUse::Miss(stored))
+                let stored = cache_file.as_deref().map(|f| (f, cache::store(&c, f)));
+                let cache = match (missed, stored) {
+                    (cache::Loaded::Damaged(reason), Some((file, stored))) => {
+                        // Once per process: the entry is good again afterwards.
+                        eprintln!("{}", cache::damage_note(file, &reason, &stored));
+                        CacheUse::Damaged { reason, stored }
+                    }
+                    (_, stored) => CacheUse::Miss(stored.map(|(_, s)| s)),
+                };
+                (c, cache)
             }
         };
         let compile_time = t.elapsed();
@@ -412,9 +445,15 @@ impl Runtime {
 
     /// Whether instances may use the process's GPU through the `gpu` import
     /// (default yes; `--device cpu` says no, and the import then answers
-    /// `no-adapter` without touching any device).
-    pub fn allow_gpu(&mut self, allowed: bool) {
+    /// `no-adapter` without touching any device). Allowing it checks the
+    /// GPU settings of the environment first (`WASM_FOREST_GPU_MIN_ROWS`),
+    /// so that a bad one is an error before any work, not ignored.
+    pub fn allow_gpu(&mut self, allowed: bool) -> Result<()> {
+        if allowed {
+            gpu_min_rows_override()?;
+        }
         self.gpu_allowed = allowed;
+        Ok(())
     }
 
     /// Compiles the component again from its wasm bytes (Cranelift), and
@@ -495,11 +534,18 @@ impl Runtime {
 /// What the compilation cache did for this runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheUse {
-    /// Loaded, precompiled, from the cache.
+    /// Loaded, precompiled, from the cache (its digest verified).
     Hit,
     /// Compiled; `Some(Ok)` = then stored in the cache, `Some(Err)` = could
     /// not be stored (why), `None` = no cache.
     Miss(Option<Result<(), String>>),
+    /// The cache entry was damaged (`reason`: digest mismatch, truncated, not
+    /// a file, refused by wasmtime...), so it was not run: compiled, and the
+    /// entry replaced (`Ok`) or not (why).
+    Damaged {
+        reason: String,
+        stored: Result<(), String>,
+    },
 }
 
 impl CacheUse {
@@ -509,19 +555,54 @@ impl CacheUse {
             CacheUse::Miss(None) => "compiled (no cache)".into(),
             CacheUse::Miss(Some(Ok(()))) => "compiled, then cached".into(),
             CacheUse::Miss(Some(Err(e))) => format!("compiled (not cached: {e})"),
+            CacheUse::Damaged { reason, stored } => match stored {
+                Ok(()) => format!("compiled, then cached (replacing a damaged entry: {reason})"),
+                Err(e) => {
+                    format!("compiled (the cache entry was damaged: {reason}; not replaced: {e})")
+                }
+            },
         }
     }
 }
 
 /// Compiled components on disk, keyed by a SHA-256 of the component bytes
 /// and of everything wasmtime needs to match (version, target, settings).
+///
+/// `Component::deserialize` trusts its bytes: it maps them as native code
+/// and runs them. So an entry carries a digest of its whole content, and
+/// nothing reaches wasmtime before that digest matches; a damaged entry
+/// (bit rot, a torn copy, a bad disk, a stray edit) is recompiled and
+/// replaced instead of crashing or, worse, running as a subtly different
+/// program. The digest guards against damage, not against an attacker who
+/// can write to the cache directory: one who can could write a matching
+/// digest too, and could already run code as this user.
+///
+/// An entry, all integers little-endian:
+///
+/// ```text
+///  0   8  MAGIC
+///  8   4  FORMAT
+/// 12   8  length of the code (wasmtime's serialized component)
+/// 20  32  SHA-256 of bytes 0..20 followed by the code
+/// 52      the code
+/// ```
 mod cache {
     use std::hash::Hash;
+    use std::io::Read;
     use std::path::{Path, PathBuf};
 
     use sha2::{Digest, Sha256};
     use wasmtime::Engine;
     use wasmtime::component::Component;
+
+    const MAGIC: &[u8; 8] = b"wfcwasm\0";
+    /// Part of the file name too, so entries of another format are never read.
+    const FORMAT: u32 = 1;
+    const HEADER: usize = 52;
+    /// Largest code an entry may hold. The embedded component's is about a
+    /// megabyte; a larger component is compiled every time rather than cached,
+    /// and a larger file is damaged, and is never read whole into memory.
+    pub const MAX_CODE: u64 = 256 << 20;
 
     /// Feeds `Hash` data into SHA-256 (std's hashers are not stable).
     struct ShaHasher(Sha256);
@@ -538,31 +619,263 @@ mod cache {
     pub fn file(dir: &Path, engine: &Engine, component: &[u8]) -> PathBuf {
         let mut h = ShaHasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut h);
+        h.0.update(FORMAT.to_le_bytes());
         h.0.update(component);
         let digest = h.0.finalize();
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         dir.join(format!("{hex}.cwasm"))
     }
 
-    /// The cached component, if present and loadable (anything else is a miss).
-    pub fn load(engine: &Engine, file: &Path) -> Option<Component> {
-        if !file.is_file() {
-            return None;
+    /// What was found at an entry's path.
+    pub enum Loaded {
+        /// Nothing: a plain miss.
+        Absent,
+        Hit(Component),
+        /// Something that must not be run (why).
+        Damaged(String),
+    }
+
+    /// The header of an entry holding `code`.
+    fn header(code: &[u8]) -> [u8; HEADER] {
+        let mut h = [0u8; HEADER];
+        h[..8].copy_from_slice(MAGIC);
+        h[8..12].copy_from_slice(&FORMAT.to_le_bytes());
+        h[12..20].copy_from_slice(&(code.len() as u64).to_le_bytes());
+        let digest = Sha256::new()
+            .chain_update(&h[..20])
+            .chain_update(code)
+            .finalize();
+        h[20..].copy_from_slice(&digest);
+        h
+    }
+
+    /// The entry at `file`, its digest verified before wasmtime sees it.
+    pub fn load(engine: &Engine, file: &Path) -> Loaded {
+        let entry = match read_verified(file) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return Loaded::Absent,
+            Err(why) => return Loaded::Damaged(why),
+        };
+        // SAFETY: deserializing runs native code from these bytes. They
+        // match the digest written with them by `store`, from a component
+        // this program compiled with an engine of this very configuration
+        // (the file name is a digest of the component and of the engine's
+        // settings). See the module's documentation for what that guards.
+        match unsafe { Component::deserialize(engine, &entry[HEADER..]) } {
+            Ok(c) => Loaded::Hit(c),
+            Err(e) => Loaded::Damaged(one_line(&format!("wasmtime refused it: {e:#}"))),
         }
-        // SAFETY: deserializing runs native code from the file. It lives in
-        // the user's own cache directory, written by this program (atomically)
-        // from a component it compiled; its name is a digest of that
-        // component and of this wasmtime's settings. Like wasmtime's own
-        // cache, a user who can write there could already run code as us.
-        unsafe { Component::deserialize_file(engine, file) }.ok()
+    }
+
+    /// The whole entry (header and code) if present and intact, `None` if
+    /// absent, else why it is damaged.
+    fn read_verified(file: &Path) -> Result<Option<Vec<u8>>, String> {
+        let f = match std::fs::File::open(file) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot be opened: {e}")),
+        };
+        let meta = f
+            .metadata()
+            .map_err(|e| format!("cannot be examined: {e}"))?;
+        if !meta.is_file() {
+            return Err("not a regular file".into());
+        }
+        let size = meta.len();
+        if size > HEADER as u64 + MAX_CODE {
+            return Err(format!(
+                "{size} bytes, more than an entry may hold ({} MiB of code)",
+                MAX_CODE >> 20
+            ));
+        }
+        let mut entry = Vec::with_capacity(size as usize);
+        // One byte more than the size: a file that grew is damaged too.
+        f.take(size + 1)
+            .read_to_end(&mut entry)
+            .map_err(|e| format!("cannot be read: {e}"))?;
+        verify(&entry)?;
+        Ok(Some(entry))
+    }
+
+    /// Whether `entry` (header and code) is intact, or why not.
+    fn verify(entry: &[u8]) -> Result<(), String> {
+        if entry.len() < HEADER {
+            return Err(format!("truncated ({} bytes)", entry.len()));
+        }
+        if &entry[..8] != MAGIC {
+            return Err("no entry header".into());
+        }
+        let format = u32::from_le_bytes(entry[8..12].try_into().expect("4 bytes"));
+        if format != FORMAT {
+            return Err(format!("format {format}, expected {FORMAT}"));
+        }
+        let code = (entry.len() - HEADER) as u64;
+        let length = u64::from_le_bytes(entry[12..20].try_into().expect("8 bytes"));
+        if code < length {
+            return Err(format!(
+                "truncated: {code} bytes of code where the header says {length}"
+            ));
+        }
+        if code > length {
+            return Err(format!(
+                "{code} bytes of code where the header says {length}"
+            ));
+        }
+        if header(&entry[HEADER..])[20..] != entry[20..HEADER] {
+            return Err("digest mismatch".into());
+        }
+        Ok(())
     }
 
     pub fn store(component: &Component, file: &Path) -> Result<(), String> {
-        let bytes = component.serialize().map_err(|e| e.to_string())?;
+        let code = component.serialize().map_err(|e| e.to_string())?;
+        if code.len() as u64 > MAX_CODE {
+            return Err(format!(
+                "{} MiB of compiled code, more than an entry may hold ({} MiB)",
+                code.len() >> 20,
+                MAX_CODE >> 20
+            ));
+        }
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        crate::fsio::write_output(file, &bytes).map_err(|e| format!("{e:#}"))
+        // A directory where the entry belongs cannot be renamed over; an
+        // empty one is removed (a non-empty one is left alone, and the
+        // rename below says why the entry could not be stored).
+        if std::fs::symlink_metadata(file).is_ok_and(|m| m.is_dir()) {
+            let _ = std::fs::remove_dir(file);
+        }
+        let mut entry = Vec::with_capacity(HEADER + code.len());
+        entry.extend_from_slice(&header(&code));
+        entry.extend_from_slice(&code);
+        crate::fsio::write_output(file, &entry).map_err(|e| one_line(&format!("{e:#}")))
+    }
+
+    /// The one line printed when a damaged entry was found.
+    pub fn damage_note(file: &Path, reason: &str, stored: &Result<(), String>) -> String {
+        let outcome = match stored {
+            Ok(()) => "recompiled and replaced".to_string(),
+            Err(e) => format!("recompiled, but could not replace it: {e}"),
+        };
+        format!(
+            "note: the compiled-code cache entry {} was damaged ({reason}); {outcome}",
+            file.display()
+        )
+    }
+
+    fn one_line(text: &str) -> String {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// An empty component: compiles in no time, serializes to a few KiB.
+        const EMPTY: &[u8] = b"\0asm\x0d\0\x01\0";
+
+        fn stored(dir: &Path) -> (Engine, PathBuf, Vec<u8>) {
+            let engine = Engine::default();
+            let file = file(dir, &engine, EMPTY);
+            let component = Component::new(&engine, EMPTY).unwrap();
+            store(&component, &file).unwrap();
+            let entry = std::fs::read(&file).unwrap();
+            (engine, file, entry)
+        }
+
+        fn damage(engine: &Engine, file: &Path, bytes: &[u8]) -> String {
+            std::fs::write(file, bytes).unwrap();
+            match load(engine, file) {
+                Loaded::Damaged(why) => why,
+                Loaded::Hit(_) => panic!("a damaged entry was loaded"),
+                Loaded::Absent => panic!("a damaged entry was taken for no entry"),
+            }
+        }
+
+        #[test]
+        fn an_intact_entry_loads_and_a_missing_one_is_absent() {
+            let dir = tempfile::tempdir().unwrap();
+            let (engine, file, entry) = stored(dir.path());
+            assert_eq!(&entry[..8], MAGIC);
+            assert!(matches!(load(&engine, &file), Loaded::Hit(_)));
+            std::fs::remove_file(&file).unwrap();
+            assert!(matches!(load(&engine, &file), Loaded::Absent));
+        }
+
+        /// Every byte of the entry, header and code, is covered: no single
+        /// flipped bit anywhere reaches wasmtime.
+        #[test]
+        fn every_flipped_byte_is_caught_before_wasmtime_sees_it() {
+            let dir = tempfile::tempdir().unwrap();
+            let (engine, file, entry) = stored(dir.path());
+            // Through the file for a few, in memory for all (as fast).
+            for i in [0, 8, 12, 20, HEADER, entry.len() - 1] {
+                let mut bad = entry.clone();
+                bad[i] ^= 0x10;
+                damage(&engine, &file, &bad);
+            }
+            let mut bad = entry.clone();
+            for i in 0..entry.len() {
+                for bit in [0x01, 0x80] {
+                    bad[i] ^= bit;
+                    let why = verify(&bad).expect_err("a flipped bit must be caught");
+                    bad[i] ^= bit;
+                    let expected = match i {
+                        0..8 => "no entry header",
+                        8..12 => "format",
+                        12..20 => "where the header says",
+                        _ => "digest mismatch",
+                    };
+                    assert!(why.contains(expected), "byte {i}: {why}");
+                }
+            }
+        }
+
+        #[test]
+        fn truncated_extended_and_odd_entries_are_damaged() {
+            let dir = tempfile::tempdir().unwrap();
+            let (engine, file, entry) = stored(dir.path());
+            for cut in [0, 1, HEADER - 1, HEADER, entry.len() / 2, entry.len() - 1] {
+                damage(&engine, &file, &entry[..cut]);
+            }
+            let mut longer = entry.clone();
+            longer.push(0);
+            assert!(damage(&engine, &file, &longer).contains("where the header says"));
+            // Entries of the old format were wasmtime's bytes alone.
+            assert!(damage(&engine, &file, &entry[HEADER..]).contains("no entry header"));
+            // Larger than any entry may be: refused by its size, unread.
+            std::fs::File::create(&file)
+                .unwrap()
+                .set_len(HEADER as u64 + MAX_CODE + 1)
+                .unwrap();
+            assert!(
+                matches!(load(&engine, &file), Loaded::Damaged(w) if w.contains("more than an entry may hold"))
+            );
+            // A directory in the entry's place is damaged, and replaced.
+            std::fs::remove_file(&file).unwrap();
+            std::fs::create_dir(&file).unwrap();
+            assert!(
+                matches!(load(&engine, &file), Loaded::Damaged(w) if w.contains("not a regular file"))
+            );
+            store(&Component::new(&engine, EMPTY).unwrap(), &file).unwrap();
+            assert!(matches!(load(&engine, &file), Loaded::Hit(_)));
+        }
+
+        #[test]
+        fn an_entry_whose_code_wasmtime_refuses_is_damaged() {
+            let dir = tempfile::tempdir().unwrap();
+            let (engine, file, _) = stored(dir.path());
+            // A well-formed entry (right digest) around bytes that are not
+            // wasmtime's: the digest is no substitute for wasmtime's checks.
+            let code = b"not compiled code";
+            let mut entry = header(code).to_vec();
+            entry.extend_from_slice(code);
+            assert!(damage(&engine, &file, &entry).contains("wasmtime refused it"));
+        }
     }
 }
 

@@ -338,3 +338,95 @@ fn an_invalid_forest_sent_through_the_import_is_invalid_forest() {
         "{text}"
     );
 }
+
+/// Leaf values beyond the f32 range (targets up to ~1e148 are valid), or
+/// within it but summing beyond it over the trees, are predicted on the GPU
+/// like on the CPU, within f32 precision.
+#[test]
+fn leaf_values_beyond_the_f32_range_are_predicted_on_the_gpu() {
+    if gpu().is_none() {
+        return;
+    }
+    let rt = Runtime::new(None, Limits::default()).unwrap();
+    let n = 1000;
+    let (x, y) = common::friedman1(&mut forest::rng::Rng::new(3), n);
+    // friedman1's targets lie in about 0..30, all of one sign: the f32 sums
+    // then have a relative error of a few f32 epsilons per tree.
+    for (scale, trees) in [(1e100, 5), (1e37, 50), (-1e140, 3), (1e30, 5)] {
+        let ds = wasm_forest::runtime::Dataset {
+            n_rows: n as u32,
+            n_features: 10,
+            features: x.clone(),
+            targets: y.iter().map(|v| v * scale).collect(),
+            feature_names: None,
+            target_name: None,
+        };
+        let params = Params {
+            n_estimators: trees,
+            seed: 1,
+            ..Params::default()
+        };
+        let model = train_native(&ds, &params, 2).unwrap();
+        let mut pred = Predictor::new(&rt, &model, 1, 256 << 20).unwrap();
+        let cpu = pred.predict(&x, n as u32, Device::Cpu).unwrap();
+        let gpu = pred
+            .predict(&x, n as u32, Device::Gpu)
+            .unwrap_or_else(|e| panic!("targets x {scale:e}, {trees} trees: {e:#}"));
+        assert_eq!(gpu.devices, vec![Device::Gpu]);
+        for (i, (g, c)) in gpu.values.iter().zip(&cpu.values).enumerate() {
+            assert!(
+                (g - c).abs() <= 1e-5 * c.abs(),
+                "targets x {scale:e}, {trees} trees, row {i}: gpu {g:e}, cpu {c:e}"
+            );
+        }
+    }
+}
+
+/// A model within the f32 range goes to the device unscaled: the
+/// component's GPU predictions are the host's own f32 results, bit for bit.
+#[test]
+fn ordinary_models_reach_the_gpu_unscaled() {
+    let Some(gpu) = gpu() else { return };
+    let (x, y, n) = diabetes();
+    let f = forest_of(&x, &y, n, 10, &p200(SplitterKind::Exact));
+    let v = values(&f);
+    let (direct, _) = gpu
+        .predict(&gpu.upload(&FlatForest::of(&f, &v)).unwrap(), &x, n as u32)
+        .unwrap();
+    let rt = Runtime::new(None, Limits::default()).unwrap();
+    let model = forest::model::to_bytes(&f).unwrap();
+    let mut pred = Predictor::new(&rt, &model, 1, 256 << 20).unwrap();
+    let through = pred.predict(&x, n as u32, Device::Gpu).unwrap();
+    let direct: Vec<f64> = direct.into_iter().map(f64::from).collect();
+    assert_eq!(through.values, direct);
+}
+
+/// A forest whose trees' values could sum beyond f32 (each value finite) is
+/// refused, not run into infinite predictions.
+#[test]
+fn a_forest_whose_sums_overflow_f32_is_invalid() {
+    let Some(gpu) = gpu() else { return };
+    let half = f32::MAX / 2.0;
+    let three = |value: &[f32]| {
+        gpu.upload(&FlatForest {
+            n_features: 1,
+            roots: &[0, 1, 2],
+            feature: &[0, 0, 0],
+            threshold: &[0.0, 0.0, 0.0],
+            left: &[LEAF; 3],
+            right: &[LEAF; 3],
+            value,
+        })
+    };
+    match three(&[half, -half, half]) {
+        Err(GpuError::InvalidForest(m)) => {
+            assert!(m.contains("beyond the f32 range"), "{m}")
+        }
+        other => panic!("expected invalid-forest, got {:?}", other.map(|_| ())),
+    }
+    // Two of them fit.
+    let up = three(&[half, half / 2.0, 0.0]).unwrap();
+    let (p, _) = gpu.predict(&up, &[0.0], 1).unwrap();
+    let mean = f64::from(half) * 1.5 / 3.0;
+    assert!((f64::from(p[0]) - mean).abs() <= 1e-6 * mean, "{p:?}");
+}
