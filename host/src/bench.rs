@@ -1,19 +1,20 @@
 //! `bench`: the product brief's two phases, measured phase by phase.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use forest::Params;
 use serde::Serialize;
 
-use std::sync::Arc;
-
 use crate::cli::{BenchArgs, DeviceArg};
+use crate::data::Xy;
 use crate::fsio::write_output;
 use crate::jobs::{inference_bytes, load_test, load_training, train_native};
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
-use crate::runtime::{Device, Runtime};
+use crate::runtime::{Dataset, Device, ModelInfo, Runtime};
 use crate::stats::{Summary, mb, mb_per_s, mib, ms, mse};
 
 #[derive(Debug, Serialize)]
@@ -80,15 +81,15 @@ pub struct GpuBench {
 
 /// The GPU side of the inference phase: `None`, after one clear line, when
 /// there is no adapter and the device is `auto`.
+/// `(cpu, targets)`: the CPU's predictions and the test targets, to compare with.
 fn gpu_inference(
     predictor: &mut Predictor,
-    features: &[f32],
-    n_rows: u32,
+    test_xy: &Xy,
     repeat: usize,
     device: DeviceArg,
-    cpu: &[f64],
-    targets: &[f64],
+    (cpu, targets): (&[f64], &[f64]),
 ) -> Result<Option<GpuBench>> {
+    let (features, n_rows) = (&test_xy.features, test_xy.n_rows as u32);
     let adapter = match crate::gpu::shared() {
         Ok(g) => g.adapter_info().clone(),
         Err(e) if device == DeviceArg::Auto => {
@@ -162,15 +163,81 @@ fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
 
 pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport> {
     let params = args.forest.params(200, Some(16));
-    let repeat = args.repeat as usize;
     let model_path = args.model_path();
-
+    crate::fsio::require_file(
+        &model_path,
+        "--model-out",
+        "bench reads it back to time loading",
+    )?;
     let ((train_xy, train_ds, test_xy), csv_load) = timed(|| {
         let (xy, ds) = load_training(&args.train, args.target.as_deref(), rt.data_budget())?;
         let test_xy = load_test(&args.test, &xy, rt.data_budget())?;
         Ok((xy, ds, test_xy))
     })?;
+    print_setup(rt, args, (&train_xy, &test_xy), csv_load);
 
+    println!("=== TRAINING PHASE ===");
+    let t = training_phase(rt, args, &train_ds, &params, workers)?;
+    let ((), save) = timed(|| write_output(&model_path, &t.model))?;
+    println!(
+        "[TRAINING] Model saved to: {} ({:.1} KiB, {})",
+        model_path.display(),
+        t.model.len() as f64 / 1024.0,
+        ms(save.as_secs_f64())
+    );
+    println!();
+
+    println!("=== INFERENCE PHASE ===");
+    let i = inference_phase(rt, args, &model_path, &test_xy)?;
+    let native = t.native.as_ref();
+    let identical = native.map(|n| n.model == t.model);
+    let report = BenchReport {
+        train_csv: args.train.clone(),
+        test_csv: args.test.clone(),
+        n_train: train_xy.n_rows,
+        n_test: test_xy.n_rows,
+        n_features: train_xy.n_features(),
+        params: params.clone(),
+        component_bytes: rt.component_size,
+        compile_s: rt.compile_time.as_secs_f64(),
+        link_s: rt.link_time.as_secs_f64(),
+        csv_load_s: csv_load.as_secs_f64(),
+        workers: t.workers,
+        train: t.train.clone(),
+        native_train: native.map(|n| n.train.clone()),
+        wasm_native_ratio: native.map(|n| t.train.median_s / n.train.median_s),
+        model_bytes_identical_to_native: identical,
+        peak_guest_memory_train_bytes: t.peak_memory,
+        peak_guest_memory_train_worker_bytes: t.peak_worker_memory,
+        merge: t.merge,
+        grow_calls: t.grow_calls,
+        model_path,
+        model_bytes: t.model.len(),
+        n_trees: i.info.n_trees,
+        n_nodes: i.info.n_nodes,
+        max_depth_reached: i.info.max_depth,
+        save_s: save.as_secs_f64(),
+        load_s: i.load.as_secs_f64(),
+        predict: i.predict,
+        peak_guest_memory_inference_bytes: i.peak_memory,
+        mse: i.mse,
+        gpu: i.gpu,
+    };
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        write_output(path, text.as_bytes())?;
+        println!("[REPORT] JSON written to: {}", path.display());
+    }
+    if identical == Some(false) {
+        bail!(
+            "the sandboxed and native models differ: the same seed must give the same bytes (a bug; please report it)"
+        );
+    }
+    Ok(report)
+}
+
+/// The component and the data, as loaded.
+fn print_setup(rt: &Runtime, args: &BenchArgs, (train, test): (&Xy, &Xy), csv_load: Duration) {
     println!("=== SETUP ===");
     println!(
         "[SETUP] Component: {} ({} KiB), {} in {}, linked in {}",
@@ -183,121 +250,163 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     println!(
         "[DATA] Train: {} ({} rows x {} features, target '{}')",
         args.train.display(),
-        train_xy.n_rows,
-        train_xy.n_features(),
-        train_xy.target_name.as_deref().unwrap_or_default()
+        train.n_rows,
+        train.n_features(),
+        train.target_name.as_deref().unwrap_or_default()
     );
-    let csv_bytes = train_xy.source_bytes + test_xy.source_bytes;
+    let csv_bytes = train.source_bytes + test.source_bytes;
     println!(
         "[DATA] Test: {} ({} rows), CSV load {} ({} at {}, streamed)",
         args.test.display(),
-        test_xy.n_rows,
+        test.n_rows,
         ms(csv_load.as_secs_f64()),
         mb(csv_bytes),
         mb_per_s(csv_bytes, csv_load.as_secs_f64())
     );
     println!();
-    println!("=== TRAINING PHASE ===");
+}
+
+/// The timed sandboxed trainings, and the native ones alternated with them.
+struct TrainingPhase {
+    model: Vec<u8>,
+    workers: usize,
+    train: Summary,
+    merge: Summary,
+    grow_calls: usize,
+    /// Peak guest memory: all training instances together, and the largest one.
+    peak_memory: usize,
+    peak_worker_memory: usize,
+    native: Option<NativeTraining>,
+}
+
+struct NativeTraining {
+    train: Summary,
+    model: Vec<u8>,
+}
+
+/// `--repeat` sandboxed trainings (all must give the same bytes), each
+/// followed by a native one: the ratio then compares runs made under the
+/// same machine load.
+fn training_phase(
+    rt: &Runtime,
+    args: &BenchArgs,
+    train_ds: &Dataset,
+    params: &Params,
+    workers: usize,
+) -> Result<TrainingPhase> {
     println!(
         "[TRAINING] Creating RandomForest with {} estimators, max_depth {}",
         params.n_estimators,
         depth_text(params.max_depth)
     );
-    let n_workers = crate::parallel::training_workers(params.n_estimators, workers);
+    let n_workers = parallel::training_workers(params.n_estimators, workers);
     println!(
-        "[TRAINING] Training in the wasm sandbox ({} worker instance{})...",
-        n_workers,
-        if n_workers == 1 { "" } else { "s" }
+        "[TRAINING] Training in the wasm sandbox ({})...",
+        plural(n_workers, "worker instance")
     );
-    let mut model_bytes: Option<Vec<u8>> = None;
-    let mut train_runs = Vec::new();
-    let (mut peak_train, mut peak_worker, mut grow_calls) = (0, 0, 0);
-    let mut merge_runs = Vec::new();
-    // The native runs alternate with the sandboxed ones, so that the ratio
-    // compares runs made under the same machine load.
-    let (mut native_runs, mut native_bytes) = (Vec::new(), Vec::new());
-    for run in 0..repeat {
+    let mut model: Option<Vec<u8>> = None;
+    let (mut train_runs, mut merge_runs, mut native_runs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut peak_memory, mut peak_worker_memory, mut grow_calls) = (0, 0, 0);
+    let mut native_model = Vec::new();
+    for run in 0..args.repeat {
         let label = (run == 0).then_some("training trees");
         let progress = Arc::new(TreeProgress::new(n_workers, params.n_estimators, label));
         let (trained, t_train) =
-            timed(|| parallel::train(rt, &train_ds, &params, workers, Some(progress.clone())))?;
+            timed(|| parallel::train(rt, train_ds, params, workers, Some(progress.clone())))?;
         progress.finish();
         train_runs.push(t_train);
-        peak_train = peak_train.max(trained.peak_memory);
-        peak_worker = peak_worker.max(trained.peak_worker_memory);
+        peak_memory = peak_memory.max(trained.peak_memory);
+        peak_worker_memory = peak_worker_memory.max(trained.peak_worker_memory);
         merge_runs.push(trained.merge);
         grow_calls = trained.grow_calls;
-        if let Some(prev) = &model_bytes
-            && *prev != trained.model
-        {
+        if model.as_ref().is_some_and(|m| *m != trained.model) {
             bail!(
                 "two sandboxed training runs with the same seed gave different models: this is a bug"
             );
         }
-        model_bytes = Some(trained.model);
+        model = Some(trained.model);
         if !args.no_native {
-            let (b, t) = timed(|| train_native(&train_ds, &params, n_workers))?;
+            let (b, t) = timed(|| train_native(train_ds, params, n_workers))?;
             native_runs.push(t);
-            native_bytes = b;
+            native_model = b;
         }
     }
-    let model_bytes = model_bytes.expect("repeat >= 1");
-    let train = Summary::of(&train_runs);
-    let merge = Summary::of(&merge_runs);
+    let phase = TrainingPhase {
+        model: model.expect("repeat >= 1"),
+        workers: n_workers,
+        train: Summary::of(&train_runs),
+        merge: Summary::of(&merge_runs),
+        grow_calls,
+        peak_memory,
+        peak_worker_memory,
+        native: (!args.no_native).then(|| NativeTraining {
+            train: Summary::of(&native_runs),
+            model: native_model,
+        }),
+    };
+    print_training(&phase, params);
+    Ok(phase)
+}
+
+fn print_training(t: &TrainingPhase, params: &Params) {
     println!("[TRAINING] Training completed!");
     println!(
         "[TRAINING] Completed in {} (instantiation included)",
-        train.describe()
+        t.train.describe()
     );
     println!(
-        "[TRAINING] Throughput: {} ({grow_calls} grow call{}; the host merged the parts in {}, median)",
-        crate::stats::trees_per_s(params.n_estimators, train.median_s),
-        if grow_calls == 1 { "" } else { "s" },
-        ms(merge.median_s)
+        "[TRAINING] Throughput: {} ({}; the host merged the parts in {}, median)",
+        crate::stats::trees_per_s(params.n_estimators, t.train.median_s),
+        plural(t.grow_calls, "grow call"),
+        ms(t.merge.median_s)
     );
     println!(
         "[TRAINING] Peak guest memory: {} per training instance ({} over {})",
-        mib(peak_worker as u64),
-        mib(peak_train as u64),
-        n_workers,
+        mib(t.peak_worker_memory as u64),
+        mib(t.peak_memory as u64),
+        t.workers,
     );
-
-    let (native_train, ratio, identical) = if args.no_native {
-        (None, None, None)
-    } else {
-        let s = Summary::of(&native_runs);
-        let ratio = train.median_s / s.median_s;
-        let identical = native_bytes == model_bytes;
+    if let Some(n) = &t.native {
         println!(
-            "[TRAINING] Native forest crate (same data, params, seed, {} thread{}; runs alternated with the sandbox's): {}; wasm/native {:.2}x; model bytes {}",
-            n_workers,
-            if n_workers == 1 { "" } else { "s" },
-            s.describe(),
-            ratio,
-            if identical { "identical" } else { "DIFFERENT" }
+            "[TRAINING] Native forest crate (same data, params, seed, {}; runs alternated with the sandbox's): {}; wasm/native {:.2}x; model bytes {}",
+            plural(t.workers, "thread"),
+            n.train.describe(),
+            t.train.median_s / n.train.median_s,
+            if n.model == t.model {
+                "identical"
+            } else {
+                "DIFFERENT"
+            }
         );
-        (Some(s), Some(ratio), Some(identical))
-    };
+    }
+}
 
-    let ((), save) = timed(|| write_output(&model_path, &model_bytes))?;
-    println!(
-        "[TRAINING] Model saved to: {} ({:.1} KiB, {})",
-        model_path.display(),
-        model_bytes.len() as f64 / 1024.0,
-        ms(save.as_secs_f64())
-    );
-    println!();
+/// What the inference phase measured.
+struct InferencePhase {
+    info: ModelInfo,
+    load: Duration,
+    predict: Summary,
+    peak_memory: usize,
+    mse: f64,
+    gpu: Option<GpuBench>,
+}
 
-    println!("=== INFERENCE PHASE ===");
+/// Loads the saved model file into a fresh instance and predicts the test
+/// set `--repeat` times on the CPU, then through the GPU import unless
+/// `--device cpu`.
+fn inference_phase(
+    rt: &Runtime,
+    args: &BenchArgs,
+    model_path: &Path,
+    test_xy: &Xy,
+) -> Result<InferencePhase> {
     let n_test = test_xy.n_rows as u32;
-    let ((mut predictor, model_file), load) = timed(|| {
-        let bytes = std::fs::read(&model_path)
-            .with_context(|| format!("reading {}", model_path.display()))?;
+    let (mut predictor, load) = timed(|| {
+        let bytes = crate::fsio::read_model(model_path)?;
         let need = inference_bytes(bytes.len(), test_xy.features.len());
         // Few rows: one instance; sharing them out would only add instances.
-        let p = Predictor::new(rt, &bytes, 1, need)
-            .with_context(|| format!("loading {}", model_path.display()))?;
-        Ok((p, bytes))
+        Predictor::new(rt, &bytes, 1, need)
+            .with_context(|| format!("loading {}", model_path.display()))
     })?;
     let info = predictor.info.clone();
     println!(
@@ -311,7 +420,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     let targets = test_xy.targets.as_deref().unwrap_or_default();
     let mut predict_runs = Vec::new();
     let mut predictions = Vec::new();
-    for _ in 0..repeat {
+    for _ in 0..args.repeat {
         let (p, t) = timed(|| predictor.predict(&test_xy.features, n_test, Device::Cpu))?;
         predict_runs.push(t);
         predictions = p.values;
@@ -323,62 +432,33 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     let gpu = if args.device == DeviceArg::Cpu {
         None
     } else {
+        let reference = (predictions.as_slice(), targets);
         gpu_inference(
             &mut predictor,
-            &test_xy.features,
-            n_test,
-            repeat,
+            test_xy,
+            args.repeat as usize,
             args.device,
-            &predictions,
-            targets,
+            reference,
         )?
     };
-    let peak_inference = predictor.peak_memory();
+    let peak_memory = predictor.peak_memory();
     predictor.drop_models()?;
-    drop(model_file);
     println!("[INFERENCE] Mean Squared Error: {mse:.4}");
-
-    let report = BenchReport {
-        train_csv: args.train.clone(),
-        test_csv: args.test.clone(),
-        n_train: train_xy.n_rows,
-        n_test: test_xy.n_rows,
-        n_features: train_xy.n_features(),
-        params: params.clone(),
-        component_bytes: rt.component_size,
-        compile_s: rt.compile_time.as_secs_f64(),
-        link_s: rt.link_time.as_secs_f64(),
-        csv_load_s: csv_load.as_secs_f64(),
-        workers: n_workers,
-        train,
-        native_train,
-        wasm_native_ratio: ratio,
-        model_bytes_identical_to_native: identical,
-        peak_guest_memory_train_bytes: peak_train,
-        peak_guest_memory_train_worker_bytes: peak_worker,
-        merge,
-        grow_calls,
-        model_path,
-        model_bytes: model_bytes.len(),
-        n_trees: info.n_trees,
-        n_nodes: info.n_nodes,
-        max_depth_reached: info.max_depth,
-        save_s: save.as_secs_f64(),
-        load_s: load.as_secs_f64(),
+    Ok(InferencePhase {
+        info,
+        load,
         predict,
-        peak_guest_memory_inference_bytes: peak_inference,
+        peak_memory,
         mse,
         gpu,
-    };
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report)?;
-        write_output(path, text.as_bytes())?;
-        println!("[REPORT] JSON written to: {}", path.display());
+    })
+}
+
+/// "1 worker instance", "2 worker instances".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
-    if identical == Some(false) {
-        bail!(
-            "the sandboxed and native models differ: the same seed must give the same bytes (a bug; please report it)"
-        );
-    }
-    Ok(report)
 }

@@ -11,93 +11,23 @@
 //! medians then see the same conditions and their ratios mean something.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
 
 use crate::cli::CompareArgs;
+use crate::data::Xy;
 use crate::fsio::write_output;
 use crate::jobs::{dataset_name, inference_bytes, load_test, load_training, train_native};
 use crate::memory::{HeapPeak, peak_rss};
 use crate::parallel::{self, Predictor};
 use crate::progress::Progress;
-use crate::runtime::{Device, Runtime};
-use crate::stats::{Summary, mib, ms, mse};
+use crate::python::{PythonServer, python_ready};
+use crate::report::{CompareReport, Row, SystemSummary, phase_summary, print_report};
+use crate::runtime::{Dataset, Device, Runtime};
+use crate::stats::mse;
 use crate::{plot, synthetic};
 use forest::Params;
-
-/// The Python reference, built into the binary so `compare` works from anywhere.
-const REFERENCE_PY: &str = include_str!("../../python/reference.py");
-
-/// One measurement: sightglass-style tidy row.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Row {
-    pub system: String,
-    pub dataset: String,
-    pub phase: String,
-    pub iteration: u32,
-    pub seconds: f64,
-}
-
-/// One line of the table.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SystemSummary {
-    pub system: String,
-    pub device: String,
-    /// `None` for a system that only predicts (wasm-gpu).
-    pub train_median_s: Option<f64>,
-    pub predict_median_s: f64,
-    pub mse: f64,
-    /// Peak memory attributable to the system, and what it measures.
-    pub peak_memory_bytes: Option<u64>,
-    pub memory_kind: String,
-    /// scikit-learn n_jobs=1 median / this system's median (> 1: faster).
-    pub train_speedup_vs_sklearn_1: Option<f64>,
-    pub predict_speedup_vs_sklearn_1: Option<f64>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CompareReport {
-    pub dataset: String,
-    pub train_csv: PathBuf,
-    pub test_csv: PathBuf,
-    pub n_train: usize,
-    pub n_test: usize,
-    pub n_features: usize,
-    pub params: forest::Params,
-    pub repeat: u32,
-    pub systems: Vec<SystemSummary>,
-    /// Systems that could not run here, with the reason.
-    pub skipped: Vec<(String, String)>,
-    pub rows: Vec<Row>,
-    pub wasm_native_train_ratio: Option<f64>,
-    pub model_bytes_identical: Option<bool>,
-    /// The wasm row's memory: the larger of the training workers together
-    /// and the prediction instances together.
-    pub peak_guest_memory_bytes: u64,
-    /// Training: the largest peak of one worker instance (its data plus one
-    /// piece of trees) and all workers together. No instance holds the whole
-    /// model while training: the host merges the parts.
-    pub peak_guest_memory_train_worker_bytes: u64,
-    pub peak_guest_memory_train_bytes: u64,
-    /// The prediction instances together (each holds the model).
-    pub peak_guest_memory_inference_bytes: u64,
-    pub host_peak_rss_bytes: Option<u64>,
-    pub cpu_count: usize,
-}
-
-/// The Python side's closing JSON (see python/reference.py); its times come
-/// one at a time, as the rounds run.
-#[derive(Debug, Deserialize)]
-struct PythonResult {
-    system: String,
-    device: Option<String>,
-    library: Option<String>,
-    mse: Option<f64>,
-    peak_rss_bytes: Option<u64>,
-}
 
 struct Recorder {
     dataset: String,
@@ -185,16 +115,6 @@ fn predict_native(
     Ok(values)
 }
 
-/// Statistics of one system's runs of one phase, if it has any.
-pub fn phase_summary(rows: &[Row], system: &str, phase: &str) -> Option<Summary> {
-    let runs: Vec<Duration> = rows
-        .iter()
-        .filter(|r| r.system == system && r.phase == phase)
-        .map(|r| Duration::from_secs_f64(r.seconds))
-        .collect();
-    (!runs.is_empty()).then(|| Summary::of(&runs))
-}
-
 fn resolve_data(args: &CompareArgs, budget: u64) -> Result<(String, PathBuf, PathBuf)> {
     let (train, test) = args.data_paths();
     if let Some(spec) = &args.synthetic_spec() {
@@ -213,13 +133,15 @@ fn resolve_data(args: &CompareArgs, budget: u64) -> Result<(String, PathBuf, Pat
 pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareReport> {
     let params = args.forest.params(200, Some(16));
     let repeat = args.repeat;
+    let model_path = args.model_path();
+    crate::fsio::require_file(
+        &model_path,
+        "--model-out",
+        "compare reads it back to time loading",
+    )?;
     let (dataset, train_csv, test_csv) = resolve_data(args, rt.data_budget())?;
     let (train_xy, train_ds) = load_training(&train_csv, args.target.as_deref(), rt.data_budget())?;
     let test_xy = load_test(&test_csv, &train_xy, rt.data_budget())?;
-    let test_y = test_xy
-        .targets
-        .clone()
-        .expect("load_test requires the target column");
     println!(
         "=== COMPARE: {dataset} ({} train / {} test rows, {} features), {} trees, max_depth {}, median of {repeat} after a warm-up ===",
         train_xy.n_rows,
@@ -234,248 +156,55 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         dataset: dataset.clone(),
         rows: Vec::new(),
     };
-    let mut systems = Vec::new();
     let mut skipped = Vec::new();
-
-    // --- Python: scikit-learn (and cuML), one serving process per system,
-    // started first so that their imports and CSV parsing are over before
+    // Python first, so that its imports and CSV parsing are over before
     // anything is timed.
-    let mut pythons = Vec::new();
-    if args.no_python {
-        skipped.push(("python".to_string(), "--no-python".to_string()));
-    } else {
-        match python_ready(&args.python) {
-            Err(reason) => {
-                println!(
-                    "[PYTHON] Skipped: {reason}. To add scikit-learn (and cuML on a CUDA machine) to the table: \
-                     pip install -r python/requirements.txt"
-                );
-                skipped.push(("python".to_string(), reason));
-            }
-            Ok(()) => {
-                for system in ["sklearn-1", "sklearn-all", "cuml"] {
-                    println!("[PYTHON] Starting {system}...");
-                    match PythonServer::start(args, system, &train_csv, &test_csv, &params)? {
-                        Ok(server) => pythons.push(server),
-                        Err(reason) => {
-                            println!("[PYTHON] {system} skipped: {reason}");
-                            skipped.push((system.to_string(), reason));
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // --- wasm: the component in the sandbox, phase by phase.
-    println!("[WASM] Running in the wasm sandbox...");
-    rec.phase("wasm", "compile (cold)", repeat, || {
-        rt.cold_compile().map(drop)
+    let mut pythons = start_pythons(args, (&train_csv, &test_csv), &params, &mut skipped)?;
+    sandbox_phases(rt, &mut rec, &train_ds, &params, repeat)?;
+    let trained = training_rounds(rt, args, &mut rec, &mut pythons, &train_ds, workers)?;
+    rec.phase("wasm", "save", repeat, || {
+        write_output(&model_path, &trained.model)
     })?;
-    rec.phase("wasm", "compile (warm, precompiled)", repeat, || {
-        rt.warm_compile().map(drop)
-    })?;
-    rec.phase("wasm", "instantiate", repeat, || {
-        rt.instantiate(parallel::training_bytes(&train_ds, &params))
-            .map(drop)
-    })?;
-    let mut jobs = Vec::new();
-    for _ in 0..=repeat {
-        jobs.push(rt.instantiate(parallel::training_bytes(&train_ds, &params))?);
-    }
-    let zero_trees = Params {
-        n_estimators: 0,
-        ..params.clone()
-    };
-    let mut i = 0;
-    rec.phase("wasm", "copy-in (lift + validate)", repeat, || {
-        // n_estimators = 0 is rejected right after the data is lifted and
-        // checked, so this times the boundary crossing alone.
-        let r = jobs[i].train(&train_ds, &zero_trees);
-        i += 1;
-        match r {
-            Err(e) if format!("{e}").contains("n_estimators") => Ok(()),
-            other => bail!(
-                "the copy-in probe expected an n_estimators error, got {:?}",
-                other.map(|b| b.len())
-            ),
-        }
-    })?;
-    // --- Training rounds: wasm, native and every Python system once a round.
-    let names: Vec<&str> = ["wasm"]
-        .into_iter()
-        .chain((!args.no_native).then_some("native"))
-        .chain(pythons.iter().map(|p| p.system.as_str()))
-        .collect();
-    println!(
-        "[ROUNDS] Training: a warm-up round, then {repeat} timed; each round runs {}",
-        names.join(", ")
-    );
-    let bar = Progress::new("training rounds", u64::from(repeat) + 1);
-    let mut peak_guest = 0u64;
-    let (mut peak_worker, mut peak_workers) = (0u64, 0u64);
-    let (mut model, mut native_model, mut native_heap) = (Vec::new(), None, None::<u64>);
-    for i in 0..=repeat {
-        let t = Instant::now();
-        let trained = parallel::train(rt, &train_ds, &params, workers, None)?;
-        rec.timed("wasm", "train", i, t);
-        peak_guest = peak_guest.max(trained.peak_memory as u64);
-        peak_worker = peak_worker.max(trained.peak_worker_memory as u64);
-        peak_workers = peak_workers.max(trained.peak_memory as u64);
-        if i > 0 && trained.model != model {
-            bail!(
-                "two sandboxed training runs with the same seed gave different models: this is a bug"
-            );
-        }
-        model = trained.model;
-        if !args.no_native {
-            let heap = HeapPeak::start();
-            let t = Instant::now();
-            let bytes = train_native(&train_ds, &params, workers)?;
-            rec.timed("native", "train", i, t);
-            native_heap = native_heap.max(heap.peak());
-            native_model = Some(bytes);
-        }
-        for py in &mut pythons {
-            let seconds = py.fit()?;
-            rec.round(&py.system, "train", i, seconds);
-        }
-        bar.inc();
-    }
-    bar.finish();
-    let model_path = args.model_path();
-    rec.phase("wasm", "save", repeat, || write_output(&model_path, &model))?;
-    // Each load goes into fresh instances (instantiation timed too), so no
-    // run pays for, or keeps the memory of, the models loaded before it.
-    let n_test = test_xy.n_rows as u32;
     let pred_workers = workers.min(test_xy.n_rows.div_ceil(10_000)).max(1);
-    let inference_need = inference_bytes(model.len(), test_xy.features.len() / pred_workers);
-    let mut loaded = None;
-    for i in 0..=repeat {
-        drop(loaded.take());
-        let t = Instant::now();
-        let bytes = std::fs::read(&model_path)
-            .with_context(|| format!("reading {}", model_path.display()))?;
-        let predictor = Predictor::new(rt, &bytes, pred_workers, inference_need)?;
-        if i > 0 {
-            rec.record("wasm", "load", i, t.elapsed().as_secs_f64());
-        }
-        loaded = Some(predictor);
-    }
-    let mut predictor = loaded.expect("repeat >= 1");
-    let identical = native_model.as_ref().map(|b| *b == model);
-    let native_forest = match &native_model {
+    let need = inference_bytes(trained.model.len(), test_xy.features.len() / pred_workers);
+    let mut predictor = load_phase(rt, &mut rec, &model_path, pred_workers, need, repeat)?;
+    let native_forest = match &trained.native_model {
         Some(bytes) => Some(rec.phase("native", "load", repeat, || {
             Ok(forest::model::from_bytes(bytes)?)
         })?),
         None => None,
     };
-    let gpu_name = if args.no_gpu {
-        skipped.push(("wasm-gpu".to_string(), "--no-gpu".to_string()));
-        None
-    } else {
-        match crate::gpu::shared() {
-            Err(e) => {
-                println!("[WASM-GPU] Skipped: {e}");
-                skipped.push(("wasm-gpu".to_string(), e.to_string()));
-                None
-            }
-            Ok(gpu) => Some(gpu.adapter_info().name.clone()),
-        }
+    let gpu_name = gpu_adapter(args.no_gpu, &mut skipped);
+    let devices = Devices {
+        predictor: &mut predictor,
+        gpu: gpu_name.is_some(),
+        native: native_forest.as_ref(),
+        native_workers: pred_workers,
     };
-
-    // --- Prediction rounds: the same systems (and the GPU import) once a round.
-    println!("[ROUNDS] Prediction: a warm-up round, then {repeat} timed, as above");
-    let bar = Progress::new("prediction rounds", u64::from(repeat) + 1);
-    let (mut wasm_pred, mut gpu_pred, mut native_pred) = (Vec::new(), None, None);
-    for i in 0..=repeat {
-        let t = Instant::now();
-        wasm_pred = predictor
-            .predict(&test_xy.features, n_test, Device::Cpu)?
-            .values;
-        rec.timed("wasm", "predict", i, t);
-        if gpu_name.is_some() {
-            let t = Instant::now();
-            let p = predictor.predict(&test_xy.features, n_test, Device::Gpu)?;
-            rec.timed("wasm-gpu", "predict", i, t);
-            gpu_pred = Some(p.values);
-        }
-        if let Some(forest) = &native_forest {
-            let t = Instant::now();
-            let p = predict_native(forest, &test_xy.features, test_xy.n_rows, pred_workers)?;
-            rec.timed("native", "predict", i, t);
-            native_pred = Some(p);
-        }
-        for py in &mut pythons {
-            let seconds = py.predict()?;
-            rec.round(&py.system, "predict", i, seconds);
-        }
-        bar.inc();
-    }
-    bar.finish();
+    let predicted = prediction_rounds(&mut rec, devices, &mut pythons, &test_xy, repeat)?;
     let peak_inference = predictor.peak_memory() as u64;
-    peak_guest = peak_guest.max(peak_inference);
     predictor.drop_models()?;
-    systems.push(summary(
+    let test_y = test_xy
+        .targets
+        .as_deref()
+        .expect("load_test requires the target column");
+    let peaks = (
+        trained.peak_workers.max(peak_inference),
+        trained.native_heap,
+    );
+    let mut systems = local_summaries(
         &rec,
-        "wasm",
-        &format!("cpu (sandbox, {})", plural(workers, "worker")),
-        mse(&wasm_pred, &test_y),
-        Some(peak_guest),
-        "guest linear memory",
-    ));
-    if let (Some(name), Some(p)) = (&gpu_name, &gpu_pred) {
-        systems.push(summary(
-            &rec,
-            "wasm-gpu",
-            &format!("gpu import ({name})"),
-            mse(p, &test_y),
-            None,
-            "",
-        ));
-    }
-    if let Some(p) = &native_pred {
-        systems.push(summary(
-            &rec,
-            "native",
-            &format!("cpu ({})", plural(workers, "thread")),
-            mse(p, &test_y),
-            native_heap,
-            "heap",
-        ));
-    }
+        &predicted,
+        test_y,
+        workers,
+        gpu_name.as_deref(),
+        peaks,
+    );
     for py in pythons {
-        println!("[PYTHON] {} done:", py.system);
-        let r = py.finish()?;
-        let device = match (r.device.as_deref(), r.library.as_deref()) {
-            (Some(d), Some(l)) => format!("{d} ({l})"),
-            (d, _) => d.unwrap_or("?").to_string(),
-        };
-        let mse = r.mse.context("reference.py returned no MSE")?;
-        systems.push(summary(
-            &rec,
-            &r.system,
-            &device,
-            mse,
-            r.peak_rss_bytes,
-            "process peak RSS",
-        ));
+        systems.push(python_summary(&rec, py)?);
     }
-
-    let base = systems
-        .iter()
-        .find(|s| s.system == "sklearn-1")
-        .map(|s| (s.train_median_s, s.predict_median_s));
-    for s in &mut systems {
-        if let Some((t, p)) = base {
-            s.train_speedup_vs_sklearn_1 = t.zip(s.train_median_s).map(|(b, m)| b / m);
-            s.predict_speedup_vs_sklearn_1 = Some(p / s.predict_median_s);
-        }
-    }
-    let ratio = match (rec.median("wasm", "train"), rec.median("native", "train")) {
-        (Some(w), Some(n)) => Some(w / n),
-        _ => None,
-    };
+    speedups(&mut systems);
+    let identical = trained.native_model.as_ref().map(|b| *b == trained.model);
     let report = CompareReport {
         dataset,
         train_csv,
@@ -487,31 +216,365 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         repeat,
         systems,
         skipped,
+        wasm_native_train_ratio: rec
+            .median("wasm", "train")
+            .zip(rec.median("native", "train"))
+            .map(|(w, n)| w / n),
         rows: rec.rows,
-        wasm_native_train_ratio: ratio,
         model_bytes_identical: identical,
-        peak_guest_memory_bytes: peak_guest,
-        peak_guest_memory_train_worker_bytes: peak_worker,
-        peak_guest_memory_train_bytes: peak_workers,
+        peak_guest_memory_bytes: peaks.0,
+        peak_guest_memory_train_worker_bytes: trained.peak_worker,
+        peak_guest_memory_train_bytes: trained.peak_workers,
         peak_guest_memory_inference_bytes: peak_inference,
         host_peak_rss_bytes: peak_rss(),
         cpu_count: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    print_report(&report, &model_path);
-    if let Some(path) = &args.json {
-        write_output(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
-        println!("[REPORT] JSON written to: {}", path.display());
-    }
-    if let Some(path) = &args.plot {
-        plot::phase_medians(&report, path)?;
-        println!("[REPORT] Plot written to: {}", path.display());
-    }
+    write_report(&report, args, &model_path)?;
     if identical == Some(false) {
         bail!(
             "the sandboxed and native models differ: the same seed must give the same bytes (a bug)"
         );
     }
     Ok(report)
+}
+
+/// One `reference.py --serve` process per Python system that can run here;
+/// those that cannot are listed in `skipped` with the reason.
+fn start_pythons(
+    args: &CompareArgs,
+    (train_csv, test_csv): (&Path, &Path),
+    params: &Params,
+    skipped: &mut Vec<(String, String)>,
+) -> Result<Vec<PythonServer>> {
+    let mut pythons = Vec::new();
+    if args.no_python {
+        skipped.push(("python".to_string(), "--no-python".to_string()));
+        return Ok(pythons);
+    }
+    if let Err(reason) = python_ready(&args.python) {
+        println!(
+            "[PYTHON] Skipped: {reason}. To add scikit-learn (and cuML on a CUDA machine) to the table: \
+             pip install -r python/requirements.txt"
+        );
+        skipped.push(("python".to_string(), reason));
+        return Ok(pythons);
+    }
+    for system in ["sklearn-1", "sklearn-all", "cuml"] {
+        println!("[PYTHON] Starting {system}...");
+        match PythonServer::start(args, system, train_csv, test_csv, params)? {
+            Ok(server) => pythons.push(server),
+            Err(reason) => {
+                println!("[PYTHON] {system} skipped: {reason}");
+                skipped.push((system.to_string(), reason));
+            }
+        }
+    }
+    Ok(pythons)
+}
+
+/// The sandbox's fixed costs, each on its own: compiling the component
+/// (cold and from its precompiled form), instantiating it, and handing it
+/// the data.
+fn sandbox_phases(
+    rt: &Runtime,
+    rec: &mut Recorder,
+    train_ds: &Dataset,
+    params: &Params,
+    repeat: u32,
+) -> Result<()> {
+    println!("[WASM] Running in the wasm sandbox...");
+    rec.phase("wasm", "compile (cold)", repeat, || {
+        rt.cold_compile().map(drop)
+    })?;
+    rec.phase("wasm", "compile (warm, precompiled)", repeat, || {
+        rt.warm_compile().map(drop)
+    })?;
+    let need = parallel::training_bytes(train_ds, params);
+    rec.phase("wasm", "instantiate", repeat, || {
+        rt.instantiate(need).map(drop)
+    })?;
+    let mut jobs = Vec::new();
+    for _ in 0..=repeat {
+        jobs.push(rt.instantiate(need)?);
+    }
+    let zero_trees = Params {
+        n_estimators: 0,
+        ..params.clone()
+    };
+    let mut i = 0;
+    rec.phase("wasm", "copy-in (lift + validate)", repeat, || {
+        // n_estimators = 0 is rejected right after the data is lifted and
+        // checked, so this times the boundary crossing alone.
+        let r = jobs[i].train(train_ds, &zero_trees);
+        i += 1;
+        match r {
+            Err(e) if format!("{e}").contains("n_estimators") => Ok(()),
+            other => bail!(
+                "the copy-in probe expected an n_estimators error, got {:?}",
+                other.map(|b| b.len())
+            ),
+        }
+    })?;
+    Ok(())
+}
+
+/// What the training rounds produced.
+struct Trained {
+    model: Vec<u8>,
+    native_model: Option<Vec<u8>>,
+    /// Peak heap of the native training.
+    native_heap: Option<u64>,
+    /// Peak guest memory: of one training worker, and of all together.
+    peak_worker: u64,
+    peak_workers: u64,
+}
+
+/// A warm-up round, then `repeat` timed ones, each training wasm, native
+/// and every Python system once.
+fn training_rounds(
+    rt: &Runtime,
+    args: &CompareArgs,
+    rec: &mut Recorder,
+    pythons: &mut [PythonServer],
+    train_ds: &Dataset,
+    workers: usize,
+) -> Result<Trained> {
+    let params = args.forest.params(200, Some(16));
+    let repeat = args.repeat;
+    let names: Vec<&str> = ["wasm"]
+        .into_iter()
+        .chain((!args.no_native).then_some("native"))
+        .chain(pythons.iter().map(|p| p.system.as_str()))
+        .collect();
+    println!(
+        "[ROUNDS] Training: a warm-up round, then {repeat} timed; each round runs {}",
+        names.join(", ")
+    );
+    let bar = Progress::new("training rounds", u64::from(repeat) + 1);
+    let mut out = Trained {
+        model: Vec::new(),
+        native_model: None,
+        native_heap: None,
+        peak_worker: 0,
+        peak_workers: 0,
+    };
+    for i in 0..=repeat {
+        let t = Instant::now();
+        let trained = parallel::train(rt, train_ds, &params, workers, None)?;
+        rec.timed("wasm", "train", i, t);
+        out.peak_worker = out.peak_worker.max(trained.peak_worker_memory as u64);
+        out.peak_workers = out.peak_workers.max(trained.peak_memory as u64);
+        if i > 0 && trained.model != out.model {
+            bail!(
+                "two sandboxed training runs with the same seed gave different models: this is a bug"
+            );
+        }
+        out.model = trained.model;
+        if !args.no_native {
+            let heap = HeapPeak::start();
+            let t = Instant::now();
+            let bytes = train_native(train_ds, &params, workers)?;
+            rec.timed("native", "train", i, t);
+            out.native_heap = out.native_heap.max(heap.peak());
+            out.native_model = Some(bytes);
+        }
+        for py in pythons.iter_mut() {
+            let seconds = py.fit()?;
+            rec.round(&py.system, "train", i, seconds);
+        }
+        bar.inc();
+    }
+    bar.finish();
+    Ok(out)
+}
+
+/// Reads the model file back into fresh prediction instances, timed
+/// (instantiation included, so that no run keeps the memory of the models
+/// loaded before it); the last load is kept for predicting.
+fn load_phase(
+    rt: &Runtime,
+    rec: &mut Recorder,
+    model_path: &Path,
+    workers: usize,
+    need: u64,
+    repeat: u32,
+) -> Result<Predictor> {
+    let mut loaded = None;
+    for i in 0..=repeat {
+        drop(loaded.take());
+        let t = Instant::now();
+        let bytes = crate::fsio::read_model(model_path)?;
+        let predictor = Predictor::new(rt, &bytes, workers, need)?;
+        if i > 0 {
+            rec.record("wasm", "load", i, t.elapsed().as_secs_f64());
+        }
+        loaded = Some(predictor);
+    }
+    Ok(loaded.expect("repeat >= 1"))
+}
+
+/// The GPU adapter's name, if the GPU import is to be measured.
+fn gpu_adapter(no_gpu: bool, skipped: &mut Vec<(String, String)>) -> Option<String> {
+    if no_gpu {
+        skipped.push(("wasm-gpu".to_string(), "--no-gpu".to_string()));
+        return None;
+    }
+    match crate::gpu::shared() {
+        Err(e) => {
+            println!("[WASM-GPU] Skipped: {e}");
+            skipped.push(("wasm-gpu".to_string(), e.to_string()));
+            None
+        }
+        Ok(gpu) => Some(gpu.adapter_info().name.clone()),
+    }
+}
+
+/// The predictors measured besides the Python systems.
+struct Devices<'a> {
+    predictor: &'a mut Predictor,
+    /// Whether the GPU import is measured too.
+    gpu: bool,
+    native: Option<&'a forest::Forest>,
+    native_workers: usize,
+}
+
+/// The last predictions of each system measured here.
+struct Predicted {
+    wasm: Vec<f64>,
+    gpu: Option<Vec<f64>>,
+    native: Option<Vec<f64>>,
+}
+
+/// A warm-up round, then `repeat` timed ones, each predicting the test set
+/// with every system (and the GPU import) once.
+fn prediction_rounds(
+    rec: &mut Recorder,
+    d: Devices,
+    pythons: &mut [PythonServer],
+    test_xy: &Xy,
+    repeat: u32,
+) -> Result<Predicted> {
+    println!("[ROUNDS] Prediction: a warm-up round, then {repeat} timed, as above");
+    let bar = Progress::new("prediction rounds", u64::from(repeat) + 1);
+    let n_test = test_xy.n_rows as u32;
+    let mut out = Predicted {
+        wasm: Vec::new(),
+        gpu: None,
+        native: None,
+    };
+    for i in 0..=repeat {
+        let t = Instant::now();
+        out.wasm = d
+            .predictor
+            .predict(&test_xy.features, n_test, Device::Cpu)?
+            .values;
+        rec.timed("wasm", "predict", i, t);
+        if d.gpu {
+            let t = Instant::now();
+            let p = d
+                .predictor
+                .predict(&test_xy.features, n_test, Device::Gpu)?;
+            rec.timed("wasm-gpu", "predict", i, t);
+            out.gpu = Some(p.values);
+        }
+        if let Some(forest) = d.native {
+            let t = Instant::now();
+            let p = predict_native(forest, &test_xy.features, test_xy.n_rows, d.native_workers)?;
+            rec.timed("native", "predict", i, t);
+            out.native = Some(p);
+        }
+        for py in pythons.iter_mut() {
+            let seconds = py.predict()?;
+            rec.round(&py.system, "predict", i, seconds);
+        }
+        bar.inc();
+    }
+    bar.finish();
+    Ok(out)
+}
+
+/// The table rows of wasm, wasm-gpu and native; `peaks` are the guest
+/// memory of the wasm row and the native heap.
+fn local_summaries(
+    rec: &Recorder,
+    p: &Predicted,
+    test_y: &[f64],
+    workers: usize,
+    gpu_name: Option<&str>,
+    (peak_guest, native_heap): (u64, Option<u64>),
+) -> Vec<SystemSummary> {
+    let mut systems = vec![summary(
+        rec,
+        "wasm",
+        &format!("cpu (sandbox, {})", plural(workers, "worker")),
+        mse(&p.wasm, test_y),
+        Some(peak_guest),
+        "guest linear memory",
+    )];
+    if let (Some(name), Some(g)) = (gpu_name, &p.gpu) {
+        let device = format!("gpu import ({name})");
+        systems.push(summary(rec, "wasm-gpu", &device, mse(g, test_y), None, ""));
+    }
+    if let Some(n) = &p.native {
+        let device = format!("cpu ({})", plural(workers, "thread"));
+        systems.push(summary(
+            rec,
+            "native",
+            &device,
+            mse(n, test_y),
+            native_heap,
+            "heap",
+        ));
+    }
+    systems
+}
+
+/// Ends a Python system's process: its table row.
+fn python_summary(rec: &Recorder, py: PythonServer) -> Result<SystemSummary> {
+    println!("[PYTHON] {} done:", py.system);
+    let r = py.finish()?;
+    let device = match (r.device.as_deref(), r.library.as_deref()) {
+        (Some(d), Some(l)) => format!("{d} ({l})"),
+        (d, _) => d.unwrap_or("?").to_string(),
+    };
+    let mse = r.mse.context("reference.py returned no MSE")?;
+    Ok(summary(
+        rec,
+        &r.system,
+        &device,
+        mse,
+        r.peak_rss_bytes,
+        "process peak RSS",
+    ))
+}
+
+/// Speed ratios against scikit-learn n_jobs=1, when it ran.
+fn speedups(systems: &mut [SystemSummary]) {
+    let Some((t, p)) = systems
+        .iter()
+        .find(|s| s.system == "sklearn-1")
+        .map(|s| (s.train_median_s, s.predict_median_s))
+    else {
+        return;
+    };
+    for s in systems {
+        s.train_speedup_vs_sklearn_1 = t.zip(s.train_median_s).map(|(b, m)| b / m);
+        s.predict_speedup_vs_sklearn_1 = Some(p / s.predict_median_s);
+    }
+}
+
+/// Prints the report, and writes it as JSON and as a plot where asked.
+fn write_report(report: &CompareReport, args: &CompareArgs, model_path: &Path) -> Result<()> {
+    print_report(report, model_path);
+    if let Some(path) = &args.json {
+        write_output(path, serde_json::to_string_pretty(report)?.as_bytes())?;
+        println!("[REPORT] JSON written to: {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        plot::phase_medians(report, path)?;
+        println!("[REPORT] Plot written to: {}", path.display());
+    }
+    Ok(())
 }
 
 fn summary(
@@ -533,235 +596,6 @@ fn summary(
         train_speedup_vs_sklearn_1: None,
         predict_speedup_vs_sklearn_1: None,
     }
-}
-
-fn python_ready(python: &str) -> Result<(), String> {
-    match Command::new(python)
-        .args(["-c", "import sklearn, numpy"])
-        .output()
-    {
-        Err(e) => Err(format!("{python} cannot be run ({e})")),
-        Ok(o) if !o.status.success() => Err(format!("{python} has no scikit-learn")),
-        Ok(_) => Ok(()),
-    }
-}
-
-/// `reference.py --serve` for one system: fits and predicts on command, so
-/// that its runs can be interleaved with the other systems' (see the module
-/// documentation).
-struct PythonServer {
-    system: String,
-    child: std::process::Child,
-    stdin: std::process::ChildStdin,
-    stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
-    /// Its standard error (shown if it fails), and the script's directory.
-    stderr: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl PythonServer {
-    /// Starts `system` and waits until its data is loaded; `Ok(Err(reason))`
-    /// when the system cannot run here (cuML without a CUDA GPU).
-    fn start(
-        args: &CompareArgs,
-        system: &str,
-        train: &Path,
-        test: &Path,
-        p: &Params,
-    ) -> Result<Result<PythonServer, String>> {
-        use std::process::Stdio;
-        let dir = tempfile::tempdir()
-            .context("creating a temporary directory for the Python reference")?;
-        let script = dir.path().join("reference.py");
-        std::fs::write(&script, REFERENCE_PY).context("writing the Python reference")?;
-        let stderr = dir.path().join("stderr.txt");
-        let mut cmd = Command::new(&args.python);
-        cmd.arg(&script)
-            .args(["--system", system, "--serve", "--train"])
-            .arg(train)
-            .arg("--test")
-            .arg(test)
-            .args(["--n-estimators", &p.n_estimators.to_string()])
-            .args([
-                "--max-depth",
-                &p.max_depth.map_or_else(|| "none".into(), |d| d.to_string()),
-            ])
-            .args(["--min-samples-split", &p.min_samples_split.to_string()])
-            .args(["--min-samples-leaf", &p.min_samples_leaf.to_string()])
-            .args(["--max-features", &p.max_features.to_string()])
-            .args(["--bootstrap", if p.bootstrap { "true" } else { "false" }])
-            .args(["--seed", &p.seed.to_string()]);
-        if let Some(t) = &args.target {
-            cmd.args(["--target", t]);
-        }
-        if let Some(m) = p.max_samples {
-            cmd.args(["--max-samples", &m.to_string()]);
-        }
-        // stderr to a file: a pipe nobody reads could fill and stall it.
-        let err_file = std::fs::File::create(&stderr).context("creating the Python stderr file")?;
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(err_file)
-            .spawn()
-            .with_context(|| format!("running {}", args.python))?;
-        let stdin = child.stdin.take().context("the Python reference's stdin")?;
-        let stdout = child
-            .stdout
-            .take()
-            .context("the Python reference's stdout")?;
-        let mut server = PythonServer {
-            system: system.to_string(),
-            child,
-            stdin,
-            stdout: std::io::BufRead::lines(std::io::BufReader::new(stdout)),
-            stderr,
-            _dir: dir,
-        };
-        let first = server.answer()?;
-        if let Some(reason) = first.get("skipped").and_then(|r| r.as_str()) {
-            let _ = server.child.wait();
-            return Ok(Err(reason.to_string()));
-        }
-        if first.get("ready").is_none() {
-            bail!("reference.py --system {system}: expected it to be ready, got {first}");
-        }
-        Ok(Ok(server))
-    }
-
-    /// The next `@@` answer; the lines before it are its log, shown indented.
-    fn answer(&mut self) -> Result<serde_json::Value> {
-        loop {
-            match self.stdout.next() {
-                Some(line) => {
-                    let line = line.context("reading the Python reference's output")?;
-                    match line.strip_prefix("@@ ") {
-                        Some(json) => {
-                            let v: serde_json::Value = serde_json::from_str(json)
-                                .context("parsing the Python reference's answer")?;
-                            if let Some(e) = v.get("error") {
-                                bail!("reference.py --system {}: {e}", self.system);
-                            }
-                            return Ok(v);
-                        }
-                        None => println!("  {line}"),
-                    }
-                }
-                None => {
-                    let status = self.child.wait().ok();
-                    let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-                    bail!(
-                        "reference.py --system {} stopped ({}):\n{err}",
-                        self.system,
-                        status.map_or_else(|| "?".into(), |s| s.to_string())
-                    );
-                }
-            }
-        }
-    }
-
-    fn call(&mut self, command: &str, field: &str) -> Result<f64> {
-        use std::io::Write;
-        writeln!(self.stdin, "{command}")
-            .and_then(|()| self.stdin.flush())
-            .with_context(|| {
-                format!("sending {command} to reference.py --system {}", self.system)
-            })?;
-        let v = self.answer()?;
-        v.get(field)
-            .and_then(|s| s.as_f64())
-            .with_context(|| format!("reference.py answered {command} with {v}"))
-    }
-
-    /// Fits a fresh model: seconds.
-    fn fit(&mut self) -> Result<f64> {
-        self.call("fit", "train_s")
-    }
-
-    /// Predicts the test set with the last model: seconds.
-    fn predict(&mut self) -> Result<f64> {
-        self.call("predict", "predict_s")
-    }
-
-    /// Ends the process: its result (MSE, device, peak RSS).
-    fn finish(mut self) -> Result<PythonResult> {
-        use std::io::Write;
-        writeln!(self.stdin, "done").context("ending the Python reference")?;
-        let v = self.answer()?;
-        let _ = self.child.wait();
-        serde_json::from_value(v).context("parsing the Python reference's result")
-    }
-}
-
-fn print_report(r: &CompareReport, model_path: &Path) {
-    println!();
-    println!("=== RESULTS: {} ===", r.dataset);
-    println!(
-        "{:<12} {:<36} {:>11} {:>11} {:>11} {:>28} {:>9} {:>9}",
-        "system", "device", "train", "predict", "MSE", "peak memory", "train x", "predict x"
-    );
-    for s in &r.systems {
-        let mem = s
-            .peak_memory_bytes
-            .map_or_else(|| "n/a".into(), |b| format!("{} {}", mib(b), s.memory_kind));
-        let x = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.2}"));
-        println!(
-            "{:<12} {:<36} {:>11} {:>11} {:>11.4} {:>28} {:>9} {:>9}",
-            s.system,
-            s.device,
-            s.train_median_s.map_or_else(|| "-".into(), ms),
-            ms(s.predict_median_s),
-            s.mse,
-            mem,
-            x(s.train_speedup_vs_sklearn_1),
-            x(s.predict_speedup_vs_sklearn_1)
-        );
-    }
-    for (system, reason) in &r.skipped {
-        println!("{system:<12} skipped: {reason}");
-    }
-    println!(
-        "(train x / predict x: scikit-learn n_jobs=1 median divided by the system's; above 1 is faster)"
-    );
-    println!();
-    println!("wasm phases (median of {}):", r.repeat);
-    let mut phases: Vec<&str> = Vec::new();
-    for row in r.rows.iter().filter(|row| row.system == "wasm") {
-        if !phases.contains(&row.phase.as_str()) {
-            phases.push(&row.phase);
-        }
-    }
-    for phase in phases {
-        if let Some(s) = phase_summary(&r.rows, "wasm", phase) {
-            println!("  {phase:<30} {}", s.describe());
-        }
-    }
-    if let Some(ratio) = r.wasm_native_train_ratio {
-        println!("wasm/native training time: {ratio:.2}x");
-    }
-    println!(
-        "wasm peak guest memory: training {} per worker instance ({} together), inference {}",
-        mib(r.peak_guest_memory_train_worker_bytes),
-        mib(r.peak_guest_memory_train_bytes),
-        mib(r.peak_guest_memory_inference_bytes),
-    );
-    if let Some(same) = r.model_bytes_identical {
-        println!(
-            "wasm and native model bytes: {}",
-            if same { "identical" } else { "DIFFERENT" }
-        );
-    }
-    if let Some(rss) = r.host_peak_rss_bytes {
-        println!("host process peak RSS: {}", mib(rss));
-    }
-    println!("model file: {}", model_path.display());
-}
-
-/// Parses a report written with `--json` (used by tests and tools).
-pub fn read_report(path: &Path) -> Result<CompareReport> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// "1 worker", "2 workers".

@@ -279,6 +279,18 @@ fn process_alive(pid: u32) -> bool {
     !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
+/// Refuses, before any work, an output `path` that must be a regular file
+/// (`why`: what the command does with it afterwards).
+pub fn require_file(path: &Path, flag: &str, why: &str) -> Result<()> {
+    match destination(path).with_context(|| flag.to_string())? {
+        Destination::File(_) => Ok(()),
+        _ => bail!(
+            "{flag} {}: not a regular file, but {why}: give a file path",
+            path.display()
+        ),
+    }
+}
+
 /// Reads a model file: its header first, so that anything else (a CSV,
 /// /dev/zero, a file too large to be a model) is refused from its first
 /// bytes; then exactly the payload the header announces, no more.

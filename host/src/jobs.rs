@@ -47,6 +47,20 @@ pub fn load_training(path: &Path, target: Option<&str>, budget: u64) -> Result<(
     Ok((xy, ds))
 }
 
+/// Refuses, before any work, an input that does not exist (with the hint
+/// for relative paths). Each path comes with the flag that named it.
+pub fn check_inputs_exist(inputs: &[(&str, PathBuf)]) -> Result<()> {
+    for (flag, path) in inputs {
+        let missing = std::fs::symlink_metadata(path)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        if missing {
+            let e = anyhow::anyhow!("{flag} {}: no such file", path.display());
+            return Err(hint_data_dir(e, path));
+        }
+    }
+    Ok(())
+}
+
 /// Relative default paths only work from the repository root: say so when
 /// such a path is missing (not when it is there but cannot be read, e.g. a
 /// symlink loop).

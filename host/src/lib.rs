@@ -15,6 +15,8 @@ pub mod parallel;
 pub mod plot;
 pub mod predict_bench;
 pub mod progress;
+pub mod python;
+pub mod report;
 pub mod runtime;
 pub mod stats;
 pub mod synthetic;

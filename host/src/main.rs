@@ -21,6 +21,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         params.validate()?;
     }
     let (inputs, outputs, made_dirs) = cli.files();
+    wasm_forest::jobs::check_inputs_exist(&inputs)?;
     wasm_forest::fsio::check_outputs(&inputs, &outputs, &made_dirs)?;
     let limits = Limits {
         max_memory: cli.sandbox.max_memory.map(|mib| mib << 20),

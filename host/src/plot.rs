@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use plotters::prelude::*;
 
-use crate::compare::{CompareReport, phase_summary};
+use crate::report::{CompareReport, phase_summary};
 
 const COLORS: [RGBColor; 6] = [
     RGBColor(0x4c, 0x72, 0xb0),

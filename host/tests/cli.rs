@@ -472,7 +472,8 @@ fn another_component_file_can_be_used_and_a_bad_one_is_refused() {
     let dir = tmp();
     let bogus = dir.path().join("bogus.wasm");
     std::fs::write(&bogus, b"not wasm").unwrap();
-    let err = fails(&["--component", p(&bogus), "info", "whatever.bin"]);
+    // The component is compiled before the model file is read.
+    let err = fails(&["--component", p(&bogus), "info", "data/diabetes_train.csv"]);
     assert!(
         err.contains("compiling component") && err.contains("bogus.wasm"),
         "{err}"
@@ -481,10 +482,10 @@ fn another_component_file_can_be_used_and_a_bad_one_is_refused() {
         "--component",
         p(&dir.path().join("missing.wasm")),
         "info",
-        "whatever.bin",
+        "data/diabetes_train.csv",
     ]);
     assert!(
-        err.contains("reading component") && err.contains("missing.wasm"),
+        err.contains("--component") && err.contains("missing.wasm: no such file"),
         "{err}"
     );
     // The component file build.rs produced, loaded from disk instead of the embedded copy.

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use wasm_forest::compare::read_report;
+use wasm_forest::report::read_report;
 
 fn run(args: &[&str]) -> String {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
