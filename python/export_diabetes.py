@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Export scikit-learn's diabetes data, split as the product brief says, to CSV.
+"""Export scikit-learn's diabetes data, split 80/20 with random_state 42, to CSV.
 
     python3 python/export_diabetes.py [--out data]
 

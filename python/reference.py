@@ -6,8 +6,8 @@ RAPIDS cuML (GPU) RandomForestRegressor on the very CSVs the host uses.
         --test data/diabetes_test.csv --json out.json
 
 Systems: sklearn-1 (n_jobs=1), sklearn-all (n_jobs=-1), cuml (GPU; FIL inference).
-Each system runs one warm-up fit+predict, then --repeat timed ones. It prints the
-product brief's Python-side lines and writes its figures as JSON: per-iteration
+Each system runs one warm-up fit+predict, then --repeat timed ones. It prints
+[TRAINING] / [INFERENCE] status lines and writes its figures as JSON: per-iteration
 seconds for train and predict, the MSE, and the process's peak RSS (run one
 system per process for a per-system figure; the host does).
 
@@ -141,7 +141,7 @@ class Reference:
         return time.perf_counter() - t
 
     def result(self, train_s, predict_s):
-        """The figures as JSON, after the brief's closing lines."""
+        """The figures as JSON, after the closing status lines."""
         print("[TRAINING] Completed.")
         device = self.device.upper()
         mse = float(np.mean((self.pred - self.y_test) ** 2))

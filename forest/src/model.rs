@@ -1,27 +1,12 @@
-//! The model file: a fixed header, then the forest.
+//! The model file: a 24-byte header (magic, format version, payload length,
+//! CRC-32 of the payload), then the payload: a postcard head (`HeadRef` /
+//! `Head`) and the raw node arrays (`Nodes::write_raw`, 20 bytes a node;
+//! `left` is not stored, pre-order implies it).
 //!
-//! ```text
-//! offset size  field
-//!      0    8  magic  b"WFOREST\0"
-//!      8    2  format version (u16 LE), currently 4
-//!     10    2  reserved, 0
-//!     12    8  payload length in bytes (u64 LE)
-//!     20    4  CRC-32 (IEEE) of the payload (u32 LE)
-//!     24    …  payload:
-//!              u32 LE  length H of the head
-//!              H       head: postcard encoding of n_features, feature_names,
-//!                      target_name, params, n_train_rows and roots
-//!              u32 LE  node count N
-//!              20×N    node arrays, little-endian:
-//!                      feature u32×N | threshold f32×N | right u32×N | value f64×N
-//! ```
-//! `left` is not stored: trees are in pre-order, left child first, so a
-//! split's left child is the next node and a leaf is a node whose `right` is
-//! `u32::MAX`. The node arrays are plain copies, so writing and reading a
-//! model costs little more than its checksum (version 2 encoded them as
-//! postcard varints, which was most of the time of merging parts in the
-//! sandbox). Version 1 predates the `splitter` parameter, version 3 the
-//! target's name.
+//! The format is specified once, in docs/design.md ("The model file"): the
+//! byte table, the head's fields, the limits, the load-time checks and the
+//! version history. A change to the header, to `Head` or to the node arrays
+//! bumps [`FORMAT_VERSION`] and updates that section.
 //!
 //! Loading checks header, length and checksum before decoding anything, then
 //! the tree structure before the forest is used.

@@ -1,4 +1,5 @@
-//! `bench`: the product brief's two phases, measured phase by phase.
+//! `bench`: training on one CSV and inference on another, in the sandbox,
+//! measured phase by phase.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

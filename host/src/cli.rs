@@ -195,9 +195,8 @@ impl DeviceArg {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// The product brief's benchmark: train on one CSV and evaluate on another,
-    /// all in the sandbox, timing every phase (defaults: diabetes, 200 trees,
-    /// max_depth 16, seed 42).
+    /// Train on one CSV and evaluate on another, all in the sandbox, timing
+    /// every phase (defaults: diabetes, 200 trees, max_depth 16, seed 42).
     Bench(BenchArgs),
     /// The comparison: the sandboxed component, the same forest natively, and
     /// the Python reference (scikit-learn n_jobs=1 and -1; cuML on a CUDA GPU),

@@ -1,4 +1,4 @@
-//! `compare`: the brief's comparison in one command. The same data and
+//! `compare`: every system side by side in one command. The same data and
 //! hyperparameters go through the sandboxed component (wasm), the same forest
 //! crate compiled natively (native) and the Python reference (scikit-learn
 //! n_jobs=1 and -1, cuML when a CUDA GPU is there); every phase is repeated

@@ -187,7 +187,7 @@ fn errors_are_reported_not_trapped() {
     );
 }
 
-/// The same bench under the real `wasmtime` CLI (48.x), as the README shows.
+/// The same bench under the real `wasmtime` CLI (48.x), as docs/design.md shows.
 /// Skipped with the reason when it is not on PATH, unless
 /// WASM_FOREST_REQUIRE_WASMTIME_CLI=1 (CI installs it and sets that).
 #[test]
