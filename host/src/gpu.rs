@@ -44,23 +44,25 @@ pub fn auto_min_rows(info: &AdapterInfo) -> u32 {
     }
 }
 
+/// The `gpu-error` cases of the WIT `gpu` interface, shown with their WIT
+/// names (as the component shows them too).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GpuError {
-    #[error("no GPU adapter: {0}")]
+    #[error("no-adapter: {0}")]
     NoAdapter(String),
-    #[error("GPU out of memory: {0}")]
+    #[error("out-of-memory: {0}")]
     OutOfMemory(String),
-    #[error("GPU device lost: {0}")]
+    #[error("device-lost: {0}")]
     DeviceLost(String),
-    #[error("invalid forest: {0}")]
+    #[error("invalid-forest: {0}")]
     InvalidForest(String),
-    #[error("invalid input: {0}")]
+    #[error("invalid-input: {0}")]
     InvalidInput(String),
-    #[error("too large for the GPU: {0}")]
+    #[error("too-large: {0}")]
     TooLarge(String),
-    #[error("GPU timeout: {0}")]
+    #[error("timeout: {0}")]
     Timeout(String),
-    #[error("GPU error: {0}")]
+    #[error("internal: {0}")]
     Internal(String),
 }
 
@@ -398,12 +400,21 @@ impl Gpu {
             let group = self.scoped("uploading the forest", || TreeGroup {
                 n_trees: (last + 1 - first) as u32,
                 max_steps: depths[first..=last].iter().max().map_or(1, |d| d + 1),
-                roots: self.storage("roots", bytes_u32(&roots)),
-                feature: self.storage("feature", bytes_u32(&forest.feature[start..end])),
-                threshold: self.storage("threshold", bytes_f32(&forest.threshold[start..end])),
-                left: self.storage("left", bytes_u32(&rebase(&forest.left[start..end]))),
-                right: self.storage("right", bytes_u32(&rebase(&forest.right[start..end]))),
-                value: self.storage("value", bytes_f32(&forest.value[start..end])),
+                roots: self.storage("roots", bytemuck::cast_slice(&roots)),
+                feature: self.storage("feature", bytemuck::cast_slice(&forest.feature[start..end])),
+                threshold: self.storage(
+                    "threshold",
+                    bytemuck::cast_slice(&forest.threshold[start..end]),
+                ),
+                left: self.storage(
+                    "left",
+                    bytemuck::cast_slice(&rebase(&forest.left[start..end])),
+                ),
+                right: self.storage(
+                    "right",
+                    bytemuck::cast_slice(&rebase(&forest.right[start..end])),
+                ),
+                value: self.storage("value", bytemuck::cast_slice(&forest.value[start..end])),
             })?;
             groups.push(group);
             first = last + 1;
@@ -468,7 +479,7 @@ impl Gpu {
         let t = Instant::now();
         let out_bytes = 4 * u64::from(n_rows);
         let (rows, out, readback) = self.scoped("uploading the rows", || {
-            let rows = self.storage("rows", bytes_f32(features));
+            let rows = self.storage("rows", bytemuck::cast_slice(features));
             let out = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("out"),
                 size: out_bytes,
@@ -521,7 +532,7 @@ impl Gpu {
                         self.device
                             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                                 label: Some("params"),
-                                contents: bytes_u32(&params),
+                                contents: bytemuck::cast_slice(&params),
                                 usage: wgpu::BufferUsages::UNIFORM,
                             });
                     let buffers = [
@@ -735,15 +746,4 @@ fn validate(f: &FlatForest) -> Result<Vec<u32>> {
         ));
     }
     Ok(depths)
-}
-
-fn bytes_u32(v: &[u32]) -> &[u8] {
-    // SAFETY: u32 has no padding and any byte pattern is a valid u8; the
-    // length is exact and the alignment of u8 is 1.
-    unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), std::mem::size_of_val(v)) }
-}
-
-fn bytes_f32(v: &[f32]) -> &[u8] {
-    // SAFETY: as for `bytes_u32`.
-    unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), std::mem::size_of_val(v)) }
 }

@@ -26,8 +26,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let limits = Limits {
         max_memory: cli.sandbox.max_memory.map(|mib| mib << 20),
         timeout: Duration::from_secs_f64(cli.sandbox.timeout),
-        // A timed-out call ends the run anyway; without epoch checks the
-        // sandboxed code runs about 15% faster.
+        // A timed-out call ends the run anyway, and without epoch checks the
+        // sandboxed code runs faster (docs/performance.md).
         on_timeout: OnTimeout::ExitProcess,
         fuel: cli.sandbox.fuel,
     };

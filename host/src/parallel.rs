@@ -207,7 +207,7 @@ pub fn training_bytes(ds: &Dataset, params: &forest::Params) -> u64 {
 /// forest validated as any model file is. Natively the merge is a copy and a
 /// checksum; in an instance it also copied every part in and the model out
 /// through the component boundary, and that instance held the whole model
-/// (friedman1 100 000: ~300 ms and 206 MiB of guest memory).
+/// (docs/performance.md has the figures).
 pub fn train(
     rt: &Runtime,
     data: &Dataset,

@@ -98,7 +98,8 @@ impl Default for Limits {
 pub enum OnTimeout {
     /// The call traps and the process carries on (wasmtime epoch
     /// interruption). The price: a check on every loop back-edge of the
-    /// guest, about 15% of its speed on the forest's loops (wasmtime #7244).
+    /// guest, a good share of its speed on the forest's loops (wasmtime
+    /// #7244; docs/performance.md).
     Trap,
     /// The guest runs unchecked, at full speed; a watchdog thread ends the
     /// whole process (status [`watchdog::EXIT_STATUS`]) with the same error
@@ -905,18 +906,6 @@ fn timeout_text(what: &str, timeout: Duration) -> String {
     format!("{what}: the component ran out of time after {timeout:.0?} (see --timeout)")
 }
 
-/// What the guest printed, as the tail of an error ("" if nothing).
-pub(crate) fn output_detail(output: &MemoryOutputPipe) -> String {
-    let output = String::from_utf8_lossy(&output.contents())
-        .trim()
-        .to_string();
-    if output.is_empty() {
-        String::new()
-    } else {
-        format!("\ncomponent output:\n{output}")
-    }
-}
-
 /// wasmtime 48 has its own error type; this brings it into anyhow.
 fn wt<T>(r: wasmtime::Result<T>) -> Result<T> {
     r.map_err(anyhow::Error::from)
@@ -1002,7 +991,7 @@ impl Job {
         e: wasmtime::Error,
     ) -> anyhow::Error {
         let state = self.store.data();
-        let detail = output_detail(&state.output);
+        let detail = watchdog::output_detail(&state.output);
         match e.downcast_ref::<wasmtime::Trap>() {
             _ if state.limiter.refused => anyhow!(
                 "{what}: the component exceeded the {} memory limit (see --max-memory){detail}",
@@ -1268,18 +1257,19 @@ fn guest_error(e: ForestError) -> anyhow::Error {
     GuestError(e).into()
 }
 
-/// "kind: message" for a `gpu-error`.
+/// "kind: message" for a `gpu-error`, kind in its WIT spelling (as the
+/// component and [`gpu::GpuError`] spell it).
 pub fn gpu_error_text(e: &gpu_wit::GpuError) -> String {
     use gpu_wit::GpuError as E;
     let (kind, m) = match e {
-        E::NoAdapter(m) => ("no adapter", m),
-        E::OutOfMemory(m) => ("out of memory", m),
-        E::DeviceLost(m) => ("device lost", m),
-        E::InvalidForest(m) => ("invalid forest", m),
-        E::InvalidInput(m) => ("invalid input", m),
-        E::TooLarge(m) => ("too large", m),
+        E::NoAdapter(m) => ("no-adapter", m),
+        E::OutOfMemory(m) => ("out-of-memory", m),
+        E::DeviceLost(m) => ("device-lost", m),
+        E::InvalidForest(m) => ("invalid-forest", m),
+        E::InvalidInput(m) => ("invalid-input", m),
+        E::TooLarge(m) => ("too-large", m),
         E::Timeout(m) => ("timeout", m),
-        E::Internal(m) => ("internal error", m),
+        E::Internal(m) => ("internal", m),
     };
     format!("{kind}: {m}")
 }

@@ -1,12 +1,12 @@
 //! The wall-clock limit of guest calls when they carry no interruption
-//! checks ([`crate::runtime::OnTimeout::ExitProcess`]): one process-wide
+//! checks (`runtime::OnTimeout::ExitProcess`): one process-wide
 //! thread watches every armed call and ends the process when one outlives
 //! its deadline.
 //!
 //! Why not wasmtime's epoch interruption: it puts a check on every loop
-//! back-edge of the guest, and on the forest's hot loops that check costs
-//! about 15% of the sandboxed speed (the cold path makes Cranelift spill the
-//! loop's state, wasmtime #7244). A thread cannot be stopped from outside
+//! back-edge of the guest, and on the forest's hot loops that check costs a
+//! good share of the sandboxed speed (its cold path makes Cranelift spill
+//! the loop's state, wasmtime #7244; see docs/performance.md). A thread cannot be stopped from outside
 //! while it runs compiled wasm, so the watchdog stops the whole process —
 //! which is what the command line would do with a timed-out call anyway.
 
@@ -121,11 +121,23 @@ fn watch() -> ! {
 }
 
 fn expire(call: &Call) -> ! {
-    let detail = crate::runtime::output_detail(&call.output);
+    let detail = output_detail(&call.output);
     let mut err = std::io::stderr().lock();
     // A progress bar may own the current terminal line.
     let lead = if err.is_terminal() { "\n" } else { "" };
     let _ = writeln!(err, "{lead}error: {}{detail}", call.message);
     let _ = err.flush();
     std::process::exit(EXIT_STATUS)
+}
+
+/// What the guest printed, as the tail of an error ("" if nothing).
+pub fn output_detail(output: &MemoryOutputPipe) -> String {
+    let output = String::from_utf8_lossy(&output.contents())
+        .trim()
+        .to_string();
+    if output.is_empty() {
+        String::new()
+    } else {
+        format!("\ncomponent output:\n{output}")
+    }
 }
