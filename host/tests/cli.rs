@@ -454,6 +454,7 @@ fn a_component_that_never_returns_is_stopped_by_the_deadline() {
         p(&csv),
         "--out",
         p(&model),
+        // The chaos component's choice of misbehaviour: it loops forever.
         "--seed",
         "1",
     ]);
@@ -839,7 +840,9 @@ fn auto_uses_the_gpu_from_the_configured_batch_size() {
     let (cpu_out, cpu_err) = predict("100");
     assert!(cpu_err.contains("89 rows < auto-min-rows 100"), "{cpu_err}");
     assert!(cpu_err.contains("(CPU, 1 worker instance)"), "{cpu_err}");
-    // The same predictions within f32 rounding.
+    // The same predictions within f32 rounding: a header and 89 rows each.
+    assert_eq!(gpu_out.lines().count(), 90, "{gpu_out}");
+    assert_eq!(cpu_out.lines().count(), 90, "{cpu_out}");
     for (g, c) in gpu_out.lines().zip(cpu_out.lines()).skip(1) {
         let (g, c): (f64, f64) = (g.parse().unwrap(), c.parse().unwrap());
         assert!((g - c).abs() <= 1e-4 * c.abs().max(1.0), "{g} vs {c}");

@@ -327,6 +327,8 @@ fn an_invalid_forest_sent_through_the_import_is_invalid_forest() {
         .train(
             &tiny,
             &Params {
+                // The chaos component's choice of misbehaviour: it uploads
+                // a forest with an out-of-range child through the import.
                 seed: 6,
                 ..Params::default()
             },
@@ -373,6 +375,7 @@ fn leaf_values_beyond_the_f32_range_are_predicted_on_the_gpu() {
             .predict(&x, n as u32, Device::Gpu)
             .unwrap_or_else(|e| panic!("targets x {scale:e}, {trees} trees: {e:#}"));
         assert_eq!(gpu.devices, vec![Device::Gpu]);
+        assert_eq!((gpu.values.len(), cpu.values.len()), (n, n));
         for (i, (g, c)) in gpu.values.iter().zip(&cpu.values).enumerate() {
             assert!(
                 (g - c).abs() <= 1e-5 * c.abs(),

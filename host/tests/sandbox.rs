@@ -7,10 +7,24 @@ use std::time::Duration;
 use forest::Params;
 use wasm_forest::runtime::{Dataset, Limits, OnTimeout, Runtime};
 
-fn params(seed: u64) -> Params {
+/// What the chaos component's `train` does; it reads the choice from
+/// `params.seed` (the table at the top of guest/chaos/src/lib.rs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Chaos {
+    /// Returns an empty model: a normal job.
+    Behaves = 0,
+    LoopsForever = 1,
+    AllocatesWithoutBound = 2,
+    RecursesWithoutBound = 3,
+    Panics = 4,
+    ProbesFilesAndEnvironment = 5,
+    ReportsNonsenseProgress = 7,
+}
+
+fn params(chaos: Chaos) -> Params {
     Params {
         n_estimators: 10,
-        seed,
+        seed: chaos as u64,
         ..Params::default()
     }
 }
@@ -57,17 +71,21 @@ fn a_limit_below_the_components_initial_memory_refuses_to_start() {
     );
 }
 
-/// Runs the chaos `train` with `seed` on a fresh job and returns the error text.
-fn misbehave(rt: &Runtime, seed: u64) -> String {
+/// Runs the chaos `train` misbehaving as `chaos` on a fresh job and returns
+/// the error text.
+fn misbehave(rt: &Runtime, chaos: Chaos) -> String {
     let mut job = rt.instantiate(0).unwrap();
     let err = job
-        .train(&tiny(), &params(seed))
+        .train(&tiny(), &params(chaos))
         .expect_err("the chaos guest must fail");
     let text = format!("{err:#}");
-    eprintln!("seed {seed}: {text}");
+    eprintln!("{chaos:?}: {text}");
     // A normal job in the same process, on the same runtime, still works.
     let mut next = rt.instantiate(0).unwrap();
-    assert_eq!(next.train(&tiny(), &params(0)).unwrap(), Vec::<u8>::new());
+    assert_eq!(
+        next.train(&tiny(), &params(Chaos::Behaves)).unwrap(),
+        Vec::<u8>::new()
+    );
     text
 }
 
@@ -75,7 +93,7 @@ fn misbehave(rt: &Runtime, seed: u64) -> String {
 fn an_endless_loop_is_stopped_by_the_deadline() {
     let rt = chaos(limits());
     let t = std::time::Instant::now();
-    let err = misbehave(&rt, 1);
+    let err = misbehave(&rt, Chaos::LoopsForever);
     assert!(
         err.starts_with("train: the component ran out of time after 300ms"),
         "{err}"
@@ -89,7 +107,7 @@ fn an_endless_loop_is_stopped_by_fuel() {
         fuel: Some(5_000_000),
         ..limits()
     });
-    let err = misbehave(&rt, 1);
+    let err = misbehave(&rt, Chaos::LoopsForever);
     assert!(
         err.starts_with("train: the component ran out of fuel after 5000000 units"),
         "{err}"
@@ -99,7 +117,7 @@ fn an_endless_loop_is_stopped_by_fuel() {
 #[test]
 fn unbounded_allocation_hits_the_memory_limit() {
     let rt = chaos(limits());
-    let err = misbehave(&rt, 2);
+    let err = misbehave(&rt, Chaos::AllocatesWithoutBound);
     assert!(
         err.starts_with("train: the component exceeded the 64 MiB memory limit"),
         "{err}"
@@ -109,7 +127,7 @@ fn unbounded_allocation_hits_the_memory_limit() {
 #[test]
 fn unbounded_recursion_is_a_stack_overflow() {
     let rt = chaos(limits());
-    let err = misbehave(&rt, 3);
+    let err = misbehave(&rt, Chaos::RecursesWithoutBound);
     assert!(
         err.starts_with("train: the component overflowed its 1 MiB stack"),
         "{err}"
@@ -119,7 +137,7 @@ fn unbounded_recursion_is_a_stack_overflow() {
 #[test]
 fn a_panic_is_a_trap_with_the_guest_message() {
     let rt = chaos(limits());
-    let err = misbehave(&rt, 4);
+    let err = misbehave(&rt, Chaos::Panics);
     assert!(err.starts_with("train: the component trapped: "), "{err}");
     assert!(err.contains("chaos guest: deliberate panic"), "{err}");
 }
@@ -127,7 +145,7 @@ fn a_panic_is_a_trap_with_the_guest_message() {
 #[test]
 fn the_library_component_sees_no_files_and_no_environment() {
     let rt = chaos(limits());
-    let err = misbehave(&rt, 5);
+    let err = misbehave(&rt, Chaos::ProbesFilesAndEnvironment);
     assert!(err.contains("invalid data: file: Err("), "{err}");
     assert!(err.contains("dir: Err("), "{err}");
     assert!(err.contains("env vars: 0;"), "{err}");
@@ -145,18 +163,28 @@ fn an_oversized_result_is_refused() {
         "{err}"
     );
     let mut next = rt.instantiate(0).unwrap();
-    assert!(next.train(&tiny(), &params(0)).is_ok());
+    assert!(next.train(&tiny(), &params(Chaos::Behaves)).is_ok());
 }
 
 #[test]
 fn the_real_component_works_after_all_that() {
     let rt = chaos(limits());
-    for seed in 1..=4 {
-        misbehave(&rt, seed);
+    for chaos in [
+        Chaos::LoopsForever,
+        Chaos::AllocatesWithoutBound,
+        Chaos::RecursesWithoutBound,
+        Chaos::Panics,
+    ] {
+        misbehave(&rt, chaos);
     }
     let real = Runtime::new(None, Limits::default()).unwrap();
     let mut job = real.instantiate(0).unwrap();
-    let model = job.train(&tiny(), &params(42)).unwrap();
+    let real_params = Params {
+        n_estimators: 10,
+        seed: 42,
+        ..Params::default()
+    };
+    let model = job.train(&tiny(), &real_params).unwrap();
     let handle = job.load_model(&model).unwrap();
     let p = job.predict(&handle, &[1.5, 3.5], 2).unwrap();
     assert!(p[0] < p[1], "{p:?}");
@@ -169,7 +197,8 @@ fn nonsense_progress_is_clamped_and_logged() {
     progress.claim(0, 10);
     let mut job = rt.instantiate(0).unwrap();
     job.report_progress(progress.clone(), 0);
-    job.train(&tiny(), &params(7)).unwrap();
+    job.train(&tiny(), &params(Chaos::ReportsNonsenseProgress))
+        .unwrap();
     // Backwards and beyond-the-total reports never move the count past the
     // trees handed out.
     assert_eq!(progress.trees_done(), 10);
