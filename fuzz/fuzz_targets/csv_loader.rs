@@ -5,10 +5,8 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 
-// The loader itself, compiled here without the rest of the host (no wasmtime).
-#[path = "../../host/src/data.rs"]
-#[allow(dead_code)]
-mod data;
+// The loader itself, from the crate the host shares (no wasmtime).
+use cli_common::data;
 
 fuzz_target!(|bytes: &[u8]| {
     if let Ok(table) = data::parse_csv(bytes, Path::new("fuzz.csv"), &data::ReadOptions::all(1 << 30)) {

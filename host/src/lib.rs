@@ -1,12 +1,14 @@
 //! wasm-forest host library: everything the `wasm-forest` binary does, usable
 //! in-process (tests, embedders).
 
+// The CSV loader and the hyperparameter flags, shared with the command
+// component.
+pub use cli_common::{data, forest_args};
+
 pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod compare;
-pub mod data;
-pub mod forest_args;
 pub mod fsio;
 pub mod gpu;
 pub mod jobs;

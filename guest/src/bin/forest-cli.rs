@@ -12,13 +12,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-#[path = "../../../host/src/data.rs"]
-#[allow(dead_code)]
-mod data;
-#[path = "../../../host/src/forest_args.rs"]
-mod forest_args;
-
-use forest_args::ForestArgs;
+use cli_common::data;
+use cli_common::forest_args::ForestArgs;
 
 #[derive(Parser)]
 #[command(
