@@ -49,6 +49,17 @@ fn rate(rows: usize, s: &Summary) -> String {
 pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Report> {
     let params = args.forest.params(200, Some(16));
     let (xy, ds) = load_training(&args.train, args.target.as_deref(), rt.data_budget())?;
+    let nf = xy.n_features();
+    let largest = *args.sizes.iter().max().context("--sizes is empty")? as usize;
+    // Checked before the forest is trained: the rows are made up front.
+    let batch_bytes = (largest * nf * 4) as u64;
+    if batch_bytes > rt.data_budget() {
+        bail!(
+            "--sizes {largest}: {largest} rows of {nf} features take {} MiB, beyond the {} MiB limit of this job (--max-memory): use smaller sizes",
+            batch_bytes >> 20,
+            rt.data_budget() >> 20
+        );
+    }
     println!(
         "[SETUP] Training {} trees (max_depth {}) on {} ({} rows) in the sandbox...",
         params.n_estimators,
@@ -59,12 +70,39 @@ pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Repo
         xy.n_rows
     );
     let model = parallel::train(rt, &ds, &params, workers, None)?.model;
-    let nf = xy.n_features();
-    let largest = *args.sizes.iter().max().context("--sizes is empty")? as usize;
     let batch = resample(&xy.features, nf, largest);
     let need = inference_bytes(model.len(), nf * largest);
     let mut predictor = Predictor::new(rt, &model, workers, need)?;
-    let info = predictor.info.clone();
+    let adapter = gpu_adapter(args, &mut predictor, &batch[..nf])?;
+    let sizes = measure(&mut predictor, adapter.is_some(), &batch, nf, args)?;
+    let crossover_rows = adapter.as_ref().and_then(|_| crossover(&sizes));
+    println!();
+    if let Some(a) = &adapter {
+        print_result(a, crossover_rows, args.repeat)?;
+    }
+    let report = Report {
+        n_trees: predictor.info.n_trees,
+        n_nodes: predictor.info.n_nodes,
+        workers: predictor.workers(),
+        adapter: adapter.map(|a| a.name),
+        sizes,
+        crossover_rows,
+    };
+    predictor.drop_models()?;
+    if let Some(path) = &args.json {
+        write_output(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+        println!("[REPORT] JSON written to: {}", path.display());
+    }
+    Ok(report)
+}
+
+/// The adapter the GPU rows are measured on, if any (and wanted); the
+/// forest is uploaded here, outside the timings.
+fn gpu_adapter(
+    args: &PredictBenchArgs,
+    predictor: &mut Predictor,
+    one_row: &[f32],
+) -> Result<Option<crate::gpu::AdapterInfo>> {
     let adapter = match crate::gpu::shared() {
         Ok(g) if args.device_gpu() => Some(g.adapter_info().clone()),
         Ok(_) => None,
@@ -73,6 +111,7 @@ pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Repo
             None
         }
     };
+    let info = &predictor.info;
     println!(
         "[SETUP] Model: {} trees, {} nodes; {} sandboxed worker instance{}; GPU: {}",
         info.n_trees,
@@ -82,10 +121,21 @@ pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Repo
         adapter.as_ref().map_or("none", |a| a.name.as_str())
     );
     if adapter.is_some() {
-        // Uploads the forest (once per instance) outside the timings.
-        predictor.predict(&batch[..nf], 1, Device::Gpu)?;
+        predictor.predict(one_row, 1, Device::Gpu)?;
     }
     println!();
+    Ok(adapter)
+}
+
+/// Medians of `--repeat` predictions of each batch size, on the CPU and,
+/// with `gpu`, through the GPU import; one table line each.
+fn measure(
+    predictor: &mut Predictor,
+    gpu: bool,
+    batch: &[f32],
+    nf: usize,
+    args: &PredictBenchArgs,
+) -> Result<Vec<Row>> {
     println!(
         "{:>9}  {:>12} {:>12}  {:>12} {:>12}  faster",
         "rows", "cpu median", "cpu rows/s", "gpu median", "gpu rows/s"
@@ -106,7 +156,7 @@ pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Repo
             Ok(Summary::of(&runs))
         };
         let cpu = time(Device::Cpu)?;
-        let gpu = adapter.as_ref().map(|_| time(Device::Gpu)).transpose()?;
+        let gpu = gpu.then(|| time(Device::Gpu)).transpose()?;
         let faster = match &gpu {
             Some(g) if g.median_s < cpu.median_s => "gpu",
             Some(_) => "cpu",
@@ -121,51 +171,39 @@ pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Repo
         );
         sizes.push(Row { rows, cpu, gpu });
     }
-    // The smallest size from which the GPU wins at every larger size.
-    let crossover_rows = adapter.as_ref().and_then(|_| {
-        let mut from = None;
-        for r in sizes.iter().rev() {
-            match &r.gpu {
-                Some(g) if g.median_s < r.cpu.median_s => from = Some(r.rows),
-                _ => break,
-            }
+    Ok(sizes)
+}
+
+/// The smallest size from which the GPU wins at every larger size.
+fn crossover(sizes: &[Row]) -> Option<usize> {
+    let mut from = None;
+    for r in sizes.iter().rev() {
+        match &r.gpu {
+            Some(g) if g.median_s < r.cpu.median_s => from = Some(r.rows),
+            _ => break,
         }
-        from
-    });
-    println!();
-    if let Some(a) = &adapter {
-        match crossover_rows {
-            Some(c) => println!(
-                "[RESULT] The GPU import is faster from {c} rows on (median of {})",
-                args.repeat
-            ),
-            None => println!(
-                "[RESULT] The GPU import was not faster at any batch size up to the largest measured"
-            ),
+    }
+    from
+}
+
+fn print_result(a: &crate::gpu::AdapterInfo, crossover: Option<usize>, repeat: u32) -> Result<()> {
+    match crossover {
+        Some(c) => {
+            println!("[RESULT] The GPU import is faster from {c} rows on (median of {repeat})")
         }
-        let auto = crate::runtime::gpu_auto_min_rows(a)?;
-        println!(
-            "[RESULT] device auto uses {} from {} (WASM_FOREST_GPU_MIN_ROWS overrides)",
-            a.name,
-            if auto == u32::MAX {
-                "no batch size: a software adapter".to_string()
-            } else {
-                format!("{auto} rows")
-            }
-        );
+        None => println!(
+            "[RESULT] The GPU import was not faster at any batch size up to the largest measured"
+        ),
     }
-    let report = Report {
-        n_trees: info.n_trees,
-        n_nodes: info.n_nodes,
-        workers: predictor.workers(),
-        adapter: adapter.map(|a| a.name),
-        sizes,
-        crossover_rows,
-    };
-    predictor.drop_models()?;
-    if let Some(path) = &args.json {
-        write_output(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
-        println!("[REPORT] JSON written to: {}", path.display());
-    }
-    Ok(report)
+    let auto = crate::runtime::gpu_auto_min_rows(a)?;
+    println!(
+        "[RESULT] device auto uses {} from {} (WASM_FOREST_GPU_MIN_ROWS overrides)",
+        a.name,
+        if auto == u32::MAX {
+            "no batch size: a software adapter".to_string()
+        } else {
+            format!("{auto} rows")
+        }
+    );
+    Ok(())
 }
