@@ -640,6 +640,20 @@ fn huge_counts_and_bad_parameters_are_refused_before_the_data_is_read() {
     ]);
     assert!(e.contains("beyond the 4096 MiB limit"), "{e}");
     assert!(!syn.exists());
+    // Nor are prediction batches that could not be held.
+    let e = fails(&[
+        "--max-memory",
+        "100",
+        "predict-bench",
+        "--sizes",
+        "10,10000000",
+        "--n-estimators",
+        "1",
+    ]);
+    assert!(
+        e.contains("--sizes 10000000: 10000000 rows of 10 features take 381 MiB"),
+        "{e}"
+    );
     // Column names a model could not hand back are refused where the model
     // is made.
     let wide = dir.path().join("wide.csv");
