@@ -106,8 +106,53 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
         job.drop_model(model)?;
         info
     };
-    // Only the columns the model needs (and the target) are read: others
-    // may hold anything.
+    let xy = read_input(rt, args, &info)?;
+    // Small batches are not worth more instances.
+    let workers = workers.min(xy.n_rows.div_ceil(PREDICT_ROWS_PER_WORKER).max(1));
+    let need = inference_bytes(bytes.len(), xy.features.len() / workers);
+    let mut predictor = Predictor::new(rt, &bytes, workers, need)
+        .with_context(|| format!("{} is not a usable model", args.model.display()))?;
+    let t = Instant::now();
+    let predicted = predictor.predict(&xy.features, xy.n_rows as u32, args.device.wit())?;
+    let elapsed = t.elapsed();
+    let instances = predictor.workers();
+    predictor.drop_models()?;
+    if let Some(note) = &predicted.note {
+        eprintln!("Predicting on the CPU: {note}");
+    }
+    write_predictions(args.out.as_deref(), &predicted.values)?;
+    let on_gpu = predicted.devices.contains(&Device::Gpu);
+    // One device entry per block of rows; the instances took the blocks in turn.
+    let blocks = predicted.devices.len();
+    eprintln!(
+        "Predicted {} rows in {} in the sandbox ({}, {instances} worker instance{}{}){}",
+        xy.n_rows,
+        ms(elapsed.as_secs_f64()),
+        if on_gpu { "GPU import" } else { "CPU" },
+        if instances == 1 { "" } else { "s" },
+        if blocks > 1 {
+            format!(", {blocks} blocks of rows")
+        } else {
+            String::new()
+        },
+        if on_gpu {
+            adapter_text()
+        } else {
+            String::new()
+        }
+    );
+    if let (Some(targets), Some(name)) = (&xy.targets, &xy.target_name) {
+        eprintln!(
+            "Mean Squared Error (vs '{name}'): {:.4}",
+            mse(&predicted.values, targets)
+        );
+    }
+    Ok(())
+}
+
+/// The input CSV, reading only the columns the model needs and the target
+/// (the model's, or `--target`): the others may hold anything.
+fn read_input(rt: &Runtime, args: &PredictArgs, info: &ModelInfo) -> Result<data::Xy> {
     let target = args.target.as_deref().or(info.target_name.as_deref());
     let options = data::ReadOptions {
         budget: rt.data_budget(),
@@ -117,73 +162,44 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
         }),
     };
     let table = data::read_csv(&args.input, &options).map_err(|e| hint_data_dir(e, &args.input))?;
-    let xy = table.for_prediction(
+    table.for_prediction(
         info.n_features as usize,
         info.feature_names.as_deref(),
         target,
         args.target.is_some(),
-    )?;
-    // Small batches are not worth more instances.
-    let workers = workers.min(table.n_rows().div_ceil(PREDICT_ROWS_PER_WORKER).max(1));
-    let need = inference_bytes(bytes.len(), table.n_values() / workers);
-    let mut predictor = Predictor::new(rt, &bytes, workers, need)
-        .with_context(|| format!("{} is not a usable model", args.model.display()))?;
-    let t = Instant::now();
-    let predicted = predictor.predict(&xy.features, xy.n_rows as u32, args.device.wit())?;
-    let elapsed = t.elapsed();
-    let instances = predictor.workers();
-    predictor.drop_models()?;
-    let predictions = predicted.values;
-    let on_gpu = predicted.devices.contains(&Device::Gpu);
-    if let Some(note) = &predicted.note {
-        eprintln!("Predicting on the CPU: {note}");
-    }
+    )
+}
 
+/// One `prediction` column, to `out` or standard output (data there,
+/// diagnostics on stderr).
+fn write_predictions(out: Option<&std::path::Path>, predictions: &[f64]) -> Result<()> {
     let mut csv = String::with_capacity(predictions.len() * 20 + 16);
     csv.push_str("prediction\n");
-    for p in &predictions {
+    for p in predictions {
         // `{}` prints the shortest text that reads back as the same f64.
         writeln!(csv, "{p}").unwrap();
     }
-    // Data on stdout (or the file), diagnostics on stderr.
-    match &args.out {
+    match out {
         Some(path) => {
             write_output(path, csv.as_bytes())?;
             eprintln!("Predictions written to: {}", path.display());
         }
         None => print!("{csv}"),
     }
-    // One device entry per block of rows; the instances took the blocks in turn.
-    let blocks = predicted.devices.len();
-    // Which device served, as bench says: the process's one GPU, already
-    // created by the import when a block ran on it (so this touches no
-    // device otherwise).
-    let adapter = match on_gpu.then(crate::gpu::shared) {
-        Some(Ok(g)) => {
+    Ok(())
+}
+
+/// Which device served, as bench says: the process's one GPU, already
+/// created by the import when a block ran on it (so this touches no device
+/// otherwise).
+fn adapter_text() -> String {
+    match crate::gpu::shared() {
+        Ok(g) => {
             let a = g.adapter_info();
             format!(" on {} [{}, {}]", a.name, a.backend, a.device_type)
         }
-        _ => String::new(),
-    };
-    eprintln!(
-        "Predicted {} rows in {} in the sandbox ({}, {instances} worker instance{}{}){adapter}",
-        xy.n_rows,
-        ms(elapsed.as_secs_f64()),
-        if on_gpu { "GPU import" } else { "CPU" },
-        if instances == 1 { "" } else { "s" },
-        if blocks > 1 {
-            format!(", {blocks} blocks of rows")
-        } else {
-            String::new()
-        }
-    );
-    if let (Some(targets), Some(name)) = (&xy.targets, &xy.target_name) {
-        eprintln!(
-            "Mean Squared Error (vs '{name}'): {:.4}",
-            mse(&predictions, targets)
-        );
+        Err(_) => String::new(),
     }
-    Ok(())
 }
 
 pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
