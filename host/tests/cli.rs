@@ -804,7 +804,7 @@ fn without_an_adapter_bench_and_predict_fall_back_to_the_cpu() {
     let gpu = predict("gpu");
     let (_, e) = text(&gpu);
     assert_eq!(gpu.status.code(), Some(1), "{e}");
-    assert!(e.contains("GPU: no adapter"), "{e}");
+    assert!(e.contains("GPU: no-adapter: "), "{e}");
     assert!(!e.contains("panicked"), "{e}");
 }
 
