@@ -134,8 +134,8 @@ pub struct Gpu {
     max_buffer_bytes: u64,
     max_rows_per_dispatch: u32,
     device_limits: (u64, u32),
-    lost: Arc<Mutex<Option<String>>>,
-    uncaptured: Arc<Mutex<Option<String>>>,
+    lost: ErrorSlot,
+    uncaptured: ErrorSlot,
 }
 
 /// One group of consecutive trees whose node arrays fit the buffer limit;
@@ -210,72 +210,8 @@ impl Gpu {
         device: wgpu::Device,
         queue: wgpu::Queue,
     ) -> Result<Gpu> {
-        let lost = Arc::new(Mutex::new(None));
-        let uncaptured = Arc::new(Mutex::new(None));
-        {
-            let lost = lost.clone();
-            device.set_device_lost_callback(move |reason, message| {
-                if let Ok(mut l) = lost.lock() {
-                    *l = Some(format!("{reason:?}: {message}"));
-                }
-            });
-            let uncaptured = uncaptured.clone();
-            // wgpu panics on errors nobody captured; record them instead.
-            device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-                if let Ok(mut u) = uncaptured.lock() {
-                    *u = Some(e.to_string());
-                }
-            }));
-        }
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("forest_predict.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
-        });
-        let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let mut entries = vec![wgpu::BindGroupLayoutEntry {
-            binding: 0,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Uniform,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        }];
-        entries.extend((1..=7).map(|b| storage(b, true)));
-        entries.push(storage(8, false));
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("forest_predict"),
-            entries: &entries,
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("forest_predict"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("forest_predict"),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some("predict"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::Internal(format!(
-                "building the prediction pipeline: {e}"
-            )));
-        }
+        let (lost, uncaptured) = watch_errors(&device);
+        let (pipeline, layout) = build_pipeline(&device)?;
         let limits = device.limits();
         let max_buffer_bytes = limits
             .max_storage_buffer_binding_size
@@ -284,23 +220,7 @@ impl Gpu {
             .max_compute_workgroups_per_dimension
             .saturating_mul(WORKGROUP);
         Ok(Gpu {
-            info: AdapterInfo {
-                name: info.name,
-                backend: info.backend.to_string(),
-                device_type: match info.device_type {
-                    wgpu::DeviceType::DiscreteGpu => "discrete-gpu",
-                    wgpu::DeviceType::IntegratedGpu => "integrated-gpu",
-                    wgpu::DeviceType::VirtualGpu => "virtual-gpu",
-                    wgpu::DeviceType::Cpu => "cpu",
-                    wgpu::DeviceType::Other => "other",
-                }
-                .to_string(),
-                driver: [info.driver, info.driver_info]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            },
+            info: describe(info),
             device,
             queue,
             pipeline,
@@ -477,26 +397,41 @@ impl Gpu {
         timings: &mut GpuTimings,
     ) -> Result<Vec<f32>> {
         let t = Instant::now();
-        let out_bytes = 4 * u64::from(n_rows);
-        let (rows, out, readback) = self.scoped("uploading the rows", || {
-            let rows = self.storage("rows", bytemuck::cast_slice(features));
-            let out = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("out"),
-                size: out_bytes,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            let readback = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("readback"),
-                size: out_bytes,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            (rows, out, readback)
+        let buffers = self.scoped("uploading the rows", || {
+            self.chunk_buffers(features, n_rows)
         })?;
         timings.upload += t.elapsed();
-
         let t = Instant::now();
+        let submission = self.scoped("dispatching", || self.dispatch(forest, &buffers, n_rows))?;
+        timings.chunks += forest.groups.len() as u32;
+        let values = self.read_back(&buffers.readback, submission, n_rows)?;
+        timings.dispatch_readback += t.elapsed();
+        Ok(values)
+    }
+
+    /// The rows of a chunk uploaded, and room for its results on the device
+    /// and for reading them back.
+    fn chunk_buffers(&self, features: &[f32], n_rows: u32) -> ChunkBuffers {
+        let out_bytes = 4 * u64::from(n_rows);
+        let buffer = |label, usage| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: out_bytes,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        use wgpu::BufferUsages as U;
+        ChunkBuffers {
+            rows: self.storage("rows", bytemuck::cast_slice(features)),
+            out: buffer("out", U::STORAGE | U::COPY_SRC),
+            readback: buffer("readback", U::MAP_READ | U::COPY_DST),
+        }
+    }
+
+    /// One dispatch per tree group, in order (each adds to what the previous
+    /// wrote), then the copy of the results into the readback buffer.
+    fn dispatch(&self, forest: &GpuForest, b: &ChunkBuffers, n_rows: u32) -> wgpu::SubmissionIndex {
         // Workgroups laid out in 2D when one dimension is not enough.
         let groups_needed = n_rows.div_ceil(WORKGROUP);
         let max_x = self
@@ -509,75 +444,87 @@ impl Gpu {
         } else {
             (max_x, groups_needed.div_ceil(max_x))
         };
-        let submission = self.scoped("dispatching", || {
-            let mut encoder = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("forest_predict"),
-                });
-            let bind_groups: Vec<wgpu::BindGroup> = forest
-                .groups
-                .iter()
-                .enumerate()
-                .map(|(g, group)| {
-                    let params = [
-                        n_rows,
-                        forest.n_features,
-                        group.n_trees,
-                        u32::from(g > 0),
-                        group.max_steps,
-                        gx * WORKGROUP,
-                    ];
-                    let uniform =
-                        self.device
-                            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                                label: Some("params"),
-                                contents: bytemuck::cast_slice(&params),
-                                usage: wgpu::BufferUsages::UNIFORM,
-                            });
-                    let buffers = [
-                        &uniform,
-                        &group.roots,
-                        &group.feature,
-                        &group.threshold,
-                        &group.left,
-                        &group.right,
-                        &group.value,
-                        &rows,
-                        &out,
-                    ];
-                    let entries: Vec<wgpu::BindGroupEntry> = buffers
-                        .iter()
-                        .enumerate()
-                        .map(|(i, b)| wgpu::BindGroupEntry {
-                            binding: i as u32,
-                            resource: b.as_entire_binding(),
-                        })
-                        .collect();
-                    self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("forest_predict"),
-                        layout: &self.layout,
-                        entries: &entries,
-                    })
-                })
-                .collect();
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("forest_predict"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&self.pipeline);
-                // Tree groups in order: each adds to what the previous wrote.
-                for bg in &bind_groups {
-                    pass.set_bind_group(0, bg, &[]);
-                    pass.dispatch_workgroups(gx, gy, 1);
-                }
+        let bind_groups: Vec<wgpu::BindGroup> = (0..forest.groups.len())
+            .map(|g| self.bind_group(forest, g, b, [n_rows, gx * WORKGROUP]))
+            .collect();
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("forest_predict"),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("forest_predict"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.pipeline);
+            for bg in &bind_groups {
+                pass.set_bind_group(0, bg, &[]);
+                pass.dispatch_workgroups(gx, gy, 1);
             }
-            encoder.copy_buffer_to_buffer(&out, 0, &readback, 0, out_bytes);
-            self.queue.submit([encoder.finish()])
-        })?;
-        timings.chunks += forest.groups.len() as u32;
+        }
+        encoder.copy_buffer_to_buffer(&b.out, 0, &b.readback, 0, 4 * u64::from(n_rows));
+        self.queue.submit([encoder.finish()])
+    }
 
+    /// Tree group `g`'s bindings (see the top of the shader); `[n_rows,
+    /// row_stride]` are the chunk's rows and the rows of a grid line.
+    fn bind_group(
+        &self,
+        forest: &GpuForest,
+        g: usize,
+        b: &ChunkBuffers,
+        [n_rows, row_stride]: [u32; 2],
+    ) -> wgpu::BindGroup {
+        let group = &forest.groups[g];
+        let params = [
+            n_rows,
+            forest.n_features,
+            group.n_trees,
+            u32::from(g > 0),
+            group.max_steps,
+            row_stride,
+        ];
+        let uniform = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: bytemuck::cast_slice(&params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let buffers = [
+            &uniform,
+            &group.roots,
+            &group.feature,
+            &group.threshold,
+            &group.left,
+            &group.right,
+            &group.value,
+            &b.rows,
+            &b.out,
+        ];
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, buf)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: buf.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("forest_predict"),
+            layout: &self.layout,
+            entries: &entries,
+        })
+    }
+
+    /// Waits (at most [`WAIT`]) for `submission` and reads the results.
+    fn read_back(
+        &self,
+        readback: &wgpu::Buffer,
+        submission: wgpu::SubmissionIndex,
+        n_rows: u32,
+    ) -> Result<Vec<f32>> {
         let (tx, rx) = mpsc::channel();
         readback.map_async(wgpu::MapMode::Read, .., move |r| {
             let _ = tx.send(r);
@@ -613,12 +560,9 @@ impl Gpu {
             let view = readback
                 .get_mapped_range(..)
                 .map_err(|e| GpuError::Internal(format!("reading the results back: {e}")))?;
-            view.chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
+            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
         };
         readback.unmap();
-        timings.dispatch_readback += t.elapsed();
         Ok(values)
     }
 }
@@ -662,6 +606,108 @@ fn pick_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
 }
 
 /// Checks everything the shader relies on; returns each tree's depth.
+/// A chunk's rows on the device, its results, and where they are read back.
+struct ChunkBuffers {
+    rows: wgpu::Buffer,
+    out: wgpu::Buffer,
+    readback: wgpu::Buffer,
+}
+
+/// Where a lost device and errors nobody captured are recorded (wgpu would
+/// panic on the latter), to be turned into `gpu-error`s.
+type ErrorSlot = Arc<Mutex<Option<String>>>;
+
+fn watch_errors(device: &wgpu::Device) -> (ErrorSlot, ErrorSlot) {
+    let lost: ErrorSlot = Arc::new(Mutex::new(None));
+    let uncaptured: ErrorSlot = Arc::new(Mutex::new(None));
+    {
+        let lost = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut l) = lost.lock() {
+                *l = Some(format!("{reason:?}: {message}"));
+            }
+        });
+    }
+    {
+        let uncaptured = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut u) = uncaptured.lock() {
+                *u = Some(e.to_string());
+            }
+        }));
+    }
+    (lost, uncaptured)
+}
+
+/// The prediction kernel's pipeline and bind group layout: binding 0 the
+/// parameters (uniform), 1..=7 the forest and the rows (read-only storage),
+/// 8 the output (see the top of shaders/forest_predict.wgsl).
+fn build_pipeline(device: &wgpu::Device) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("forest_predict.wgsl"),
+        source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+    });
+    let buffer = |binding, ty| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    };
+    let storage = |read_only| wgpu::BufferBindingType::Storage { read_only };
+    let mut entries = vec![buffer(0, wgpu::BufferBindingType::Uniform)];
+    entries.extend((1..=7).map(|b| buffer(b, storage(true))));
+    entries.push(buffer(8, storage(false)));
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("forest_predict"),
+        entries: &entries,
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("forest_predict"),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some("forest_predict"),
+        layout: Some(&pipeline_layout),
+        module: &module,
+        entry_point: Some("predict"),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(GpuError::Internal(format!(
+            "building the prediction pipeline: {e}"
+        )));
+    }
+    Ok((pipeline, layout))
+}
+
+/// What `adapter()` says of a device.
+fn describe(info: wgpu::AdapterInfo) -> AdapterInfo {
+    AdapterInfo {
+        name: info.name,
+        backend: info.backend.to_string(),
+        device_type: match info.device_type {
+            wgpu::DeviceType::DiscreteGpu => "discrete-gpu",
+            wgpu::DeviceType::IntegratedGpu => "integrated-gpu",
+            wgpu::DeviceType::VirtualGpu => "virtual-gpu",
+            wgpu::DeviceType::Cpu => "cpu",
+            wgpu::DeviceType::Other => "other",
+        }
+        .to_string(),
+        driver: [info.driver, info.driver_info]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
 fn validate(f: &FlatForest) -> Result<Vec<u32>> {
     let bad = |m: String| Err(GpuError::InvalidForest(m));
     let len = f.feature.len();
