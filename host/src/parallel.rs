@@ -236,13 +236,13 @@ pub fn train(
         let trainer = job.start_trainer(data, params)?;
         let parts = if total == 0 {
             // One grow call lets the guest say what is wrong.
-            vec![job.grow(&trainer, (0, 0), 0, 0)?]
+            vec![job.grow_part(&trainer, (0, 0), 0, 0)?]
         } else {
             queue.drain(|first, count, grown| {
                 if let Some(p) = &progress {
                     p.claim(w, count);
                 }
-                let part = job.grow(&trainer, (first, count), grown, total)?;
+                let part = job.grow_part(&trainer, (first, count), grown, total)?;
                 let size = part.len();
                 model_bytes.add(size, first + count)?;
                 anyhow::Ok((part, size))

@@ -375,7 +375,7 @@ impl Runtime {
             // /tmp/perf-PID.map (names need an unstripped guest, see README).
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
-        let engine = wt(Engine::new(&config)).context("creating the wasmtime engine")?;
+        let engine = wasmtime_err(Engine::new(&config)).context("creating the wasmtime engine")?;
         if limits.on_timeout == OnTimeout::Trap {
             start_epoch_ticker(&engine)?;
         }
@@ -389,10 +389,11 @@ impl Runtime {
         let (compiled, cache) = match loaded {
             cache::Loaded::Hit(c) => (c, CacheUse::Hit),
             missed => {
-                let c = wt(Component::new(&engine, bytes)).with_context(|| match label {
-                    "embedded" => "compiling the embedded component".to_string(),
-                    path => format!("compiling component {path}"),
-                })?;
+                let c =
+                    wasmtime_err(Component::new(&engine, bytes)).with_context(|| match label {
+                        "embedded" => "compiling the embedded component".to_string(),
+                        path => format!("compiling component {path}"),
+                    })?;
                 let stored = cache_file.as_deref().map(|f| (f, cache::store(&c, f)));
                 let cache = match (missed, stored) {
                     (cache::Loaded::Damaged(reason), Some((file, stored))) => {
@@ -409,16 +410,16 @@ impl Runtime {
 
         let t = Instant::now();
         let mut linker = Linker::<HostState>::new(&engine);
-        wt(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))
+        wasmtime_err(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))
             .context("adding WASI to the linker")?;
-        wt(bindings::ForestLib::add_to_linker::<_, HasSelf<_>>(
+        wasmtime_err(bindings::ForestLib::add_to_linker::<_, HasSelf<_>>(
             &mut linker,
             |s| s,
         ))
         .context("adding the progress and gpu imports to the linker")?;
-        let pre = wt(linker.instantiate_pre(&compiled))
+        let pre = wasmtime_err(linker.instantiate_pre(&compiled))
             .with_context(|| format!("linking component {label}"))?;
-        let pre = wt(bindings::ForestLibPre::new(pre)).with_context(|| {
+        let pre = wasmtime_err(bindings::ForestLibPre::new(pre)).with_context(|| {
             format!("component {label} does not export wasm-forest:forest/forest@0.1.0")
         })?;
         let link_time = t.elapsed();
@@ -461,8 +462,8 @@ impl Runtime {
     /// returns how long that took.
     pub fn cold_compile(&self) -> Result<Duration> {
         let t = Instant::now();
-        let component =
-            wt(Component::new(&self.engine, &self.bytes)).context("compiling the component")?;
+        let component = wasmtime_err(Component::new(&self.engine, &self.bytes))
+            .context("compiling the component")?;
         let elapsed = t.elapsed();
         drop(component);
         Ok(elapsed)
@@ -471,11 +472,12 @@ impl Runtime {
     /// Loads the component again from wasmtime's serialized (precompiled)
     /// form, as a compilation cache would, and returns how long that took.
     pub fn warm_compile(&self) -> Result<Duration> {
-        let bytes = wt(self.component.serialize()).context("serializing the compiled component")?;
+        let bytes = wasmtime_err(self.component.serialize())
+            .context("serializing the compiled component")?;
         let t = Instant::now();
         // SAFETY: these bytes were produced just above by `serialize` on this
         // very engine; deserialize is unsafe only for untrusted bytes.
-        let component = wt(unsafe { Component::deserialize(&self.engine, &bytes) })
+        let component = wasmtime_err(unsafe { Component::deserialize(&self.engine, &bytes) })
             .context("loading the precompiled component")?;
         let elapsed = t.elapsed();
         drop(component);
@@ -513,7 +515,7 @@ impl Runtime {
         store.set_hostcall_fuel(SMALL_RESULT_BYTES);
         store.set_epoch_deadline(u64::MAX / 2);
         if self.limits.fuel.is_some() {
-            wt(store.set_fuel(u64::MAX)).context("setting fuel")?;
+            wasmtime_err(store.set_fuel(u64::MAX)).context("setting fuel")?;
         }
         let instance = match self.pre.instantiate(&mut store) {
             Ok(instance) => instance,
@@ -907,7 +909,7 @@ fn timeout_text(what: &str, timeout: Duration) -> String {
 }
 
 /// wasmtime 48 has its own error type; this brings it into anyhow.
-fn wt<T>(r: wasmtime::Result<T>) -> Result<T> {
+fn wasmtime_err<T>(r: wasmtime::Result<T>) -> Result<T> {
     r.map_err(anyhow::Error::from)
 }
 
@@ -961,7 +963,7 @@ impl Job {
         self.store
             .set_hostcall_fuel(result_bytes.saturating_add(SMALL_RESULT_BYTES));
         if let Some(fuel) = self.limits.fuel {
-            wt(self.store.set_fuel(fuel)).context("setting fuel")?;
+            wasmtime_err(self.store.set_fuel(fuel)).context("setting fuel")?;
         }
         let watch = match self.limits.on_timeout {
             OnTimeout::Trap => {
@@ -1070,7 +1072,7 @@ impl Job {
     /// `trainer.grow`: trees `first..first + count` as part bytes. Progress
     /// is reported as `done_before` (this worker's trees grown before this
     /// call) plus the call's count, of `share` trees.
-    pub fn grow(
+    pub fn grow_part(
         &mut self,
         trainer: &TrainerHandle,
         (first, count): (u32, u32),
@@ -1086,7 +1088,8 @@ impl Job {
     }
 
     pub fn drop_trainer(&mut self, trainer: TrainerHandle) -> Result<()> {
-        wt(trainer.handle.resource_drop(&mut self.store)).context("dropping a trainer resource")
+        wasmtime_err(trainer.handle.resource_drop(&mut self.store))
+            .context("dropping a trainer resource")
     }
 
     /// Merges parts into model file bytes, in the sandbox.
@@ -1176,7 +1179,8 @@ impl Job {
     }
 
     pub fn drop_model(&mut self, model: ModelHandle) -> Result<()> {
-        wt(model.handle.resource_drop(&mut self.store)).context("dropping a model resource")
+        wasmtime_err(model.handle.resource_drop(&mut self.store))
+            .context("dropping a model resource")
     }
 }
 

@@ -130,14 +130,14 @@ fn trainer_pieces_are_train_part_bytes() {
     let mut job = rt.instantiate(64 << 20).unwrap();
     let trainer = job.start_trainer(&ds, &p).unwrap();
     for (first, count) in [(0, 9), (0, 1), (4, 3), (8, 1)] {
-        let piece = job.grow(&trainer, (first, count), 0, count).unwrap();
+        let piece = job.grow_part(&trainer, (first, count), 0, count).unwrap();
         let part = job.train_part(&ds, &p, first, count).unwrap();
         assert!(piece == part, "trees {first}+{count}");
     }
     // Outside the forest: the guest's error, the trainer still usable.
-    let err = job.grow(&trainer, (8, 2), 0, 2).unwrap_err();
+    let err = job.grow_part(&trainer, (8, 2), 0, 2).unwrap_err();
     assert!(format!("{err:#}").contains("n_estimators"), "{err:#}");
-    assert!(job.grow(&trainer, (0, 1), 0, 1).is_ok());
+    assert!(job.grow_part(&trainer, (0, 1), 0, 1).is_ok());
     job.drop_trainer(trainer).unwrap();
     // Bad parameters are refused when the trainer starts.
     let bad = Params {
