@@ -142,16 +142,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     let (dataset, train_csv, test_csv) = resolve_data(args, rt.data_budget())?;
     let (train_xy, train_ds) = load_training(&train_csv, args.target.as_deref(), rt.data_budget())?;
     let test_xy = load_test(&test_csv, &train_xy, rt.data_budget())?;
-    println!(
-        "=== COMPARE: {dataset} ({} train / {} test rows, {} features), {} trees, max_depth {}, median of {repeat} after a warm-up ===",
-        train_xy.n_rows,
-        test_xy.n_rows,
-        train_xy.n_features(),
-        params.n_estimators,
-        params
-            .max_depth
-            .map_or_else(|| "none".into(), |d| d.to_string())
-    );
+    print_header(&dataset, (&train_xy, &test_xy), &params, repeat);
     let mut rec = Recorder {
         dataset: dataset.clone(),
         rows: Vec::new(),
@@ -168,12 +159,15 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     let pred_workers = workers.min(test_xy.n_rows.div_ceil(10_000)).max(1);
     let need = inference_bytes(trained.model.len(), test_xy.features.len() / pred_workers);
     let mut predictor = load_phase(rt, &mut rec, &model_path, pred_workers, need, repeat)?;
-    let native_forest = match &trained.native_model {
-        Some(bytes) => Some(rec.phase("native", "load", repeat, || {
-            Ok(forest::model::from_bytes(bytes)?)
-        })?),
-        None => None,
-    };
+    let native_forest = trained
+        .native_model
+        .as_ref()
+        .map(|bytes| {
+            rec.phase("native", "load", repeat, || {
+                Ok(forest::model::from_bytes(bytes)?)
+            })
+        })
+        .transpose()?;
     let gpu_name = gpu_adapter(args.no_gpu, &mut skipped);
     let devices = Devices {
         predictor: &mut predictor,
@@ -236,6 +230,19 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         );
     }
     Ok(report)
+}
+
+fn print_header(dataset: &str, (train, test): (&Xy, &Xy), params: &Params, repeat: u32) {
+    println!(
+        "=== COMPARE: {dataset} ({} train / {} test rows, {} features), {} trees, max_depth {}, median of {repeat} after a warm-up ===",
+        train.n_rows,
+        test.n_rows,
+        train.n_features(),
+        params.n_estimators,
+        params
+            .max_depth
+            .map_or_else(|| "none".into(), |d| d.to_string())
+    );
 }
 
 /// One `reference.py --serve` process per Python system that can run here;
