@@ -15,22 +15,26 @@
 mod builder;
 mod criterion;
 mod dataset;
+mod ensemble;
 mod error;
-mod forest;
 mod hist;
 pub mod model;
 mod params;
 pub mod part;
+mod predict;
 pub mod rng;
 mod splitter;
+mod trainer;
 mod tree;
+mod validate;
 
 pub use criterion::{MAX_TARGET_SUM, first_target_beyond_limit, target_range_text};
 pub use dataset::Dataset;
+pub use ensemble::{Forest, ForestInfo};
 pub use error::{ForestError, Result};
-pub use forest::{
-    Forest, ForestInfo, Trainer, check_batch, check_feature_names, train, transpose_in_place,
-};
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
+pub use predict::check_batch;
 pub use splitter::threshold_between;
+pub use trainer::{Trainer, train, transpose_in_place};
 pub use tree::{LEAF, Nodes, RAW_NODE_BYTES};
+pub use validate::check_feature_names;

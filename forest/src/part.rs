@@ -18,11 +18,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ensemble::Forest;
 use crate::error::{ForestError, Result};
-use crate::forest::{Forest, Node, Trainer, check_feature_names, check_meta, check_node};
-use crate::model::{self, HeadRef};
+use crate::model::{self, HeadRef, split_framed};
 use crate::params::Params;
-use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left, split_framed};
+use crate::trainer::Trainer;
+use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left};
+use crate::validate::{Node, check_feature_names, check_meta, check_node};
 
 const MAGIC: [u8; 8] = *b"WFPART4\0";
 
