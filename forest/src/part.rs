@@ -78,12 +78,12 @@ impl Part {
             target_name.as_deref(),
             trainer.n_features(),
         )?;
-        let mut splitter = trainer.splitter();
+        let mut builder = trainer.tree_builder();
         // Each tree is appended as soon as it is grown (a lone tree is moved):
         // the part is the only copy of its trees.
         let (mut nodes, mut roots) = (Nodes::default(), Vec::with_capacity(count as usize));
         for t in first..end {
-            let tree = trainer.build_tree(t, &mut splitter);
+            let tree = trainer.build_tree(t, &mut builder);
             roots.push(nodes.len() as u32);
             if nodes.is_empty() {
                 nodes = tree;

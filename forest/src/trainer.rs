@@ -3,16 +3,17 @@
 
 use std::ops::Range;
 
-use crate::builder::{self, Limits};
+use crate::builder::{AUTO_EXACT_ROWS, StopRules, TreeBuilder};
 use crate::dataset::Dataset;
 use crate::ensemble::Forest;
 use crate::error::Result;
-use crate::hist::{self, Binned};
+use crate::exact;
+use crate::hist::Binned;
 use crate::params::{Params, SplitterKind};
 use crate::rng::Rng;
-use crate::splitter::Splitter;
 use crate::tree::Nodes;
 use crate::validate::check_feature_names;
+use crate::workspace::Workspace;
 
 /// Everything training needs that does not change from tree to tree.
 pub struct Trainer {
@@ -74,18 +75,12 @@ impl Trainer {
         // `auto` on data no larger than its crossover grows exact trees from
         // the root: the presorted path does that fastest (same trees).
         let exact = params.splitter == SplitterKind::Exact
-            || params.splitter == SplitterKind::Auto && n <= hist::AUTO_EXACT_ROWS;
+            || params.splitter == SplitterKind::Auto && n <= AUTO_EXACT_ROWS;
         let mut order = Vec::new();
         if exact {
             // The presorted path reads a feature's values by row id: columns.
             transpose_in_place(&mut values, n, nf);
-            let columns = &values;
-            order.reserve_exact(n * nf);
-            let (all, mut keys): (Vec<u32>, _) = ((0..n as u32).collect(), Vec::new());
-            for f in 0..nf {
-                crate::splitter::sort_by_value(&columns[f * n..(f + 1) * n], &all, &mut keys);
-                order.extend(keys.iter().map(|&k| k as u32));
-            }
+            order = exact::presort(&values, n, nf);
         }
         // Histogram splits read only the codes; `auto`'s exact subtrees copy
         // the rows they start with, and a row's values in one cache line
@@ -107,56 +102,54 @@ impl Trainer {
             row_major: !exact,
             order,
             binned,
-            auto_exact_rows: hist::AUTO_EXACT_ROWS,
+            auto_exact_rows: AUTO_EXACT_ROWS,
         })
     }
 
-    pub fn splitter(&self) -> Splitter<'_> {
-        Splitter::new(
+    /// A builder for one worker: its buffers serve every tree it builds.
+    pub fn tree_builder(&self) -> TreeBuilder<'_> {
+        let ws = Workspace::new(
             &self.values,
             self.row_major,
             &self.targets,
             self.n_features,
             self.params.min_samples_leaf as usize,
             self.max_features,
-        )
-    }
-
-    /// Grows tree `index`. The result depends only on the data, the params and
-    /// `index` — not on which splitter (worker) grows it, nor in what order.
-    pub fn build_tree(&self, index: u32, splitter: &mut Splitter) -> Nodes {
-        let mut rng = Rng::for_tree(self.params.seed, index);
-        splitter.weighted.iter_mut().for_each(|d| d.w = 0);
-        if self.params.bootstrap {
-            for _ in 0..self.n_draws {
-                splitter.weighted[rng.below(self.n_rows as u64) as usize].w += 1;
-            }
-        } else {
-            splitter.weighted.iter_mut().for_each(|d| d.w = 1);
-        }
-        let limits = Limits {
+        );
+        let rules = StopRules {
             max_depth: self.params.max_depth.unwrap_or(u32::MAX),
             min_samples_split: self.params.min_samples_split as usize,
             min_samples_leaf: self.params.min_samples_leaf as usize,
         };
         match (&self.binned, self.params.splitter) {
-            (Some(binned), SplitterKind::Hist) => {
-                hist::build(splitter, binned, &limits, &mut rng, 0)
-            }
+            (Some(binned), SplitterKind::Hist) => TreeBuilder::hist(ws, rules, binned, 0),
             (Some(binned), SplitterKind::Auto) => {
-                hist::build(splitter, binned, &limits, &mut rng, self.auto_exact_rows)
+                TreeBuilder::hist(ws, rules, binned, self.auto_exact_rows)
             }
-            _ => {
-                let n_in_bag = splitter.start_tree(&self.order);
-                builder::build(splitter, n_in_bag, &limits, &mut rng)
-            }
+            _ => TreeBuilder::exact(ws, rules, &self.order),
         }
     }
 
-    /// Grows the trees `range` (in order) with one splitter.
+    /// Grows tree `index`. The result depends only on the data, the params and
+    /// `index` — not on which builder (worker) grows it, nor in what order.
+    pub fn build_tree(&self, index: u32, builder: &mut TreeBuilder) -> Nodes {
+        let mut rng = Rng::for_tree(self.params.seed, index);
+        let ws = builder.workspace();
+        if self.params.bootstrap {
+            ws.set_weights(0);
+            for _ in 0..self.n_draws {
+                ws.add_draw(rng.below(self.n_rows as u64) as usize);
+            }
+        } else {
+            ws.set_weights(1);
+        }
+        builder.build(&mut rng)
+    }
+
+    /// Grows the trees `range` (in order) with one builder.
     pub fn build_trees(&self, range: Range<u32>) -> Vec<Nodes> {
-        let mut splitter = self.splitter();
-        range.map(|t| self.build_tree(t, &mut splitter)).collect()
+        let mut builder = self.tree_builder();
+        range.map(|t| self.build_tree(t, &mut builder)).collect()
     }
 
     /// Assembles trees `0..n_estimators`, given in order, into a forest.
