@@ -94,7 +94,7 @@ impl<'t> TreeBuilder<'t> {
     /// Grows a tree over the workspace's rows as they are weighted.
     pub fn build(&mut self, rng: &mut Rng) -> Nodes {
         self.ws.start_tree();
-        let mut tree = Tree {
+        let mut tree = GrowingTree {
             rules: &self.rules,
             nodes: Nodes::default(),
             rng,
@@ -184,7 +184,7 @@ trait Handover<S> {
     /// Grows the subtree of `strategy`'s node `rows`, hanging at `place`.
     fn grow(
         &mut self,
-        tree: &mut Tree,
+        tree: &mut GrowingTree,
         strategy: &S,
         ws: &mut Workspace,
         rows: Range<usize>,
@@ -200,7 +200,7 @@ impl<S> Handover<S> for KeepsAll {
         false
     }
 
-    fn grow(&mut self, _: &mut Tree, _: &S, _: &mut Workspace, _: Range<usize>, _: Place) {
+    fn grow(&mut self, _: &mut GrowingTree, _: &S, _: &mut Workspace, _: Range<usize>, _: Place) {
         unreachable!("no node is handed over")
     }
 }
@@ -220,7 +220,7 @@ impl Handover<Hist<'_>> for ExactSubtrees<'_> {
 
     fn grow(
         &mut self,
-        tree: &mut Tree,
+        tree: &mut GrowingTree,
         hist: &Hist,
         ws: &mut Workspace,
         rows: Range<usize>,
@@ -240,13 +240,13 @@ impl Handover<Hist<'_>> for ExactSubtrees<'_> {
 }
 
 /// A tree being grown.
-struct Tree<'a> {
+struct GrowingTree<'a> {
     rules: &'a StopRules,
     nodes: Nodes,
     rng: &'a mut Rng,
 }
 
-impl Tree<'_> {
+impl GrowingTree<'_> {
     /// Grows the subtree at `root` with `strategy`, appending its nodes in
     /// pre-order; the nodes `handover` takes grow their subtree its way.
     fn grow<S: SplitStrategy>(

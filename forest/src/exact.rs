@@ -35,9 +35,8 @@ fn order_bits(v: f32) -> u32 {
 }
 
 /// Fills `keys` with every row of `col` sorted by (`col[row]` in total
-/// order, row id), each as `order_bits(value) << 32 | row`: sorting plain
-/// integers is several times faster than a comparator that looks both
-/// values up.
+/// order, row id), each as `order_bits(value) << 32 | row`: plain integers
+/// sort without looking either value up at each comparison.
 fn sort_by_value(col: &[f32], keys: &mut Vec<u64>) {
     keys.clear();
     keys.extend(

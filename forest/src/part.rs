@@ -163,7 +163,7 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
             .chain(&n.right)
             .any(|&c| c != LEAF && c as usize >= n.len())
         {
-            return Err(beyond(i, n.len()));
+            return Err(ids_beyond_part(i, n.len()));
         }
     }
     let mut parts = parts.into_iter();
@@ -203,7 +203,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
             .fold(false, |bad, c| bad | ((c != LEAF) & (c as usize >= *n)))
             || u32s(right).last().is_some_and(|c| c != LEAF);
         if beyond_part {
-            return Err(beyond(i, *n));
+            return Err(ids_beyond_part(i, *n));
         }
     }
     let mut roots = Vec::with_capacity(parsed.iter().map(|(h, ..)| h.roots.len()).sum());
@@ -340,7 +340,8 @@ fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes) -> Result<Forest> {
     Ok(forest)
 }
 
-fn beyond(i: usize, len: usize) -> ForestError {
+/// The error for part `i` (of `len` nodes) holding node ids beyond its nodes.
+fn ids_beyond_part(i: usize, len: usize) -> ForestError {
     invalid(format!(
         "forest part {i} has node ids beyond its {len} nodes"
     ))
@@ -354,7 +355,7 @@ fn check_cover<'a>(parts: impl Iterator<Item = (&'a Header, usize)>) -> Result<u
     let (mut next, mut total, mut bad_root) = (0u32, 0usize, None);
     for (i, (p, len)) in parts.enumerate() {
         if bad_root.is_none() && p.roots.iter().any(|&r| r as usize >= len) {
-            bad_root = Some(beyond(i, len));
+            bad_root = Some(ids_beyond_part(i, len));
         }
         // Every node of a part belongs to one of its trees.
         if bad_root.is_none() && p.roots.first() != Some(&0) {

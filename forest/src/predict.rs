@@ -6,20 +6,11 @@ use crate::error::{ForestError, Result};
 use crate::tree::LEAF;
 
 /// Rows predicted together, tree after tree: the nodes of a tree's upper
-/// levels, which most rows pass, serve many rows before they leave the cache.
-/// Measured natively, one thread, with `examples/predict_model.rs` on the
-/// friedman1 forests of `compare` (200 trees of ~17 000 nodes, 100 000 rows;
-/// 100 trees of ~49 000 nodes, 25 000 rows) and `examples/predict_bench.rs`
-/// (diabetes, 200 trees of ~430 nodes, 200 000 rows), branch-free level walk:
-///
-/// | block rows | friedman1 20 000 | friedman1 100 000 | diabetes  |
-/// |------------|------------------|-------------------|-----------|
-/// | 4096       | 1425 ms          | 406 ms            | 1418 ms   |
-/// | 16384      | 1057 ms          | 212 ms            | 1391 ms   |
-/// | 65536      | 954 ms           | 179 ms            | 1442 ms   |
-///
-/// (The former walk, 64-row blocks and each row on its own with branches:
-/// 2690, 2218 and 2426 ms.) 65536 rows of 10 features are 2.5 MiB.
+/// levels, which most rows pass, serve many rows before they leave the cache,
+/// and the more rows walk a level together, the more of their node loads
+/// overlap. Chosen with `examples/predict_model.rs` on the friedman1 forests
+/// of `compare` and `examples/predict_bench.rs` on diabetes (figures in
+/// docs/performance.md). 65536 rows of 10 features are 2.5 MiB.
 const PREDICT_BLOCK_ROWS: usize = 65536;
 
 /// A prediction batch must be `n_rows × n_features` finite values.
@@ -49,7 +40,7 @@ impl Forest {
         let n = &self.nodes;
         // Slices of one length held in locals: the bounds check on `right`
         // covers the other two arrays, and Cranelift keeps their bases in
-        // registers (10% faster in wasm, 3% slower natively).
+        // registers (faster in wasm, a little slower natively).
         let right = &n.right[..];
         let (feature, threshold) = (&n.feature[..right.len()], &n.threshold[..right.len()]);
         let mut at = vec![0u32; n_rows.min(PREDICT_BLOCK_ROWS)];
@@ -67,7 +58,7 @@ impl Forest {
                 // a coin flip to the branch predictor, so both choices are
                 // `select_unpredictable` (LLVM turned the same selects
                 // written with masks into a branch once the loop was
-                // unrolled: 3x slower natively). A leaf (feature 0, threshold
+                // unrolled). A leaf (feature 0, threshold
                 // 0: checked on load) keeps its id. A left child is the next
                 // node (checked on load), so `left` is never loaded: one
                 // array fewer to miss in cache per level.
@@ -85,9 +76,9 @@ impl Forest {
                 }
                 while moving {
                     moving = false;
-                    // Two rows per iteration: in wasm every loop head checks
-                    // the epoch, and Cranelift spills the loop's state
-                    // around that check.
+                    // Two rows per iteration: the loop's own counting and
+                    // branch are paid once for two (Cranelift, which
+                    // compiles the sandboxed engine, does not unroll loops).
                     let mut pairs = at.chunks_exact_mut(2);
                     let mut rows = block.chunks_exact(2 * nf);
                     for (nodes, two) in (&mut pairs).zip(&mut rows) {

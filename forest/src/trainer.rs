@@ -84,8 +84,7 @@ impl Trainer {
         }
         // Histogram splits read only the codes; `auto`'s exact subtrees copy
         // the rows they start with, and a row's values in one cache line
-        // make that one miss a row instead of one a feature (friedman1
-        // 100 000: gathering 5% of the sandboxed training before).
+        // make that one miss a row instead of one a feature.
         let binned = (!exact).then(|| Binned::new(&values, n, nf));
         if params.splitter == SplitterKind::Hist {
             // Histogram splits need only the codes: free the values.

@@ -97,8 +97,8 @@ impl Nodes {
     pub fn write_raw(&self, out: &mut [u8]) {
         let n = self.len();
         assert_eq!(out.len(), n * RAW_NODE_BYTES, "sized by the caller");
-        // Plain stores into a sized buffer (a push per byte is several times
-        // slower in wasm).
+        // Plain stores into a sized buffer: no capacity check per value, as a
+        // push would make.
         let (feature, rest) = out.split_at_mut(4 * n);
         let (threshold, rest) = rest.split_at_mut(4 * n);
         let (right, value) = rest.split_at_mut(4 * n);

@@ -9,7 +9,6 @@ use crate::error::{ForestError, Result};
 use crate::params::Params;
 use crate::tree::LEAF;
 
-/// Names, when given, must name every feature.
 /// Bytes the column names of a model may take, counting 8 more for each:
 /// what `model-info` hands back stays well within what its host accepts.
 pub const MAX_NAMES_BYTES: usize = 256 << 10;
