@@ -11,6 +11,20 @@
 //! let model = forest::train(&data, &params, None).unwrap();
 //! assert_eq!(model.predict(&[0.5, 2.5], 2).unwrap(), vec![0.0, 1.0]);
 //! ```
+//!
+//! The crate is `forest` (its package `wasm-forest-core`). Each module uses
+//! only modules listed before it:
+//!
+//! - `error`, `rng`, `criterion` (target sums, split proxies), `tree` (the
+//!   flat node layout), `params`, `dataset`;
+//! - the model: `ensemble` (the `Forest` type), `validate`, `predict`,
+//!   `model` (the file);
+//! - training, bottom up: `workspace` (a tree's weighted rows, the feature
+//!   draw, node sums, the stable partition), `split` (what a split is; the
+//!   `SplitStrategy` trait), the strategies `exact` and `hist`, `builder`
+//!   (the one depth-first grow loop; `auto` picks the strategy per node),
+//!   `trainer` (data prepared once per forest, bootstrap, `train`);
+//! - `part`: trees grown apart, merged into one model.
 
 mod builder;
 mod criterion;
