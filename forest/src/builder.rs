@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use crate::exact::Exact;
+use crate::exact::{Exact, ExactNode};
 use crate::hist::{Binned, Hist};
 use crate::rng::Rng;
 use crate::split::{Split, SplitStrategy};
@@ -102,18 +102,18 @@ impl<'t> TreeBuilder<'t> {
         match &mut self.plan {
             Plan::Exact { order } => {
                 let n = self.exact.start_presorted(&self.ws, order);
-                let root = Pending::root(n, Some(None));
+                let root = Pending::root(n, Some(ExactNode::default()));
                 tree.grow(&mut self.exact, &mut self.ws, root, &mut KeepsAll);
             }
             Plan::Hist { hist, exact_rows } => {
-                let n = hist.start_tree(&self.ws);
-                let root = Pending::root(n, (n > *exact_rows).then(|| hist.root(&self.ws)));
                 let mut small = ExactSubtrees {
                     exact: &mut self.exact,
                     gathered: &mut self.gathered,
                     max_rows: *exact_rows,
                 };
-                tree.grow(hist, &mut self.ws, root, &mut small);
+                let n = hist.start_tree(&self.ws);
+                let root = (!small.takes(n)).then(|| hist.root(&self.ws));
+                tree.grow(hist, &mut self.ws, Pending::root(n, root), &mut small);
             }
         }
         tree.nodes
@@ -232,7 +232,7 @@ impl Handover<Hist<'_>> for ExactSubtrees<'_> {
         let root = Pending {
             rows: 0..rows.len(),
             place,
-            node: Some(None),
+            node: Some(ExactNode::default()),
         };
         tree.grow(self.exact, &mut copy, root, &mut KeepsAll);
         ws.resume_draws(&copy);

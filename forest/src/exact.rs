@@ -76,9 +76,12 @@ pub struct Exact {
     inverse: Vec<f64>,
 }
 
-/// What an exact node keeps: its sums, when known before its rows are
-/// partitioned.
-pub type ExactNode = Option<(Sums, bool)>;
+/// What an exact node keeps: its sums and purity, when known before its
+/// rows are partitioned (the default: not known).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExactNode {
+    known: Option<(Sums, bool)>,
+}
 
 impl Exact {
     /// Starts a tree of `ws`'s column-major rows: keeps the rows with a
@@ -195,8 +198,11 @@ impl Exact {
 impl SplitStrategy for Exact {
     type Node = ExactNode;
 
-    fn node_sums(&self, ws: &Workspace, rows: Range<usize>, known: &ExactNode) -> (Sums, bool) {
-        known.unwrap_or_else(|| ws.node_sums(self.entries(0, rows).iter().map(|e| e.row)))
+    fn node_sums(&self, ws: &Workspace, rows: Range<usize>, node: &ExactNode) -> (Sums, bool) {
+        let rows = || self.entries(0, rows).iter().map(|e| e.row);
+        // Feature 0's order: the order the sums are added in is part of the
+        // model (floating-point addition is not associative).
+        node.known.unwrap_or_else(|| ws.node_sums(rows()))
     }
 
     fn best_split(
@@ -255,10 +261,13 @@ impl SplitStrategy for Exact {
             // one row never splits): nothing reads their rows again, so no
             // partition. Common near the leaves, and the cheapest to skip.
             let [l, r] = self.two_rows(ws, rows.start, split);
-            return [Some(Some((l, true))), Some(Some((r, true)))];
+            let leaf = |sums| ExactNode {
+                known: Some((sums, true)),
+            };
+            return [Some(leaf(l)), Some(leaf(r))];
         }
         self.partition(rows, split);
-        [Some(None), Some(None)]
+        [Some(ExactNode::default()); 2]
     }
 
     fn leaf(&mut self, _: ExactNode) {}
