@@ -188,7 +188,7 @@ impl Exact {
             }
             let base = f * self.n_in_bag;
             let seg = &mut self.sorted[base + rows.start..base + rows.end];
-            let goes_left = &self.goes_left;
+            let goes_left = &self.goes_left[..];
             let l = workspace::partition(seg, &mut self.scratch, |e| goes_left[e.row as usize]);
             debug_assert_eq!(l, n_left);
         }

@@ -209,7 +209,7 @@ impl<'b> Hist<'b> {
     /// Moves the node's rows whose bin of `feature` is at most `last_left`
     /// to the front of its range, keeping both sides in order.
     fn partition(&mut self, rows: Range<usize>, n_features: usize, feature: usize, last_left: u8) {
-        let codes = &self.binned.codes;
+        let codes = &self.binned.codes[..];
         workspace::partition(&mut self.rows[rows], &mut self.scratch, |r| {
             codes[r as usize * n_features + feature] <= last_left
         });

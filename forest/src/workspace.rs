@@ -226,7 +226,9 @@ pub fn partition<T: Copy + Default>(
     scratch: &mut Vec<T>,
     goes_left: impl Fn(T) -> bool,
 ) -> usize {
-    scratch.resize(seg.len(), T::default());
+    let n = seg.len();
+    scratch.resize(n, T::default());
+    let scratch = &mut scratch[..n];
     // Branch-free: which side an item goes to is unpredictable, so every
     // item is written to both places and only one cursor advances.
     let (mut l, mut k) = (0, 0);
@@ -237,13 +239,13 @@ pub fn partition<T: Copy + Default>(
             seg[l] = x;
             scratch[k] = x;
             l += g;
-            k += 1 - g;
+            k += g ^ 1; // 1 - g, g being 0 or 1
         }};
     }
     // Four items per iteration: the loop's own counting and branch are paid
     // once for four (Cranelift, which compiles the sandboxed engine, does not
     // unroll loops).
-    let (mut i, n) = (0, seg.len());
+    let mut i = 0;
     while i + 3 < n {
         step!(i);
         step!(i + 1);
