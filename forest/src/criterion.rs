@@ -3,9 +3,8 @@
 /// Largest `max |target| × rows` training accepts. A tree's weights add up
 /// to at most the row count, so every weighted sum of a node stays below
 /// this, its square below 1e300, and every proxy is a finite number: the
-/// split scan needs no NaN or infinity guard (a check on every position was
-/// 4% of native training's instructions, 1.6% of the sandbox's), and no leaf
-/// mean overflows.
+/// split scan needs no NaN or infinity guard (a check on every position;
+/// its cost is in docs/performance.md), and no leaf mean overflows.
 pub const MAX_TARGET_SUM: f64 = 1e150;
 
 /// The largest |target| accepted with `n_rows` rows.

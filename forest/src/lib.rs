@@ -11,26 +11,46 @@
 //! let model = forest::train(&data, &params, None).unwrap();
 //! assert_eq!(model.predict(&[0.5, 2.5], 2).unwrap(), vec![0.0, 1.0]);
 //! ```
+//!
+//! The crate is `forest` (its package `wasm-forest-core`). Each module uses
+//! only modules listed before it:
+//!
+//! - `error`, `rng`, `criterion` (target sums, split proxies), `tree` (the
+//!   flat node layout), `params`, `dataset`;
+//! - the model: `ensemble` (the `Forest` type), `validate`, `predict`,
+//!   `model` (the file);
+//! - training, bottom up: `workspace` (a tree's weighted rows, the feature
+//!   draw, node sums, the stable partition), `split` (what a split is; the
+//!   `SplitStrategy` trait), the strategies `exact` and `hist`, `builder`
+//!   (the one depth-first grow loop; `auto` picks the strategy per node),
+//!   `trainer` (data prepared once per forest, bootstrap, `train`);
+//! - `part`: trees grown apart, merged into one model.
 
 mod builder;
 mod criterion;
 mod dataset;
+mod ensemble;
 mod error;
-mod forest;
+mod exact;
 mod hist;
 pub mod model;
 mod params;
 pub mod part;
+mod predict;
 pub mod rng;
-mod splitter;
+mod split;
+mod trainer;
 mod tree;
+mod validate;
+mod workspace;
 
 pub use criterion::{MAX_TARGET_SUM, first_target_beyond_limit, target_range_text};
 pub use dataset::Dataset;
+pub use ensemble::{Forest, ForestInfo};
 pub use error::{ForestError, Result};
-pub use forest::{
-    Forest, ForestInfo, Trainer, check_batch, check_feature_names, train, transpose_in_place,
-};
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
-pub use splitter::threshold_between;
+pub use predict::check_batch;
+pub use split::threshold_between;
+pub use trainer::{Trainer, train, transpose_in_place};
 pub use tree::{LEAF, Nodes, RAW_NODE_BYTES};
+pub use validate::check_feature_names;

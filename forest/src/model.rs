@@ -13,18 +13,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ensemble::Forest;
 use crate::error::{ForestError, Result};
-use crate::forest::Forest;
 use crate::params::Params;
-use crate::tree::{Nodes, RAW_NODE_BYTES, split_framed};
+use crate::tree::{Nodes, RAW_NODE_BYTES};
 
 pub const MAGIC: [u8; 8] = *b"WFOREST\0";
 pub const FORMAT_VERSION: u16 = 4;
 pub const HEADER_LEN: usize = 24;
-/// The largest model file, header included: the largest a sandbox can load
-/// (it holds the file and the decoded forest, within a 4 GiB wasm32
-/// memory). Training stops with an error rather than make a larger one.
-pub const MAX_MODEL_BYTES: u64 = 1 << 30;
+pub use crate::tree::MAX_MODEL_BYTES;
 
 fn invalid(m: String) -> ForestError {
     ForestError::InvalidModel(m)
@@ -113,6 +110,45 @@ pub fn check_size(size: u64, nodes: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Splits the framing shared by model payloads and parts,
+/// `u32 LE head length H | H bytes postcard(head) | u32 LE node count N |
+/// N × RAW_NODE_BYTES of raw node arrays`, into the decoded head, `N` and the
+/// arrays, every size checked against the bytes. Errors name `what` ("the
+/// payload", "a forest part").
+pub(crate) fn split_framed<'a, H: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    what: &str,
+) -> Result<(H, usize, &'a [u8])> {
+    let invalid = |m: String| ForestError::InvalidModel(m);
+    let take_u32 = |b: &'a [u8]| -> Option<(u32, &'a [u8])> {
+        let (head, rest) = b.split_first_chunk::<4>()?;
+        Some((u32::from_le_bytes(*head), rest))
+    };
+    let cut = || invalid(format!("cannot decode {what}: it is cut short"));
+    let (len, rest) = take_u32(bytes).ok_or_else(cut)?;
+    let (head, rest) = rest.split_at_checked(len as usize).ok_or_else(cut)?;
+    let head = match postcard::take_from_bytes(head) {
+        Ok((h, [])) => h,
+        Ok((_, extra)) => {
+            return Err(invalid(format!(
+                "{} undecoded bytes at the end of the head of {what}",
+                extra.len()
+            )));
+        }
+        Err(e) => return Err(invalid(format!("cannot decode {what}: {e}"))),
+    };
+    let (n, arrays) = take_u32(rest).ok_or_else(cut)?;
+    let n = n as usize;
+    if arrays.len() != n * RAW_NODE_BYTES {
+        return Err(invalid(format!(
+            "cannot decode {what}: {n} nodes need {} bytes of node arrays, it has {}",
+            n * RAW_NODE_BYTES,
+            arrays.len()
+        )));
+    }
+    Ok((head, n, arrays))
 }
 
 /// Decodes a payload whose checksum matched.

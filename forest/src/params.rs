@@ -182,7 +182,7 @@ impl std::fmt::Display for MaxSamples {
 /// The most trees a forest may have: even trees of one node (a root and its
 /// entry in the list of roots) would not fit a model file beyond this.
 pub const MAX_ESTIMATORS: u32 =
-    (crate::model::MAX_MODEL_BYTES / (crate::tree::RAW_NODE_BYTES as u64 + 4)) as u32;
+    (crate::tree::MAX_MODEL_BYTES / (crate::tree::RAW_NODE_BYTES as u64 + 4)) as u32;
 
 fn invalid(msg: String) -> ForestError {
     ForestError::InvalidParams(msg)
@@ -201,7 +201,7 @@ impl Params {
             return Err(invalid(format!(
                 "n_estimators must be <= {MAX_ESTIMATORS} (even one-node trees take {} bytes each of the {} MiB a model file may hold), got {}",
                 crate::tree::RAW_NODE_BYTES + 4,
-                crate::model::MAX_MODEL_BYTES >> 20,
+                crate::tree::MAX_MODEL_BYTES >> 20,
                 self.n_estimators
             )));
         }

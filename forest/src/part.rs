@@ -18,11 +18,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ensemble::Forest;
 use crate::error::{ForestError, Result};
-use crate::forest::{Forest, Node, Trainer, check_feature_names, check_meta, check_node};
-use crate::model::{self, HeadRef};
+use crate::model::{self, HeadRef, split_framed};
 use crate::params::Params;
-use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left, split_framed};
+use crate::trainer::Trainer;
+use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left};
+use crate::validate::{Node, check_feature_names, check_meta, check_node};
 
 const MAGIC: [u8; 8] = *b"WFPART4\0";
 
@@ -76,12 +78,12 @@ impl Part {
             target_name.as_deref(),
             trainer.n_features(),
         )?;
-        let mut splitter = trainer.splitter();
+        let mut builder = trainer.tree_builder();
         // Each tree is appended as soon as it is grown (a lone tree is moved):
         // the part is the only copy of its trees.
         let (mut nodes, mut roots) = (Nodes::default(), Vec::with_capacity(count as usize));
         for t in first..end {
-            let tree = trainer.build_tree(t, &mut splitter);
+            let tree = trainer.build_tree(t, &mut builder);
             roots.push(nodes.len() as u32);
             if nodes.is_empty() {
                 nodes = tree;
@@ -161,7 +163,7 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
             .chain(&n.right)
             .any(|&c| c != LEAF && c as usize >= n.len())
         {
-            return Err(beyond(i, n.len()));
+            return Err(ids_beyond_part(i, n.len()));
         }
     }
     let mut parts = parts.into_iter();
@@ -201,7 +203,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
             .fold(false, |bad, c| bad | ((c != LEAF) & (c as usize >= *n)))
             || u32s(right).last().is_some_and(|c| c != LEAF);
         if beyond_part {
-            return Err(beyond(i, *n));
+            return Err(ids_beyond_part(i, *n));
         }
     }
     let mut roots = Vec::with_capacity(parsed.iter().map(|(h, ..)| h.roots.len()).sum());
@@ -338,7 +340,8 @@ fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes) -> Result<Forest> {
     Ok(forest)
 }
 
-fn beyond(i: usize, len: usize) -> ForestError {
+/// The error for part `i` (of `len` nodes) holding node ids beyond its nodes.
+fn ids_beyond_part(i: usize, len: usize) -> ForestError {
     invalid(format!(
         "forest part {i} has node ids beyond its {len} nodes"
     ))
@@ -352,7 +355,7 @@ fn check_cover<'a>(parts: impl Iterator<Item = (&'a Header, usize)>) -> Result<u
     let (mut next, mut total, mut bad_root) = (0u32, 0usize, None);
     for (i, (p, len)) in parts.enumerate() {
         if bad_root.is_none() && p.roots.iter().any(|&r| r as usize >= len) {
-            bad_root = Some(beyond(i, len));
+            bad_root = Some(ids_beyond_part(i, len));
         }
         // Every node of a part belongs to one of its trees.
         if bad_root.is_none() && p.roots.first() != Some(&0) {

@@ -7,44 +7,12 @@ pub const LEAF: u32 = u32::MAX;
 /// Bytes per node in the raw arrays of [`Nodes::write_raw`].
 pub const RAW_NODE_BYTES: usize = 4 + 4 + 4 + 8;
 
-/// Splits the framing shared by model payloads and parts,
-/// `u32 LE head length H | H bytes postcard(head) | u32 LE node count N |
-/// N × RAW_NODE_BYTES of raw node arrays`, into the decoded head, `N` and the
-/// arrays, every size checked against the bytes. Errors name `what` ("the
-/// payload", "a forest part").
-pub(crate) fn split_framed<'a, H: serde::Deserialize<'a>>(
-    bytes: &'a [u8],
-    what: &str,
-) -> crate::Result<(H, usize, &'a [u8])> {
-    let invalid = |m: String| crate::ForestError::InvalidModel(m);
-    let take_u32 = |b: &'a [u8]| -> Option<(u32, &'a [u8])> {
-        let (head, rest) = b.split_first_chunk::<4>()?;
-        Some((u32::from_le_bytes(*head), rest))
-    };
-    let cut = || invalid(format!("cannot decode {what}: it is cut short"));
-    let (len, rest) = take_u32(bytes).ok_or_else(cut)?;
-    let (head, rest) = rest.split_at_checked(len as usize).ok_or_else(cut)?;
-    let head = match postcard::take_from_bytes(head) {
-        Ok((h, [])) => h,
-        Ok((_, extra)) => {
-            return Err(invalid(format!(
-                "{} undecoded bytes at the end of the head of {what}",
-                extra.len()
-            )));
-        }
-        Err(e) => return Err(invalid(format!("cannot decode {what}: {e}"))),
-    };
-    let (n, arrays) = take_u32(rest).ok_or_else(cut)?;
-    let n = n as usize;
-    if arrays.len() != n * RAW_NODE_BYTES {
-        return Err(invalid(format!(
-            "cannot decode {what}: {n} nodes need {} bytes of node arrays, it has {}",
-            n * RAW_NODE_BYTES,
-            arrays.len()
-        )));
-    }
-    Ok((head, n, arrays))
-}
+/// The largest model file, header included: the largest a sandbox can load
+/// (it holds the file and the decoded forest, within a 4 GiB wasm32
+/// memory). Training stops with an error rather than make a larger one.
+/// (Here, below both the parameters, which bound the tree count by it, and
+/// the model file.)
+pub const MAX_MODEL_BYTES: u64 = 1 << 30;
 
 /// The left child of node `i` in pre-order: the next node, or none for a
 /// leaf (the node whose `right` is [`LEAF`]).
@@ -129,8 +97,8 @@ impl Nodes {
     pub fn write_raw(&self, out: &mut [u8]) {
         let n = self.len();
         assert_eq!(out.len(), n * RAW_NODE_BYTES, "sized by the caller");
-        // Plain stores into a sized buffer (a push per byte is several times
-        // slower in wasm).
+        // Plain stores into a sized buffer: no capacity check per value, as a
+        // push would make.
         let (feature, rest) = out.split_at_mut(4 * n);
         let (threshold, rest) = rest.split_at_mut(4 * n);
         let (right, value) = rest.split_at_mut(4 * n);

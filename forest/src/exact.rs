@@ -1,0 +1,377 @@
+//! Exact splits on presorted rows (`splitter = exact`, and the small nodes of
+//! `auto`): scikit-learn's `BestSplitter` semantics, SLIQ-style bookkeeping.
+//!
+//! For each feature the in-bag rows of the tree are kept sorted by that
+//! feature's value; every node owns the same range of each feature's array.
+//! Splitting a node partitions each array stably, so the children's ranges
+//! stay sorted and no node ever sorts: a node costs
+//! O(n_features × n_node_rows).
+
+use std::ops::Range;
+
+use crate::criterion::{Sums, proxy_improvement};
+use crate::rng::Rng;
+use crate::split::{FEATURE_THRESHOLD, Split, SplitStrategy, threshold_between};
+use crate::workspace::{self, Weighted, Workspace};
+
+/// Every row of each column sorted by (value in total order, row id),
+/// column after column: the order [`Exact::start_presorted`] starts trees
+/// from. Once per forest; `columns` is column-major `n_features × n_rows`.
+pub fn presort(columns: &[f32], n_rows: usize, n_features: usize) -> Vec<u32> {
+    let mut order = Vec::with_capacity(n_rows * n_features);
+    let mut keys = Vec::new();
+    for col in columns.chunks_exact(n_rows.max(1)).take(n_features) {
+        sort_by_value(col, &mut keys);
+        order.extend(keys.iter().map(|&k| k as u32));
+    }
+    order
+}
+
+/// A key whose unsigned order is `f32::total_cmp`'s order of `v`.
+#[inline]
+fn order_bits(v: f32) -> u32 {
+    let b = v.to_bits();
+    if b >> 31 == 1 { !b } else { b | 1 << 31 }
+}
+
+/// Fills `keys` with every row of `col` sorted by (`col[row]` in total
+/// order, row id), each as `order_bits(value) << 32 | row`: plain integers
+/// sort without looking either value up at each comparison.
+fn sort_by_value(col: &[f32], keys: &mut Vec<u64>) {
+    keys.clear();
+    keys.extend(
+        col.iter()
+            .zip(0u32..)
+            .map(|(&v, r)| u64::from(order_bits(v)) << 32 | u64::from(r)),
+    );
+    keys.sort_unstable();
+}
+
+/// One row of a feature's sorted order, with its value: scans read values
+/// in order instead of looking each row's up (one array, one bounds check
+/// and one base fewer per step; in wasm, Cranelift spilled and reloaded
+/// them on every iteration).
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    row: u32,
+    x: f32,
+}
+
+/// The exact strategy's buffers, reused from tree to tree (and, under
+/// `auto`, from subtree to subtree).
+#[derive(Debug, Default)]
+pub struct Exact {
+    n_features: usize,
+    /// `n_features` arrays of `n_in_bag` rows each, each sorted by its
+    /// feature within every node range.
+    sorted: Vec<Entry>,
+    n_in_bag: usize,
+    scratch: Vec<Entry>,
+    /// Sort keys of [`Exact::start_all`].
+    keys: Vec<u64>,
+    /// By row id: whether the row goes left in the split being applied.
+    goes_left: Vec<bool>,
+    /// `1/k` for every possible weight `k`: the split scan multiplies by
+    /// these instead of dividing (divisions dominated its cost).
+    inverse: Vec<f64>,
+}
+
+/// What an exact node keeps: its sums and purity, when known before its
+/// rows are partitioned (the default: not known).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExactNode {
+    known: Option<(Sums, bool)>,
+}
+
+impl Exact {
+    /// Starts a tree of `ws`'s column-major rows: keeps the rows with a
+    /// non-zero weight, in the order of [`presort`]. Returns their number.
+    pub fn start_presorted(&mut self, ws: &Workspace, order: &[u32]) -> usize {
+        let (n_rows, nf) = (ws.n_rows(), ws.n_features());
+        let weighted = ws.weighted();
+        let total: usize = weighted.iter().map(|d| d.w as usize).sum();
+        self.start(n_rows, nf, total);
+        let n_in_bag = weighted.iter().filter(|d| d.w > 0).count();
+        // One slot more than needed: the filter below writes every row and
+        // advances past the in-bag ones only (whether a row is in the bag is
+        // a coin flip, a branch on it would miss a third of the time).
+        self.sorted.clear();
+        // Room for any tree at once: the buffer is sized by the first tree
+        // and never grows (doubling) from tree to tree.
+        self.sorted.reserve_exact(n_rows * nf + 1);
+        self.sorted.resize(n_in_bag * nf + 1, Entry::default());
+        for f in 0..nf {
+            let order = &order[f * n_rows..(f + 1) * n_rows];
+            let col = ws.column(f);
+            let out = &mut self.sorted[f * n_in_bag..(f + 1) * n_in_bag + 1];
+            let mut k = 0;
+            for &r in order {
+                out[k] = Entry {
+                    row: r,
+                    x: col[r as usize],
+                };
+                k += usize::from(weighted[r as usize].w > 0);
+            }
+            debug_assert_eq!(k, n_in_bag);
+        }
+        self.sorted.truncate(n_in_bag * nf);
+        self.n_in_bag = n_in_bag;
+        n_in_bag
+    }
+
+    /// Starts a subtree on every row of `ws` (a gathered copy of one node's
+    /// in-bag rows), each feature's rows sorted by (value, row id): the
+    /// order [`presort`] gives, so the subtree is the one `exact` would
+    /// grow from that node.
+    pub fn start_all(&mut self, ws: &Workspace) {
+        let (n_rows, nf) = (ws.n_rows(), ws.n_features());
+        let total: usize = ws.weighted().iter().map(|d| d.w as usize).sum();
+        self.start(n_rows, nf, total);
+        self.sorted.clear();
+        for f in 0..nf {
+            let col = ws.column(f);
+            sort_by_value(col, &mut self.keys);
+            self.sorted.extend(self.keys.iter().map(|&k| {
+                let row = k as u32;
+                Entry {
+                    row,
+                    x: col[row as usize],
+                }
+            }));
+        }
+        self.n_in_bag = n_rows;
+    }
+
+    /// Sizes the buffers for `n_rows` rows of `n_features` features and
+    /// weights adding up to `total` (the inverse table only grows).
+    fn start(&mut self, n_rows: usize, n_features: usize, total: usize) {
+        self.n_features = n_features;
+        self.goes_left.resize(n_rows, false);
+        if self.inverse.len() <= total {
+            self.inverse = (0..=total)
+                .map(|k| if k == 0 { 0.0 } else { 1.0 / k as f64 })
+                .collect();
+        }
+    }
+
+    fn entries(&self, feature: usize, rows: Range<usize>) -> &[Entry] {
+        let base = feature * self.n_in_bag;
+        &self.sorted[base + rows.start..base + rows.end]
+    }
+
+    /// Sums of the two rows of a two-row node split in two (in the split
+    /// feature's order: the left one first), each as
+    /// [`Workspace::node_sums`] gives it for a one-row node.
+    fn two_rows(&self, ws: &Workspace, start: usize, split: &Split) -> [Sums; 2] {
+        let entries = self.entries(split.feature as usize, start..start + 2);
+        [entries[0], entries[1]].map(|e| {
+            let d = ws.weighted()[e.row as usize];
+            let mut s = Sums::default();
+            s.add(d.w, d.wy);
+            s
+        })
+    }
+
+    /// Partitions every feature's range `rows` into the split's left rows
+    /// then right rows, keeping each side sorted.
+    fn partition(&mut self, rows: Range<usize>, split: &Split) {
+        let bf = split.feature as usize;
+        let base = bf * self.n_in_bag;
+        let n_left = split.n_left;
+        let node = &self.sorted[base + rows.start..base + rows.end];
+        for (i, e) in node.iter().enumerate() {
+            self.goes_left[e.row as usize] = i < n_left;
+        }
+        for f in 0..self.n_features {
+            if f == bf {
+                continue; // already in order: that is how the split was found
+            }
+            let base = f * self.n_in_bag;
+            let seg = &mut self.sorted[base + rows.start..base + rows.end];
+            let goes_left = &self.goes_left[..];
+            let l = workspace::partition(seg, &mut self.scratch, |e| goes_left[e.row as usize]);
+            debug_assert_eq!(l, n_left);
+        }
+    }
+}
+
+impl SplitStrategy for Exact {
+    type Node = ExactNode;
+
+    fn node_sums(&self, ws: &Workspace, rows: Range<usize>, node: &ExactNode) -> (Sums, bool) {
+        let rows = || self.entries(0, rows).iter().map(|e| e.row);
+        // Feature 0's order: the order the sums are added in is part of the
+        // model (floating-point addition is not associative).
+        node.known.unwrap_or_else(|| ws.node_sums(rows()))
+    }
+
+    fn best_split(
+        &mut self,
+        ws: &mut Workspace,
+        rows: Range<usize>,
+        _: &ExactNode,
+        total: Sums,
+        rng: &mut Rng,
+    ) -> Option<Split> {
+        let n = rows.len();
+        let min_leaf = ws.min_samples_leaf();
+        debug_assert!(n >= 2 * min_leaf && min_leaf >= 1);
+        let mut best: Option<Split> = None;
+        // The best proxy so far as a key: 0 for none, else the proxy's bits
+        // plus one (see `scan`).
+        let mut best_key = 0u64;
+        ws.draw_features(rng, |ws, f| {
+            let entries = self.entries(f, rows.clone());
+            let (lo, hi) = (entries[0].x, entries[n - 1].x);
+            if f64::from(hi) <= f64::from(lo) + FEATURE_THRESHOLD {
+                return false; // constant in this node: not worth a draw
+            }
+            let (key, p) = scan(
+                entries,
+                ws.weighted(),
+                &self.inverse,
+                total,
+                min_leaf,
+                best_key,
+            );
+            if p != 0 {
+                best_key = key;
+                best = Some(Split {
+                    feature: f as u32,
+                    n_left: p,
+                    threshold: threshold_between(entries[p - 1].x, entries[p].x),
+                });
+            }
+            true
+        });
+        best
+    }
+
+    /// Exact keeps every child (`kept` is for strategies that hand some over).
+    fn split(
+        &mut self,
+        ws: &Workspace,
+        rows: Range<usize>,
+        _: ExactNode,
+        split: &Split,
+        _kept: [bool; 2],
+    ) -> [Option<ExactNode>; 2] {
+        if rows.len() == 2 {
+            // Two one-row children, leaves whatever the stop rules (a node of
+            // one row never splits): nothing reads their rows again, so no
+            // partition. Common near the leaves, and the cheapest to skip.
+            let [l, r] = self.two_rows(ws, rows.start, split);
+            let leaf = |sums| ExactNode {
+                known: Some((sums, true)),
+            };
+            return [Some(leaf(l)), Some(leaf(r))];
+        }
+        self.partition(rows, split);
+        [Some(ExactNode::default()); 2]
+    }
+
+    fn leaf(&mut self, _: ExactNode) {}
+}
+
+/// Scans the positions of one feature's sorted node `entries` for the best
+/// split: position `p` puts `entries[..p]` on the left. Splits leaving fewer
+/// than `min_leaf` rows on a side are never evaluated, nor positions between
+/// values closer than [`FEATURE_THRESHOLD`]. `inverse` is the table of
+/// [`proxy_improvement`], covering `total.weight`. Returns the best key, if
+/// above `top`, and its position (0: none above `top`).
+///
+/// Keys are a proxy's bits plus one: proxies are sums of squares times
+/// positive weights, never negative, and such floats order as their bits
+/// do, so the scan compares and selects integers, which compile to
+/// branch-free moves natively and in wasm alike.
+#[inline]
+fn scan(
+    entries: &[Entry],
+    weighted: &[Weighted],
+    inverse: &[f64],
+    total: Sums,
+    min_leaf: usize,
+    top: u64,
+) -> (u64, usize) {
+    let n = entries.len();
+    // Cut here, in the function that indexes it: one bounds check on the
+    // left weight then covers the table for both sides.
+    let inverse = &inverse[..=total.weight as usize];
+    // Rows before the first valid position are only summed.
+    let mut left = Sums::default();
+    for e in &entries[..min_leaf - 1] {
+        let d = weighted[e.row as usize];
+        left.add(d.w, d.wy);
+    }
+    // The row that joins the left side at the next position, and the last
+    // value on the left.
+    let (mut joins, mut prev) = (entries[min_leaf - 1].row, entries[min_leaf - 1].x);
+    // Whether a position beats the best so far is unpredictable: no branch
+    // on it, and the caller computes the threshold once, after the scan.
+    let (mut top, mut top_p) = (top, 0);
+    // Entry p - 1 joins the left side and entry p is the first on the right.
+    macro_rules! step {
+        ($p:expr, $next:expr) => {{
+            let (p, next): (usize, Entry) = ($p, $next);
+            let d = weighted[joins as usize];
+            left.add(d.w, d.wy);
+            let valid = f64::from(next.x) > f64::from(prev) + FEATURE_THRESHOLD;
+            (joins, prev) = (next.row, next.x);
+            // Finite and never NaN: the trainer refused targets whose sums
+            // could overflow (`Dataset::new`).
+            let proxy = proxy_improvement(left, total.minus(left), inverse);
+            let key = if valid { proxy.to_bits() + 1 } else { 0 };
+            let better = key > top;
+            top = if better { key } else { top };
+            top_p = if better { p } else { top_p };
+        }};
+    }
+    // Positions min_leaf..=n - min_leaf, four per iteration: the loop's own
+    // counting and branch are paid once for four (Cranelift, which compiles
+    // the sandboxed engine, does not unroll loops).
+    let positions = &entries[min_leaf..=n - min_leaf];
+    let mut quads = positions.chunks_exact(4);
+    let mut p = min_leaf;
+    for four in &mut quads {
+        step!(p, four[0]);
+        step!(p + 1, four[1]);
+        step!(p + 2, four[2]);
+        step!(p + 3, four[3]);
+        p += 4;
+    }
+    #[allow(unused_assignments)]
+    for &e in quads.remainder() {
+        step!(p, e);
+        p += 1;
+    }
+    (top, top_p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sort_by_value;
+
+    #[test]
+    fn integer_keys_sort_as_total_cmp_then_row() {
+        let col = [
+            1.5f32,
+            -0.0,
+            0.0,
+            -2.0,
+            1.5,
+            f32::MAX,
+            f32::MIN,
+            1e-40,
+            -1e-40,
+            0.0,
+            -2.0,
+            3.0,
+        ];
+        let mut keys = Vec::new();
+        sort_by_value(&col, &mut keys);
+        let got: Vec<u32> = keys.iter().map(|&k| k as u32).collect();
+        let mut expected: Vec<u32> = (0..col.len() as u32).collect();
+        expected.sort_by(|&a, &b| col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b)));
+        assert_eq!(got, expected);
+    }
+}

@@ -1,0 +1,224 @@
+//! Training: the data prepared once per forest, the bootstrap sample and
+//! tree of each index, and `train`.
+
+use std::ops::Range;
+
+use crate::builder::{AUTO_EXACT_ROWS, StopRules, TreeBuilder};
+use crate::dataset::Dataset;
+use crate::ensemble::Forest;
+use crate::error::Result;
+use crate::exact;
+use crate::hist::Binned;
+use crate::params::{Params, SplitterKind};
+use crate::rng::Rng;
+use crate::tree::Nodes;
+use crate::validate::check_feature_names;
+use crate::workspace::Workspace;
+
+/// Everything training needs that does not change from tree to tree.
+pub struct Trainer {
+    params: Params,
+    targets: Vec<f64>,
+    n_rows: usize,
+    n_features: usize,
+    max_features: usize,
+    n_draws: usize,
+    /// The feature values: column-major `n_features × n_rows` for the
+    /// presorted (`exact`) path, else row-major; empty for `hist`.
+    values: Vec<f32>,
+    row_major: bool,
+    /// `exact`: per feature, all rows sorted by (value, row id), once per forest.
+    order: Vec<u32>,
+    /// `hist` and `auto`: the features quantized, once per forest.
+    binned: Option<Binned>,
+    /// `auto`: nodes of at most this many rows use exact splits.
+    auto_exact_rows: usize,
+}
+
+impl Trainer {
+    pub fn new(data: &Dataset, params: &Params) -> Result<Self> {
+        params.validate()?;
+        Trainer::from_rows(
+            data.features.to_vec(),
+            data.targets.to_vec(),
+            data.n_rows,
+            data.n_features,
+            params,
+        )
+    }
+
+    /// A trainer that owns its data: `features` (row-major) is kept, or
+    /// transposed in place, and `targets` kept, so preparing costs no second
+    /// copy of the matrix (what bounds a sandboxed worker's memory).
+    pub fn from_owned(
+        n_rows: usize,
+        n_features: usize,
+        features: Vec<f32>,
+        targets: Vec<f64>,
+        params: &Params,
+    ) -> Result<Self> {
+        Dataset::new(n_rows, n_features, &features, &targets)?;
+        params.validate()?;
+        Trainer::from_rows(features, targets, n_rows, n_features, params)
+    }
+
+    /// `values` is row-major `n_rows × n_features`, already validated.
+    fn from_rows(
+        mut values: Vec<f32>,
+        targets: Vec<f64>,
+        n: usize,
+        nf: usize,
+        params: &Params,
+    ) -> Result<Self> {
+        let max_features = params.resolve_max_features(nf)?;
+        let n_draws = params.resolve_n_draws(n)?;
+        // `auto` on data no larger than its crossover grows exact trees from
+        // the root: the presorted path does that fastest (same trees).
+        let exact = params.splitter == SplitterKind::Exact
+            || params.splitter == SplitterKind::Auto && n <= AUTO_EXACT_ROWS;
+        let mut order = Vec::new();
+        if exact {
+            // The presorted path reads a feature's values by row id: columns.
+            transpose_in_place(&mut values, n, nf);
+            order = exact::presort(&values, n, nf);
+        }
+        // Histogram splits read only the codes; `auto`'s exact subtrees copy
+        // the rows they start with, and a row's values in one cache line
+        // make that one miss a row instead of one a feature.
+        let binned = (!exact).then(|| Binned::new(&values, n, nf));
+        if params.splitter == SplitterKind::Hist {
+            // Histogram splits need only the codes: free the values.
+            values = Vec::new();
+        }
+        Ok(Trainer {
+            params: params.clone(),
+            targets,
+            n_rows: n,
+            n_features: nf,
+            max_features,
+            n_draws,
+            values,
+            row_major: !exact,
+            order,
+            binned,
+            auto_exact_rows: AUTO_EXACT_ROWS,
+        })
+    }
+
+    /// A builder for one worker: its buffers serve every tree it builds.
+    pub fn tree_builder(&self) -> TreeBuilder<'_> {
+        let ws = Workspace::new(
+            &self.values,
+            self.row_major,
+            &self.targets,
+            self.n_features,
+            self.params.min_samples_leaf as usize,
+            self.max_features,
+        );
+        let rules = StopRules {
+            max_depth: self.params.max_depth.unwrap_or(u32::MAX),
+            min_samples_split: self.params.min_samples_split as usize,
+            min_samples_leaf: self.params.min_samples_leaf as usize,
+        };
+        match (&self.binned, self.params.splitter) {
+            (Some(binned), SplitterKind::Hist) => TreeBuilder::hist(ws, rules, binned, 0),
+            (Some(binned), SplitterKind::Auto) => {
+                TreeBuilder::hist(ws, rules, binned, self.auto_exact_rows)
+            }
+            _ => TreeBuilder::exact(ws, rules, &self.order),
+        }
+    }
+
+    /// Grows tree `index`. The result depends only on the data, the params and
+    /// `index` — not on which builder (worker) grows it, nor in what order.
+    pub fn build_tree(&self, index: u32, builder: &mut TreeBuilder) -> Nodes {
+        let mut rng = Rng::for_tree(self.params.seed, index);
+        let ws = builder.workspace();
+        if self.params.bootstrap {
+            ws.set_weights(0);
+            for _ in 0..self.n_draws {
+                ws.add_draw(rng.below(self.n_rows as u64) as usize);
+            }
+        } else {
+            ws.set_weights(1);
+        }
+        builder.build(&mut rng)
+    }
+
+    /// Grows the trees `range` (in order) with one builder.
+    pub fn build_trees(&self, range: Range<u32>) -> Vec<Nodes> {
+        let mut builder = self.tree_builder();
+        range.map(|t| self.build_tree(t, &mut builder)).collect()
+    }
+
+    /// Assembles trees `0..n_estimators`, given in order, into a forest.
+    pub fn assemble(&self, trees: &[Nodes], feature_names: Option<Vec<String>>) -> Forest {
+        Forest::from_trees(
+            self.n_features as u32,
+            feature_names,
+            self.params.clone(),
+            self.n_rows as u32,
+            trees,
+        )
+    }
+
+    /// Changes `auto`'s crossover (for measuring it; see
+    /// `examples/splitter_crossover.rs`). Trees then differ from `train`'s.
+    #[doc(hidden)]
+    pub fn set_auto_exact_rows(&mut self, rows: usize) {
+        self.auto_exact_rows = rows;
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+}
+
+/// Transposes a row-major `rows × cols` matrix into column-major order in
+/// place, following each cycle of the permutation once (a bit per element
+/// marks the ones already moved): no second copy of the matrix.
+pub fn transpose_in_place(data: &mut [f32], rows: usize, cols: usize) {
+    let len = rows * cols;
+    debug_assert_eq!(data.len(), len);
+    if rows <= 1 || cols <= 1 {
+        return; // both orders are the same
+    }
+    // Row-major index i = r·cols + c goes to column-major j = c·rows + r.
+    let dest = |i: usize| (i % cols) * rows + i / cols;
+    let mut moved = vec![0u64; len.div_ceil(64)];
+    for start in 0..len {
+        if moved[start / 64] >> (start % 64) & 1 == 1 {
+            continue;
+        }
+        let (mut i, mut carried) = (start, data[start]);
+        loop {
+            moved[i / 64] |= 1 << (i % 64);
+            let j = dest(i);
+            std::mem::swap(&mut data[j], &mut carried);
+            if j == start {
+                break;
+            }
+            i = j;
+        }
+    }
+}
+
+/// Trains a forest on one thread.
+pub fn train(
+    data: &Dataset,
+    params: &Params,
+    feature_names: Option<Vec<String>>,
+) -> Result<Forest> {
+    check_feature_names(feature_names.as_deref(), None, data.n_features)?;
+    let trainer = Trainer::new(data, params)?;
+    let trees = trainer.build_trees(0..params.n_estimators);
+    Ok(trainer.assemble(&trees, feature_names))
+}
