@@ -53,4 +53,4 @@ pub use predict::check_batch;
 pub use split::threshold_between;
 pub use trainer::{Trainer, train, transpose_in_place};
 pub use tree::{LEAF, Nodes, RAW_NODE_BYTES};
-pub use validate::check_feature_names;
+pub use validate::{Layout, check_feature_names};

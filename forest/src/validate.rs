@@ -55,46 +55,105 @@ fn check_names(
 
 impl Forest {
     /// Checks everything prediction relies on, so that a forest from an
-    /// untrusted source can never index out of bounds or loop.
+    /// untrusted source can never index out of bounds or loop: the recorded
+    /// names and parameters, and the node arrays ([`Layout::check`]).
     pub fn validate(&self) -> Result<()> {
         let n = &self.nodes;
-        let len = n.len();
-        if [
-            n.threshold.len(),
-            n.left.len(),
-            n.right.len(),
-            n.value.len(),
-        ]
-        .iter()
-        .any(|&l| l != len)
-        {
-            return Err(ForestError::InvalidModel(
-                "node arrays have different lengths".into(),
-            ));
-        }
         check_meta(
             self.n_features,
             self.feature_names.as_deref(),
             self.target_name.as_deref(),
             &self.params,
             &self.roots,
-            len,
+            n.len(),
         )?;
+        Layout {
+            n_features: self.n_features,
+            roots: &self.roots,
+            feature: &n.feature,
+            threshold: &n.threshold,
+            left: &n.left,
+            right: &n.right,
+            value: &n.value,
+        }
+        .check()
+    }
+}
+
+/// A forest's node arrays in the flat layout that every holder of them
+/// shares (the model file, the parts, the WIT `gpu` record and the WGSL
+/// buffers), borrowed; leaf values in the holder's precision (f64 in a
+/// model, f32 on a GPU).
+#[derive(Debug, Clone, Copy)]
+pub struct Layout<'a, V> {
+    pub n_features: u32,
+    /// Tree `t` is nodes `roots[t]..roots[t + 1]` (the last one runs to the end).
+    pub roots: &'a [u32],
+    pub feature: &'a [u32],
+    pub threshold: &'a [f32],
+    pub left: &'a [u32],
+    pub right: &'a [u32],
+    pub value: &'a [V],
+}
+
+impl<V: Copy + Into<f64>> Layout<'_, V> {
+    /// The one check of the flat layout, whoever holds it: arrays of equal
+    /// length, at least one feature, roots strictly increasing from 0, and
+    /// every node as [`check_node`] says (pre-order with the left child
+    /// next, children within their tree, features in range, finite
+    /// thresholds and values, leaves without a split). Errors are
+    /// `invalid-model`.
+    pub fn check(&self) -> Result<()> {
+        let len = self.feature.len();
+        let lens = [
+            self.threshold.len(),
+            self.left.len(),
+            self.right.len(),
+            self.value.len(),
+        ];
+        if lens.iter().any(|&l| l != len) {
+            return Err(ForestError::InvalidModel(format!(
+                "node arrays have different lengths (feature {len}, threshold {}, left {}, right {}, value {})",
+                lens[0], lens[1], lens[2], lens[3]
+            )));
+        }
+        if self.n_features == 0 {
+            return Err(ForestError::InvalidModel(
+                "the model has zero features".into(),
+            ));
+        }
+        check_roots(self.roots, len)?;
         for t in 0..self.roots.len() {
-            let range = self.tree_range(t);
+            let start = self.roots[t] as usize;
+            let range = start..self.roots.get(t + 1).map_or(len, |&r| r as usize);
             for i in range.clone() {
                 let node = Node {
-                    feature: n.feature[i],
-                    threshold: n.threshold[i],
-                    left: n.left[i],
-                    right: n.right[i],
-                    value: n.value[i],
+                    feature: self.feature[i],
+                    threshold: self.threshold[i],
+                    left: self.left[i],
+                    right: self.right[i],
+                    value: self.value[i].into(),
                 };
                 check_node(i, t, &range, node, self.n_features)?;
             }
         }
         Ok(())
     }
+}
+
+/// One root per tree, strictly increasing from 0, all below `len` nodes.
+fn check_roots(roots: &[u32], len: usize) -> Result<()> {
+    let bad = |m: &str| Err(ForestError::InvalidModel(m.into()));
+    if roots.is_empty() {
+        return bad("the model has no trees");
+    }
+    if roots[0] != 0
+        || roots.windows(2).any(|w| w[0] >= w[1])
+        || *roots.last().expect("not empty") as usize >= len
+    {
+        return bad("tree roots are not strictly increasing node ids starting at 0");
+    }
+    Ok(())
 }
 
 /// One node's fields, as stored or as decoded from raw arrays.
@@ -125,9 +184,7 @@ pub(crate) fn check_meta(
     if let Err(m) = check_names(feature_names, target_name, n_features as usize) {
         return bad(m);
     }
-    if roots.is_empty() {
-        return bad("the model has no trees".into());
-    }
+    check_roots(roots, len)?;
     // The recorded parameters are shown to users: they must make sense too.
     if let Err(e) = params
         .validate()
@@ -141,12 +198,6 @@ pub(crate) fn check_meta(
             roots.len(),
             params.n_estimators
         ));
-    }
-    if roots[0] != 0
-        || roots.windows(2).any(|w| w[0] >= w[1])
-        || *roots.last().unwrap() as usize >= len
-    {
-        return bad("tree roots are not strictly increasing node ids starting at 0".into());
     }
     Ok(())
 }

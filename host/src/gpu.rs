@@ -708,38 +708,25 @@ fn describe(info: wgpu::AdapterInfo) -> AdapterInfo {
     }
 }
 
+/// Checks an upload with the forest crate's one check of the flat layout
+/// ([`forest::Layout::check`]: the rules every model obeys), then that the
+/// trees' leaf values cannot sum beyond the f32 range of the shader's sums;
+/// returns each tree's depth (the shader's bound on a walk).
 fn validate(f: &FlatForest) -> Result<Vec<u32>> {
-    let bad = |m: String| Err(GpuError::InvalidForest(m));
+    let layout = forest::Layout {
+        n_features: f.n_features,
+        roots: f.roots,
+        feature: f.feature,
+        threshold: f.threshold,
+        left: f.left,
+        right: f.right,
+        value: f.value,
+    };
+    layout.check().map_err(|e| match e {
+        forest::ForestError::InvalidModel(m) => GpuError::InvalidForest(m),
+        other => GpuError::InvalidForest(other.to_string()),
+    })?;
     let len = f.feature.len();
-    if [
-        f.threshold.len(),
-        f.left.len(),
-        f.right.len(),
-        f.value.len(),
-    ]
-    .iter()
-    .any(|&l| l != len)
-    {
-        return bad(format!(
-            "node arrays have different lengths (feature {len}, threshold {}, left {}, right {}, value {})",
-            f.threshold.len(),
-            f.left.len(),
-            f.right.len(),
-            f.value.len()
-        ));
-    }
-    if f.n_features == 0 {
-        return bad("n-features is 0".into());
-    }
-    if f.roots.is_empty() || len == 0 {
-        return bad("the forest has no trees".into());
-    }
-    if f.roots[0] != 0
-        || f.roots.windows(2).any(|w| w[0] >= w[1])
-        || *f.roots.last().unwrap_or(&0) as usize >= len
-    {
-        return bad("roots are not strictly increasing node ids starting at 0".into());
-    }
     let mut depth = vec![0u32; len];
     let mut depths = Vec::with_capacity(f.roots.len());
     // The largest sum of leaf values a row can reach, one leaf per tree.
@@ -747,49 +734,24 @@ fn validate(f: &FlatForest) -> Result<Vec<u32>> {
     for t in 0..f.roots.len() {
         let start = f.roots[t] as usize;
         let end = f.roots.get(t + 1).map_or(len, |&r| r as usize);
-        let mut deepest = 0;
-        let mut largest = 0.0f32;
+        let (mut deepest, mut largest) = (0, 0.0f32);
         for i in start..end {
-            if !f.value[i].is_finite() {
-                return bad(format!("node {i}: value {} is not finite", f.value[i]));
-            }
             let (l, r) = (f.left[i], f.right[i]);
-            if l == LEAF || r == LEAF {
-                if l != r {
-                    return bad(format!("node {i}: only one child is a leaf marker"));
-                }
+            if l == LEAF {
                 deepest = deepest.max(depth[i]);
                 largest = largest.max(f.value[i].abs());
-                continue;
+            } else {
+                depth[l as usize] = depth[i] + 1;
+                depth[r as usize] = depth[i] + 1;
             }
-            for c in [l, r] {
-                if c as usize <= i || c as usize >= end {
-                    return bad(format!(
-                        "node {i}: child id {c} outside {}..{end} (children follow their parent within tree {t})",
-                        i + 1
-                    ));
-                }
-            }
-            if f.feature[i] >= f.n_features {
-                return bad(format!(
-                    "node {i}: feature {} >= n-features {}",
-                    f.feature[i], f.n_features
-                ));
-            }
-            if !f.threshold[i].is_finite() {
-                return bad(format!("node {i}: threshold is not finite"));
-            }
-            depth[l as usize] = depth[i] + 1;
-            depth[r as usize] = depth[i] + 1;
         }
         depths.push(deepest);
         reach += f64::from(largest);
     }
-    // The shader sums in f32: beyond its range a row's sum would be inf.
     if reach > f64::from(f32::MAX) {
-        return bad(format!(
+        return Err(GpuError::InvalidForest(format!(
             "the trees' leaf values can sum to {reach:e}, beyond the f32 range of the device's sums (scale them down)"
-        ));
+        )));
     }
     Ok(depths)
 }
