@@ -1,6 +1,8 @@
 //! Depth-first tree builder (sklearn's `DepthFirstTreeBuilder`): an explicit
 //! stack, nodes numbered in pre-order, left child first.
 
+use alloc::vec;
+
 use crate::rng::Rng;
 use crate::splitter::Splitter;
 use crate::tree::{LEAF, Nodes};

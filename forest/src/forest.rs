@@ -1,6 +1,7 @@
 //! The forest: training (bootstrap + trees), prediction, structure checks.
 
-use std::ops::Range;
+use alloc::{format, string::String, vec, vec::Vec};
+use core::ops::Range;
 
 use crate::builder::{self, Limits};
 use crate::dataset::{Dataset, check_finite_features};
@@ -231,7 +232,7 @@ pub fn transpose_in_place(data: &mut [f32], rows: usize, cols: usize) {
         loop {
             moved[i / 64] |= 1 << (i % 64);
             let j = dest(i);
-            std::mem::swap(&mut data[j], &mut carried);
+            core::mem::swap(&mut data[j], &mut carried);
             if j == start {
                 break;
             }
@@ -371,10 +372,10 @@ impl Forest {
                         let i = *node as usize;
                         let (left, right) = (*node + 1, right[i]);
                         let go_right = $row[feature[i] as usize] > threshold[i];
-                        let next = std::hint::select_unpredictable(go_right, right, left);
+                        let next = core::hint::select_unpredictable(go_right, right, left);
                         let inner = right != LEAF;
                         moving |= inner;
-                        *node = std::hint::select_unpredictable(inner, next, *node);
+                        *node = core::hint::select_unpredictable(inner, next, *node);
                     }};
                 }
                 while moving {

@@ -15,6 +15,8 @@
 //! Under `auto`, a node of at most [`AUTO_EXACT_ROWS`] rows grows the rest of
 //! its subtree with exact splits, its rows sorted per feature once.
 
+use alloc::{vec, vec::Vec};
+
 use crate::builder::{self, Limits, Place};
 use crate::criterion::{Sums, proxy_improvement_computed};
 use crate::rng::Rng;
@@ -188,7 +190,7 @@ pub fn build(
     exact_rows: usize,
 ) -> Nodes {
     sp.start_weights();
-    let mut st = std::mem::take(&mut sp.hist);
+    let mut st = core::mem::take(&mut sp.hist);
     st.rows.clear();
     st.rows
         .extend((0..sp.weighted.len() as u32).filter(|&r| sp.weighted[r as usize].w > 0));
@@ -260,7 +262,7 @@ pub fn build(
                 (mid, p.end)
             };
             let small = st.take_slot(len);
-            let small_rows = std::mem::take(&mut st.rows);
+            let small_rows = core::mem::take(&mut st.rows);
             histogram(&mut st.pool[small], &small_rows[s0..s1], sp, binned);
             st.rows = small_rows;
             let (parent, child) = two_mut(&mut st.pool, slot, small);

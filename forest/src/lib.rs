@@ -11,6 +11,14 @@
 //! let model = forest::train(&data, &params, None).unwrap();
 //! assert_eq!(model.predict(&[0.5, 2.5], 2).unwrap(), vec![0.0, 1.0]);
 //! ```
+//!
+//! `no_std` (with `alloc`), so that the library component links no Rust standard
+//! library and therefore imports no WASI interfaces it does not use; natively
+//! it links into std programs as any crate does.
+
+#![no_std]
+
+extern crate alloc;
 
 mod builder;
 mod criterion;

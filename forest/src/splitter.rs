@@ -7,6 +7,8 @@
 //! children's ranges stay sorted and no node ever sorts: a node costs
 //! O(n_features × n_node_rows).
 
+use alloc::{vec, vec::Vec};
+
 use crate::criterion::{Sums, proxy_improvement};
 use crate::rng::Rng;
 
@@ -477,6 +479,8 @@ impl<'t> Splitter<'t> {
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec::Vec;
+
     use super::{sort_by_value, threshold_between};
 
     #[test]
