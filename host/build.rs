@@ -7,8 +7,12 @@
 //! is optimised whatever the host's profile.
 
 use std::env;
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The target the guest is built for.
+const GUEST_TARGET: &str = "wasm32-wasip2";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
@@ -35,21 +39,46 @@ fn main() {
         .unwrap_or_else(|| root.join("target/wasm-guest"));
 
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // Two builds, because features unify across the packages of one build:
+    // the command component's dependencies turn on `std` features (serde's,
+    // through csv) that would link std into the no_std library.
+    for packages in [
+        &["wasm-forest-guest", "wasm-forest-chaos-guest"][..],
+        &["wasm-forest-cli-guest"],
+    ] {
+        build_guest(&cargo, &root, &target_dir, packages);
+    }
+    let wasm = target_dir.join("wasm32-wasip2/guest/wasm_forest_guest.wasm");
+    assert!(
+        wasm.exists(),
+        "the guest build reported success but {} is missing",
+        wasm.display()
+    );
+    println!("cargo:rustc-env=WASM_FOREST_COMPONENT={}", wasm.display());
+    // The command component for the plain wasmtime CLI (guest/cli).
+    let cli = target_dir.join("wasm32-wasip2/guest/forest-cli.wasm");
+    println!(
+        "cargo:rustc-env=WASM_FOREST_CLI_COMPONENT={}",
+        cli.display()
+    );
+    // A misbehaving component for the sandbox tests (see guest/chaos).
+    let chaos = target_dir.join("wasm32-wasip2/guest/wasm_forest_chaos_guest.wasm");
+    println!(
+        "cargo:rustc-env=WASM_FOREST_CHAOS_COMPONENT={}",
+        chaos.display()
+    );
+}
+
+/// Builds `packages` for the guest target with the `guest` profile.
+fn build_guest(cargo: &OsStr, root: &Path, target_dir: &Path, packages: &[&str]) {
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(&root)
-        .args([
-            "build",
-            "--package",
-            "wasm-forest-guest",
-            "--package",
-            "wasm-forest-chaos-guest",
-            "--target",
-            "wasm32-wasip2",
-            "--profile",
-            "guest",
-        ])
+    cmd.current_dir(root).arg("build");
+    for package in packages {
+        cmd.args(["--package", package]);
+    }
+    cmd.args(["--target", GUEST_TARGET, "--profile", "guest"])
         .arg("--target-dir")
-        .arg(&target_dir);
+        .arg(target_dir);
     if env::var_os("CARGO_NET_OFFLINE").is_some() {
         cmd.arg("--offline");
     }
@@ -94,23 +123,4 @@ fn main() {
              If the wasm32-wasip2 target is missing, install it with:\n    rustup target add wasm32-wasip2"
         );
     }
-    let wasm = target_dir.join("wasm32-wasip2/guest/wasm_forest_guest.wasm");
-    assert!(
-        wasm.exists(),
-        "the guest build reported success but {} is missing",
-        wasm.display()
-    );
-    println!("cargo:rustc-env=WASM_FOREST_COMPONENT={}", wasm.display());
-    // The command component for the plain wasmtime CLI (guest/src/bin/forest-cli.rs).
-    let cli = target_dir.join("wasm32-wasip2/guest/forest-cli.wasm");
-    println!(
-        "cargo:rustc-env=WASM_FOREST_CLI_COMPONENT={}",
-        cli.display()
-    );
-    // A misbehaving component for the sandbox tests (see guest/chaos).
-    let chaos = target_dir.join("wasm32-wasip2/guest/wasm_forest_chaos_guest.wasm");
-    println!(
-        "cargo:rustc-env=WASM_FOREST_CHAOS_COMPONENT={}",
-        chaos.display()
-    );
 }
