@@ -5,16 +5,18 @@ mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
         world: "forest-lib",
+        // Bindings for the WASI monotonic clock too (wit/deps).
+        generate_all,
     });
 }
 
 use std::cell::RefCell;
-use std::time::{Duration, Instant};
 
 use bindings::exports::wasm_forest::forest::forest as wit;
 use bindings::exports::wasm_forest::forest::forest::{
     Guest, GuestModel, GuestTrainer, Model as ModelHandle, Trainer as TrainerHandle,
 };
+use bindings::wasi::clocks::monotonic_clock;
 use bindings::wasm_forest::forest::gpu;
 use bindings::wasm_forest::forest::progress;
 
@@ -93,23 +95,25 @@ fn to_wit_params(p: &forest::Params) -> wit::Params {
 /// Progress reports to the host, at most one per `EVERY` and always the last.
 struct Progress {
     total: u32,
-    last: Instant,
+    /// `monotonic-clock.now` at the last report, in nanoseconds.
+    last: u64,
 }
 
 impl Progress {
-    const EVERY: Duration = Duration::from_millis(250);
+    /// 250 ms, in the clock's nanoseconds.
+    const EVERY: u64 = 250_000_000;
 
     fn new(total: u32) -> Progress {
         Progress {
             total,
-            last: Instant::now(),
+            last: monotonic_clock::now(),
         }
     }
 
     fn tree_done(&mut self, done: u32) {
-        if done == self.total || self.last.elapsed() >= Self::EVERY {
+        if done == self.total || monotonic_clock::now().saturating_sub(self.last) >= Self::EVERY {
             progress::report(done, self.total);
-            self.last = Instant::now();
+            self.last = monotonic_clock::now();
         }
     }
 }

@@ -28,6 +28,8 @@ pub mod bindings {
         world: "forest-lib",
         with: {
             "wasm-forest:forest/gpu.gpu-forest": crate::gpu::GpuForest,
+            // The monotonic clock is wasmtime-wasi's (add_to_linker_sync).
+            "wasi": wasmtime_wasi::p2::bindings::sync,
         },
     });
 }
@@ -377,11 +379,14 @@ impl Runtime {
         let mut linker = Linker::<HostState>::new(&engine);
         wt(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))
             .context("adding WASI to the linker")?;
-        wt(bindings::ForestLib::add_to_linker::<_, HasSelf<_>>(
+        // Interface by interface: the world's monotonic clock is WASI's, above.
+        wt(progress_wit::add_to_linker::<_, HasSelf<_>>(
             &mut linker,
             |s| s,
         ))
-        .context("adding the progress and gpu imports to the linker")?;
+        .context("adding the progress import to the linker")?;
+        wt(gpu_wit::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
+            .context("adding the gpu import to the linker")?;
         let pre = wt(linker.instantiate_pre(&compiled))
             .with_context(|| format!("linking component {label}"))?;
         let pre = wt(bindings::ForestLibPre::new(pre)).with_context(|| {

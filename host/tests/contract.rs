@@ -13,7 +13,11 @@ use wit_parser::{Resolve, Type, TypeDefKind, WorldItem};
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "forest-lib",
-    with: { "wasm-forest:forest/gpu.gpu-forest": NoForest },
+    with: {
+        "wasm-forest:forest/gpu.gpu-forest": NoForest,
+        // The monotonic clock is wasmtime-wasi's.
+        "wasi": wasmtime_wasi::p2::bindings::sync,
+    },
 });
 
 use self::wasm_forest::forest::gpu::{self, AdapterInfo, FlatForest, GpuError};
@@ -76,12 +80,18 @@ impl WasiView for State {
 
 const COMPONENT: &str = env!("WASM_FOREST_COMPONENT");
 
+/// `progress` and `gpu`; the world's monotonic clock comes with WASI.
+fn add_ours_to_linker(linker: &mut Linker<State>) {
+    self::wasm_forest::forest::progress::add_to_linker::<_, HasSelf<_>>(linker, |s| s).unwrap();
+    gpu::add_to_linker::<_, HasSelf<_>>(linker, |s| s).unwrap();
+}
+
 fn instance() -> (Store<State>, ForestLib) {
     let engine = Engine::default();
     let component = Component::from_file(&engine, COMPONENT).unwrap();
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-    ForestLib::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).unwrap();
+    add_ours_to_linker(&mut linker);
     let mut store = Store::new(
         &engine,
         State {
