@@ -1,5 +1,19 @@
 //! The library component: a thin adapter from the WIT exports to the `forest`
 //! crate. No logic lives here beyond converting records.
+//!
+//! `no_std` on wasm32: Rust's std for wasm32-wasip2 would link wasi-libc and
+//! make the component import a dozen WASI interfaces (stdio and terminals for
+//! panic messages, environment, exit, ...) that an embedder must then provide.
+//! Without it the component imports what `wit/forest.wit` declares and nothing
+//! else. (Natively, where only `cargo check --workspace` ever builds it, and in
+//! its test harness, it keeps std.)
+
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+
+extern crate alloc;
+
+#[cfg(all(target_arch = "wasm32", not(test)))]
+mod rt;
 
 mod bindings {
     wit_bindgen::generate!({
@@ -10,7 +24,11 @@ mod bindings {
     });
 }
 
-use std::cell::RefCell;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use bindings::exports::wasm_forest::forest::forest as wit;
 use bindings::exports::wasm_forest::forest::forest::{
