@@ -14,7 +14,40 @@ use std::process::Command;
 /// The target the guest is built for.
 const GUEST_TARGET: &str = "wasm32-wasip2";
 
+/// Is `target`'s standard library installed for the rustc cargo uses? rustc
+/// prints the directory it would look in whether or not it exists, so the
+/// directory is checked for `core`.
+fn target_installed(target: &str) -> bool {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(out) = Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+    else {
+        // No rustc to ask: let the guest build say what is wrong.
+        return true;
+    };
+    let libdir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    out.status.success()
+        && std::fs::read_dir(&libdir).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("libcore-") && name.ends_with(".rlib")
+            })
+        })
+}
+
 fn main() {
+    // First thing: without the target the nested build would compile the
+    // guest's host-side dependencies for minutes before failing.
+    if !target_installed(GUEST_TARGET) {
+        println!(
+            "cargo::error=the {GUEST_TARGET} target (the Rust standard library for WebAssembly \
+             components) is not installed for this toolchain; install it with: \
+             rustup target add {GUEST_TARGET}"
+        );
+        return;
+    }
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     for dir in ["guest", "forest", "wit"] {
