@@ -1,5 +1,5 @@
 //! Hyperparameter flags, named after scikit-learn's RandomForestRegressor.
-//! Shared by the host CLI and the command component (guest/src/bin), so both
+//! Shared by the host CLI and the command component (guest/cli), so both
 //! accept exactly the same flags; depends only on clap and the forest crate.
 
 use clap::Args;

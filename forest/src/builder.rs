@@ -4,7 +4,7 @@
 //! per node: histograms for large nodes, exact splits from a node of at most
 //! [`AUTO_EXACT_ROWS`] rows down.
 
-use std::ops::Range;
+use core::ops::Range;
 
 use crate::exact::{Exact, ExactNode};
 use crate::hist::{Binned, Hist};
@@ -12,6 +12,7 @@ use crate::rng::Rng;
 use crate::split::{Split, SplitStrategy};
 use crate::tree::{LEAF, Nodes};
 use crate::workspace::{Gathered, Workspace};
+use alloc::vec;
 
 /// Under `auto`, nodes with at most this many in-bag rows are split exactly,
 /// and so is their subtree: on small nodes, scanning 256 bins per feature

@@ -1,5 +1,7 @@
 //! Squared-error criterion (scikit-learn's `MSE` criterion, single output).
 
+use alloc::{format, string::String};
+
 /// Largest `max |target| × rows` training accepts. A tree's weights add up
 /// to at most the row count, so every weighted sum of a node stays below
 /// this, its square below 1e300, and every proxy is a finite number: the

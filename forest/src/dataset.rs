@@ -1,5 +1,7 @@
 //! Borrowed, validated training data.
 
+use alloc::{format, string::String};
+
 use crate::criterion;
 use crate::error::{ForestError, Result};
 

@@ -1,10 +1,11 @@
 //! A trained forest: the trees of one training in one flat [`Nodes`], and
 //! what produced them.
 
-use std::ops::Range;
+use core::ops::Range;
 
 use crate::params::Params;
 use crate::tree::{LEAF, Nodes};
+use alloc::{string::String, vec, vec::Vec};
 
 /// A trained forest. All trees live in one [`Nodes`] (absolute child ids);
 /// tree `t` occupies `roots[t]..roots[t + 1]` (the last one runs to the end).

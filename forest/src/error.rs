@@ -1,6 +1,8 @@
 //! Typed errors. Every fallible entry point of the crate returns one of these,
 //! so that the component can hand them across the WIT boundary as `forest-error`.
 
+use alloc::string::String;
+
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -16,4 +18,4 @@ pub enum ForestError {
     InvalidModel(String),
 }
 
-pub type Result<T, E = ForestError> = std::result::Result<T, E>;
+pub type Result<T, E = ForestError> = core::result::Result<T, E>;

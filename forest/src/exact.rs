@@ -7,12 +7,13 @@
 //! stay sorted and no node ever sorts: a node costs
 //! O(n_features × n_node_rows).
 
-use std::ops::Range;
+use core::ops::Range;
 
 use crate::criterion::{Sums, proxy_improvement};
 use crate::rng::Rng;
 use crate::split::{FEATURE_THRESHOLD, Split, SplitStrategy, threshold_between};
 use crate::workspace::{self, Weighted, Workspace};
+use alloc::vec::Vec;
 
 /// Every row of each column sorted by (value in total order, row id),
 /// column after column: the order [`Exact::start_presorted`] starts trees

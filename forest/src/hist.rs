@@ -12,12 +12,13 @@
 //! training value of the last left bin and the smallest of the first right
 //! bin: with one bin per distinct value, `hist` grows `exact`'s trees.
 
-use std::ops::Range;
+use core::ops::Range;
 
 use crate::criterion::{Sums, proxy_improvement_computed};
 use crate::rng::Rng;
 use crate::split::{FEATURE_THRESHOLD, Split, SplitStrategy, threshold_between};
 use crate::workspace::{self, Workspace};
+use alloc::{vec, vec::Vec};
 
 /// Bins per feature at most (codes are u8).
 pub const MAX_BINS: usize = 256;

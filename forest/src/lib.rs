@@ -25,6 +25,14 @@
 //!   (the one depth-first grow loop; `auto` picks the strategy per node),
 //!   `trainer` (data prepared once per forest, bootstrap, `train`);
 //! - `part`: trees grown apart, merged into one model.
+//!
+//! `no_std` (with `alloc`), so that the library component links no Rust standard
+//! library and therefore imports no WASI interfaces it does not use; natively
+//! it links into std programs as any crate does.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
 
 mod builder;
 mod criterion;

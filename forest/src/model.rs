@@ -11,6 +11,8 @@
 //! Loading checks header, length and checksum before decoding anything, then
 //! the tree structure before the forest is used.
 
+use alloc::{format, string::String, vec::Vec};
+
 use serde::{Deserialize, Serialize};
 
 use crate::ensemble::Forest;

@@ -1,6 +1,11 @@
 //! Hyperparameters, named and defaulted as scikit-learn's `RandomForestRegressor`
 //! (criterion is always `squared_error`), with sklearn-like validation messages.
 
+use alloc::{
+    format,
+    string::{String, ToString},
+};
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ForestError, Result};
@@ -41,7 +46,7 @@ pub enum SplitterKind {
     Auto,
 }
 
-impl std::str::FromStr for SplitterKind {
+impl core::str::FromStr for SplitterKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
@@ -54,8 +59,8 @@ impl std::str::FromStr for SplitterKind {
     }
 }
 
-impl std::fmt::Display for SplitterKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for SplitterKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             SplitterKind::Exact => "exact",
             SplitterKind::Hist => "hist",
@@ -95,9 +100,9 @@ impl Default for Params {
     }
 }
 
-impl std::fmt::Display for Params {
+impl core::fmt::Display for Params {
     /// `name=value` pairs, values as the command line spells them.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let text = |v: Option<String>| v.unwrap_or_else(|| "none".into());
         write!(
             f,
@@ -128,7 +133,7 @@ fn count_or_fraction(s: &str) -> Result<Result<u32, f64>, String> {
     }
 }
 
-impl std::str::FromStr for MaxFeatures {
+impl core::str::FromStr for MaxFeatures {
     type Err = String;
 
     /// `all`, `sqrt`, `log2`, an integer count or a fraction.
@@ -145,9 +150,9 @@ impl std::str::FromStr for MaxFeatures {
     }
 }
 
-impl std::fmt::Display for MaxFeatures {
+impl core::fmt::Display for MaxFeatures {
     /// The text `from_str` reads back (fractions keep a decimal point).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             MaxFeatures::All => f.write_str("all"),
             MaxFeatures::Sqrt => f.write_str("sqrt"),
@@ -158,7 +163,7 @@ impl std::fmt::Display for MaxFeatures {
     }
 }
 
-impl std::str::FromStr for MaxSamples {
+impl core::str::FromStr for MaxSamples {
     type Err = String;
 
     /// An integer count or a fraction.
@@ -170,8 +175,8 @@ impl std::str::FromStr for MaxSamples {
     }
 }
 
-impl std::fmt::Display for MaxSamples {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for MaxSamples {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             MaxSamples::Count(c) => write!(f, "{c}"),
             MaxSamples::Fraction(x) => write!(f, "{x:?}"),
@@ -300,15 +305,28 @@ impl Params {
                 }
                 c
             }
-            Some(MaxSamples::Fraction(f)) => {
-                ((f * n_rows as f64).round_ties_even() as usize).max(1)
-            }
+            Some(MaxSamples::Fraction(f)) => (round_ties_even(f * n_rows as f64) as usize).max(1),
         })
+    }
+}
+
+/// `f64::round_ties_even`, which is std's, not core's. Adding 2^52 to a
+/// magnitude below it leaves no fraction bits, and IEEE addition rounds half
+/// to even: exact, so the same result on every platform.
+fn round_ties_even(x: f64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    if x.abs() < TWO_52 {
+        ((x.abs() + TWO_52) - TWO_52).copysign(x)
+    } else {
+        // Already an integer, or infinite, or NaN.
+        x
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec;
+
     use super::*;
 
     #[test]
@@ -404,6 +422,35 @@ mod tests {
         assert_eq!("7".parse::<MaxSamples>().unwrap().to_string(), "7");
         assert!("half".parse::<MaxFeatures>().is_err());
         assert!("nan".parse::<MaxSamples>().is_err());
+    }
+
+    #[test]
+    fn round_ties_even_is_stds() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_497.0,
+            9_007_199_254_740_993.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        xs.extend((-400..400).map(|i| f64::from(i) * 0.25 + 1e-3 * f64::from(i % 3)));
+        for x in xs {
+            assert_eq!(
+                round_ties_even(x).to_bits(),
+                x.round_ties_even().to_bits(),
+                "{x}"
+            );
+        }
+        assert!(round_ties_even(f64::NAN).is_nan());
     }
 
     #[test]

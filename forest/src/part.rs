@@ -16,6 +16,8 @@
 //! The node arrays are the model file's ([`Nodes::write_raw`]): `left` is
 //! implied by the pre-order layout.
 
+use alloc::{format, string::String, vec::Vec};
+
 use serde::{Deserialize, Serialize};
 
 use crate::ensemble::Forest;
@@ -172,7 +174,7 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
         mut nodes,
     } = parts.next().expect("checked above");
     nodes.reserve(total - nodes.len());
-    let mut roots = std::mem::take(&mut header.roots);
+    let mut roots = core::mem::take(&mut header.roots);
     for p in parts {
         let offset = nodes.len() as u32;
         roots.extend(p.header.roots.iter().map(|r| r + offset));

@@ -4,6 +4,7 @@ use crate::dataset::check_finite_features;
 use crate::ensemble::Forest;
 use crate::error::{ForestError, Result};
 use crate::tree::LEAF;
+use alloc::{format, vec, vec::Vec};
 
 /// Rows predicted together, tree after tree: the nodes of a tree's upper
 /// levels, which most rows pass, serve many rows before they leave the cache,
@@ -68,10 +69,10 @@ impl Forest {
                         let i = *node as usize;
                         let (left, right) = (*node + 1, right[i]);
                         let go_right = $row[feature[i] as usize] > threshold[i];
-                        let next = std::hint::select_unpredictable(go_right, right, left);
+                        let next = core::hint::select_unpredictable(go_right, right, left);
                         let inner = right != LEAF;
                         moving |= inner;
-                        *node = std::hint::select_unpredictable(inner, next, *node);
+                        *node = core::hint::select_unpredictable(inner, next, *node);
                     }};
                 }
                 while moving {

@@ -90,6 +90,8 @@ fn mul_wide_halves(a: u64, b: u64) -> (u64, u64) {
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec::Vec;
+
     use super::*;
 
     #[test]

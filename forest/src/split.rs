@@ -2,7 +2,7 @@
 //! trees: a split strategy finds a node's best split and moves its rows to
 //! the two sides.
 
-use std::ops::Range;
+use core::ops::Range;
 
 use crate::criterion::Sums;
 use crate::rng::Rng;

@@ -1,7 +1,7 @@
 //! Training: the data prepared once per forest, the bootstrap sample and
 //! tree of each index, and `train`.
 
-use std::ops::Range;
+use core::ops::Range;
 
 use crate::builder::{AUTO_EXACT_ROWS, StopRules, TreeBuilder};
 use crate::dataset::Dataset;
@@ -14,6 +14,7 @@ use crate::rng::Rng;
 use crate::tree::Nodes;
 use crate::validate::check_feature_names;
 use crate::workspace::Workspace;
+use alloc::{string::String, vec, vec::Vec};
 
 /// Everything training needs that does not change from tree to tree.
 pub struct Trainer {
@@ -202,7 +203,7 @@ pub fn transpose_in_place(data: &mut [f32], rows: usize, cols: usize) {
         loop {
             moved[i / 64] |= 1 << (i % 64);
             let j = dest(i);
-            std::mem::swap(&mut data[j], &mut carried);
+            core::mem::swap(&mut data[j], &mut carried);
             if j == start {
                 break;
             }

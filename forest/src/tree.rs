@@ -1,6 +1,8 @@
 //! The one flat node layout, shared by CPU prediction, the model file, the WIT
 //! boundary and the GPU buffers: five parallel arrays indexed by node id.
 
+use alloc::vec::Vec;
+
 /// `left`/`right` value of a leaf.
 pub const LEAF: u32 = u32::MAX;
 

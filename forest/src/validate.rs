@@ -2,12 +2,13 @@
 //! on every trained, merged and loaded forest, so that prediction can never
 //! index out of bounds or loop.
 
-use std::ops::Range;
+use core::ops::Range;
 
 use crate::ensemble::Forest;
 use crate::error::{ForestError, Result};
 use crate::params::Params;
 use crate::tree::LEAF;
+use alloc::{format, string::String};
 
 /// Bytes the column names of a model may take, counting 8 more for each:
 /// what `model-info` hands back stays well within what its host accepts.

@@ -10,6 +10,7 @@
 
 use crate::criterion::Sums;
 use crate::rng::Rng;
+use alloc::{vec, vec::Vec};
 
 /// A row's bootstrap weight and weighted target side by side: a scan step
 /// loads both behind one bounds check and one base address.

@@ -1,20 +1,40 @@
 //! The library component: a thin adapter from the WIT exports to the `forest`
 //! crate. No logic lives here beyond converting records.
+//!
+//! `no_std` on wasm32: Rust's std for wasm32-wasip2 would link wasi-libc and
+//! make the component import a dozen WASI interfaces (stdio and terminals for
+//! panic messages, environment, exit, ...) that an embedder must then provide.
+//! Without it the component imports what `wit/forest.wit` declares and nothing
+//! else. (Natively, where only `cargo check --workspace` ever builds it, and in
+//! its test harness, it keeps std.)
+
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+
+extern crate alloc;
+
+#[cfg(all(target_arch = "wasm32", not(test)))]
+mod rt;
 
 mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
         world: "forest-lib",
+        // Bindings for the WASI monotonic clock too (wit/deps).
+        generate_all,
     });
 }
 
-use std::cell::RefCell;
-use std::time::{Duration, Instant};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use bindings::exports::wasm_forest::forest::forest as wit;
 use bindings::exports::wasm_forest::forest::forest::{
     Guest, GuestModel, GuestTrainer, Model as ModelHandle, Trainer as TrainerHandle,
 };
+use bindings::wasi::clocks::monotonic_clock;
 use bindings::wasm_forest::forest::gpu;
 use bindings::wasm_forest::forest::progress;
 
@@ -93,23 +113,25 @@ fn to_wit_params(p: &forest::Params) -> wit::Params {
 /// Progress reports to the host, at most one per `EVERY` and always the last.
 struct Progress {
     total: u32,
-    last: Instant,
+    /// `monotonic-clock.now` at the last report, in nanoseconds.
+    last: u64,
 }
 
 impl Progress {
-    const EVERY: Duration = Duration::from_millis(250);
+    /// 250 ms, in the clock's nanoseconds.
+    const EVERY: u64 = 250_000_000;
 
     fn new(total: u32) -> Progress {
         Progress {
             total,
-            last: Instant::now(),
+            last: monotonic_clock::now(),
         }
     }
 
     fn tree_done(&mut self, done: u32) {
-        if done == self.total || self.last.elapsed() >= Self::EVERY {
+        if done == self.total || monotonic_clock::now().saturating_sub(self.last) >= Self::EVERY {
             progress::report(done, self.total);
-            self.last = Instant::now();
+            self.last = monotonic_clock::now();
         }
     }
 }
@@ -244,6 +266,12 @@ pub struct Model {
 /// the f32 range, so rounding on the way cannot push a sum past it.
 const GPU_SUM_LIMIT: f64 = (1u128 << 126) as f64;
 
+/// 2^e exactly, for e in -1022..=1023 (a normal f64 is its exponent field
+/// alone); core has no `powi` without std.
+fn pow2(e: i32) -> f64 {
+    f64::from_bits(((e + 1023) as u64) << 52)
+}
+
 impl Model {
     /// The forest in the flat layout the GPU import takes, its values as f32
     /// times a power of two `scale`, and `1 / scale`.
@@ -261,19 +289,13 @@ impl Model {
         let (f, n) = (&self.forest, &self.forest.nodes);
         let largest = n.value.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let trees = f.roots.len().max(1) as f64;
+        // Halving until the sums fit: no steps for ordinary models, at most
+        // about 900 for values near f64's range (so 2^-exponent stays normal).
         let mut exponent = 0i32;
-        if largest * trees > GPU_SUM_LIMIT {
-            // In logarithms, as the product may overflow f64; at most 1024 +
-            // 32 - 126, so both 2^exponent and its inverse are normal f64s.
-            // The loop only corrects the estimate's rounding.
-            exponent = (largest.log2() + trees.log2() - GPU_SUM_LIMIT.log2())
-                .ceil()
-                .max(1.0) as i32;
-            while largest * 2f64.powi(-exponent) * trees > GPU_SUM_LIMIT {
-                exponent += 1;
-            }
+        while largest * pow2(-exponent) * trees > GPU_SUM_LIMIT {
+            exponent += 1;
         }
-        let scale = 2f64.powi(-exponent);
+        let scale = pow2(-exponent);
         let flat = gpu::FlatForest {
             n_features: f.n_features,
             roots: f.roots.clone(),
@@ -283,7 +305,7 @@ impl Model {
             right: n.right.clone(),
             value: n.value.iter().map(|&v| (v * scale) as f32).collect(),
         };
-        (flat, 2f64.powi(exponent))
+        (flat, pow2(exponent))
     }
 
     fn predict_gpu(&self, features: &[f32], n_rows: u32) -> Result<Vec<f64>, gpu::GpuError> {

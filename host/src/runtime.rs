@@ -28,6 +28,8 @@ pub mod bindings {
         world: "forest-lib",
         with: {
             "wasm-forest:forest/gpu.gpu-forest": crate::gpu::GpuForest,
+            // The monotonic clock is wasmtime-wasi's (add_to_linker_sync).
+            "wasi": wasmtime_wasi::p2::bindings::sync,
         },
     });
 }
@@ -412,11 +414,14 @@ impl Runtime {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_err(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))
             .context("adding WASI to the linker")?;
-        wasmtime_err(bindings::ForestLib::add_to_linker::<_, HasSelf<_>>(
+        // Interface by interface: the world's monotonic clock is WASI's, above.
+        wasmtime_err(progress_wit::add_to_linker::<_, HasSelf<_>>(
             &mut linker,
             |s| s,
         ))
-        .context("adding the progress and gpu imports to the linker")?;
+        .context("adding the progress import to the linker")?;
+        wasmtime_err(gpu_wit::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
+            .context("adding the gpu import to the linker")?;
         let pre = wasmtime_err(linker.instantiate_pre(&compiled))
             .with_context(|| format!("linking component {label}"))?;
         let pre = wasmtime_err(bindings::ForestLibPre::new(pre)).with_context(|| {

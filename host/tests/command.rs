@@ -1,4 +1,4 @@
-//! The command component (guest/src/bin/forest-cli.rs) run as the plain
+//! The command component (guest/cli/src/main.rs) run as the plain
 //! wasmtime CLI would run it: wasi:cli/run, a preopened `data` directory, args.
 //! Its model files and the host's are interchangeable.
 

@@ -13,7 +13,11 @@ use wit_parser::{Resolve, Type, TypeDefKind, WorldItem};
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "forest-lib",
-    with: { "wasm-forest:forest/gpu.gpu-forest": NoForest },
+    with: {
+        "wasm-forest:forest/gpu.gpu-forest": NoForest,
+        // The monotonic clock is wasmtime-wasi's (or, below, hand-made).
+        "wasi": wasmtime_wasi::p2::bindings::sync,
+    },
 });
 
 use self::wasm_forest::forest::gpu::{self, AdapterInfo, FlatForest, GpuError};
@@ -76,12 +80,18 @@ impl WasiView for State {
 
 const COMPONENT: &str = env!("WASM_FOREST_COMPONENT");
 
+/// `progress` and `gpu`; the world's monotonic clock is WASI's (or the test's).
+fn add_ours_to_linker(linker: &mut Linker<State>) {
+    self::wasm_forest::forest::progress::add_to_linker::<_, HasSelf<_>>(linker, |s| s).unwrap();
+    gpu::add_to_linker::<_, HasSelf<_>>(linker, |s| s).unwrap();
+}
+
 fn instance() -> (Store<State>, ForestLib) {
     let engine = Engine::default();
     let component = Component::from_file(&engine, COMPONENT).unwrap();
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-    ForestLib::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).unwrap();
+    add_ours_to_linker(&mut linker);
     let mut store = Store::new(
         &engine,
         State {
@@ -599,4 +609,84 @@ fn the_component_exports_exactly_the_wit_package_interface() {
     for ((_, b), (_, s)) in built_imports.iter().zip(&source_imports) {
         assert_eq!(describe(&built, *b), describe(&source, *s));
     }
+}
+
+/// The component's own world, decoded from its bytes: what it really imports
+/// and exports, whatever `wit/` says.
+fn built_world() -> (Resolve, wit_parser::WorldId) {
+    let bytes = std::fs::read(COMPONENT).unwrap();
+    match wit_parser::decoding::decode(&bytes).unwrap() {
+        wit_parser::decoding::DecodedWasm::Component(r, w) => (r, w),
+        _ => panic!("{COMPONENT} is not a component"),
+    }
+}
+
+/// An embedder must provide every interface the library imports, so it
+/// imports only what it uses: our `progress` and `gpu`, and from WASI the
+/// monotonic clock's `now` (progress throttling). Not the stdio, terminals,
+/// environment or exit that Rust's std would bring.
+#[test]
+fn the_library_imports_only_progress_gpu_and_the_monotonic_clock() {
+    let (built, world) = built_world();
+    let mut imports = interfaces(&built, world, false);
+    imports.sort();
+    let names: Vec<&str> = imports.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "wasi:clocks/monotonic-clock@0.2.0",
+            "wasm-forest:forest/gpu@0.1.0",
+            "wasm-forest:forest/progress@0.1.0",
+        ]
+    );
+    let clock = describe(&built, imports[0].1);
+    assert_eq!(
+        clock
+            .keys()
+            .filter(|k| k.starts_with("func"))
+            .collect::<Vec<_>>(),
+        ["func now"],
+        "{clock:?}"
+    );
+}
+
+/// Nanoseconds of the hand-made clock below; a second per reading.
+static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The same imports, seen from the embedder's side: a linker with no WASI
+/// at all but a hand-made monotonic clock instantiates the library, and
+/// progress is throttled by that clock (a second per reading: every tree is
+/// reported).
+#[test]
+fn an_embedder_without_wasi_needs_only_a_monotonic_clock() {
+    let engine = Engine::default();
+    let component = Component::from_file(&engine, COMPONENT).unwrap();
+    let mut linker = Linker::<State>::new(&engine);
+    add_ours_to_linker(&mut linker);
+    linker
+        .instance("wasi:clocks/monotonic-clock@0.2.0")
+        .unwrap()
+        .func_wrap("now", |_, (): ()| {
+            let step = 1_000_000_000;
+            Ok((CLOCK.fetch_add(step, std::sync::atomic::Ordering::Relaxed) + step,))
+        })
+        .unwrap();
+    let mut store = Store::new(
+        &engine,
+        State {
+            ctx: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            reports: Vec::new(),
+        },
+    );
+    let lib = ForestLib::instantiate(&mut store, &component, &linker).unwrap();
+    let p = Params {
+        n_estimators: 3,
+        ..params(&lib, &mut store)
+    };
+    api(&lib)
+        .call_train(&mut store, &data(40), p)
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.data().reports, [(1, 3), (2, 3), (3, 3)]);
 }

@@ -19,6 +19,8 @@ mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
         world: "forest-lib",
+        // Bindings for the WASI monotonic clock too (wit/deps).
+        generate_all,
     });
 }
 
