@@ -50,7 +50,7 @@ fn main() {
     }
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
-    for dir in ["guest", "forest", "wit"] {
+    for dir in ["guest", "forest", "cli-common", "wit"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!(
