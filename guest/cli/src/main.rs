@@ -132,119 +132,139 @@ fn run(cli: Cli) -> Result<()> {
             target,
             forest,
             model_out,
-        } => {
-            let params = forest.params(200, Some(16));
-            println!("=== TRAINING PHASE ===");
-            println!(
-                "[TRAINING] Creating RandomForest with {} estimators, max_depth {}",
-                params.n_estimators,
-                params
-                    .max_depth
-                    .map_or_else(|| "none".into(), |d| d.to_string())
-            );
-            println!("[TRAINING] Training on CPU in the command component (WASI)...");
-            let t = Instant::now();
-            let (model, xy) = train_from(&train, target.as_deref(), &params)?;
-            let bytes = forest::model::to_bytes(&model)?;
-            println!(
-                "[TRAINING] Completed in {} ({} rows x {} features)",
-                ms(t),
-                xy.n_rows,
-                xy.n_features()
-            );
-            let stem = train
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let name = stem.strip_suffix("_train").unwrap_or(&stem).to_string();
-            let path =
-                model_out.unwrap_or_else(|| train.with_file_name(format!("model_{name}_wasm.bin")));
-            write_atomic(&path, &bytes)?;
-            println!("[TRAINING] Model saved to: {}", path.display());
-            println!();
-            println!("=== INFERENCE PHASE ===");
-            let t = Instant::now();
-            let model = load(&path)?;
-            println!("[INFERENCE] Model loaded in {}", ms(t));
-            let test_xy = data::read_csv(&test, &csv_options())?.for_prediction(
-                model.n_features as usize,
-                model.feature_names.as_deref(),
-                xy.target_name.as_deref(),
-                true,
-            )?;
-            let targets = test_xy
-                .targets
-                .as_deref()
-                .with_context(|| format!("{}: no target column", test.display()))?;
-            println!(
-                "[INFERENCE] Running predictions on {} test samples (CPU: the plain wasmtime CLI lends no GPU)...",
-                test_xy.n_rows
-            );
-            let t = Instant::now();
-            let p = model.predict(&test_xy.features, test_xy.n_rows)?;
-            println!("[INFERENCE] Samples: {}", test_xy.n_rows);
-            println!("[INFERENCE] Completed in {}", ms(t));
-            println!("[INFERENCE] Mean Squared Error: {:.4}", mse(&p, targets));
-        }
+        } => bench(&train, &test, target.as_deref(), &forest, model_out),
         Command::Train {
             train,
             target,
             out,
             forest,
-        } => {
-            let params = forest.params(100, None);
-            let t = Instant::now();
-            let (model, xy) = train_from(&train, target.as_deref(), &params)?;
-            let bytes = forest::model::to_bytes(&model)?;
-            write_atomic(&out, &bytes)?;
-            println!(
-                "Trained {} trees on {} rows x {} features in {}; model saved to: {} ({} bytes)",
-                params.n_estimators,
-                xy.n_rows,
-                xy.n_features(),
-                ms(t),
-                out.display(),
-                bytes.len()
-            );
-        }
+        } => train_cmd(&train, target.as_deref(), &out, &forest),
         Command::Predict {
             model,
             input,
             target,
             out,
-        } => {
-            let forest = load(&model)?;
-            let xy = data::read_csv(&input, &csv_options())?.for_prediction(
-                forest.n_features as usize,
-                forest.feature_names.as_deref(),
-                target.as_deref().or(forest.target_name.as_deref()),
-                target.is_some(),
-            )?;
-            let p = forest.predict(&xy.features, xy.n_rows)?;
-            let mut csv = String::from("prediction\n");
-            for v in &p {
-                csv.push_str(&format!("{v}\n"));
-            }
-            match out {
-                Some(path) => write_atomic(&path, csv.as_bytes())?,
-                None => print!("{csv}"),
-            }
-            if let (Some(t), Some(name)) = (&xy.targets, &xy.target_name) {
-                eprintln!("Mean Squared Error (vs '{name}'): {:.4}", mse(&p, t));
-            }
-        }
-        Command::Info { model } => {
-            let f = load(&model)?;
-            let i = f.info();
-            println!("Model: {}", model.display());
-            println!("Trees: {}", i.n_trees);
-            println!("Nodes: {} ({} leaves)", i.n_nodes, i.n_leaves);
-            println!("Max depth reached: {}", i.max_depth);
-            println!("Features: {}", i.n_features);
-            if let Some(names) = &f.feature_names {
-                println!("Feature names: {}", names.join(", "));
-            }
-        }
+        } => predict(&model, &input, target.as_deref(), out.as_deref()),
+        Command::Info { model } => info(&model),
+    }
+}
+
+/// The diabetes benchmark's two phases, on the CPU in this component.
+fn bench(
+    train: &Path,
+    test: &Path,
+    target: Option<&str>,
+    forest: &ForestArgs,
+    model_out: Option<PathBuf>,
+) -> Result<()> {
+    let params = forest.params(200, Some(16));
+    println!("=== TRAINING PHASE ===");
+    println!(
+        "[TRAINING] Creating RandomForest with {} estimators, max_depth {}",
+        params.n_estimators,
+        params
+            .max_depth
+            .map_or_else(|| "none".into(), |d| d.to_string())
+    );
+    println!("[TRAINING] Training on CPU in the command component (WASI)...");
+    let t = Instant::now();
+    let (model, xy) = train_from(train, target, &params)?;
+    let bytes = forest::model::to_bytes(&model)?;
+    println!(
+        "[TRAINING] Completed in {} ({} rows x {} features)",
+        ms(t),
+        xy.n_rows,
+        xy.n_features()
+    );
+    let stem = train
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = stem.strip_suffix("_train").unwrap_or(&stem).to_string();
+    let path = model_out.unwrap_or_else(|| train.with_file_name(format!("model_{name}_wasm.bin")));
+    write_atomic(&path, &bytes)?;
+    println!("[TRAINING] Model saved to: {}", path.display());
+    println!();
+    println!("=== INFERENCE PHASE ===");
+    let t = Instant::now();
+    let model = load(&path)?;
+    println!("[INFERENCE] Model loaded in {}", ms(t));
+    let test_xy = data::read_csv(test, &csv_options())?.for_prediction(
+        model.n_features as usize,
+        model.feature_names.as_deref(),
+        xy.target_name.as_deref(),
+        true,
+    )?;
+    let targets = test_xy
+        .targets
+        .as_deref()
+        .with_context(|| format!("{}: no target column", test.display()))?;
+    println!(
+        "[INFERENCE] Running predictions on {} test samples (CPU: the plain wasmtime CLI lends no GPU)...",
+        test_xy.n_rows
+    );
+    let t = Instant::now();
+    let p = model.predict(&test_xy.features, test_xy.n_rows)?;
+    println!("[INFERENCE] Samples: {}", test_xy.n_rows);
+    println!("[INFERENCE] Completed in {}", ms(t));
+    println!("[INFERENCE] Mean Squared Error: {:.4}", mse(&p, targets));
+    Ok(())
+}
+
+fn train_cmd(train: &Path, target: Option<&str>, out: &Path, forest: &ForestArgs) -> Result<()> {
+    let params = forest.params(100, None);
+    let t = Instant::now();
+    let (model, xy) = train_from(train, target, &params)?;
+    let bytes = forest::model::to_bytes(&model)?;
+    write_atomic(out, &bytes)?;
+    println!(
+        "Trained {} trees on {} rows x {} features in {}; model saved to: {} ({} bytes)",
+        params.n_estimators,
+        xy.n_rows,
+        xy.n_features(),
+        ms(t),
+        out.display(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+fn predict(model: &Path, input: &Path, target: Option<&str>, out: Option<&Path>) -> Result<()> {
+    let forest = load(model)?;
+    let xy = data::read_csv(input, &csv_options())?.for_prediction(
+        forest.n_features as usize,
+        forest.feature_names.as_deref(),
+        target.or(forest.target_name.as_deref()),
+        target.is_some(),
+    )?;
+    let p = forest.predict(&xy.features, xy.n_rows)?;
+    let mut csv = String::from("prediction\n");
+    for v in &p {
+        csv.push_str(&format!("{v}\n"));
+    }
+    match out {
+        Some(path) => write_atomic(path, csv.as_bytes())?,
+        None => print!("{csv}"),
+    }
+    if let (Some(t), Some(name)) = (&xy.targets, &xy.target_name) {
+        eprintln!("Mean Squared Error (vs '{name}'): {:.4}", mse(&p, t));
+    }
+    Ok(())
+}
+
+fn info(model: &Path) -> Result<()> {
+    let f = load(model)?;
+    let i = f.info();
+    println!("Model: {}", model.display());
+    println!("Trees: {}", i.n_trees);
+    println!("Nodes: {} ({} leaves)", i.n_nodes, i.n_leaves);
+    println!("Max depth reached: {}", i.max_depth);
+    println!("Features: {}", i.n_features);
+    if let Some(names) = &f.feature_names {
+        println!("Feature names: {}", names.join(", "));
+    }
+    if let Some(target) = &f.target_name {
+        println!("Target: {target}");
     }
     Ok(())
 }
