@@ -411,22 +411,7 @@ impl Runtime {
         let compile_time = t.elapsed();
 
         let t = Instant::now();
-        let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_err(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))
-            .context("adding WASI to the linker")?;
-        // Interface by interface: the world's monotonic clock is WASI's, above.
-        wasmtime_err(progress_wit::add_to_linker::<_, HasSelf<_>>(
-            &mut linker,
-            |s| s,
-        ))
-        .context("adding the progress import to the linker")?;
-        wasmtime_err(gpu_wit::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
-            .context("adding the gpu import to the linker")?;
-        let pre = wasmtime_err(linker.instantiate_pre(&compiled))
-            .with_context(|| format!("linking component {label}"))?;
-        let pre = wasmtime_err(bindings::ForestLibPre::new(pre)).with_context(|| {
-            format!("component {label} does not export wasm-forest:forest/forest@0.1.0")
-        })?;
+        let pre = link(&engine, &compiled, label)?;
         let link_time = t.elapsed();
         Ok(Runtime {
             engine,
@@ -537,6 +522,31 @@ impl Runtime {
             max_memory,
         })
     }
+}
+
+/// Links a compiled component against WASI and the host's `progress` and
+/// `gpu` imports, once for all its instances.
+fn link(
+    engine: &Engine,
+    compiled: &Component,
+    label: &str,
+) -> Result<bindings::ForestLibPre<HostState>> {
+    let mut linker = Linker::<HostState>::new(engine);
+    wasmtime_err(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))
+        .context("adding WASI to the linker")?;
+    // Interface by interface: the world's monotonic clock is WASI's, above.
+    wasmtime_err(progress_wit::add_to_linker::<_, HasSelf<_>>(
+        &mut linker,
+        |s| s,
+    ))
+    .context("adding the progress import to the linker")?;
+    wasmtime_err(gpu_wit::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
+        .context("adding the gpu import to the linker")?;
+    let pre = wasmtime_err(linker.instantiate_pre(compiled))
+        .with_context(|| format!("linking component {label}"))?;
+    wasmtime_err(bindings::ForestLibPre::new(pre)).with_context(|| {
+        format!("component {label} does not export wasm-forest:forest/forest@0.1.0")
+    })
 }
 
 /// What the compilation cache did for this runtime.
