@@ -68,31 +68,20 @@ pub enum GpuError {
 
 type Result<T, E = GpuError> = std::result::Result<T, E>;
 
-/// A forest in the forest crate's flat layout (see `forest::Nodes`), borrowed;
-/// values already as f32.
-#[derive(Debug, Clone, Copy)]
-pub struct FlatForest<'a> {
-    pub n_features: u32,
-    pub roots: &'a [u32],
-    pub feature: &'a [u32],
-    pub threshold: &'a [f32],
-    pub left: &'a [u32],
-    pub right: &'a [u32],
-    pub value: &'a [f32],
-}
+/// A forest in the forest crate's one flat layout, borrowed, its values
+/// already as f32 (the device's precision).
+pub type FlatForest<'a> = forest::Layout<'a, f32>;
 
-impl<'a> FlatForest<'a> {
-    /// Borrows a trained forest; `values` is its `nodes.value` as f32.
-    pub fn of(forest: &'a forest::Forest, values: &'a [f32]) -> FlatForest<'a> {
-        FlatForest {
-            n_features: forest.n_features,
-            roots: &forest.roots,
-            feature: &forest.nodes.feature,
-            threshold: &forest.nodes.threshold,
-            left: &forest.nodes.left,
-            right: &forest.nodes.right,
-            value: values,
-        }
+/// Borrows a trained forest's arrays; `values` is its `nodes.value` as f32.
+pub fn flat_forest<'a>(forest: &'a forest::Forest, values: &'a [f32]) -> FlatForest<'a> {
+    FlatForest {
+        n_features: forest.n_features,
+        roots: &forest.roots,
+        feature: &forest.nodes.feature,
+        threshold: &forest.nodes.threshold,
+        left: &forest.nodes.left,
+        right: &forest.nodes.right,
+        value: values,
     }
 }
 
@@ -713,16 +702,7 @@ fn describe(info: wgpu::AdapterInfo) -> AdapterInfo {
 /// trees' leaf values cannot sum beyond the f32 range of the shader's sums;
 /// returns each tree's depth (the shader's bound on a walk).
 fn validate(f: &FlatForest) -> Result<Vec<u32>> {
-    let layout = forest::Layout {
-        n_features: f.n_features,
-        roots: f.roots,
-        feature: f.feature,
-        threshold: f.threshold,
-        left: f.left,
-        right: f.right,
-        value: f.value,
-    };
-    layout.check().map_err(|e| match e {
+    f.check().map_err(|e| match e {
         forest::ForestError::InvalidModel(m) => GpuError::InvalidForest(m),
         other => GpuError::InvalidForest(other.to_string()),
     })?;

@@ -95,7 +95,7 @@ fn gpu_predictions_equal_cpu_predictions_on_diabetes() {
     let (x, y, n) = diabetes();
     let f = forest_of(&x, &y, n, 10, &p200(SplitterKind::Exact));
     let v = values(&f);
-    let up = gpu.upload(&FlatForest::of(&f, &v)).unwrap();
+    let up = gpu.upload(&wasm_forest::gpu::flat_forest(&f, &v)).unwrap();
     let (g, t) = gpu.predict(&up, &x, n as u32).unwrap();
     assert_eq!(t.chunks, 1, "one dispatch for all trees");
     assert_close(&g, &f.predict(&x, n).unwrap());
@@ -106,7 +106,7 @@ fn gpu_predictions_equal_cpu_predictions_on_100k_rows() {
     let Some(gpu) = gpu() else { return };
     let (f, rows) = big();
     let v = values(f);
-    let up = gpu.upload(&FlatForest::of(f, &v)).unwrap();
+    let up = gpu.upload(&wasm_forest::gpu::flat_forest(f, &v)).unwrap();
     let n = rows.len() / 10;
     let (g, t) = gpu.predict(&up, rows, n as u32).unwrap();
     assert_eq!(t.chunks, 1);
@@ -164,7 +164,7 @@ fn forests_and_batches_beyond_the_limits_are_chunked() {
         max_buffer_bytes: Some(64 << 10),
         max_rows_per_dispatch: Some(40),
     });
-    let up = gpu.upload(&FlatForest::of(&f, &v)).unwrap();
+    let up = gpu.upload(&wasm_forest::gpu::flat_forest(&f, &v)).unwrap();
     let groups = f.nodes.len().div_ceil(16 << 10) as u32;
     let (g, t) = gpu.predict(&up, &x, n as u32).unwrap();
     assert!(t.chunks >= 3 * groups, "{} dispatches", t.chunks);
@@ -174,7 +174,7 @@ fn forests_and_batches_beyond_the_limits_are_chunked() {
         max_buffer_bytes: Some(256),
         max_rows_per_dispatch: None,
     });
-    match gpu.upload(&FlatForest::of(&f, &v)) {
+    match gpu.upload(&wasm_forest::gpu::flat_forest(&f, &v)) {
         Err(GpuError::TooLarge(m)) => assert!(m.contains("tree 0 has"), "{m}"),
         other => panic!("expected too-large, got {:?}", other.map(|_| ())),
     }
@@ -394,7 +394,11 @@ fn ordinary_models_reach_the_gpu_unscaled() {
     let f = forest_of(&x, &y, n, 10, &p200(SplitterKind::Exact));
     let v = values(&f);
     let (direct, _) = gpu
-        .predict(&gpu.upload(&FlatForest::of(&f, &v)).unwrap(), &x, n as u32)
+        .predict(
+            &gpu.upload(&wasm_forest::gpu::flat_forest(&f, &v)).unwrap(),
+            &x,
+            n as u32,
+        )
         .unwrap();
     let rt = Runtime::new(None, Limits::default()).unwrap();
     let model = forest::model::to_bytes(&f).unwrap();
