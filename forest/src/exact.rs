@@ -221,20 +221,15 @@ impl SplitStrategy for Exact {
         // The best proxy so far as a key: 0 for none, else the proxy's bits
         // plus one (see `scan`).
         let mut best_key = 0u64;
-        ws.draw_features(rng, |ws, f| {
+        let (weighted, mut draw) = ws.draw();
+        while let Some(f) = draw.next(rng) {
             let entries = self.entries(f, rows.clone());
             let (lo, hi) = (entries[0].x, entries[n - 1].x);
             if f64::from(hi) <= f64::from(lo) + FEATURE_THRESHOLD {
-                return false; // constant in this node: not worth a draw
+                continue; // constant in this node: not worth a draw
             }
-            let (key, p) = scan(
-                entries,
-                ws.weighted(),
-                &self.inverse,
-                total,
-                min_leaf,
-                best_key,
-            );
+            draw.counts();
+            let (key, p) = scan(entries, weighted, &self.inverse, total, min_leaf, best_key);
             if p != 0 {
                 best_key = key;
                 best = Some(Split {
@@ -243,8 +238,7 @@ impl SplitStrategy for Exact {
                     threshold: threshold_between(entries[p - 1].x, entries[p].x),
                 });
             }
-            true
-        });
+        }
         best
     }
 

@@ -300,17 +300,19 @@ impl SplitStrategy for Hist<'_> {
         let (hist, binned) = (&self.pool[slot], self.binned);
         let mut best: Option<Split> = None;
         let mut best_proxy = f64::NEG_INFINITY;
-        ws.draw_features(rng, |_, f| {
+        let (_, mut draw) = ws.draw();
+        while let Some(f) = draw.next(rng) {
             let bins = f * MAX_BINS..(f + 1) * MAX_BINS;
             let h = &hist[bins.clone()];
             let bounds = (&binned.bin_min[bins.clone()], &binned.bin_max[bins]);
             let Some(lo) = h.iter().position(|b| b.rows > 0) else {
-                return false;
+                continue;
             };
             let hi = h.iter().rposition(|b| b.rows > 0).unwrap_or(lo);
             if f64::from(bounds.1[hi]) <= f64::from(bounds.0[lo]) + FEATURE_THRESHOLD {
-                return false; // constant in this node: not worth a draw
+                continue; // constant in this node: not worth a draw
             }
+            draw.counts();
             if let Some(c) = scan(h, bounds, (lo, hi), n, min_leaf, total, best_proxy) {
                 best_proxy = c.proxy;
                 best = Some(Split {
@@ -319,8 +321,7 @@ impl SplitStrategy for Hist<'_> {
                     threshold: c.threshold,
                 });
             }
-            true
-        });
+        }
         best
     }
 

@@ -46,7 +46,7 @@ pub trait SplitStrategy {
     fn node_sums(&self, ws: &Workspace, rows: Range<usize>, node: &Self::Node) -> (Sums, bool);
 
     /// The best split of the node over up to `max_features` non-constant
-    /// features, drawn by [`Workspace::draw_features`]; `None` if no valid
+    /// features, drawn by [`Workspace::draw`]; `None` if no valid
     /// split exists. Ties keep the first split found, so the result depends
     /// only on the rng.
     fn best_split(

@@ -131,25 +131,17 @@ impl<'t> Workspace<'t> {
         (sums, pure)
     }
 
-    /// The per-node feature draw: features in random order (each draw goes
-    /// on from the permutation the previous node left) until `max_features`
-    /// of them were visited. `visit(self, f)` searches feature `f` and says
-    /// whether it counts: a feature constant in the node does not. Inlined
-    /// into each strategy's search, whose state then stays in registers
-    /// from feature to feature.
-    #[inline(always)]
-    pub fn draw_features(&mut self, rng: &mut Rng, mut visit: impl FnMut(&Self, usize) -> bool) {
-        let n = self.n_features;
-        let mut visited = 0;
-        for i in 0..n {
-            if visited >= self.max_features {
-                break;
-            }
-            let j = i + rng.below((n - i) as u64) as usize;
-            self.features.swap(i, j);
-            let f = self.features[i] as usize;
-            visited += usize::from(visit(self, f));
-        }
+    /// A node's feature draw, with the rows' weights (borrowed together: the
+    /// draw moves features in the permutation while a strategy's search
+    /// reads the weights).
+    pub fn draw(&mut self) -> (&[Weighted], FeatureDraw<'_>) {
+        let draw = FeatureDraw {
+            features: &mut self.features,
+            max_features: self.max_features,
+            next: 0,
+            visited: 0,
+        };
+        (&self.weighted, draw)
     }
 
     /// A workspace over a copy of `rows` (increasing ids, so that ties in
@@ -179,6 +171,40 @@ impl<'t> Workspace<'t> {
     /// Takes the draws back from a workspace made by [`Workspace::gather`].
     pub fn resume_draws(&mut self, gathered: &Workspace) {
         self.features.copy_from_slice(&gathered.features);
+    }
+}
+
+/// The per-node feature draw: features in random order, each draw going on
+/// from the permutation the previous node left (Fisher-Yates, as sklearn),
+/// until `max_features` of them counted. A feature constant in the node
+/// does not count.
+pub struct FeatureDraw<'w> {
+    features: &'w mut [u32],
+    max_features: usize,
+    /// Position of the next draw in the permutation.
+    next: usize,
+    visited: usize,
+}
+
+impl FeatureDraw<'_> {
+    /// The next feature to search, or `None` once the draw is over.
+    #[inline]
+    pub fn next(&mut self, rng: &mut Rng) -> Option<usize> {
+        let (i, n) = (self.next, self.features.len());
+        if i == n || self.visited >= self.max_features {
+            return None;
+        }
+        let j = i + rng.below((n - i) as u64) as usize;
+        self.features.swap(i, j);
+        self.next = i + 1;
+        Some(self.features[i] as usize)
+    }
+
+    /// The feature last drawn was not constant in the node: it counts
+    /// toward `max_features`.
+    #[inline]
+    pub fn counts(&mut self) {
+        self.visited += 1;
     }
 }
 
