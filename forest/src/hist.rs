@@ -28,11 +28,11 @@ pub const MAX_BINS: usize = 256;
 pub struct Binned {
     /// Row-major `n_rows × n_features` bin codes: a row's codes share a
     /// cache line when its histogram entries are added.
-    pub codes: Vec<u8>,
+    codes: Vec<u8>,
     /// Per feature, `MAX_BINS` entries: smallest and largest training value
     /// in each bin (unused bins: +inf / -inf).
-    pub bin_min: Vec<f32>,
-    pub bin_max: Vec<f32>,
+    bin_min: Vec<f32>,
+    bin_max: Vec<f32>,
 }
 
 impl Binned {
