@@ -78,6 +78,11 @@ impl Recorder {
         });
     }
 
+    /// `a`'s median over `b`'s, for `phase`.
+    fn ratio(&self, a: &str, b: &str, phase: &str) -> Option<f64> {
+        Some(self.median(a, phase)? / self.median(b, phase)?)
+    }
+
     fn median(&self, system: &str, phase: &str) -> Option<f64> {
         phase_summary(&self.rows, system, phase).map(|s| s.median_s)
     }
@@ -181,19 +186,13 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     let test_y = test_xy
         .targets
         .as_deref()
-        .expect("load_test requires the target column");
+        .expect("load_test requires targets");
     let peaks = (
         trained.peak_workers.max(peak_inference),
         trained.native_heap,
     );
-    let mut systems = local_summaries(
-        &rec,
-        &predicted,
-        test_y,
-        workers,
-        gpu_name.as_deref(),
-        peaks,
-    );
+    let gpu = gpu_name.as_deref();
+    let mut systems = local_summaries(&rec, &predicted, test_y, workers, gpu, peaks);
     for py in pythons {
         systems.push(python_summary(&rec, py)?);
     }
@@ -210,10 +209,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         repeat,
         systems,
         skipped,
-        wasm_native_train_ratio: rec
-            .median("wasm", "train")
-            .zip(rec.median("native", "train"))
-            .map(|(w, n)| w / n),
+        wasm_native_train_ratio: rec.ratio("wasm", "native", "train"),
         rows: rec.rows,
         model_bytes_identical: identical,
         peak_guest_memory_bytes: peaks.0,
