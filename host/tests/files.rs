@@ -278,18 +278,27 @@ fn devices_fifos_and_descriptors_are_written_to_not_replaced() {
     assert!(out.status.success());
     assert_eq!(out.stdout, streamed, "the model alone on stdout");
     assert!(String::from_utf8_lossy(&out.stderr).contains("Model saved to: standard output"));
-    // /dev/null is a device: written to, never replaced (its type is checked
-    // after the run; the test only reads the real /dev).
-    let mut args = vec!["train", "--train", TRAIN, "--out", "/dev/null"];
-    args.extend(FEW);
-    ok(&args);
-    assert!(
-        Path::new("/dev/null")
-            .metadata()
-            .unwrap()
-            .file_type()
-            .is_char_device()
-    );
+    // A character device (a null device made in the temp dir, as root, so
+    // that the real /dev is never at stake): written to, never replaced.
+    let null = d.join("null");
+    let made = is_root()
+        && Command::new("mknod")
+            .arg(&null)
+            .args(["c", "1", "3"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if made {
+        let mut args = vec!["train", "--train", TRAIN, "--out", p(&null)];
+        args.extend(FEW);
+        ok(&args);
+        assert!(null.metadata().unwrap().file_type().is_char_device());
+    }
+    // A missing directory is found before any work (no line on stdout).
+    let missing = d.join("no/such/dir/m.bin");
+    let out = run(&["train", "--train", TRAIN, "--out", p(&missing)]);
+    let (o, e) = text(&out);
+    assert!(!out.status.success() && o.is_empty(), "{o}");
+    assert!(e.contains("no/such/dir does not exist"), "{e}");
     // A directory is no output.
     let err = fails(&[
         "predict",
@@ -723,7 +732,7 @@ fn the_model_remembers_its_target_and_prediction_reads_only_its_columns() {
         "--target",
         "bmi",
         "--out",
-        "/dev/null",
+        p(&d.join("bmi.csv")),
     ]);
     assert!(e.contains("(vs 'bmi')"), "{e}");
     // Extra columns, text or empty, are passed over; the model's columns
