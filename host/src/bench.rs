@@ -16,7 +16,7 @@ use crate::jobs::{inference_bytes, load_test, load_training, train_native};
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
 use crate::runtime::{Dataset, Device, ModelInfo, Runtime};
-use crate::stats::{Summary, mb, mb_per_s, mib, ms, mse};
+use crate::stats::{Summary, mb, mb_per_s, mib, ms, mse, plural};
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -453,13 +453,4 @@ fn inference_phase(
         mse,
         gpu,
     })
-}
-
-/// "1 worker instance", "2 worker instances".
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }

@@ -25,7 +25,7 @@ use crate::progress::Progress;
 use crate::python::{PythonServer, python_ready};
 use crate::report::{CompareReport, Row, SystemSummary, phase_summary, print_report};
 use crate::runtime::{Dataset, Device, Runtime};
-use crate::stats::mse;
+use crate::stats::{mse, plural};
 use crate::{plot, synthetic};
 use forest::Params;
 
@@ -105,13 +105,7 @@ fn predict_native(
                 scope.spawn(move || forest.predict(rows, count as usize))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a native worker panicked"))
-            })
-            .collect::<Result<Vec<_>>>()
+        crate::jobs::join_native(handles)
     })?;
     let mut values = Vec::with_capacity(n_rows);
     for out in outs {
@@ -598,14 +592,5 @@ fn summary(
         memory_kind: kind.into(),
         train_speedup_vs_sklearn_1: None,
         predict_speedup_vs_sklearn_1: None,
-    }
-}
-
-/// "1 worker", "2 workers".
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }

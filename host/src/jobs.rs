@@ -111,13 +111,7 @@ pub fn train_native(ds: &Dataset, params: &Params, workers: usize) -> Result<Vec
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a native worker panicked"))
-            })
-            .collect::<Result<Vec<_>>>()
+        join_native(handles)
     })?
     .into_iter()
     .collect::<forest::Result<Vec<_>>>()?
@@ -163,4 +157,15 @@ pub fn load_test(path: &Path, train: &Xy, budget: u64) -> Result<Xy> {
         );
     }
     Ok(test)
+}
+
+/// Joins native worker threads, in order; a panic is an error, not a crash.
+pub fn join_native<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Result<Vec<T>> {
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a native worker panicked"))
+        })
+        .collect()
 }

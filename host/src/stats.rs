@@ -100,6 +100,15 @@ fn three_digits(v: f64) -> String {
     }
 }
 
+/// "1 worker", "2 workers".
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub fn mse(predictions: &[f64], targets: &[f64]) -> f64 {
     predictions
         .iter()
