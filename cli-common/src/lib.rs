@@ -1,8 +1,10 @@
-//! What the wasm-forest host (`host/`), its command component
-//! (`guest/src/bin/forest-cli.rs`) and the fuzz targets share, so that they
-//! read CSV files and accept flags exactly alike: the CSV loader (`data`)
-//! and the hyperparameter flags (`forest_args`). Depends on the forest
-//! crate, clap and csv only: no wasmtime, no I/O beyond reading a file.
+//! What the wasm-forest host (`host/`), its command component (`guest/cli/`)
+//! and the fuzz targets share, so that they read CSV files, accept flags and
+//! treat output paths exactly alike: the CSV loader (`data`), the
+//! hyperparameter flags (`forest_args`) and what an output path leads to
+//! (`outputs`). Depends on the forest crate, clap, csv and same-file only:
+//! no wasmtime, and no writing (each program writes in its own way).
 
 pub mod data;
 pub mod forest_args;
+pub mod outputs;

@@ -1,17 +1,16 @@
-//! Output files, written as a careful tool writes them.
+//! Output files, written as a careful tool writes them. What a path means
+//! (`-`, symlinks, devices, FIFOs, descriptor paths) and the checks made
+//! before any work (an output is never an input) are
+//! [`cli_common::outputs`], shared with the command component; this module
+//! writes:
 //!
 //! - A regular file (or a path that does not exist yet) is replaced
 //!   atomically: a temp file in its directory, flushed and synced, then
 //!   renamed over it. A crash or error at any point leaves either the old
 //!   file or the new one, never a partial file. A replaced file keeps its
-//!   mode; a new one gets 0666 less the umask, as `>` in a shell would.
-//! - A symlink is followed, and its final target is replaced in the target's
-//!   own directory: the link stays a link.
-//! - Anything else (a character device such as /dev/null, a FIFO, a socket, a
-//!   descriptor path such as /dev/stdout or a shell's process substitution)
-//!   is opened and written as a stream: renaming over it would replace the
-//!   device instead of writing to it.
-//! - `-` is standard output.
+//!   mode and owner; a new one gets 0666 less the umask, as `>` in a shell
+//!   would.
+//! - Anything that is not a regular file is opened and written as a stream.
 //!
 //! Temp files are named `.wasm-forest-<pid>-<random>.tmp`. Those of a
 //! process that was interrupted (SIGINT, SIGTERM: see [`remove_temps`]) are
@@ -25,30 +24,15 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
 
+pub use cli_common::outputs::{
+    Destination, check_outputs, destination, is_stdout, parent_dir, require_file,
+};
+
 const TEMP_PREFIX: &str = ".wasm-forest-";
 const TEMP_SUFFIX: &str = ".tmp";
-/// As the kernel allows (Linux's MAXSYMLINKS).
-const MAX_LINK_HOPS: usize = 40;
 
 /// Temp files being written by this process, for [`remove_temps`].
 static TEMPS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// Where an output path leads.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Destination {
-    /// `-`.
-    Stdout,
-    /// Not a regular file (device, FIFO, descriptor): opened and written.
-    Stream(PathBuf),
-    /// A regular file, or none yet, at this path (symlinks followed):
-    /// replaced atomically.
-    File(PathBuf),
-}
-
-/// Whether `path` is the name for standard output.
-pub fn is_stdout(path: &Path) -> bool {
-    path.as_os_str() == "-"
-}
 
 /// Writes `bytes` to the output `path` (see the module documentation).
 pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -79,72 +63,6 @@ pub fn write_output_with(
         }
         Destination::Stream(p) => write_stream(path, &p, fill),
         Destination::File(p) => replace_atomically(&p, fill, before_rename),
-    }
-}
-
-/// Where writing to `path` leads, following symlinks one hop at a time (so
-/// that a descriptor link such as /dev/stdout -> /proc/self/fd/1 is seen
-/// for what it is, not resolved to whatever file the descriptor has open).
-pub fn destination(path: &Path) -> Result<Destination> {
-    if is_stdout(path) {
-        return Ok(Destination::Stdout);
-    }
-    let mut current = path.to_path_buf();
-    for _ in 0..MAX_LINK_HOPS {
-        if is_descriptor_path(&current) {
-            return Ok(Destination::Stream(current));
-        }
-        let meta = match std::fs::symlink_metadata(&current) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Destination::File(current));
-            }
-            Err(e) => return Err(e).with_context(|| format!("cannot write {}", path.display())),
-        };
-        if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(&current)
-                .with_context(|| format!("cannot read the symlink {}", current.display()))?;
-            current = parent_dir(&current).join(target);
-            continue;
-        }
-        return kind_of(path, current, &meta);
-    }
-    bail!(
-        "cannot write {}: too many levels of symbolic links (a loop?)",
-        path.display()
-    )
-}
-
-fn kind_of(shown: &Path, real: PathBuf, meta: &Metadata) -> Result<Destination> {
-    if meta.is_dir() {
-        bail!(
-            "cannot write {}: it is a directory (give a file name)",
-            shown.display()
-        );
-    }
-    if meta.is_file() {
-        Ok(Destination::File(real))
-    } else {
-        Ok(Destination::Stream(real))
-    }
-}
-
-/// /dev/fd/N, /proc/PID/fd/N and the like name an open descriptor: they are
-/// written through, never replaced (the descriptor may be a pipe, a tty, or
-/// a file that a shell opened for appending).
-fn is_descriptor_path(path: &Path) -> bool {
-    if !cfg!(target_os = "linux") {
-        return false;
-    }
-    let dir = parent_dir(path);
-    let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    real.starts_with("/proc")
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
     }
 }
 
@@ -279,18 +197,6 @@ fn process_alive(pid: u32) -> bool {
     !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
-/// Refuses, before any work, an output `path` that must be a regular file
-/// (`why`: what the command does with it afterwards).
-pub fn require_file(path: &Path, flag: &str, why: &str) -> Result<()> {
-    match destination(path).with_context(|| flag.to_string())? {
-        Destination::File(_) => Ok(()),
-        _ => bail!(
-            "{flag} {}: not a regular file, but {why}: give a file path",
-            path.display()
-        ),
-    }
-}
-
 /// Reads a model file: its header first, so that anything else (a CSV,
 /// /dev/zero, a file too large to be a model) is refused from its first
 /// bytes; then exactly the payload the header announces, no more.
@@ -331,81 +237,6 @@ pub fn read_model(path: &Path) -> Result<Vec<u8>> {
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read model file {shown}"))?;
     Ok(bytes)
-}
-
-/// The file at `path`, for comparing inputs with outputs: `None` if there is
-/// no regular file there (nothing to destroy).
-fn regular(path: &Path) -> Option<Metadata> {
-    if is_stdout(path) {
-        return None;
-    }
-    std::fs::metadata(path).ok().filter(Metadata::is_file)
-}
-
-/// Refuses, before any work is done, to write an output over one of the
-/// command's inputs, or two outputs to one file: whatever the spelling
-/// (relative or absolute, `./`, `..`, symlinks, hard links), the files are
-/// compared, not the strings. Each path comes with the flag that named it.
-/// Outputs whose directory is in `made_dirs` may have none yet: the command
-/// makes it.
-pub fn check_outputs(
-    inputs: &[(&str, PathBuf)],
-    outputs: &[(&str, PathBuf)],
-    made_dirs: &[PathBuf],
-) -> Result<()> {
-    for (i, (flag, out)) in outputs.iter().enumerate() {
-        // Where it leads must be writable at all (a symlink loop, a
-        // directory or a missing directory fail here, not after the work).
-        if let Destination::File(real) = destination(out).with_context(|| flag.to_string())? {
-            let dir = parent_dir(&real);
-            if !dir.is_dir() && !made_dirs.iter().any(|d| d == dir) {
-                bail!(
-                    "{flag} {}: the directory {} does not exist",
-                    out.display(),
-                    dir.display()
-                );
-            }
-        }
-        if regular(out).is_some() {
-            for (in_flag, input) in inputs {
-                if regular(input).is_some() && same_file::is_same_file(input, out).unwrap_or(false)
-                {
-                    bail!(
-                        "{flag} {} is the same file as the input {in_flag} {}: writing it would destroy the input (choose another output path)",
-                        out.display(),
-                        input.display()
-                    );
-                }
-            }
-        }
-        for (other_flag, other) in &outputs[..i] {
-            if same_output(out, other) {
-                bail!(
-                    "{other_flag} {} and {flag} {} are the same file: one output would overwrite the other",
-                    other.display(),
-                    out.display()
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Whether two outputs would land in the same regular file (existing or not).
-fn same_output(a: &Path, b: &Path) -> bool {
-    if regular(a).is_some() && regular(b).is_some() {
-        return same_file::is_same_file(a, b).unwrap_or(false);
-    }
-    match (destination(a), destination(b)) {
-        (Ok(Destination::File(a)), Ok(Destination::File(b))) => {
-            let real = |p: &Path| {
-                let dir = std::fs::canonicalize(parent_dir(p)).ok()?;
-                Some(dir.join(p.file_name()?))
-            };
-            matches!((real(&a), real(&b)), (Some(x), Some(y)) if x == y)
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -237,3 +237,139 @@ fn bench_under_the_wasmtime_cli() {
     let model = work.path().join("data/model_diabetes_wasm.bin");
     assert!(host(&["info", model.to_str().unwrap()]).contains("Trees: 30"));
 }
+
+/// `train` in the command component with `--out <out>`, 5 trees.
+fn cli_train(dir: &Path, train: &str, out: &str) -> (bool, String, String) {
+    forest_cli(
+        dir,
+        &[
+            "train",
+            "--train",
+            train,
+            "--out",
+            out,
+            "--n-estimators",
+            "5",
+        ],
+    )
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
+}
+
+/// The command component shares the host's output checks (cli-common's
+/// `outputs`): under WASI too, inputs are compared by file identity, from
+/// the filesystem's metadata hash, not by name.
+#[test]
+fn outputs_never_destroy_inputs_in_the_command_component() {
+    let dir = data_dir();
+    let d = dir.path();
+    let train_csv = std::fs::read(d.join("diabetes_train.csv")).unwrap();
+    std::fs::hard_link(d.join("diabetes_train.csv"), d.join("hard.csv")).unwrap();
+    std::os::unix::fs::symlink("diabetes_train.csv", d.join("soft.csv")).unwrap();
+    for out in [
+        "data/diabetes_train.csv",
+        "data/hard.csv",
+        "data/soft.csv",
+        "data/./diabetes_train.csv",
+    ] {
+        let (ok, _, err) = cli_train(d, "data/diabetes_train.csv", out);
+        assert!(!ok, "--out {out} was accepted");
+        assert!(
+            err.contains(&format!(
+                "--out {out} is the same file as the input --train data/diabetes_train.csv"
+            )),
+            "--out {out}: {err}"
+        );
+    }
+    let (ok, _, err) = cli_train(d, "data/diabetes_train.csv", "data/m.bin");
+    assert!(ok, "{err}");
+    let (ok, _, err) = forest_cli(
+        d,
+        &[
+            "predict",
+            "--model",
+            "data/m.bin",
+            "--input",
+            "data/diabetes_test.csv",
+            "--out",
+            "data/m.bin",
+        ],
+    );
+    assert!(
+        !ok && err.contains("is the same file as the input --model"),
+        "{err}"
+    );
+    let (ok, _, err) = forest_cli(d, &["bench", "--model-out", "data/diabetes_test.csv"]);
+    assert!(
+        !ok && err.contains("is the same file as the input --test"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(d.join("diabetes_train.csv")).unwrap(),
+        train_csv
+    );
+    assert!(
+        forest_cli(d, &["info", "data/m.bin"]).0,
+        "the model is intact"
+    );
+    assert!(
+        std::fs::symlink_metadata(d.join("soft.csv"))
+            .unwrap()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn outputs_follow_symlinks_and_dash_is_standard_output() {
+    let dir = data_dir();
+    let d = dir.path();
+    std::fs::create_dir(d.join("real")).unwrap();
+    std::os::unix::fs::symlink("real/target.bin", d.join("link.bin")).unwrap();
+    let (ok, _, err) = cli_train(d, "data/diabetes_train.csv", "data/link.bin");
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::symlink_metadata(d.join("link.bin"))
+            .unwrap()
+            .is_symlink()
+    );
+    let model = std::fs::read(d.join("real/target.bin")).unwrap();
+    assert_eq!(&model[..8], b"WFOREST\0");
+    // `-`: the model alone on standard output, the status line on standard error.
+    let (ok, out, err) = cli_train(d, "data/diabetes_train.csv", "-");
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("WFOREST\0"),
+        "{:?}",
+        &out[..out.len().min(16)]
+    );
+    assert!(err.contains("Trained 5 trees"), "{err}");
+    assert!(!out.contains("Trained"));
+    assert!(temp_files(d).is_empty() && temp_files(&d.join("real")).is_empty());
+}
+
+#[test]
+fn unwritable_outputs_are_refused_before_any_work() {
+    let dir = data_dir();
+    let d = dir.path();
+    std::os::unix::fs::symlink("loop.bin", d.join("loop.bin")).unwrap();
+    for (out, says) in [
+        ("data", "it is a directory"),
+        (
+            "data/missing/m.bin",
+            "the directory data/missing does not exist",
+        ),
+        ("data/loop.bin", "too many levels of symbolic links"),
+    ] {
+        let (ok, stdout, err) = cli_train(d, "data/diabetes_train.csv", out);
+        assert!(!ok && err.contains(says), "--out {out}: {err}");
+        assert!(stdout.is_empty(), "no work was done: {stdout}");
+    }
+    let (ok, _, err) = forest_cli(d, &["bench", "--model-out", "-"]);
+    assert!(!ok && err.contains("not a regular file"), "{err}");
+}

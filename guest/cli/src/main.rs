@@ -5,6 +5,7 @@
 //!
 //!     wasmtime run --dir data target/wasm-guest/wasm32-wasip2/guest/forest-cli.wasm bench
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -14,6 +15,10 @@ use clap::{Parser, Subcommand};
 
 use cli_common::data;
 use cli_common::forest_args::ForestArgs;
+use cli_common::outputs::{check_outputs, is_stdout, require_file};
+
+mod write;
+use write::write_output;
 
 #[derive(Parser)]
 #[command(
@@ -41,7 +46,8 @@ enum Command {
         target: Option<String>,
         #[command(flatten)]
         forest: ForestArgs,
-        /// Where to save the model [default: model_<name>_wasm.bin beside the training CSV].
+        /// Where to save the model, a file: bench reads it back [default:
+        /// model_<name>_wasm.bin beside the training CSV]. Never one of the inputs.
         #[arg(long)]
         model_out: Option<PathBuf>,
     },
@@ -51,6 +57,9 @@ enum Command {
         train: PathBuf,
         #[arg(long)]
         target: Option<String>,
+        /// Where to save the model: a file (replaced atomically), a device or
+        /// FIFO (written as a stream), or - for standard output (the status
+        /// line then goes to standard error). Never one of the inputs.
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -64,7 +73,9 @@ enum Command {
         input: PathBuf,
         #[arg(long)]
         target: Option<String>,
-        /// Write predictions here [default: standard output].
+        /// Write predictions here, as CSV: a file (replaced atomically), a
+        /// device or FIFO, or - [default: standard output]. Never one of the
+        /// inputs.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -100,17 +111,6 @@ fn train_from(
     let mut model = forest::train(&ds, params, Some(xy.feature_names.clone()))?;
     model.target_name = xy.target_name.clone();
     Ok((model, xy))
-}
-
-/// Temp file + rename in the same directory: never a half-written model.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .context("the output path has no file name")?
-        .to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
 }
 
 fn load(path: &Path) -> Result<forest::Forest> {
@@ -149,6 +149,16 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// model_<name>_wasm.bin beside the training CSV `<name>_train.csv`.
+fn default_model_path(train: &Path) -> PathBuf {
+    let stem = train
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = stem.strip_suffix("_train").unwrap_or(&stem).to_string();
+    train.with_file_name(format!("model_{name}_wasm.bin"))
+}
+
 /// The diabetes benchmark's two phases, on the CPU in this component.
 fn bench(
     train: &Path,
@@ -158,6 +168,13 @@ fn bench(
     model_out: Option<PathBuf>,
 ) -> Result<()> {
     let params = forest.params(200, Some(16));
+    let path = model_out.unwrap_or_else(|| default_model_path(train));
+    require_file(&path, "--model-out", "bench reads the model back")?;
+    check_outputs(
+        &[("--train", train.into()), ("--test", test.into())],
+        &[("--model-out", path.clone())],
+        &[],
+    )?;
     println!("=== TRAINING PHASE ===");
     println!(
         "[TRAINING] Creating RandomForest with {} estimators, max_depth {}",
@@ -176,13 +193,7 @@ fn bench(
         xy.n_rows,
         xy.n_features()
     );
-    let stem = train
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = stem.strip_suffix("_train").unwrap_or(&stem).to_string();
-    let path = model_out.unwrap_or_else(|| train.with_file_name(format!("model_{name}_wasm.bin")));
-    write_atomic(&path, &bytes)?;
+    write_output(&path, &bytes)?;
     println!("[TRAINING] Model saved to: {}", path.display());
     println!();
     println!("=== INFERENCE PHASE ===");
@@ -213,11 +224,19 @@ fn bench(
 
 fn train_cmd(train: &Path, target: Option<&str>, out: &Path, forest: &ForestArgs) -> Result<()> {
     let params = forest.params(100, None);
+    check_outputs(&[("--train", train.into())], &[("--out", out.into())], &[])?;
     let t = Instant::now();
     let (model, xy) = train_from(train, target, &params)?;
     let bytes = forest::model::to_bytes(&model)?;
-    write_atomic(out, &bytes)?;
-    println!(
+    write_output(out, &bytes)?;
+    // With the model on standard output, the status line goes to standard error.
+    let mut status: Box<dyn std::io::Write> = if is_stdout(out) {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    writeln!(
+        status,
         "Trained {} trees on {} rows x {} features in {}; model saved to: {} ({} bytes)",
         params.n_estimators,
         xy.n_rows,
@@ -225,11 +244,15 @@ fn train_cmd(train: &Path, target: Option<&str>, out: &Path, forest: &ForestArgs
         ms(t),
         out.display(),
         bytes.len()
-    );
+    )?;
     Ok(())
 }
 
 fn predict(model: &Path, input: &Path, target: Option<&str>, out: Option<&Path>) -> Result<()> {
+    if let Some(out) = out {
+        let inputs = [("--model", model.into()), ("--input", input.into())];
+        check_outputs(&inputs, &[("--out", out.into())], &[])?;
+    }
     let forest = load(model)?;
     let xy = data::read_csv(input, &csv_options())?.for_prediction(
         forest.n_features as usize,
@@ -243,7 +266,7 @@ fn predict(model: &Path, input: &Path, target: Option<&str>, out: Option<&Path>)
         csv.push_str(&format!("{v}\n"));
     }
     match out {
-        Some(path) => write_atomic(path, csv.as_bytes())?,
+        Some(path) => write_output(path, csv.as_bytes())?,
         None => print!("{csv}"),
     }
     if let (Some(t), Some(name)) = (&xy.targets, &xy.target_name) {
