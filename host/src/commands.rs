@@ -8,15 +8,13 @@ use anyhow::{Context, Result};
 use crate::cli::{InfoArgs, PredictArgs, TrainArgs};
 use crate::data;
 use crate::fsio::write_output;
-use crate::jobs::{hint_data_dir, inference_bytes, load_training};
+use crate::jobs::{hint_data_dir, inference_bytes, load_training, prediction_workers};
 use std::sync::Arc;
 
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
 use crate::runtime::{Device, Job, ModelHandle, ModelInfo, Runtime};
 
-/// Rows below which another prediction instance is not worth starting.
-const PREDICT_ROWS_PER_WORKER: usize = 10_000;
 use crate::stats::{mb, mb_per_s, mib, ms, mse};
 
 /// Prints a status line: on standard output, unless the command's data
@@ -107,8 +105,7 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
         info
     };
     let xy = read_input(rt, args, &info)?;
-    // Small batches are not worth more instances.
-    let workers = workers.min(xy.n_rows.div_ceil(PREDICT_ROWS_PER_WORKER).max(1));
+    let workers = prediction_workers(workers, xy.n_rows);
     let need = inference_bytes(bytes.len(), xy.features.len() / workers);
     let mut predictor = Predictor::new(rt, &bytes, workers, need)
         .with_context(|| format!("{} is not a usable model", args.model.display()))?;

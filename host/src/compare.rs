@@ -18,7 +18,9 @@ use anyhow::{Context, Result, bail};
 use crate::cli::CompareArgs;
 use crate::data::Xy;
 use crate::fsio::write_output;
-use crate::jobs::{dataset_name, inference_bytes, load_test, load_training, train_native};
+use crate::jobs::{
+    dataset_name, inference_bytes, load_test, load_training, prediction_workers, train_native,
+};
 use crate::memory::{HeapPeak, peak_rss};
 use crate::parallel::{self, Predictor};
 use crate::progress::Progress;
@@ -129,6 +131,30 @@ fn resolve_data(args: &CompareArgs, budget: u64) -> Result<(String, PathBuf, Pat
     Ok((dataset_name(&train), train, test))
 }
 
+/// The data every system is given.
+struct Data {
+    dataset: String,
+    train_csv: PathBuf,
+    test_csv: PathBuf,
+    train_xy: Xy,
+    train_ds: Dataset,
+    test_xy: Xy,
+}
+
+fn load_data(rt: &Runtime, args: &CompareArgs) -> Result<Data> {
+    let (dataset, train_csv, test_csv) = resolve_data(args, rt.data_budget())?;
+    let (train_xy, train_ds) = load_training(&train_csv, args.target.as_deref(), rt.data_budget())?;
+    let test_xy = load_test(&test_csv, &train_xy, rt.data_budget())?;
+    Ok(Data {
+        dataset,
+        train_csv,
+        test_csv,
+        train_xy,
+        train_ds,
+        test_xy,
+    })
+}
+
 pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareReport> {
     let params = args.forest.params(200, Some(16));
     let repeat = args.repeat;
@@ -138,88 +164,93 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         "--model-out",
         "compare reads it back to time loading",
     )?;
-    let (dataset, train_csv, test_csv) = resolve_data(args, rt.data_budget())?;
-    let (train_xy, train_ds) = load_training(&train_csv, args.target.as_deref(), rt.data_budget())?;
-    let test_xy = load_test(&test_csv, &train_xy, rt.data_budget())?;
-    print_header(&dataset, (&train_xy, &test_xy), &params, repeat);
+    let data = load_data(rt, args)?;
+    print_header(
+        &data.dataset,
+        (&data.train_xy, &data.test_xy),
+        &params,
+        repeat,
+    );
     let mut rec = Recorder {
-        dataset: dataset.clone(),
+        dataset: data.dataset.clone(),
         rows: Vec::new(),
     };
     let mut skipped = Vec::new();
     // Python first, so that its imports and CSV parsing are over before
     // anything is timed.
-    let mut pythons = start_pythons(args, (&train_csv, &test_csv), &params, &mut skipped)?;
-    sandbox_phases(rt, &mut rec, &train_ds, &params, repeat)?;
-    let trained = training_rounds(rt, args, &mut rec, &mut pythons, &train_ds, workers)?;
+    let csvs = (data.train_csv.as_path(), data.test_csv.as_path());
+    let mut pythons = start_pythons(args, csvs, &params, &mut skipped)?;
+    sandbox_phases(rt, &mut rec, &data.train_ds, &params, repeat)?;
+    let trained = training_rounds(rt, args, &mut rec, &mut pythons, &data.train_ds, workers)?;
     rec.phase("wasm", "save", repeat, || {
         write_output(&model_path, &trained.model)
     })?;
-    let pred_workers = workers.min(test_xy.n_rows.div_ceil(10_000)).max(1);
-    let need = inference_bytes(trained.model.len(), test_xy.features.len() / pred_workers);
-    let mut predictor = load_phase(rt, &mut rec, &model_path, pred_workers, need, repeat)?;
-    let native_forest = trained
-        .native_model
-        .as_ref()
-        .map(|bytes| {
-            rec.phase("native", "load", repeat, || {
-                Ok(forest::model::from_bytes(bytes)?)
-            })
-        })
-        .transpose()?;
-    let gpu_name = gpu_adapter(args.no_gpu, &mut skipped);
-    let devices = Devices {
-        predictor: &mut predictor,
-        gpu: gpu_name.is_some(),
-        native: native_forest.as_ref(),
-        native_workers: pred_workers,
-    };
-    let predicted = prediction_rounds(&mut rec, devices, &mut pythons, &test_xy, repeat)?;
-    let peak_inference = predictor.peak_memory() as u64;
-    predictor.drop_models()?;
-    let test_y = test_xy
+    let inferred = inference(
+        rt,
+        args,
+        &mut rec,
+        &mut pythons,
+        &data.test_xy,
+        &trained,
+        workers,
+    )?;
+    let test_y = data
+        .test_xy
         .targets
         .as_deref()
         .expect("load_test requires targets");
     let peaks = (
-        trained.peak_workers.max(peak_inference),
+        trained.peak_workers.max(inferred.peak_memory),
         trained.native_heap,
     );
-    let gpu = gpu_name.as_deref();
-    let mut systems = local_summaries(&rec, &predicted, test_y, workers, gpu, peaks);
+    let gpu = inferred.gpu_name.as_deref();
+    let mut systems = local_summaries(&rec, &inferred.predicted, test_y, workers, gpu, peaks);
     for py in pythons {
         systems.push(python_summary(&rec, py)?);
     }
     speedups(&mut systems);
-    let identical = trained.native_model.as_ref().map(|b| *b == trained.model);
-    let report = CompareReport {
-        dataset,
-        train_csv,
-        test_csv,
-        n_train: train_xy.n_rows,
-        n_test: test_xy.n_rows,
-        n_features: train_xy.n_features(),
-        params: params.clone(),
-        repeat,
-        systems,
-        skipped,
-        wasm_native_train_ratio: rec.ratio("wasm", "native", "train"),
-        rows: rec.rows,
-        model_bytes_identical: identical,
-        peak_guest_memory_bytes: peaks.0,
-        peak_guest_memory_train_worker_bytes: trained.peak_worker,
-        peak_guest_memory_train_bytes: trained.peak_workers,
-        peak_guest_memory_inference_bytes: peak_inference,
-        host_peak_rss_bytes: peak_rss(),
-        cpu_count: std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    skipped.extend(inferred.skipped);
+    let peak_inference = inferred.peak_memory;
+    let report = build_report(data, args, rec, &trained, peak_inference, systems, skipped);
     write_report(&report, args, &model_path)?;
-    if identical == Some(false) {
+    if report.model_bytes_identical == Some(false) {
         bail!(
             "the sandboxed and native models differ: the same seed must give the same bytes (a bug)"
         );
     }
     Ok(report)
+}
+
+fn build_report(
+    data: Data,
+    args: &CompareArgs,
+    rec: Recorder,
+    trained: &Trained,
+    peak_inference: u64,
+    systems: Vec<SystemSummary>,
+    skipped: Vec<(String, String)>,
+) -> CompareReport {
+    CompareReport {
+        dataset: data.dataset,
+        train_csv: data.train_csv,
+        test_csv: data.test_csv,
+        n_train: data.train_xy.n_rows,
+        n_test: data.test_xy.n_rows,
+        n_features: data.train_xy.n_features(),
+        params: args.forest.params(200, Some(16)),
+        repeat: args.repeat,
+        systems,
+        skipped,
+        wasm_native_train_ratio: rec.ratio("wasm", "native", "train"),
+        rows: rec.rows,
+        model_bytes_identical: trained.native_model.as_ref().map(|b| *b == trained.model),
+        peak_guest_memory_bytes: trained.peak_workers.max(peak_inference),
+        peak_guest_memory_train_worker_bytes: trained.peak_worker,
+        peak_guest_memory_train_bytes: trained.peak_workers,
+        peak_guest_memory_inference_bytes: peak_inference,
+        host_peak_rss_bytes: peak_rss(),
+        cpu_count: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
 }
 
 fn print_header(dataset: &str, (train, test): (&Xy, &Xy), params: &Params, repeat: u32) {
@@ -383,6 +414,58 @@ fn training_rounds(
     }
     bar.finish();
     Ok(out)
+}
+
+/// What the prediction side measured.
+struct Inferred {
+    predicted: Predicted,
+    /// Peak guest memory of the prediction instances.
+    peak_memory: u64,
+    gpu_name: Option<String>,
+    skipped: Vec<(String, String)>,
+}
+
+/// Loads the saved model (timed), then predicts the test set in rounds with
+/// the sandbox, the GPU import, the native forest and the Python systems.
+fn inference(
+    rt: &Runtime,
+    args: &CompareArgs,
+    rec: &mut Recorder,
+    pythons: &mut [PythonServer],
+    test_xy: &Xy,
+    trained: &Trained,
+    workers: usize,
+) -> Result<Inferred> {
+    let repeat = args.repeat;
+    let workers = prediction_workers(workers, test_xy.n_rows);
+    let need = inference_bytes(trained.model.len(), test_xy.features.len() / workers);
+    let mut predictor = load_phase(rt, rec, &args.model_path(), workers, need, repeat)?;
+    let native_forest = trained
+        .native_model
+        .as_ref()
+        .map(|bytes| {
+            rec.phase("native", "load", repeat, || {
+                Ok(forest::model::from_bytes(bytes)?)
+            })
+        })
+        .transpose()?;
+    let mut skipped = Vec::new();
+    let gpu_name = gpu_adapter(args.no_gpu, &mut skipped);
+    let devices = Devices {
+        predictor: &mut predictor,
+        gpu: gpu_name.is_some(),
+        native: native_forest.as_ref(),
+        native_workers: workers,
+    };
+    let predicted = prediction_rounds(rec, devices, pythons, test_xy, repeat)?;
+    let peak_memory = predictor.peak_memory() as u64;
+    predictor.drop_models()?;
+    Ok(Inferred {
+        predicted,
+        peak_memory,
+        gpu_name,
+        skipped,
+    })
 }
 
 /// Reads the model file back into fresh prediction instances, timed

@@ -11,6 +11,15 @@ use crate::data::{self, ReadOptions, Xy};
 use crate::parallel;
 use crate::runtime::Dataset;
 
+/// Rows below which another prediction instance is not worth starting.
+const PREDICT_ROWS_PER_WORKER: usize = 10_000;
+
+/// Prediction instances for `n_rows` rows: at most `workers`, one per
+/// 10 000 rows started, at least one.
+pub fn prediction_workers(workers: usize, n_rows: usize) -> usize {
+    workers.min(n_rows.div_ceil(PREDICT_ROWS_PER_WORKER)).max(1)
+}
+
 /// Guest memory a prediction job may need, for the default memory cap: 16×
 /// the model (its bytes and the decoded forest) and 16× the features it is
 /// handed (4 bytes each).
