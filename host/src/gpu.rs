@@ -12,6 +12,7 @@
 //! device is remembered, the readback wait has a deadline, and every failure
 //! is a [`GpuError`].
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
@@ -127,17 +128,33 @@ pub struct Gpu {
     uncaptured: ErrorSlot,
 }
 
-/// One group of consecutive trees whose node arrays fit the buffer limit;
-/// node ids rebased to the group's first node.
+/// One group of consecutive trees whose nodes fit the buffer limit; node
+/// ids rebased to the group's first node.
 struct TreeGroup {
     n_trees: u32,
     max_steps: u32,
     roots: wgpu::Buffer,
-    feature: wgpu::Buffer,
-    threshold: wgpu::Buffer,
-    left: wgpu::Buffer,
-    right: wgpu::Buffer,
-    value: wgpu::Buffer,
+    /// [`pack`]ed nodes.
+    nodes: wgpu::Buffer,
+}
+
+/// Bytes of a packed node on the device.
+const PACKED_NODE_BYTES: u64 = 16;
+
+/// The nodes `range` of a validated forest as the shader reads them (see
+/// the top of shaders/forest_predict.wgsl): per node, the split feature or
+/// LEAF, the threshold or the leaf value (f32 bits), the right child's id
+/// less `base` (the left child is the next node: pre-order), and 0.
+fn pack(f: &FlatForest, range: Range<usize>, base: u32) -> Vec<[u32; 4]> {
+    range
+        .map(|i| {
+            if f.left[i] == LEAF {
+                [LEAF, f.value[i].to_bits(), 0, 0]
+            } else {
+                [f.feature[i], f.threshold[i].to_bits(), f.right[i] - base, 0]
+            }
+        })
+        .collect()
 }
 
 /// A forest on the device.
@@ -147,6 +164,13 @@ pub struct GpuForest {
     pub n_features: u32,
     pub n_nodes: usize,
     pub upload_time: Duration,
+}
+
+impl GpuForest {
+    /// Tree groups: dispatches per row chunk.
+    pub fn n_groups(&self) -> usize {
+        self.groups.len()
+    }
 }
 
 static SHARED: OnceLock<Result<Gpu>> = OnceLock::new();
@@ -276,8 +300,7 @@ impl Gpu {
         let t = Instant::now();
         let depths = validate(forest)?;
         let len = forest.feature.len();
-        let node_bytes = 4u64;
-        let max_nodes = (self.max_buffer_bytes / node_bytes).max(1) as usize;
+        let max_nodes = (self.max_buffer_bytes / PACKED_NODE_BYTES).max(1) as usize;
         let max_trees = (self.max_buffer_bytes / 4).max(1) as usize;
         let ends: Vec<usize> = (0..forest.roots.len())
             .map(|t| forest.roots.get(t + 1).map_or(len, |&r| r as usize))
@@ -300,30 +323,16 @@ impl Gpu {
                 )));
             }
             let end = ends[last];
-            let rebase = |ids: &[u32]| -> Vec<u32> {
-                ids.iter()
-                    .map(|&c| if c == LEAF { LEAF } else { c - start as u32 })
-                    .collect()
-            };
-            let roots = rebase(&forest.roots[first..=last]);
+            let roots: Vec<u32> = forest.roots[first..=last]
+                .iter()
+                .map(|&r| r - start as u32)
+                .collect();
+            let nodes = pack(forest, start..end, start as u32);
             let group = self.scoped("uploading the forest", || TreeGroup {
                 n_trees: (last + 1 - first) as u32,
                 max_steps: depths[first..=last].iter().max().map_or(1, |d| d + 1),
                 roots: self.storage("roots", bytemuck::cast_slice(&roots)),
-                feature: self.storage("feature", bytemuck::cast_slice(&forest.feature[start..end])),
-                threshold: self.storage(
-                    "threshold",
-                    bytemuck::cast_slice(&forest.threshold[start..end]),
-                ),
-                left: self.storage(
-                    "left",
-                    bytemuck::cast_slice(&rebase(&forest.left[start..end])),
-                ),
-                right: self.storage(
-                    "right",
-                    bytemuck::cast_slice(&rebase(&forest.right[start..end])),
-                ),
-                value: self.storage("value", bytemuck::cast_slice(&forest.value[start..end])),
+                nodes: self.storage("nodes", bytemuck::cast_slice(&nodes)),
             })?;
             groups.push(group);
             first = last + 1;
@@ -481,17 +490,7 @@ impl Gpu {
                 contents: bytemuck::cast_slice(&params),
                 usage: wgpu::BufferUsages::UNIFORM,
             });
-        let buffers = [
-            &uniform,
-            &group.roots,
-            &group.feature,
-            &group.threshold,
-            &group.left,
-            &group.right,
-            &group.value,
-            &b.rows,
-            &b.out,
-        ];
+        let buffers = [&uniform, &group.roots, &group.nodes, &b.rows, &b.out];
         let entries: Vec<wgpu::BindGroupEntry> = buffers
             .iter()
             .enumerate()
@@ -629,8 +628,8 @@ fn watch_errors(device: &wgpu::Device) -> (ErrorSlot, ErrorSlot) {
 }
 
 /// The prediction kernel's pipeline and bind group layout: binding 0 the
-/// parameters (uniform), 1..=7 the forest and the rows (read-only storage),
-/// 8 the output (see the top of shaders/forest_predict.wgsl).
+/// parameters (uniform), 1..=3 the forest and the rows (read-only storage),
+/// 4 the output (see the top of shaders/forest_predict.wgsl).
 fn build_pipeline(device: &wgpu::Device) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -649,8 +648,8 @@ fn build_pipeline(device: &wgpu::Device) -> Result<(wgpu::ComputePipeline, wgpu:
     };
     let storage = |read_only| wgpu::BufferBindingType::Storage { read_only };
     let mut entries = vec![buffer(0, wgpu::BufferBindingType::Uniform)];
-    entries.extend((1..=7).map(|b| buffer(b, storage(true))));
-    entries.push(buffer(8, storage(false)));
+    entries.extend((1..=3).map(|b| buffer(b, storage(true))));
+    entries.push(buffer(4, storage(false)));
     let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some("forest_predict"),
         entries: &entries,
