@@ -68,6 +68,20 @@ impl Binned {
     }
 }
 
+impl Binned {
+    /// Row `r`'s bin codes, one per feature.
+    pub fn row_codes(&self, r: usize, n_features: usize) -> &[u8] {
+        &self.codes[r * n_features..(r + 1) * n_features]
+    }
+
+    /// Feature `f`'s bins: the smallest and the largest training value in
+    /// each (unused bins: +inf and -inf).
+    pub fn bounds(&self, f: usize) -> (&[f32], &[f32]) {
+        let bins = f * MAX_BINS..(f + 1) * MAX_BINS;
+        (&self.bin_min[bins.clone()], &self.bin_max[bins])
+    }
+}
+
 /// The upper bound (largest value) of every bin of a feature whose values
 /// are `sorted`, in increasing order: one bin per distinct value if there
 /// are at most [`MAX_BINS`], else runs of about equal row counts.

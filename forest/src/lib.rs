@@ -23,7 +23,8 @@
 //!   draw, node sums, the stable partition), `split` (what a split is; the
 //!   `SplitStrategy` trait), the strategies `exact` and `hist`, `builder`
 //!   (the one depth-first grow loop; `auto` picks the strategy per node),
-//!   `trainer` (data prepared once per forest, bootstrap, `train`);
+//!   `levels` (level-wise growth over histograms, for devices: the GPU
+//!   training algorithm and its CPU backend), `trainer` (data prepared once per forest, bootstrap, `train`);
 //! - `part`: trees grown apart, merged into one model.
 //!
 //! `no_std` (with `alloc`), so that the library component links no Rust standard
@@ -41,6 +42,7 @@ mod ensemble;
 mod error;
 mod exact;
 mod hist;
+mod levels;
 pub mod model;
 mod params;
 pub mod part;
@@ -56,9 +58,10 @@ pub use criterion::{MAX_TARGET_SUM, first_target_beyond_limit, target_range_text
 pub use dataset::Dataset;
 pub use ensemble::{Forest, ForestInfo};
 pub use error::{ForestError, Result};
+pub use levels::{Bin, CpuLevels, FixedPoint, LevelBackend, LevelGrower, Move, target_ranks};
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
 pub use predict::check_batch;
 pub use split::threshold_between;
-pub use trainer::{Trainer, train, transpose_in_place};
+pub use trainer::{Trainer, train, train_levels, transpose_in_place};
 pub use tree::{LEAF, Nodes, RAW_NODE_BYTES};
 pub use validate::{Layout, check_feature_names};

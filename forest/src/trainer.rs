@@ -9,6 +9,7 @@ use crate::ensemble::Forest;
 use crate::error::Result;
 use crate::exact;
 use crate::hist::Binned;
+use crate::levels::{CpuLevels, FixedPoint, LevelBackend, LevelGrower, target_ranks};
 use crate::params::{Params, SplitterKind};
 use crate::rng::Rng;
 use crate::tree::Nodes;
@@ -116,11 +117,7 @@ impl Trainer {
             self.params.min_samples_leaf as usize,
             self.max_features,
         );
-        let rules = StopRules {
-            max_depth: self.params.max_depth.unwrap_or(u32::MAX),
-            min_samples_split: self.params.min_samples_split as usize,
-            min_samples_leaf: self.params.min_samples_leaf as usize,
-        };
+        let rules = self.stop_rules();
         match (&self.binned, self.params.splitter) {
             (Some(binned), SplitterKind::Hist) => TreeBuilder::hist(ws, rules, binned, 0),
             (Some(binned), SplitterKind::Auto) => {
@@ -128,6 +125,59 @@ impl Trainer {
             }
             _ => TreeBuilder::exact(ws, rules, &self.order),
         }
+    }
+
+    fn stop_rules(&self) -> StopRules {
+        StopRules {
+            max_depth: self.params.max_depth.unwrap_or(u32::MAX),
+            min_samples_split: self.params.min_samples_split as usize,
+            min_samples_leaf: self.params.min_samples_leaf as usize,
+        }
+    }
+
+    /// The level-wise grower of this forest (see `levels`), when its
+    /// features are binned (`hist`, or `auto` beyond its crossover).
+    pub fn level_grower(&self) -> Option<LevelGrower<'_>> {
+        let binned = self.binned.as_ref()?;
+        let max_weight = self.n_draws.max(self.n_rows) as u64;
+        let fixed = FixedPoint::new(&self.targets, max_weight);
+        let rules = self.stop_rules();
+        Some(LevelGrower::new(
+            binned,
+            fixed,
+            rules,
+            self.n_features,
+            self.max_features,
+        ))
+    }
+
+    /// Every row's bin codes, one per feature (for tests of level backends).
+    #[doc(hidden)]
+    pub fn binned_codes(&self) -> Vec<Vec<u8>> {
+        let Some(binned) = &self.binned else {
+            return Vec::new();
+        };
+        (0..self.n_rows)
+            .map(|r| binned.row_codes(r, self.n_features).to_vec())
+            .collect()
+    }
+
+    /// Grows tree `index` level by level: the same bootstrap sample as
+    /// [`Trainer::build_tree`], each node's draws from its own generator.
+    pub fn build_tree_levels(
+        &self,
+        index: u32,
+        grower: &LevelGrower,
+        backend: &mut impl LevelBackend,
+    ) -> Nodes {
+        let mut rng = Rng::for_tree(self.params.seed, index);
+        let mut weights = vec![u32::from(!self.params.bootstrap); self.n_rows];
+        if self.params.bootstrap {
+            for _ in 0..self.n_draws {
+                weights[rng.below(self.n_rows as u64) as usize] += 1;
+            }
+        }
+        grower.grow(backend, &weights, &self.targets, &mut rng)
     }
 
     /// Grows tree `index`. The result depends only on the data, the params and
@@ -221,5 +271,31 @@ pub fn train(
     check_feature_names(feature_names.as_deref(), None, data.n_features)?;
     let trainer = Trainer::new(data, params)?;
     let trees = trainer.build_trees(0..params.n_estimators);
+    Ok(trainer.assemble(&trees, feature_names))
+}
+
+/// Trains a forest level by level on the CPU (`levels`' reference backend),
+/// on one thread. `params.splitter` must bin the features (`hist`).
+pub fn train_levels(
+    data: &Dataset,
+    params: &Params,
+    feature_names: Option<Vec<String>>,
+) -> Result<Forest> {
+    check_feature_names(feature_names.as_deref(), None, data.n_features)?;
+    let trainer = Trainer::new(data, params)?;
+    let grower = trainer.level_grower().ok_or_else(|| {
+        crate::error::ForestError::InvalidParams(
+            "level-wise training needs binned features: splitter hist".into(),
+        )
+    })?;
+    let ranks = target_ranks(&trainer.targets);
+    let binned = trainer
+        .binned
+        .as_ref()
+        .expect("a grower has binned features");
+    let mut backend = CpuLevels::new(binned, trainer.n_features, &ranks);
+    let trees: Vec<Nodes> = (0..params.n_estimators)
+        .map(|t| trainer.build_tree_levels(t, &grower, &mut backend))
+        .collect();
     Ok(trainer.assemble(&trees, feature_names))
 }

@@ -135,12 +135,7 @@ impl<'t> Workspace<'t> {
     /// draw moves features in the permutation while a strategy's search
     /// reads the weights).
     pub fn draw(&mut self) -> (&[Weighted], FeatureDraw<'_>) {
-        let draw = FeatureDraw {
-            features: &mut self.features,
-            max_features: self.max_features,
-            next: 0,
-            visited: 0,
-        };
+        let draw = FeatureDraw::new(&mut self.features, self.max_features);
         (&self.weighted, draw)
     }
 
@@ -186,7 +181,19 @@ pub struct FeatureDraw<'w> {
     visited: usize,
 }
 
-impl FeatureDraw<'_> {
+impl<'w> FeatureDraw<'w> {
+    /// A draw from the permutation `features` (sklearn's Fisher-Yates, kept
+    /// across the nodes of a tree by [`Workspace::draw`]; level-wise growth
+    /// starts each node from the identity).
+    pub fn new(features: &'w mut [u32], max_features: usize) -> Self {
+        FeatureDraw {
+            features,
+            max_features,
+            next: 0,
+            visited: 0,
+        }
+    }
+
     /// The next feature to search, or `None` once the draw is over.
     #[inline]
     pub fn next(&mut self, rng: &mut Rng) -> Option<usize> {

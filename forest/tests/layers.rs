@@ -18,6 +18,7 @@ const LAYERS: &[&str] = &[
     "exact",
     "hist",
     "builder",
+    "levels",
     "trainer",
     "part",
 ];

@@ -1,0 +1,499 @@
+//! Level-wise histogram growth: the algorithm of GPU training, and the CPU
+//! backend that is its reference.
+//!
+//! A device is worth asking only for many nodes at once, so a tree grows one
+//! level at a time: the backend builds the histograms of a whole level (or
+//! of a chunk of it) in one call and moves the rows of all the level's split
+//! nodes in another. Everything that decides the tree stays here, in the
+//! caller: which features a node draws, the best split, when to stop.
+//!
+//! What makes any backend grow the same trees, bit for bit:
+//! - Sums are integers. Weights are bootstrap draw counts; targets are fixed
+//!   point ([`FixedPoint`]), at the finest scale at which a tree's weighted
+//!   sums cannot leave an i64. Integer addition gives the same sums in any
+//!   order, so a device may add rows in whatever order its threads run.
+//! - Purity is decided by target ranks (the index of a row's target among
+//!   the distinct targets), whose minimum and maximum over a node are exact.
+//! - Each node draws its features from a generator of its own, seeded from
+//!   its parent's seed and its side, so no draw depends on the order in
+//!   which nodes are visited.
+//!
+//! The trees differ from `hist`'s, which grows depth first with one
+//! generator per tree and f64 sums: the split rules are the same, but the
+//! feature draws are not, and sums may differ in their last bits.
+
+use crate::builder::StopRules;
+use crate::criterion::{Sums, proxy_improvement_computed};
+use crate::hist::{Binned, MAX_BINS};
+use crate::rng::{Rng, mix64};
+use crate::split::{FEATURE_THRESHOLD, threshold_between};
+use crate::tree::{LEAF, Nodes};
+use crate::workspace::FeatureDraw;
+use alloc::{vec, vec::Vec};
+
+/// Histograms held at once at most, in bytes: a level is asked for in
+/// chunks of as many nodes as fit.
+const CHUNK_BYTES: usize = 64 << 20;
+
+/// Targets as integers: `y · 2^shift`, truncated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedPoint {
+    shift: i32,
+}
+
+impl FixedPoint {
+    /// The finest scale at which `max_weight` draws of the largest target
+    /// sum to less than 2^62 in magnitude.
+    pub fn new(targets: &[f64], max_weight: u64) -> Self {
+        let largest = targets.iter().fold(0.0f64, |m, y| m.max(y.abs()));
+        let bound = largest * max_weight.max(1) as f64;
+        if bound == 0.0 || !bound.is_finite() {
+            return FixedPoint { shift: 0 };
+        }
+        // bound < 2^(exponent + 1).
+        let exponent = ((bound.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+        FixedPoint {
+            shift: (61 - exponent).clamp(-1022, 1022),
+        }
+    }
+
+    pub fn quantize(&self, y: f64) -> i64 {
+        (y * pow2(self.shift)) as i64
+    }
+
+    pub fn value(&self, q: i64) -> f64 {
+        q as f64 * pow2(-self.shift)
+    }
+}
+
+/// 2^e, exactly, for -1022 <= e <= 1023 (shifts stay within ±1022, so
+/// that both 2^shift and 2^-shift are normal numbers).
+fn pow2(e: i32) -> f64 {
+    f64::from_bits(((e + 1023) as u64) << 52)
+}
+
+/// One bin of a node's histogram: 16 bytes, as a device holds it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Bin {
+    /// In-bag rows.
+    pub rows: u32,
+    /// Their draws.
+    pub w: u32,
+    /// Their draws × quantized targets.
+    pub wy: i64,
+}
+
+/// Where the rows of one node of a level go at the level's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    /// Split feature, or `LEAF`: the node's rows leave the tree.
+    pub feature: u32,
+    /// Rows whose bin of `feature` is at most this go left.
+    pub last_left: u8,
+    /// The children's ids in the next level.
+    pub left: u32,
+    pub right: u32,
+}
+
+impl Move {
+    pub const LEAF: Move = Move {
+        feature: LEAF,
+        last_left: 0,
+        left: LEAF,
+        right: LEAF,
+    };
+}
+
+/// What a level needs from where the rows live (the CPU, or a device).
+pub trait LevelBackend {
+    /// Starts a tree: `weights[r]` is row `r`'s draw count (0: out of bag),
+    /// `wy[r]` its weight times its quantized target; every in-bag row is
+    /// at node 0 of level 0.
+    fn start_tree(&mut self, weights: &[u32], wy: &[i64]);
+
+    /// For each node of the current level in `nodes`, in order: its
+    /// histogram (`n_features × MAX_BINS` bins, appended to `hist`) and the
+    /// smallest and largest target rank of its rows (appended to `ranks`).
+    fn histograms(&mut self, nodes: &[u32], hist: &mut Vec<Bin>, ranks: &mut Vec<[u32; 2]>);
+
+    /// Ends the level: the rows of node `i` go where `moves[i]` says.
+    fn next_level(&mut self, moves: &[Move]);
+}
+
+/// The CPU backend: every row's node, and a pass over the rows per call.
+pub struct CpuLevels<'b> {
+    binned: &'b Binned,
+    n_features: usize,
+    /// Target rank of every row.
+    ranks: &'b [u32],
+    weights: Vec<u32>,
+    wy: Vec<i64>,
+    /// Every row's node in the current level (`LEAF`: none).
+    node_of: Vec<u32>,
+    /// Scratch: a node's slot in the histograms asked for.
+    slot: Vec<u32>,
+}
+
+impl<'b> CpuLevels<'b> {
+    pub fn new(binned: &'b Binned, n_features: usize, ranks: &'b [u32]) -> Self {
+        CpuLevels {
+            binned,
+            n_features,
+            ranks,
+            weights: Vec::new(),
+            wy: Vec::new(),
+            node_of: Vec::new(),
+            slot: Vec::new(),
+        }
+    }
+}
+
+impl LevelBackend for CpuLevels<'_> {
+    fn start_tree(&mut self, weights: &[u32], wy: &[i64]) {
+        self.weights = weights.to_vec();
+        self.wy = wy.to_vec();
+        self.node_of = weights
+            .iter()
+            .map(|&w| if w > 0 { 0 } else { LEAF })
+            .collect();
+    }
+
+    fn histograms(&mut self, nodes: &[u32], hist: &mut Vec<Bin>, ranks: &mut Vec<[u32; 2]>) {
+        let nf = self.n_features;
+        let first = hist.len();
+        hist.resize(first + nodes.len() * nf * MAX_BINS, Bin::default());
+        let rank_at = ranks.len();
+        ranks.resize(rank_at + nodes.len(), [u32::MAX, 0]);
+        self.slot.clear();
+        for (k, &n) in nodes.iter().enumerate() {
+            let n = n as usize;
+            if self.slot.len() <= n {
+                self.slot.resize(n + 1, LEAF);
+            }
+            self.slot[n] = k as u32;
+        }
+        for (r, &node) in self.node_of.iter().enumerate() {
+            let Some(&k) = self.slot.get(node as usize) else {
+                continue;
+            };
+            if k == LEAF {
+                continue;
+            }
+            let k = k as usize;
+            let h = &mut hist[first + k * nf * MAX_BINS..first + (k + 1) * nf * MAX_BINS];
+            for (f, &c) in self.binned.row_codes(r, nf).iter().enumerate() {
+                let b = &mut h[f * MAX_BINS + c as usize];
+                b.rows += 1;
+                b.w += self.weights[r];
+                b.wy += self.wy[r];
+            }
+            let range = &mut ranks[rank_at + k];
+            range[0] = range[0].min(self.ranks[r]);
+            range[1] = range[1].max(self.ranks[r]);
+        }
+    }
+
+    fn next_level(&mut self, moves: &[Move]) {
+        let nf = self.n_features;
+        for (r, node) in self.node_of.iter_mut().enumerate() {
+            if *node == LEAF {
+                continue;
+            }
+            let m = moves[*node as usize];
+            *node = if m.feature == LEAF {
+                LEAF
+            } else if self.binned.row_codes(r, nf)[m.feature as usize] <= m.last_left {
+                m.left
+            } else {
+                m.right
+            };
+        }
+    }
+}
+
+/// Every row's rank among the distinct targets, in increasing order.
+pub fn target_ranks(targets: &[f64]) -> Vec<u32> {
+    let mut distinct = targets.to_vec();
+    distinct.sort_unstable_by(f64::total_cmp);
+    distinct.dedup();
+    targets
+        .iter()
+        .map(|y| distinct.partition_point(|d| d.total_cmp(y).is_lt()) as u32)
+        .collect()
+}
+
+/// A node of the tree being grown, in the order nodes were made (level by
+/// level); `children` are indices into the same list.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    feature: u32,
+    threshold: f32,
+    value: f64,
+    children: Option<(usize, usize)>,
+}
+
+/// A node of the current level.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    made: usize,
+    depth: u32,
+    seed: u64,
+}
+
+/// A split found by [`LevelGrower::best_split`].
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    feature: u32,
+    last_left: u8,
+    threshold: f32,
+    proxy: f64,
+}
+
+/// Grows trees level by level over one forest's binned features.
+pub struct LevelGrower<'b> {
+    binned: &'b Binned,
+    fixed: FixedPoint,
+    rules: StopRules,
+    n_features: usize,
+    max_features: usize,
+    /// Nodes per histogram call.
+    chunk: usize,
+}
+
+impl<'b> LevelGrower<'b> {
+    pub fn new(
+        binned: &'b Binned,
+        fixed: FixedPoint,
+        rules: StopRules,
+        n_features: usize,
+        max_features: usize,
+    ) -> Self {
+        let chunk = (CHUNK_BYTES / (n_features * MAX_BINS * size_of::<Bin>())).max(1);
+        LevelGrower {
+            binned,
+            fixed,
+            rules,
+            n_features,
+            max_features,
+            chunk,
+        }
+    }
+
+    /// Asks for at most `nodes` histograms per call (tests: chunking must
+    /// not change a tree).
+    #[doc(hidden)]
+    pub fn set_chunk(&mut self, nodes: usize) {
+        self.chunk = nodes.max(1);
+    }
+
+    /// Grows a tree over the rows `weights` draws (targets `targets`), its
+    /// nodes' seeds drawn from `rng`; the nodes in pre-order.
+    pub fn grow(
+        &self,
+        backend: &mut impl LevelBackend,
+        weights: &[u32],
+        targets: &[f64],
+        rng: &mut Rng,
+    ) -> Nodes {
+        let wy: Vec<i64> = weights
+            .iter()
+            .zip(targets)
+            .map(|(&w, &y)| i64::from(w) * self.fixed.quantize(y))
+            .collect();
+        backend.start_tree(weights, &wy);
+        let mut made = vec![Made {
+            feature: LEAF,
+            threshold: 0.0,
+            value: 0.0,
+            children: None,
+        }];
+        let mut level = vec![Pending {
+            made: 0,
+            depth: 0,
+            seed: rng.next_u64(),
+        }];
+        let (mut hist, mut ranks) = (Vec::new(), Vec::new());
+        while !level.is_empty() {
+            let mut moves = Vec::with_capacity(level.len());
+            let mut next = Vec::new();
+            let ids: Vec<u32> = (0..level.len() as u32).collect();
+            for chunk in ids.chunks(self.chunk) {
+                hist.clear();
+                ranks.clear();
+                backend.histograms(chunk, &mut hist, &mut ranks);
+                for (k, &i) in chunk.iter().enumerate() {
+                    let h = &hist[k * self.n_features * MAX_BINS..][..self.n_features * MAX_BINS];
+                    let node = level[i as usize];
+                    let m = self.decide(h, ranks[k], node, &mut made, &mut next);
+                    moves.push(m);
+                }
+            }
+            backend.next_level(&moves);
+            level = next;
+        }
+        pre_order(&made)
+    }
+
+    /// Makes `node` a leaf or splits it (its children made and queued in
+    /// `next`); where its rows go.
+    fn decide(
+        &self,
+        h: &[Bin],
+        [lowest, highest]: [u32; 2],
+        node: Pending,
+        made: &mut Vec<Made>,
+        next: &mut Vec<Pending>,
+    ) -> Move {
+        let (rows, w, wy) = h[..MAX_BINS].iter().fold((0usize, 0u32, 0i64), |t, b| {
+            (t.0 + b.rows as usize, t.1 + b.w, t.2 + b.wy)
+        });
+        let total = Sums {
+            weight: w,
+            sum: self.fixed.value(wy),
+        };
+        made[node.made].value = total.mean();
+        let pure = lowest >= highest;
+        if self.rules.is_leaf(rows, node.depth, pure) {
+            return Move::LEAF;
+        }
+        let Some(c) = self.best_split(h, rows, (w, wy), node.seed) else {
+            return Move::LEAF;
+        };
+        let (l, r) = (made.len(), made.len() + 1);
+        let child = |side: u64| Pending {
+            made: made.len() + side as usize,
+            depth: node.depth + 1,
+            seed: mix64(node.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(side + 1))),
+        };
+        let (left, right) = (child(0), child(1));
+        made[node.made] = Made {
+            feature: c.feature,
+            threshold: c.threshold,
+            value: total.mean(),
+            children: Some((l, r)),
+        };
+        for _ in 0..2 {
+            made.push(Made {
+                feature: LEAF,
+                threshold: 0.0,
+                value: 0.0,
+                children: None,
+            });
+        }
+        let ids = (next.len() as u32, next.len() as u32 + 1);
+        next.extend([left, right]);
+        Move {
+            feature: c.feature,
+            last_left: c.last_left,
+            left: ids.0,
+            right: ids.1,
+        }
+    }
+
+    /// The best split of a node of `n` rows whose integer sums are
+    /// `total`, over up to `max_features` non-constant features drawn with
+    /// the node's own generator; ties keep the first found.
+    fn best_split(&self, h: &[Bin], n: usize, total: (u32, i64), seed: u64) -> Option<Candidate> {
+        let mut rng = Rng::new(seed);
+        let mut features: Vec<u32> = (0..self.n_features as u32).collect();
+        let mut draw = FeatureDraw::new(&mut features, self.max_features);
+        let (mut best, mut best_proxy) = (None, f64::NEG_INFINITY);
+        while let Some(f) = draw.next(&mut rng) {
+            let bins = &h[f * MAX_BINS..(f + 1) * MAX_BINS];
+            let bounds = self.binned.bounds(f);
+            let Some(lo) = bins.iter().position(|b| b.rows > 0) else {
+                continue;
+            };
+            let hi = bins.iter().rposition(|b| b.rows > 0).unwrap_or(lo);
+            if f64::from(bounds.1[hi]) <= f64::from(bounds.0[lo]) + FEATURE_THRESHOLD {
+                continue; // constant in this node: not worth a draw
+            }
+            draw.counts();
+            if let Some(c) = self.scan(bins, bounds, (lo, hi), n, total, best_proxy) {
+                best_proxy = c.proxy;
+                best = Some(Candidate {
+                    feature: f as u32,
+                    ..c
+                });
+            }
+        }
+        best
+    }
+
+    /// `hist::scan` on integer sums: the best position between two bins
+    /// with rows whose proxy beats `best_proxy`.
+    fn scan(
+        &self,
+        h: &[Bin],
+        (bmin, bmax): (&[f32], &[f32]),
+        (lo, hi): (usize, usize),
+        n: usize,
+        (tw, twy): (u32, i64),
+        mut best_proxy: f64,
+    ) -> Option<Candidate> {
+        let min_leaf = self.rules.min_samples_leaf;
+        let sums = |w: u32, wy: i64| Sums {
+            weight: w,
+            sum: self.fixed.value(wy),
+        };
+        let mut best = None;
+        let (mut rows, mut w, mut wy) = (h[lo].rows as usize, h[lo].w, h[lo].wy);
+        let mut prev = lo;
+        for (b, bin) in h.iter().enumerate().take(hi + 1).skip(lo + 1) {
+            if bin.rows == 0 {
+                continue;
+            }
+            if rows > n - min_leaf {
+                break;
+            }
+            let (a, v) = (bmax[prev], bmin[b]);
+            if rows >= min_leaf && f64::from(v) > f64::from(a) + FEATURE_THRESHOLD {
+                let proxy = proxy_improvement_computed(sums(w, wy), sums(tw - w, twy - wy));
+                if proxy > best_proxy {
+                    best_proxy = proxy;
+                    best = Some(Candidate {
+                        feature: 0,
+                        last_left: prev as u8,
+                        threshold: threshold_between(a, v),
+                        proxy,
+                    });
+                }
+            }
+            rows += bin.rows as usize;
+            w += bin.w;
+            wy += bin.wy;
+            prev = b;
+        }
+        best
+    }
+}
+
+/// The nodes `made` level by level, renumbered in pre-order (left child
+/// first), as every model stores them.
+fn pre_order(made: &[Made]) -> Nodes {
+    let mut nodes = Nodes::default();
+    nodes.reserve(made.len());
+    // (node, parent's id in `nodes`, is the parent's left child)
+    let mut stack = vec![(0usize, LEAF, false)];
+    while let Some((i, parent, is_left)) = stack.pop() {
+        let m = made[i];
+        let id = match m.children {
+            Some(_) => nodes.push(m.feature, m.threshold, LEAF, LEAF, m.value),
+            None => nodes.push_leaf(m.value),
+        };
+        if parent != LEAF {
+            let slot = if is_left {
+                &mut nodes.left
+            } else {
+                &mut nodes.right
+            };
+            slot[parent as usize] = id;
+        }
+        if let Some((l, r)) = m.children {
+            stack.push((r, id, false));
+            stack.push((l, id, true));
+        }
+    }
+    nodes
+}
