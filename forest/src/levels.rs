@@ -105,20 +105,28 @@ impl Move {
     };
 }
 
-/// What a level needs from where the rows live (the CPU, or a device).
+/// What a level needs from where the rows live (the CPU, or a device, which
+/// may fail: its error ends the tree).
 pub trait LevelBackend {
+    type Error;
+
     /// Starts a tree: `weights[r]` is row `r`'s draw count (0: out of bag),
     /// `wy[r]` its weight times its quantized target; every in-bag row is
     /// at node 0 of level 0.
-    fn start_tree(&mut self, weights: &[u32], wy: &[i64]);
+    fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<(), Self::Error>;
 
     /// For each node of the current level in `nodes`, in order: its
     /// histogram (`n_features × MAX_BINS` bins, appended to `hist`) and the
     /// smallest and largest target rank of its rows (appended to `ranks`).
-    fn histograms(&mut self, nodes: &[u32], hist: &mut Vec<Bin>, ranks: &mut Vec<[u32; 2]>);
+    fn histograms(
+        &mut self,
+        nodes: &[u32],
+        hist: &mut Vec<Bin>,
+        ranks: &mut Vec<[u32; 2]>,
+    ) -> Result<(), Self::Error>;
 
     /// Ends the level: the rows of node `i` go where `moves[i]` says.
-    fn next_level(&mut self, moves: &[Move]);
+    fn next_level(&mut self, moves: &[Move]) -> Result<(), Self::Error>;
 }
 
 /// The CPU backend: every row's node, and a pass over the rows per call.
@@ -150,16 +158,24 @@ impl<'b> CpuLevels<'b> {
 }
 
 impl LevelBackend for CpuLevels<'_> {
-    fn start_tree(&mut self, weights: &[u32], wy: &[i64]) {
+    type Error = core::convert::Infallible;
+
+    fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<(), Self::Error> {
         self.weights = weights.to_vec();
         self.wy = wy.to_vec();
         self.node_of = weights
             .iter()
             .map(|&w| if w > 0 { 0 } else { LEAF })
             .collect();
+        Ok(())
     }
 
-    fn histograms(&mut self, nodes: &[u32], hist: &mut Vec<Bin>, ranks: &mut Vec<[u32; 2]>) {
+    fn histograms(
+        &mut self,
+        nodes: &[u32],
+        hist: &mut Vec<Bin>,
+        ranks: &mut Vec<[u32; 2]>,
+    ) -> Result<(), Self::Error> {
         let nf = self.n_features;
         let first = hist.len();
         hist.resize(first + nodes.len() * nf * MAX_BINS, Bin::default());
@@ -192,9 +208,10 @@ impl LevelBackend for CpuLevels<'_> {
             range[0] = range[0].min(self.ranks[r]);
             range[1] = range[1].max(self.ranks[r]);
         }
+        Ok(())
     }
 
-    fn next_level(&mut self, moves: &[Move]) {
+    fn next_level(&mut self, moves: &[Move]) -> Result<(), Self::Error> {
         let nf = self.n_features;
         for (r, node) in self.node_of.iter_mut().enumerate() {
             if *node == LEAF {
@@ -209,6 +226,7 @@ impl LevelBackend for CpuLevels<'_> {
                 m.right
             };
         }
+        Ok(())
     }
 }
 
@@ -289,19 +307,19 @@ impl<'b> LevelGrower<'b> {
 
     /// Grows a tree over the rows `weights` draws (targets `targets`), its
     /// nodes' seeds drawn from `rng`; the nodes in pre-order.
-    pub fn grow(
+    pub fn grow<B: LevelBackend>(
         &self,
-        backend: &mut impl LevelBackend,
+        backend: &mut B,
         weights: &[u32],
         targets: &[f64],
         rng: &mut Rng,
-    ) -> Nodes {
+    ) -> Result<Nodes, B::Error> {
         let wy: Vec<i64> = weights
             .iter()
             .zip(targets)
             .map(|(&w, &y)| i64::from(w) * self.fixed.quantize(y))
             .collect();
-        backend.start_tree(weights, &wy);
+        backend.start_tree(weights, &wy)?;
         let mut made = vec![Made {
             feature: LEAF,
             threshold: 0.0,
@@ -321,7 +339,7 @@ impl<'b> LevelGrower<'b> {
             for chunk in ids.chunks(self.chunk) {
                 hist.clear();
                 ranks.clear();
-                backend.histograms(chunk, &mut hist, &mut ranks);
+                backend.histograms(chunk, &mut hist, &mut ranks)?;
                 for (k, &i) in chunk.iter().enumerate() {
                     let h = &hist[k * self.n_features * MAX_BINS..][..self.n_features * MAX_BINS];
                     let node = level[i as usize];
@@ -329,10 +347,10 @@ impl<'b> LevelGrower<'b> {
                     moves.push(m);
                 }
             }
-            backend.next_level(&moves);
+            backend.next_level(&moves)?;
             level = next;
         }
-        pre_order(&made)
+        Ok(pre_order(&made))
     }
 
     /// Makes `node` a leaf or splits it (its children made and queued in

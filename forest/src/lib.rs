@@ -58,6 +58,7 @@ pub use criterion::{MAX_TARGET_SUM, first_target_beyond_limit, target_range_text
 pub use dataset::Dataset;
 pub use ensemble::{Forest, ForestInfo};
 pub use error::{ForestError, Result};
+pub use hist::{Binned, MAX_BINS};
 pub use levels::{Bin, CpuLevels, FixedPoint, LevelBackend, LevelGrower, Move, target_ranks};
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
 pub use predict::check_batch;

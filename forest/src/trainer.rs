@@ -151,6 +151,16 @@ impl Trainer {
         ))
     }
 
+    /// The forest's binned features (`hist`, or `auto` beyond its crossover).
+    pub fn binned(&self) -> Option<&Binned> {
+        self.binned.as_ref()
+    }
+
+    /// The targets, as given.
+    pub fn targets(&self) -> &[f64] {
+        &self.targets
+    }
+
     /// Every row's bin codes, one per feature (for tests of level backends).
     #[doc(hidden)]
     pub fn binned_codes(&self) -> Vec<Vec<u8>> {
@@ -164,12 +174,12 @@ impl Trainer {
 
     /// Grows tree `index` level by level: the same bootstrap sample as
     /// [`Trainer::build_tree`], each node's draws from its own generator.
-    pub fn build_tree_levels(
+    pub fn build_tree_levels<B: LevelBackend>(
         &self,
         index: u32,
         grower: &LevelGrower,
-        backend: &mut impl LevelBackend,
-    ) -> Nodes {
+        backend: &mut B,
+    ) -> core::result::Result<Nodes, B::Error> {
         let mut rng = Rng::for_tree(self.params.seed, index);
         let mut weights = vec![u32::from(!self.params.bootstrap); self.n_rows];
         if self.params.bootstrap {
@@ -295,7 +305,12 @@ pub fn train_levels(
         .expect("a grower has binned features");
     let mut backend = CpuLevels::new(binned, trainer.n_features, &ranks);
     let trees: Vec<Nodes> = (0..params.n_estimators)
-        .map(|t| trainer.build_tree_levels(t, &grower, &mut backend))
+        .map(
+            |t| match trainer.build_tree_levels(t, &grower, &mut backend) {
+                Ok(nodes) => nodes,
+                Err(never) => match never {},
+            },
+        )
         .collect();
     Ok(trainer.assemble(&trees, feature_names))
 }

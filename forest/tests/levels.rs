@@ -90,16 +90,24 @@ struct Reversed<'a> {
 }
 
 impl LevelBackend for Reversed<'_> {
-    fn start_tree(&mut self, weights: &[u32], wy: &[i64]) {
+    type Error = ();
+
+    fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<(), ()> {
         self.weights = weights.to_vec();
         self.wy = wy.to_vec();
         self.node_of = weights
             .iter()
             .map(|&w| if w > 0 { 0 } else { LEAF })
             .collect();
+        Ok(())
     }
 
-    fn histograms(&mut self, nodes: &[u32], hist: &mut Vec<Bin>, ranks: &mut Vec<[u32; 2]>) {
+    fn histograms(
+        &mut self,
+        nodes: &[u32],
+        hist: &mut Vec<Bin>,
+        ranks: &mut Vec<[u32; 2]>,
+    ) -> Result<(), ()> {
         for &node in nodes {
             let mut h = vec![Bin::default(); 10 * 256];
             let mut range = [u32::MAX, 0];
@@ -118,9 +126,10 @@ impl LevelBackend for Reversed<'_> {
             hist.extend(h);
             ranks.push(range);
         }
+        Ok(())
     }
 
-    fn next_level(&mut self, moves: &[Move]) {
+    fn next_level(&mut self, moves: &[Move]) -> Result<(), ()> {
         for r in 0..self.node_of.len() {
             let node = self.node_of[r];
             if node == LEAF {
@@ -133,6 +142,7 @@ impl LevelBackend for Reversed<'_> {
                 _ => m.right,
             };
         }
+        Ok(())
     }
 }
 
@@ -154,7 +164,11 @@ fn trees_do_not_depend_on_the_backend_order_or_chunks() {
     let reference = forest::train_levels(&ds, &params(8, 5), None).unwrap();
     grower.set_chunk(3);
     let trees: Vec<_> = (0..8)
-        .map(|t| trainer.build_tree_levels(t, &grower, &mut reversed))
+        .map(|t| {
+            trainer
+                .build_tree_levels(t, &grower, &mut reversed)
+                .unwrap()
+        })
         .collect();
     let other = trainer.assemble(&trees, None);
     assert_eq!(bytes(&other), bytes(&reference));

@@ -265,7 +265,7 @@ impl Gpu {
     }
 
     /// Runs `f` inside out-of-memory and validation error scopes.
-    fn scoped<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
+    pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
         self.check_alive()?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -285,7 +285,7 @@ impl Gpu {
         Ok(out)
     }
 
-    fn storage(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+    pub(crate) fn storage(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
         self.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
@@ -430,20 +430,9 @@ impl Gpu {
     /// One dispatch per tree group, in order (each adds to what the previous
     /// wrote), then the copy of the results into the readback buffer.
     fn dispatch(&self, forest: &GpuForest, b: &ChunkBuffers, n_rows: u32) -> wgpu::SubmissionIndex {
-        // Workgroups laid out in 2D when one dimension is not enough.
-        let groups_needed = n_rows.div_ceil(WORKGROUP);
-        let max_x = self
-            .device
-            .limits()
-            .max_compute_workgroups_per_dimension
-            .max(1);
-        let (gx, gy) = if groups_needed <= max_x {
-            (groups_needed, 1)
-        } else {
-            (max_x, groups_needed.div_ceil(max_x))
-        };
+        let (gx, gy, row_stride) = self.grid(n_rows);
         let bind_groups: Vec<wgpu::BindGroup> = (0..forest.groups.len())
-            .map(|g| self.bind_group(forest, g, b, [n_rows, gx * WORKGROUP]))
+            .map(|g| self.bind_group(forest, g, b, [n_rows, row_stride]))
             .collect();
         let mut encoder = self
             .device
@@ -513,25 +502,24 @@ impl Gpu {
         submission: wgpu::SubmissionIndex,
         n_rows: u32,
     ) -> Result<Vec<f32>> {
+        let what = format!("{n_rows} rows");
+        let bytes = self.read_back_bytes(readback, submission, &what)?;
+        Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&bytes))
+    }
+
+    /// Waits (at most [`WAIT`]) for `submission` (`what` it computes) and
+    /// reads the whole of `readback`.
+    pub(crate) fn read_back_bytes(
+        &self,
+        readback: &wgpu::Buffer,
+        submission: wgpu::SubmissionIndex,
+        what: &str,
+    ) -> Result<Vec<u8>> {
         let (tx, rx) = mpsc::channel();
         readback.map_async(wgpu::MapMode::Read, .., move |r| {
             let _ = tx.send(r);
         });
-        match self.device.poll(wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: Some(WAIT),
-        }) {
-            Ok(_) => {}
-            Err(wgpu::PollError::Timeout) => {
-                return Err(GpuError::Timeout(format!(
-                    "the device did not finish {n_rows} rows within {WAIT:?}"
-                )));
-            }
-            Err(e) => {
-                self.check_alive()?;
-                return Err(GpuError::Internal(format!("waiting for the device: {e}")));
-            }
-        }
+        self.wait(submission, what)?;
         match rx.recv_timeout(WAIT) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -544,14 +532,60 @@ impl Gpu {
                 ));
             }
         }
-        let values = {
+        let bytes = {
             let view = readback
                 .get_mapped_range(..)
                 .map_err(|e| GpuError::Internal(format!("reading the results back: {e}")))?;
-            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
+            view.to_vec()
         };
         readback.unmap();
-        Ok(values)
+        Ok(bytes)
+    }
+
+    /// Waits (at most [`WAIT`]) for `submission` (`what` it does).
+    pub(crate) fn wait(&self, submission: wgpu::SubmissionIndex, what: &str) -> Result<()> {
+        match self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(WAIT),
+        }) {
+            Ok(_) => self.check_alive(),
+            Err(wgpu::PollError::Timeout) => Err(GpuError::Timeout(format!(
+                "the device did not finish {what} within {WAIT:?}"
+            ))),
+            Err(e) => {
+                self.check_alive()?;
+                Err(GpuError::Internal(format!("waiting for the device: {e}")))
+            }
+        }
+    }
+
+    pub(crate) fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    pub(crate) fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// The largest storage buffer binding the device allows (bytes).
+    pub(crate) fn max_buffer_bytes(&self) -> u64 {
+        self.max_buffer_bytes
+    }
+
+    /// Workgroups of [`WORKGROUP`] invocations for `n` items, laid out in 2D
+    /// when one dimension is not enough: (x, y, items per grid line).
+    pub(crate) fn grid(&self, n: u32) -> (u32, u32, u32) {
+        let groups = n.div_ceil(WORKGROUP).max(1);
+        let max_x = self
+            .device
+            .limits()
+            .max_compute_workgroups_per_dimension
+            .max(1);
+        if groups <= max_x {
+            (groups, 1, groups * WORKGROUP)
+        } else {
+            (max_x, groups.div_ceil(max_x), max_x * WORKGROUP)
+        }
     }
 }
 
@@ -631,10 +665,22 @@ fn watch_errors(device: &wgpu::Device) -> (ErrorSlot, ErrorSlot) {
 /// parameters (uniform), 1..=3 the forest and the rows (read-only storage),
 /// 4 the output (see the top of shaders/forest_predict.wgsl).
 fn build_pipeline(device: &wgpu::Device) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
+    build_kernel(device, "predict", SHADER, &[true, true, true, false])
+}
+
+/// A compute kernel: the pipeline of WGSL `source`'s entry point `entry`,
+/// and its bind group 0's layout: binding 0 uniform parameters, binding
+/// `i + 1` storage, read-only where `storage[i]`.
+pub(crate) fn build_kernel(
+    device: &wgpu::Device,
+    entry: &str,
+    source: &str,
+    storage: &[bool],
+) -> Result<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("forest_predict.wgsl"),
-        source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+        label: Some(entry),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
     });
     let buffer = |binding, ty| wgpu::BindGroupLayoutEntry {
         binding,
@@ -646,30 +692,33 @@ fn build_pipeline(device: &wgpu::Device) -> Result<(wgpu::ComputePipeline, wgpu:
         },
         count: None,
     };
-    let storage = |read_only| wgpu::BufferBindingType::Storage { read_only };
     let mut entries = vec![buffer(0, wgpu::BufferBindingType::Uniform)];
-    entries.extend((1..=3).map(|b| buffer(b, storage(true))));
-    entries.push(buffer(4, storage(false)));
+    for (i, &read_only) in storage.iter().enumerate() {
+        entries.push(buffer(
+            i as u32 + 1,
+            wgpu::BufferBindingType::Storage { read_only },
+        ));
+    }
     let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some("forest_predict"),
+        label: Some(entry),
         entries: &entries,
     });
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some("forest_predict"),
+        label: Some(entry),
         bind_group_layouts: &[Some(&layout)],
         immediate_size: 0,
     });
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some("forest_predict"),
+        label: Some(entry),
         layout: Some(&pipeline_layout),
         module: &module,
-        entry_point: Some("predict"),
+        entry_point: Some(entry),
         compilation_options: Default::default(),
         cache: None,
     });
     if let Some(e) = pollster::block_on(scope.pop()) {
         return Err(GpuError::Internal(format!(
-            "building the prediction pipeline: {e}"
+            "building the {entry} pipeline: {e}"
         )));
     }
     Ok((pipeline, layout))

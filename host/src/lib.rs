@@ -11,6 +11,7 @@ pub mod commands;
 pub mod compare;
 pub mod fsio;
 pub mod gpu;
+pub mod gpu_train;
 pub mod jobs;
 pub mod memory;
 pub mod parallel;

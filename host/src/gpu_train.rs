@@ -1,0 +1,325 @@
+//! GPU training: the device as a [`forest::LevelBackend`]. The forest's bin
+//! codes and target ranks are uploaded once; a tree's weights and weighted
+//! targets once per tree; then each level is one histogram dispatch per
+//! chunk of nodes (kernel `shaders/level_histogram.wgsl`) and one partition
+//! dispatch (`shaders/level_partition.wgsl`). Everything that decides the
+//! tree stays with the caller (the forest crate's `LevelGrower`).
+//!
+//! The histograms are integer sums, so the trees are the same bit for bit
+//! as those of the CPU backend (`forest::CpuLevels`) on any device.
+
+use wgpu::util::DeviceExt;
+
+use forest::{Bin, LEAF, LevelBackend, MAX_BINS, Move};
+
+use crate::gpu::{Gpu, GpuError, build_kernel};
+
+const HISTOGRAM: &str = include_str!("../../shaders/level_histogram.wgsl");
+const PARTITION: &str = include_str!("../../shaders/level_partition.wgsl");
+
+type Result<T, E = GpuError> = std::result::Result<T, E>;
+
+/// A kernel's pipeline and the layout of its bind group 0.
+struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+impl Kernel {
+    /// The kernel `entry` of WGSL `source` (see [`crate::gpu::build_kernel`]).
+    fn new(gpu: &Gpu, entry: &str, source: &str, storage: &[bool]) -> Result<Kernel> {
+        gpu.scoped(&format!("building the {entry} pipeline"), || {
+            build_kernel(gpu.device(), entry, source, storage)
+        })?
+        .map(|(pipeline, layout)| Kernel { pipeline, layout })
+    }
+
+    /// Records one dispatch over `n_rows` rows with `buffers` bound in
+    /// order after the parameters `[n_rows, n_features, words_per_row]`.
+    fn dispatch(
+        &self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        params: [u32; 3],
+        buffers: &[&wgpu::Buffer],
+    ) {
+        let (gx, gy, pitch) = gpu.grid(params[0]);
+        let uniform = gpu
+            .device()
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: bytemuck::cast_slice(&[params[0], params[1], params[2], pitch]),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&uniform)
+            .chain(buffers.iter().copied())
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let group = gpu.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &self.layout,
+            entries: &entries,
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: None,
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &group, &[]);
+        pass.dispatch_workgroups(gx, gy, 1);
+    }
+}
+
+/// One tree's rows on the device.
+struct TreeRows {
+    weights: wgpu::Buffer,
+    wy: wgpu::Buffer,
+    node_of: wgpu::Buffer,
+    /// Nodes in the current level.
+    level_len: u32,
+}
+
+/// A forest's training set on the device.
+pub struct GpuLevels<'g> {
+    gpu: &'g Gpu,
+    n_rows: u32,
+    n_features: u32,
+    words_per_row: u32,
+    codes: wgpu::Buffer,
+    ranks: wgpu::Buffer,
+    histogram: Kernel,
+    partition: Kernel,
+    tree: Option<TreeRows>,
+}
+
+impl<'g> GpuLevels<'g> {
+    /// Uploads the bin codes (`codes(r)`: row `r`'s, one per feature) and
+    /// target ranks of `n_rows` rows.
+    pub fn new<'c>(
+        gpu: &'g Gpu,
+        n_rows: usize,
+        n_features: usize,
+        codes: impl Fn(usize) -> &'c [u8],
+        ranks: &[u32],
+    ) -> Result<Self> {
+        let words_per_row = n_features.div_ceil(4);
+        let mut packed = vec![0u32; n_rows * words_per_row];
+        for r in 0..n_rows {
+            for (f, &c) in codes(r).iter().enumerate() {
+                packed[r * words_per_row + f / 4] |= u32::from(c) << (8 * (f % 4));
+            }
+        }
+        let bytes = packed.len() as u64 * 4;
+        if bytes > gpu.max_buffer_bytes() {
+            return Err(GpuError::TooLarge(format!(
+                "the bin codes take {bytes} bytes; the device's buffers hold {}",
+                gpu.max_buffer_bytes()
+            )));
+        }
+        let (codes, ranks) = gpu.scoped("uploading the training set", || {
+            (
+                gpu.storage("codes", bytemuck::cast_slice(&packed)),
+                gpu.storage("ranks", bytemuck::cast_slice(ranks)),
+            )
+        })?;
+        let histogram = Kernel::new(
+            gpu,
+            "histogram_rows",
+            HISTOGRAM,
+            &[true, true, true, true, true, true, false, false],
+        )?;
+        let partition = Kernel::new(gpu, "partition_rows", PARTITION, &[true, false, true])?;
+        Ok(GpuLevels {
+            gpu,
+            n_rows: n_rows as u32,
+            n_features: n_features as u32,
+            words_per_row: words_per_row as u32,
+            codes,
+            ranks,
+            histogram,
+            partition,
+            tree: None,
+        })
+    }
+
+    fn params(&self) -> [u32; 3] {
+        [self.n_rows, self.n_features, self.words_per_row]
+    }
+
+    fn tree(&self) -> Result<&TreeRows> {
+        self.tree
+            .as_ref()
+            .ok_or_else(|| GpuError::InvalidInput("no tree started".into()))
+    }
+
+    fn readback(&self, bytes: u64) -> wgpu::Buffer {
+        self.gpu.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Buffers the histogram kernel writes: zeroed histograms (wgpu zeroes
+    /// a new buffer) and the empty rank ranges of `n` slots.
+    fn outputs(&self, n: usize) -> Result<(wgpu::Buffer, wgpu::Buffer)> {
+        let hist_bytes = (n * self.n_features as usize * MAX_BINS * 16) as u64;
+        if hist_bytes > self.gpu.max_buffer_bytes() {
+            return Err(GpuError::TooLarge(format!(
+                "{n} histograms take {hist_bytes} bytes; the device's buffers hold {}",
+                self.gpu.max_buffer_bytes()
+            )));
+        }
+        let device = self.gpu.device();
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
+        let hist = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("histograms"),
+            size: hist_bytes,
+            usage,
+            mapped_at_creation: false,
+        });
+        let empty: Vec<[u32; 2]> = vec![[u32::MAX, 0]; n];
+        let ranges = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("ranges"),
+            contents: bytemuck::cast_slice(&empty),
+            usage,
+        });
+        Ok((hist, ranges))
+    }
+}
+
+impl LevelBackend for GpuLevels<'_> {
+    type Error = GpuError;
+
+    fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<()> {
+        let n = self.n_rows as usize;
+        if weights.len() != n || wy.len() != n {
+            return Err(GpuError::InvalidInput(format!(
+                "{} weights and {} targets for {n} rows",
+                weights.len(),
+                wy.len()
+            )));
+        }
+        let node_of: Vec<u32> = weights
+            .iter()
+            .map(|&w| if w > 0 { 0 } else { LEAF })
+            .collect();
+        let gpu = self.gpu;
+        let tree = gpu.scoped("uploading a tree's rows", || {
+            let rw = |label, bytes: &[u8]| {
+                gpu.device()
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some(label),
+                        contents: bytes,
+                        usage: wgpu::BufferUsages::STORAGE,
+                    })
+            };
+            TreeRows {
+                weights: rw("weights", bytemuck::cast_slice(weights)),
+                wy: rw("wy", bytemuck::cast_slice(wy)),
+                node_of: rw("node_of", bytemuck::cast_slice(&node_of)),
+                level_len: 1,
+            }
+        })?;
+        self.tree = Some(tree);
+        Ok(())
+    }
+
+    fn histograms(
+        &mut self,
+        nodes: &[u32],
+        hist: &mut Vec<Bin>,
+        ranks: &mut Vec<[u32; 2]>,
+    ) -> Result<()> {
+        let tree = self.tree()?;
+        let mut slot_of = vec![LEAF; tree.level_len as usize];
+        for (k, &n) in nodes.iter().enumerate() {
+            let slot = slot_of.get_mut(n as usize).ok_or_else(|| {
+                GpuError::InvalidInput(format!("node {n} of a level of {} nodes", tree.level_len))
+            })?;
+            *slot = k as u32;
+        }
+        let gpu = self.gpu;
+        let (out_hist, out_ranges) = self.outputs(nodes.len())?;
+        let (hist_back, ranges_back) = (
+            self.readback(out_hist.size()),
+            self.readback(out_ranges.size()),
+        );
+        let submission = gpu.scoped("building histograms", || {
+            let slots = gpu.storage("slot_of", bytemuck::cast_slice(&slot_of));
+            let mut encoder = gpu
+                .device()
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            let buffers = [
+                &self.codes,
+                &tree.node_of,
+                &slots,
+                &tree.weights,
+                &tree.wy,
+                &self.ranks,
+                &out_hist,
+                &out_ranges,
+            ];
+            self.histogram
+                .dispatch(gpu, &mut encoder, self.params(), &buffers);
+            encoder.copy_buffer_to_buffer(&out_hist, 0, &hist_back, 0, out_hist.size());
+            encoder.copy_buffer_to_buffer(&out_ranges, 0, &ranges_back, 0, out_ranges.size());
+            gpu.queue().submit([encoder.finish()])
+        })?;
+        let what = format!("{} histograms", nodes.len());
+        let bins = gpu.read_back_bytes(&hist_back, submission.clone(), &what)?;
+        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&bins);
+        hist.extend(words.chunks_exact(4).map(|b| Bin {
+            rows: b[0],
+            w: b[1],
+            wy: ((u64::from(b[3]) << 32) | u64::from(b[2])) as i64,
+        }));
+        let range_bytes = gpu.read_back_bytes(&ranges_back, submission, &what)?;
+        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&range_bytes);
+        ranks.extend(words.chunks_exact(2).map(|r| [r[0], r[1]]));
+        Ok(())
+    }
+
+    fn next_level(&mut self, moves: &[Move]) -> Result<()> {
+        let tree = self.tree()?;
+        if moves.len() != tree.level_len as usize {
+            return Err(GpuError::InvalidInput(format!(
+                "{} moves for a level of {} nodes",
+                moves.len(),
+                tree.level_len
+            )));
+        }
+        let packed: Vec<[u32; 4]> = moves
+            .iter()
+            .map(|m| [m.feature, u32::from(m.last_left), m.left, m.right])
+            .collect();
+        // Children are numbered from 0 in the order their parents come.
+        let next_len = moves
+            .iter()
+            .filter(|m| m.feature != LEAF)
+            .map(|m| m.left.max(m.right) + 1)
+            .max()
+            .unwrap_or(0);
+        let gpu = self.gpu;
+        let submission = gpu.scoped("moving rows to the next level", || {
+            let moves = gpu.storage("moves", bytemuck::cast_slice(&packed));
+            let mut encoder = gpu
+                .device()
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            let buffers = [&self.codes, &tree.node_of, &moves];
+            self.partition
+                .dispatch(gpu, &mut encoder, self.params(), &buffers);
+            gpu.queue().submit([encoder.finish()])
+        })?;
+        gpu.wait(submission, "moving rows to the next level")?;
+        if let Some(t) = &mut self.tree {
+            t.level_len = next_len;
+        }
+        Ok(())
+    }
+}

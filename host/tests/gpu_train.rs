@@ -1,0 +1,114 @@
+//! GPU training: the device as the level-wise grower's backend, on lavapipe
+//! in CI. Its histograms are integer sums, so it grows the CPU backend's
+//! trees bit for bit. Without an adapter these tests fail, unless
+//! WASM_FOREST_SKIP_GPU_TESTS=1 says to skip them.
+
+use std::path::Path;
+
+use forest::{Bin, Dataset, Forest, LevelBackend, Move, Params, SplitterKind, Trainer};
+use wasm_forest::gpu::{Gpu, GpuError};
+use wasm_forest::gpu_train::GpuLevels;
+use wasm_forest::jobs::load_training;
+
+#[path = "../../forest/examples/common/mod.rs"]
+mod common;
+
+fn gpu() -> Option<Gpu> {
+    match Gpu::new() {
+        Ok(g) => Some(g),
+        Err(e) if std::env::var_os("WASM_FOREST_SKIP_GPU_TESTS").is_some() => {
+            eprintln!("skipped (WASM_FOREST_SKIP_GPU_TESTS): {e}");
+            None
+        }
+        Err(e) => panic!(
+            "no GPU adapter ({e}); install a Vulkan driver (Debian: mesa-vulkan-drivers) \
+             or set WASM_FOREST_SKIP_GPU_TESTS=1"
+        ),
+    }
+}
+
+fn diabetes() -> (Vec<f32>, Vec<f64>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (xy, _) = load_training(&root.join("data/diabetes_train.csv"), None, u64::MAX).unwrap();
+    (xy.features, xy.targets.unwrap())
+}
+
+fn params(n_estimators: u32) -> Params {
+    Params {
+        n_estimators,
+        max_depth: Some(16),
+        seed: 42,
+        splitter: SplitterKind::Hist,
+        ..Params::default()
+    }
+}
+
+fn backend<'g>(gpu: &'g Gpu, trainer: &Trainer) -> GpuLevels<'g> {
+    let (n, nf) = (trainer.n_rows(), trainer.n_features());
+    let binned = trainer.binned().unwrap();
+    let ranks = forest::target_ranks(trainer.targets());
+    GpuLevels::new(gpu, n, nf, |r| binned.row_codes(r, nf), &ranks).unwrap()
+}
+
+fn train_on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params) -> Forest {
+    let trainer = Trainer::new(ds, p).unwrap();
+    let grower = trainer.level_grower().unwrap();
+    let mut levels = backend(gpu, &trainer);
+    let trees: Vec<_> = (0..p.n_estimators)
+        .map(|t| trainer.build_tree_levels(t, &grower, &mut levels).unwrap())
+        .collect();
+    trainer.assemble(&trees, None)
+}
+
+fn bytes(f: &Forest) -> Vec<u8> {
+    forest::model::to_bytes(f).unwrap()
+}
+
+#[test]
+fn gpu_trained_forests_are_the_cpu_backends_bit_for_bit() {
+    let Some(gpu) = gpu() else { return };
+    let (x, y) = diabetes();
+    let (fx, fy) = common::friedman1(&mut forest::rng::Rng::new(3), 20_000);
+    for (name, x, y, trees) in [("diabetes", &x, &y, 20), ("friedman1", &fx, &fy, 4)] {
+        let ds = Dataset::new(y.len(), 10, x, y).unwrap();
+        let p = params(trees);
+        let on_gpu = train_on_gpu(&gpu, &ds, &p);
+        let on_cpu = forest::train_levels(&ds, &p, None).unwrap();
+        assert_eq!(bytes(&on_gpu), bytes(&on_cpu), "{name}");
+        assert_eq!(
+            bytes(&train_on_gpu(&gpu, &ds, &p)),
+            bytes(&on_gpu),
+            "{name}: two GPU runs"
+        );
+        // The model loader accepts it (structure validated).
+        forest::model::from_bytes(&bytes(&on_gpu)).unwrap();
+    }
+}
+
+#[test]
+fn bad_requests_are_gpu_errors_not_garbage() {
+    let Some(gpu) = gpu() else { return };
+    let (x, y) = diabetes();
+    let ds = Dataset::new(y.len(), 10, &x, &y).unwrap();
+    let trainer = Trainer::new(&ds, &params(1)).unwrap();
+    let mut levels = backend(&gpu, &trainer);
+    let (mut hist, mut ranks) = (Vec::<Bin>::new(), Vec::new());
+    let invalid = |r: Result<(), GpuError>| match r {
+        Err(GpuError::InvalidInput(m)) => m,
+        other => panic!("expected invalid-input, got {other:?}"),
+    };
+    let m = invalid(levels.histograms(&[0], &mut hist, &mut ranks));
+    assert!(m.contains("no tree started"), "{m}");
+    let n = y.len();
+    assert!(invalid(levels.start_tree(&[1; 3], &[0; 3])).contains("for 353 rows"));
+    levels.start_tree(&vec![1; n], &vec![0; n]).unwrap();
+    let m = invalid(levels.histograms(&[5], &mut hist, &mut ranks));
+    assert!(m.contains("node 5 of a level of 1 nodes"), "{m}");
+    let m = invalid(levels.next_level(&[Move::LEAF, Move::LEAF]));
+    assert!(m.contains("2 moves for a level of 1 nodes"), "{m}");
+    // The root's histogram: every row once per feature.
+    levels.histograms(&[0], &mut hist, &mut ranks).unwrap();
+    let rows: u32 = hist[..256].iter().map(|b| b.rows).sum();
+    assert_eq!(rows as usize, n);
+    assert_eq!(ranks.len(), 1);
+}
