@@ -129,7 +129,8 @@ pub trait LevelBackend {
     fn next_level(&mut self, moves: &[Move]) -> Result<(), Self::Error>;
 }
 
-/// The CPU backend: every row's node, and a pass over the rows per call.
+/// The CPU backend: the rows grouped by node, so that a histogram costs
+/// the rows of its node only.
 pub struct CpuLevels<'b> {
     binned: &'b Binned,
     n_features: usize,
@@ -137,10 +138,14 @@ pub struct CpuLevels<'b> {
     ranks: &'b [u32],
     weights: Vec<u32>,
     wy: Vec<i64>,
-    /// Every row's node in the current level (`LEAF`: none).
-    node_of: Vec<u32>,
-    /// Scratch: a node's slot in the histograms asked for.
-    slot: Vec<u32>,
+    /// The in-bag rows, grouped by their node in the current level (in
+    /// increasing row order within a node).
+    order: Vec<u32>,
+    /// Node `n`'s rows are `order[start[n]..start[n + 1]]`.
+    start: Vec<usize>,
+    /// Scratch for regrouping.
+    next_node: Vec<u32>,
+    scratch: Vec<u32>,
 }
 
 impl<'b> CpuLevels<'b> {
@@ -151,8 +156,35 @@ impl<'b> CpuLevels<'b> {
             ranks,
             weights: Vec::new(),
             wy: Vec::new(),
-            node_of: Vec::new(),
-            slot: Vec::new(),
+            order: Vec::new(),
+            start: Vec::new(),
+            next_node: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// In-bag rows of node `n` of the current level.
+    pub fn node_rows(&self, n: u32) -> usize {
+        let n = n as usize;
+        match (self.start.get(n), self.start.get(n + 1)) {
+            (Some(a), Some(b)) => b - a,
+            _ => 0,
+        }
+    }
+
+    /// Adds node `n`'s rows to histogram `h` and rank range `range`.
+    fn add_node(&self, n: usize, h: &mut [Bin], range: &mut [u32; 2]) {
+        let nf = self.n_features;
+        for &r in &self.order[self.start[n]..self.start[n + 1]] {
+            let r = r as usize;
+            for (f, &c) in self.binned.row_codes(r, nf).iter().enumerate() {
+                let b = &mut h[f * MAX_BINS + c as usize];
+                b.rows += 1;
+                b.w += self.weights[r];
+                b.wy += self.wy[r];
+            }
+            range[0] = range[0].min(self.ranks[r]);
+            range[1] = range[1].max(self.ranks[r]);
         }
     }
 }
@@ -163,10 +195,10 @@ impl LevelBackend for CpuLevels<'_> {
     fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<(), Self::Error> {
         self.weights = weights.to_vec();
         self.wy = wy.to_vec();
-        self.node_of = weights
-            .iter()
-            .map(|&w| if w > 0 { 0 } else { LEAF })
-            .collect();
+        self.order.clear();
+        self.order
+            .extend((0..weights.len() as u32).filter(|&r| weights[r as usize] > 0));
+        self.start = vec![0, self.order.len()];
         Ok(())
     }
 
@@ -176,57 +208,130 @@ impl LevelBackend for CpuLevels<'_> {
         hist: &mut Vec<Bin>,
         ranks: &mut Vec<[u32; 2]>,
     ) -> Result<(), Self::Error> {
-        let nf = self.n_features;
-        let first = hist.len();
-        hist.resize(first + nodes.len() * nf * MAX_BINS, Bin::default());
-        let rank_at = ranks.len();
-        ranks.resize(rank_at + nodes.len(), [u32::MAX, 0]);
-        self.slot.clear();
-        for (k, &n) in nodes.iter().enumerate() {
-            let n = n as usize;
-            if self.slot.len() <= n {
-                self.slot.resize(n + 1, LEAF);
+        let size = self.n_features * MAX_BINS;
+        for &n in nodes {
+            let first = hist.len();
+            hist.resize(first + size, Bin::default());
+            let mut range = [u32::MAX, 0];
+            if (n as usize) + 1 < self.start.len() {
+                self.add_node(n as usize, &mut hist[first..], &mut range);
             }
-            self.slot[n] = k as u32;
-        }
-        for (r, &node) in self.node_of.iter().enumerate() {
-            let Some(&k) = self.slot.get(node as usize) else {
-                continue;
-            };
-            if k == LEAF {
-                continue;
-            }
-            let k = k as usize;
-            let h = &mut hist[first + k * nf * MAX_BINS..first + (k + 1) * nf * MAX_BINS];
-            for (f, &c) in self.binned.row_codes(r, nf).iter().enumerate() {
-                let b = &mut h[f * MAX_BINS + c as usize];
-                b.rows += 1;
-                b.w += self.weights[r];
-                b.wy += self.wy[r];
-            }
-            let range = &mut ranks[rank_at + k];
-            range[0] = range[0].min(self.ranks[r]);
-            range[1] = range[1].max(self.ranks[r]);
+            ranks.push(range);
         }
         Ok(())
     }
 
+    /// Regroups the rows by their next node (a counting sort: stable, so
+    /// rows stay in increasing order within a node).
     fn next_level(&mut self, moves: &[Move]) -> Result<(), Self::Error> {
         let nf = self.n_features;
-        for (r, node) in self.node_of.iter_mut().enumerate() {
-            if *node == LEAF {
-                continue;
+        let n_next = moves
+            .iter()
+            .filter(|m| m.feature != LEAF)
+            .map(|m| m.left.max(m.right) as usize + 1)
+            .max()
+            .unwrap_or(0);
+        self.next_node.clear();
+        let mut count = vec![0usize; n_next + 1];
+        for (n, m) in moves.iter().enumerate() {
+            let rows = self
+                .order
+                .get(self.start[n]..self.start[n + 1])
+                .unwrap_or(&[]);
+            for &r in rows {
+                let to = if m.feature == LEAF {
+                    LEAF
+                } else if self.binned.row_codes(r as usize, nf)[m.feature as usize] <= m.last_left {
+                    m.left
+                } else {
+                    m.right
+                };
+                if to != LEAF {
+                    count[to as usize + 1] += 1;
+                }
+                self.next_node.push(to);
             }
-            let m = moves[*node as usize];
-            *node = if m.feature == LEAF {
-                LEAF
-            } else if self.binned.row_codes(r, nf)[m.feature as usize] <= m.last_left {
-                m.left
+        }
+        for i in 1..count.len() {
+            count[i] += count[i - 1];
+        }
+        self.start = count.clone();
+        self.scratch.clear();
+        self.scratch.resize(count[n_next], 0);
+        for (&r, &to) in self.order.iter().zip(&self.next_node) {
+            if to != LEAF {
+                self.scratch[count[to as usize]] = r;
+                count[to as usize] += 1;
+            }
+        }
+        core::mem::swap(&mut self.order, &mut self.scratch);
+        Ok(())
+    }
+}
+
+/// A device for the large nodes and the CPU for the small ones: a
+/// histogram read back from a device costs its full size (`n_features ×
+/// 256` bins) however few rows it holds, while the CPU's costs its rows.
+/// The CPU side mirrors the device's rows (same moves), and integer sums
+/// make the two give the same histograms, so the trees do not change.
+pub struct Hybrid<'b, D> {
+    pub device: D,
+    mirror: CpuLevels<'b>,
+    /// Nodes with more rows than this go to the device.
+    min_rows: usize,
+}
+
+impl<'b, D: LevelBackend> Hybrid<'b, D> {
+    pub fn new(device: D, mirror: CpuLevels<'b>, min_rows: usize) -> Self {
+        Hybrid {
+            device,
+            mirror,
+            min_rows,
+        }
+    }
+}
+
+impl<D: LevelBackend> LevelBackend for Hybrid<'_, D> {
+    type Error = D::Error;
+
+    fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<(), D::Error> {
+        let Ok(()) = self.mirror.start_tree(weights, wy);
+        self.device.start_tree(weights, wy)
+    }
+
+    fn histograms(
+        &mut self,
+        nodes: &[u32],
+        hist: &mut Vec<Bin>,
+        ranks: &mut Vec<[u32; 2]>,
+    ) -> Result<(), D::Error> {
+        let large: Vec<u32> = nodes
+            .iter()
+            .copied()
+            .filter(|&n| self.mirror.node_rows(n) > self.min_rows)
+            .collect();
+        let (mut device_hist, mut device_ranks) = (Vec::new(), Vec::new());
+        if !large.is_empty() {
+            self.device
+                .histograms(&large, &mut device_hist, &mut device_ranks)?;
+        }
+        let size = self.mirror.n_features * MAX_BINS;
+        let mut from_device = 0;
+        for &n in nodes {
+            if self.mirror.node_rows(n) > self.min_rows {
+                hist.extend_from_slice(&device_hist[from_device * size..][..size]);
+                ranks.push(device_ranks[from_device]);
+                from_device += 1;
             } else {
-                m.right
-            };
+                let Ok(()) = self.mirror.histograms(&[n], hist, ranks);
+            }
         }
         Ok(())
+    }
+
+    fn next_level(&mut self, moves: &[Move]) -> Result<(), D::Error> {
+        let Ok(()) = self.mirror.next_level(moves);
+        self.device.next_level(moves)
     }
 }
 

@@ -59,7 +59,9 @@ pub use dataset::Dataset;
 pub use ensemble::{Forest, ForestInfo};
 pub use error::{ForestError, Result};
 pub use hist::{Binned, MAX_BINS};
-pub use levels::{Bin, CpuLevels, FixedPoint, LevelBackend, LevelGrower, Move, target_ranks};
+pub use levels::{
+    Bin, CpuLevels, FixedPoint, Hybrid, LevelBackend, LevelGrower, Move, target_ranks,
+};
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
 pub use predict::check_batch;
 pub use split::threshold_between;

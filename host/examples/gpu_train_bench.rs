@@ -1,5 +1,6 @@
-//! Level-wise training on the GPU backend against the CPU backend and the
-//! depth-first `hist` splitter, natively (not yet through the component):
+//! Level-wise training on the GPU backend (every node, or the nodes of more
+//! than DEVICE_MIN_ROWS rows) against the CPU backend and the depth-first
+//! `hist` splitter, natively (not yet through the component):
 //! friedman1 rows × 10 features, 80/20 split, median of RUNS.
 //!
 //!     cargo run --release -p wasm-forest --example gpu_train_bench -- [ROWS,ROWS,...] [TREES] [DEPTH] [RUNS]
@@ -9,9 +10,9 @@
 
 use std::time::Instant;
 
-use forest::{Dataset, Forest, Params, SplitterKind, Trainer};
+use forest::{CpuLevels, Dataset, Forest, Hybrid, Params, SplitterKind, Trainer};
 use wasm_forest::gpu::Gpu;
-use wasm_forest::gpu_train::GpuLevels;
+use wasm_forest::gpu_train::{DEVICE_MIN_ROWS, GpuLevels};
 
 #[path = "../../forest/examples/common/mod.rs"]
 mod common;
@@ -26,15 +27,18 @@ fn mse(f: &Forest, x: &[f32], y: &[f64]) -> f64 {
     p.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / y.len() as f64
 }
 
-fn on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params) -> Forest {
+/// Level-wise on the device: nodes of more than `min_rows` rows get their
+/// histograms from it, the others from the CPU (0: every node on the device).
+fn on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params, min_rows: usize) -> Forest {
     let trainer = Trainer::new(ds, p).unwrap();
     let grower = trainer.level_grower().unwrap();
     let (n, nf) = (trainer.n_rows(), trainer.n_features());
     let binned = trainer.binned().unwrap();
     let ranks = forest::target_ranks(trainer.targets());
-    let mut levels = GpuLevels::new(gpu, n, nf, |r| binned.row_codes(r, nf), &ranks).unwrap();
+    let levels = GpuLevels::new(gpu, n, nf, |r| binned.row_codes(r, nf), &ranks).unwrap();
+    let mut both = Hybrid::new(levels, CpuLevels::new(binned, nf, &ranks), min_rows);
     let trees: Vec<_> = (0..p.n_estimators)
-        .map(|t| trainer.build_tree_levels(t, &grower, &mut levels).unwrap())
+        .map(|t| trainer.build_tree_levels(t, &grower, &mut both).unwrap())
         .collect();
     trainer.assemble(&trees, None)
 }
@@ -66,8 +70,16 @@ fn main() {
         gpu.adapter_info().name
     );
     println!(
-        "{:>9} {:>12} {:>10} {:>12} {:>10} {:>12} {:>10}",
-        "rows", "hist s", "hist MSE", "levels cpu s", "MSE", "levels gpu s", "MSE"
+        "{:>9} {:>9} {:>9} {:>12} {:>9} {:>12} {:>9} {:>14} {:>9}",
+        "rows",
+        "hist s",
+        "MSE",
+        "levels cpu s",
+        "MSE",
+        "levels gpu s",
+        "MSE",
+        "gpu > 4096 s",
+        "MSE"
     );
     for n in sizes {
         let total = n + n / 4;
@@ -83,10 +95,11 @@ fn main() {
         };
         let hist = time(runs, || forest::train(&ds, &p, None).unwrap(), test);
         let cpu = time(runs, || forest::train_levels(&ds, &p, None).unwrap(), test);
-        let gpu = time(runs, || on_gpu(&gpu, &ds, &p), test);
+        let all = time(runs, || on_gpu(&gpu, &ds, &p, 0), test);
+        let large = time(runs, || on_gpu(&gpu, &ds, &p, DEVICE_MIN_ROWS), test);
         println!(
-            "{n:>9} {:>12.3} {:>10.4} {:>12.3} {:>10.4} {:>12.3} {:>10.4}",
-            hist.0, hist.1, cpu.0, cpu.1, gpu.0, gpu.1
+            "{n:>9} {:>9.3} {:>9.4} {:>12.3} {:>9.4} {:>12.3} {:>9.4} {:>14.3} {:>9.4}",
+            hist.0, hist.1, cpu.0, cpu.1, all.0, all.1, large.0, large.1
         );
     }
 }

@@ -19,6 +19,12 @@ const PARTITION: &str = include_str!("../../shaders/level_partition.wgsl");
 
 type Result<T, E = GpuError> = std::result::Result<T, E>;
 
+/// Nodes with more rows than this get their histograms from the device
+/// under [`forest::Hybrid`]; the CPU builds the others. A histogram read
+/// back costs `n_features × 4 KiB` however few rows it holds; this is a
+/// first choice, to be measured on a hardware GPU.
+pub const DEVICE_MIN_ROWS: usize = 4096;
+
 /// A kernel's pipeline and the layout of its bind group 0.
 struct Kernel {
     pipeline: wgpu::ComputePipeline,

@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use forest::{Bin, Dataset, Forest, LevelBackend, Move, Params, SplitterKind, Trainer};
+use forest::{
+    Bin, CpuLevels, Dataset, Forest, Hybrid, LevelBackend, Move, Params, SplitterKind, Trainer,
+};
 use wasm_forest::gpu::{Gpu, GpuError};
 use wasm_forest::gpu_train::GpuLevels;
 use wasm_forest::jobs::load_training;
@@ -50,13 +52,29 @@ fn backend<'g>(gpu: &'g Gpu, trainer: &Trainer) -> GpuLevels<'g> {
     GpuLevels::new(gpu, n, nf, |r| binned.row_codes(r, nf), &ranks).unwrap()
 }
 
-fn train_on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params) -> Forest {
+/// Trains on the device alone, or (`hybrid`: a row threshold) on the device
+/// for the larger nodes and the CPU for the others.
+fn train_on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params, hybrid: Option<usize>) -> Forest {
     let trainer = Trainer::new(ds, p).unwrap();
     let grower = trainer.level_grower().unwrap();
-    let mut levels = backend(gpu, &trainer);
-    let trees: Vec<_> = (0..p.n_estimators)
-        .map(|t| trainer.build_tree_levels(t, &grower, &mut levels).unwrap())
-        .collect();
+    let levels = backend(gpu, &trainer);
+    let ranks = forest::target_ranks(trainer.targets());
+    let trees: Vec<_> = match hybrid {
+        None => {
+            let mut levels = levels;
+            (0..p.n_estimators)
+                .map(|t| trainer.build_tree_levels(t, &grower, &mut levels).unwrap())
+                .collect()
+        }
+        Some(min_rows) => {
+            let binned = trainer.binned().unwrap();
+            let mirror = CpuLevels::new(binned, trainer.n_features(), &ranks);
+            let mut both = Hybrid::new(levels, mirror, min_rows);
+            (0..p.n_estimators)
+                .map(|t| trainer.build_tree_levels(t, &grower, &mut both).unwrap())
+                .collect()
+        }
+    };
     trainer.assemble(&trees, None)
 }
 
@@ -72,13 +90,19 @@ fn gpu_trained_forests_are_the_cpu_backends_bit_for_bit() {
     for (name, x, y, trees) in [("diabetes", &x, &y, 20), ("friedman1", &fx, &fy, 4)] {
         let ds = Dataset::new(y.len(), 10, x, y).unwrap();
         let p = params(trees);
-        let on_gpu = train_on_gpu(&gpu, &ds, &p);
+        let on_gpu = train_on_gpu(&gpu, &ds, &p, None);
         let on_cpu = forest::train_levels(&ds, &p, None).unwrap();
         assert_eq!(bytes(&on_gpu), bytes(&on_cpu), "{name}");
         assert_eq!(
-            bytes(&train_on_gpu(&gpu, &ds, &p)),
+            bytes(&train_on_gpu(&gpu, &ds, &p, None)),
             bytes(&on_gpu),
             "{name}: two GPU runs"
+        );
+        // Large nodes on the device, small ones on the CPU: the same trees.
+        assert_eq!(
+            bytes(&train_on_gpu(&gpu, &ds, &p, Some(100))),
+            bytes(&on_gpu),
+            "{name}: hybrid"
         );
         // The model loader accepts it (structure validated).
         forest::model::from_bytes(&bytes(&on_gpu)).unwrap();
