@@ -103,6 +103,17 @@ impl Move {
         left: LEAF,
         right: LEAF,
     };
+
+    /// Nodes in the level after `moves`: children are numbered from 0 in
+    /// the order of their parents.
+    pub fn next_level_len(moves: &[Move]) -> usize {
+        moves
+            .iter()
+            .filter(|m| m.feature != LEAF)
+            .map(|m| m.left.max(m.right) as usize + 1)
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 /// What a level needs from where the rows live (the CPU, or a device, which
@@ -225,12 +236,7 @@ impl LevelBackend for CpuLevels<'_> {
     /// rows stay in increasing order within a node).
     fn next_level(&mut self, moves: &[Move]) -> Result<(), Self::Error> {
         let nf = self.n_features;
-        let n_next = moves
-            .iter()
-            .filter(|m| m.feature != LEAF)
-            .map(|m| m.left.max(m.right) as usize + 1)
-            .max()
-            .unwrap_or(0);
+        let n_next = Move::next_level_len(moves);
         self.next_node.clear();
         let mut count = vec![0usize; n_next + 1];
         for (n, m) in moves.iter().enumerate() {

@@ -304,13 +304,7 @@ impl LevelBackend for GpuLevels<'_> {
             .iter()
             .map(|m| [m.feature, u32::from(m.last_left), m.left, m.right])
             .collect();
-        // Children are numbered from 0 in the order their parents come.
-        let next_len = moves
-            .iter()
-            .filter(|m| m.feature != LEAF)
-            .map(|m| m.left.max(m.right) + 1)
-            .max()
-            .unwrap_or(0);
+        let next_len = Move::next_level_len(moves) as u32;
         let gpu = self.gpu;
         let submission = gpu.scoped("moving rows to the next level", || {
             let moves = gpu.storage("moves", bytemuck::cast_slice(&packed));
