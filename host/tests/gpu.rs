@@ -13,21 +13,9 @@ use wasm_forest::runtime::{Device, Limits, Runtime};
 
 #[path = "../../forest/examples/common/mod.rs"]
 mod common;
-
-/// A fresh device of our own (the chunking tests lower its limits).
-fn gpu() -> Option<Gpu> {
-    match Gpu::new() {
-        Ok(g) => Some(g),
-        Err(e) if std::env::var_os("WASM_FOREST_SKIP_GPU_TESTS").is_some() => {
-            eprintln!("skipped (WASM_FOREST_SKIP_GPU_TESTS): {e}");
-            None
-        }
-        Err(e) => panic!(
-            "no GPU adapter ({e}); install a Vulkan driver (Debian: mesa-vulkan-drivers) \
-             or set WASM_FOREST_SKIP_GPU_TESTS=1"
-        ),
-    }
-}
+#[path = "support/gpu.rs"]
+mod support;
+use support::gpu;
 
 fn diabetes() -> (Vec<f32>, Vec<f64>, usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use wasm_forest::gpu::Gpu;
+#[path = "support/gpu.rs"]
+mod support;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -45,20 +46,8 @@ fn ok(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
 /// "NAME [backend, type]" of this machine's adapter, as bench prints it;
 /// `None` when there is none and the GPU tests are to be skipped.
 fn adapter() -> Option<String> {
-    match Gpu::new() {
-        Ok(g) => {
-            let a = g.adapter_info();
-            Some(format!("{} [{}, {}]", a.name, a.backend, a.device_type))
-        }
-        Err(e) if std::env::var_os("WASM_FOREST_SKIP_GPU_TESTS").is_some() => {
-            eprintln!("skipped (WASM_FOREST_SKIP_GPU_TESTS): {e}");
-            None
-        }
-        Err(e) => panic!(
-            "no GPU adapter ({e}); install a Vulkan driver (Debian: mesa-vulkan-drivers) \
-             or set WASM_FOREST_SKIP_GPU_TESTS=1"
-        ),
-    }
+    let a = support::gpu()?.adapter_info().clone();
+    Some(format!("{} [{}, {}]", a.name, a.backend, a.device_type))
 }
 
 fn p(path: &Path) -> &str {
