@@ -3,15 +3,10 @@
 //! predict_bench [ROWS]`. Prints the median of 5 and rows per second.
 use forest::{Dataset, Params};
 
+mod common;
+
 fn main() {
-    let path = format!("{}/../data/diabetes_train.csv", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path).unwrap();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for line in text.lines().skip(1) {
-        let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
-        x.extend(v[..v.len() - 1].iter().map(|&a| a as f32));
-        y.push(v[v.len() - 1]);
-    }
+    let (x, y) = common::diabetes("diabetes_train.csv");
     let data = Dataset::new(y.len(), 10, &x, &y).unwrap();
     let params = Params {
         n_estimators: 200,

@@ -161,17 +161,6 @@ impl Trainer {
         &self.targets
     }
 
-    /// Every row's bin codes, one per feature (for tests of level backends).
-    #[doc(hidden)]
-    pub fn binned_codes(&self) -> Vec<Vec<u8>> {
-        let Some(binned) = &self.binned else {
-            return Vec::new();
-        };
-        (0..self.n_rows)
-            .map(|r| binned.row_codes(r, self.n_features).to_vec())
-            .collect()
-    }
-
     /// Grows tree `index` level by level: the same bootstrap sample as
     /// [`Trainer::build_tree`], each node's draws from its own generator.
     pub fn build_tree_levels<B: LevelBackend>(

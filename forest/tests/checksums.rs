@@ -29,14 +29,7 @@ impl Data {
 }
 
 fn diabetes() -> Data {
-    let path = format!("{}/../data/diabetes_train.csv", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path).unwrap();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for line in text.lines().skip(1) {
-        let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
-        x.extend(v[..v.len() - 1].iter().map(|&a| a as f32));
-        y.push(v[v.len() - 1]);
-    }
+    let (x, y) = common::diabetes("diabetes_train.csv");
     Data {
         name: "diabetes",
         n_features: 10,

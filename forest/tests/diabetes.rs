@@ -2,18 +2,12 @@
 
 use forest::{Dataset, Params};
 
+#[path = "../examples/common/mod.rs"]
+mod common;
+
 fn load(name: &str) -> (Vec<f32>, Vec<f64>, usize) {
-    let path = format!("{}/../data/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    let mut rows = 0;
-    for line in text.lines().skip(1) {
-        let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
-        let (t, f) = v.split_last().unwrap();
-        x.extend(f.iter().map(|&a| a as f32));
-        y.push(*t);
-        rows += 1;
-    }
+    let (x, y) = common::diabetes(name);
+    let rows = y.len();
     (x, y, rows)
 }
 

@@ -6,15 +6,7 @@ use forest::{Dataset, Forest, MaxFeatures, Params, SplitterKind};
 mod common;
 
 fn diabetes() -> (Vec<f32>, Vec<f64>) {
-    let path = format!("{}/../data/diabetes_train.csv", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path).unwrap();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for line in text.lines().skip(1) {
-        let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
-        x.extend(v[..v.len() - 1].iter().map(|&a| a as f32));
-        y.push(v[v.len() - 1]);
-    }
-    (x, y)
+    common::diabetes("diabetes_train.csv")
 }
 
 fn train(x: &[f32], y: &[f64], nf: usize, p: &Params) -> Forest {

@@ -9,18 +9,6 @@ use forest::{
 #[path = "../examples/common/mod.rs"]
 mod common;
 
-fn diabetes(file: &str) -> (Vec<f32>, Vec<f64>) {
-    let path = format!("{}/../data/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path).unwrap();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for line in text.lines().skip(1) {
-        let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
-        x.extend(v[..v.len() - 1].iter().map(|&a| a as f32));
-        y.push(v[v.len() - 1]);
-    }
-    (x, y)
-}
-
 fn params(n_estimators: u32, seed: u64) -> Params {
     Params {
         n_estimators,
@@ -42,7 +30,7 @@ fn bytes(f: &Forest) -> Vec<u8> {
 
 #[test]
 fn level_wise_forests_are_valid_deterministic_models() {
-    let (x, y) = diabetes("diabetes_train.csv");
+    let (x, y) = common::diabetes("diabetes_train.csv");
     let ds = Dataset::new(y.len(), 10, &x, &y).unwrap();
     let a = forest::train_levels(&ds, &params(30, 42), None).unwrap();
     let b = forest::train_levels(&ds, &params(30, 42), None).unwrap();
@@ -58,8 +46,8 @@ fn level_wise_forests_are_valid_deterministic_models() {
 
 #[test]
 fn test_error_matches_hist_on_diabetes_and_friedman1() {
-    let (x, y) = diabetes("diabetes_train.csv");
-    let (tx, ty) = diabetes("diabetes_test.csv");
+    let (x, y) = common::diabetes("diabetes_train.csv");
+    let (tx, ty) = common::diabetes("diabetes_test.csv");
     let (fx, fy) = common::friedman1(&mut forest::rng::Rng::new(3), 25_000);
     let (ftx, fty) = (fx[20_000 * 10..].to_vec(), fy[20_000..].to_vec());
     let (fx, fy) = (&fx[..20_000 * 10], &fy[..20_000]);
@@ -148,14 +136,16 @@ impl LevelBackend for Reversed<'_> {
 
 #[test]
 fn trees_do_not_depend_on_the_backend_order_or_chunks() {
-    let (x, y) = diabetes("diabetes_train.csv");
+    let (x, y) = common::diabetes("diabetes_train.csv");
     let ds = Dataset::new(y.len(), 10, &x, &y).unwrap();
     let trainer = Trainer::new(&ds, &params(8, 5)).unwrap();
     let ranks = forest::target_ranks(&y);
     let mut grower = trainer.level_grower().unwrap();
-    let binned_codes = trainer.binned_codes();
+    let binned = trainer.binned().unwrap();
     let mut reversed = Reversed {
-        codes: binned_codes,
+        codes: (0..y.len())
+            .map(|r| binned.row_codes(r, 10).to_vec())
+            .collect(),
         ranks: &ranks,
         weights: Vec::new(),
         wy: Vec::new(),

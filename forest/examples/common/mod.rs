@@ -1,8 +1,23 @@
-//! Shared by the examples and the tests that need friedman1 data (forest's
-//! hist test, host's gpu test): friedman1 data and the profiling loop.
+//! Shared by the examples and the tests (forest's and the host's GPU tests):
+//! the shipped diabetes CSVs, friedman1 data and the profiling loop.
 #![allow(dead_code)] // each user takes part of it
 
 use forest::{Dataset, Params};
+
+/// `data/<file>` (a header, then numbers; the target last): row-major
+/// features and the targets.
+pub fn diabetes(file: &str) -> (Vec<f32>, Vec<f64>) {
+    let path = format!("{}/../data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for line in text.lines().skip(1) {
+        let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
+        let (t, f) = v.split_last().unwrap();
+        x.extend(f.iter().map(|&a| a as f32));
+        y.push(*t);
+    }
+    (x, y)
+}
 
 /// `n` rows of friedman1 (10 uniform features, 5 of them used, no noise).
 pub fn friedman1(rng: &mut forest::rng::Rng, n: usize) -> (Vec<f32>, Vec<f64>) {
