@@ -306,7 +306,9 @@ impl LevelBackend for GpuLevels<'_> {
             .collect();
         let next_len = Move::next_level_len(moves) as u32;
         let gpu = self.gpu;
-        let submission = gpu.scoped("moving rows to the next level", || {
+        // Not waited for: the queue runs it before the next level's
+        // histograms, whose readback waits (and reports a lost device).
+        gpu.scoped("moving rows to the next level", || {
             let moves = gpu.storage("moves", bytemuck::cast_slice(&packed));
             let mut encoder = gpu
                 .device()
@@ -314,9 +316,8 @@ impl LevelBackend for GpuLevels<'_> {
             let buffers = [&self.codes, &tree.node_of, &moves];
             self.partition
                 .dispatch(gpu, &mut encoder, self.params(), &buffers);
-            gpu.queue().submit([encoder.finish()])
+            gpu.queue().submit([encoder.finish()]);
         })?;
-        gpu.wait(submission, "moving rows to the next level")?;
         if let Some(t) = &mut self.tree {
             t.level_len = next_len;
         }
