@@ -7,15 +7,17 @@
 //                                 a word is feature 4i + k), `words_per_row`
 //                                 words per row
 //   2 storage, read      node_of  each row's node in the current level, or LEAF
-//   3 storage, read      slot_of  each node of the level: its slot among the
-//                                 histograms asked for, or LEAF
+//   3 storage, read      slot_of  each node of the level, two words: its slot
+//                                 among the histograms asked for, and among
+//                                 the rank ranges asked for (LEAF: not asked)
 //   4 storage, read      weights  each row's draw count (0: out of bag)
 //   5 storage, read      wy       each row's weight × fixed-point target, an
 //                                 i64 as two u32 (low word first)
 //   6 storage, read      ranks    each row's target rank
 //   7 storage, rw        hist     per slot, feature and bin (256 per feature):
 //                                 rows, weight, wy low, wy high (u32 each)
-//   8 storage, rw        ranges   per slot: lowest and highest target rank
+//   8 storage, rw        ranges   per range slot: lowest and highest target
+//                                 rank
 //
 // Every sum is an integer sum made with atomics, so it does not depend on the
 // order in which rows are added: the histograms are the same in every run
@@ -55,7 +57,12 @@ fn histogram_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (node == LEAF) {
         return;
     }
-    let slot = slot_of[node];
+    let range_slot = slot_of[2u * node + 1u];
+    if (range_slot != LEAF) {
+        atomicMin(&ranges[2u * range_slot], ranks[r]);
+        atomicMax(&ranges[2u * range_slot + 1u], ranks[r]);
+    }
+    let slot = slot_of[2u * node];
     if (slot == LEAF) {
         return;
     }
@@ -73,6 +80,4 @@ fn histogram_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
         let carry = select(0u, 1u, old > 0xffffffffu - lo);
         atomicAdd(&hist[b + 3u], hi + carry);
     }
-    atomicMin(&ranges[2u * slot], ranks[r]);
-    atomicMax(&ranges[2u * slot + 1u], ranks[r]);
 }

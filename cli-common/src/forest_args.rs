@@ -35,9 +35,11 @@ pub struct ForestArgs {
     #[arg(long, value_name = "N", default_value_t = 42)]
     pub seed: u64,
     /// Split search: exact (scikit-learn's trees), hist (features binned to
-    /// 256 values, per-node histograms: much faster on large data) or auto
-    /// (hist for large nodes, exact for small ones).
-    #[arg(long, value_name = "exact|hist|auto", default_value = "auto")]
+    /// 256 values, per-node histograms: much faster on large data), auto
+    /// (hist for large nodes, exact for small ones) or level (hist's
+    /// histograms, trees grown a level at a time with integer sums: what
+    /// GPU training grows, the same model bytes on the CPU and any GPU).
+    #[arg(long, value_name = "exact|hist|auto|level", default_value = "auto")]
     pub splitter: SplitterKind,
 }
 

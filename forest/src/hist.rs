@@ -69,6 +69,11 @@ impl Binned {
 }
 
 impl Binned {
+    /// All rows' bin codes, row-major `n_rows × n_features`.
+    pub fn codes(&self) -> &[u8] {
+        &self.codes
+    }
+
     /// Row `r`'s bin codes, one per feature.
     pub fn row_codes(&self, r: usize, n_features: usize) -> &[u8] {
         &self.codes[r * n_features..(r + 1) * n_features]

@@ -280,11 +280,17 @@ impl LevelBackend for CpuLevels<'_> {
 /// 256` bins) however few rows it holds, while the CPU's costs its rows.
 /// The CPU side mirrors the device's rows (same moves), and integer sums
 /// make the two give the same histograms, so the trees do not change.
+///
+/// A node's children have no more rows than it has, so once a level has no
+/// node for the device, the rest of the tree is the CPU's: the device hears
+/// nothing more of it (nor of a tree whose root is small).
 pub struct Hybrid<'b, D> {
     pub device: D,
     mirror: CpuLevels<'b>,
     /// Nodes with more rows than this go to the device.
     min_rows: usize,
+    /// Whether the device follows the current tree.
+    active: bool,
 }
 
 impl<'b, D: LevelBackend> Hybrid<'b, D> {
@@ -293,7 +299,12 @@ impl<'b, D: LevelBackend> Hybrid<'b, D> {
             device,
             mirror,
             min_rows,
+            active: false,
         }
+    }
+
+    fn on_device(&self, n: u32) -> bool {
+        self.active && self.mirror.node_rows(n) > self.min_rows
     }
 }
 
@@ -302,7 +313,11 @@ impl<D: LevelBackend> LevelBackend for Hybrid<'_, D> {
 
     fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<(), D::Error> {
         let Ok(()) = self.mirror.start_tree(weights, wy);
-        self.device.start_tree(weights, wy)
+        self.active = self.mirror.node_rows(0) > self.min_rows;
+        if self.active {
+            self.device.start_tree(weights, wy)?;
+        }
+        Ok(())
     }
 
     fn histograms(
@@ -314,7 +329,7 @@ impl<D: LevelBackend> LevelBackend for Hybrid<'_, D> {
         let large: Vec<u32> = nodes
             .iter()
             .copied()
-            .filter(|&n| self.mirror.node_rows(n) > self.min_rows)
+            .filter(|&n| self.on_device(n))
             .collect();
         let (mut device_hist, mut device_ranks) = (Vec::new(), Vec::new());
         if !large.is_empty() {
@@ -324,7 +339,7 @@ impl<D: LevelBackend> LevelBackend for Hybrid<'_, D> {
         let size = self.mirror.n_features * MAX_BINS;
         let mut from_device = 0;
         for &n in nodes {
-            if self.mirror.node_rows(n) > self.min_rows {
+            if self.on_device(n) {
                 hist.extend_from_slice(&device_hist[from_device * size..][..size]);
                 ranks.push(device_ranks[from_device]);
                 from_device += 1;
@@ -336,8 +351,12 @@ impl<D: LevelBackend> LevelBackend for Hybrid<'_, D> {
     }
 
     fn next_level(&mut self, moves: &[Move]) -> Result<(), D::Error> {
+        self.active &= (0..moves.len() as u32).any(|n| self.on_device(n));
         let Ok(()) = self.mirror.next_level(moves);
-        self.device.next_level(moves)
+        if self.active {
+            self.device.next_level(moves)?;
+        }
+        Ok(())
     }
 }
 

@@ -65,6 +65,6 @@ pub use levels::{
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
 pub use predict::check_batch;
 pub use split::threshold_between;
-pub use trainer::{Trainer, train, train_levels, transpose_in_place};
+pub use trainer::{Grower, Trainer, train, transpose_in_place};
 pub use tree::{LEAF, Nodes, RAW_NODE_BYTES};
 pub use validate::{Layout, check_feature_names};

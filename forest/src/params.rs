@@ -44,6 +44,11 @@ pub enum SplitterKind {
     /// `Hist` for large nodes, `Exact` for small ones.
     #[default]
     Auto,
+    /// Histograms as `Hist`, but trees grown a level at a time with integer
+    /// sums and per-node feature draws (`levels`): the trees GPU training
+    /// grows, the same bytes whether the histograms come from a device or
+    /// from the CPU.
+    Level,
 }
 
 impl core::str::FromStr for SplitterKind {
@@ -54,7 +59,8 @@ impl core::str::FromStr for SplitterKind {
             "exact" => Ok(SplitterKind::Exact),
             "hist" => Ok(SplitterKind::Hist),
             "auto" => Ok(SplitterKind::Auto),
-            _ => Err(format!("expected exact, hist or auto, got '{s}'")),
+            "level" => Ok(SplitterKind::Level),
+            _ => Err(format!("expected exact, hist, auto or level, got '{s}'")),
         }
     }
 }
@@ -65,6 +71,7 @@ impl core::fmt::Display for SplitterKind {
             SplitterKind::Exact => "exact",
             SplitterKind::Hist => "hist",
             SplitterKind::Auto => "auto",
+            SplitterKind::Level => "level",
         })
     }
 }

@@ -66,26 +66,44 @@ impl Part {
         count: u32,
         feature_names: Option<Vec<String>>,
         target_name: Option<String>,
-        mut on_tree: impl FnMut(u32),
+        on_tree: impl FnMut(u32),
     ) -> Result<Part> {
+        let mut grower = trainer.grower();
+        let names = (feature_names, target_name);
+        Part::grow_with(trainer, first, count, names, on_tree, |t| {
+            Ok(trainer.build_tree(t, &mut grower))
+        })
+    }
+
+    /// [`Part::grow`] with trees from `tree(index)`, which must be
+    /// `trainer`'s trees (e.g. grown level by level on a device) and may
+    /// fail with an error of the caller's.
+    pub fn grow_with<E: From<ForestError>>(
+        trainer: &Trainer,
+        first: u32,
+        count: u32,
+        (feature_names, target_name): (Option<Vec<String>>, Option<String>),
+        mut on_tree: impl FnMut(u32),
+        mut tree: impl FnMut(u32) -> core::result::Result<Nodes, E>,
+    ) -> core::result::Result<Part, E> {
         let n = trainer.params().n_estimators;
         let end = first.checked_add(count).filter(|&e| e <= n && count > 0);
         let Some(end) = end else {
             return Err(ForestError::InvalidParams(format!(
                 "trees {first}..{first}+{count} are not a non-empty part of 0..{n} (n_estimators)"
-            )));
+            ))
+            .into());
         };
         check_feature_names(
             feature_names.as_deref(),
             target_name.as_deref(),
             trainer.n_features(),
         )?;
-        let mut builder = trainer.tree_builder();
         // Each tree is appended as soon as it is grown (a lone tree is moved):
         // the part is the only copy of its trees.
         let (mut nodes, mut roots) = (Nodes::default(), Vec::with_capacity(count as usize));
         for t in first..end {
-            let tree = trainer.build_tree(t, &mut builder);
+            let tree = tree(t)?;
             roots.push(nodes.len() as u32);
             if nodes.is_empty() {
                 nodes = tree;

@@ -35,6 +35,16 @@ pub struct Trainer {
     binned: Option<Binned>,
     /// `auto`: nodes of at most this many rows use exact splits.
     auto_exact_rows: usize,
+    /// `level`: every row's target rank (see `levels::target_ranks`).
+    ranks: Vec<u32>,
+}
+
+/// One worker's way of growing trees; its buffers serve every tree it grows.
+pub enum Grower<'t> {
+    /// Depth first: `exact`, `hist` and `auto`.
+    Depth(TreeBuilder<'t>),
+    /// Level by level, histograms on the CPU: `level`.
+    Levels(LevelGrower<'t>, CpuLevels<'t>),
 }
 
 impl Trainer {
@@ -88,7 +98,13 @@ impl Trainer {
         // the rows they start with, and a row's values in one cache line
         // make that one miss a row instead of one a feature.
         let binned = (!exact).then(|| Binned::new(&values, n, nf));
-        if params.splitter == SplitterKind::Hist {
+        let level = params.splitter == SplitterKind::Level;
+        let ranks = if level {
+            target_ranks(&targets)
+        } else {
+            Vec::new()
+        };
+        if params.splitter == SplitterKind::Hist || level {
             // Histogram splits need only the codes: free the values.
             values = Vec::new();
         }
@@ -104,11 +120,23 @@ impl Trainer {
             order,
             binned,
             auto_exact_rows: AUTO_EXACT_ROWS,
+            ranks,
         })
     }
 
-    /// A builder for one worker: its buffers serve every tree it builds.
-    pub fn tree_builder(&self) -> TreeBuilder<'_> {
+    /// A grower for one worker.
+    pub fn grower(&self) -> Grower<'_> {
+        match (self.params.splitter, &self.binned) {
+            (SplitterKind::Level, Some(binned)) => Grower::Levels(
+                self.level_grower().expect("binned"),
+                CpuLevels::new(binned, self.n_features, &self.ranks),
+            ),
+            _ => Grower::Depth(self.tree_builder()),
+        }
+    }
+
+    /// A depth-first builder for one worker.
+    fn tree_builder(&self) -> TreeBuilder<'_> {
         let ws = Workspace::new(
             &self.values,
             self.row_major,
@@ -136,7 +164,7 @@ impl Trainer {
     }
 
     /// The level-wise grower of this forest (see `levels`), when its
-    /// features are binned (`hist`, or `auto` beyond its crossover).
+    /// features are binned (`level`, `hist`, or `auto` beyond its crossover).
     pub fn level_grower(&self) -> Option<LevelGrower<'_>> {
         let binned = self.binned.as_ref()?;
         let max_weight = self.n_draws.max(self.n_rows) as u64;
@@ -151,9 +179,16 @@ impl Trainer {
         ))
     }
 
-    /// The forest's binned features (`hist`, or `auto` beyond its crossover).
+    /// The forest's binned features (`level`, `hist`, or `auto` beyond its
+    /// crossover).
     pub fn binned(&self) -> Option<&Binned> {
         self.binned.as_ref()
+    }
+
+    /// `level`: every row's target rank (what a device needs to tell pure
+    /// nodes); empty for the other splitters.
+    pub fn ranks(&self) -> &[u32] {
+        &self.ranks
     }
 
     /// The targets, as given.
@@ -180,8 +215,18 @@ impl Trainer {
     }
 
     /// Grows tree `index`. The result depends only on the data, the params and
-    /// `index` — not on which builder (worker) grows it, nor in what order.
-    pub fn build_tree(&self, index: u32, builder: &mut TreeBuilder) -> Nodes {
+    /// `index` — not on which grower (worker) grows it, nor in what order.
+    pub fn build_tree(&self, index: u32, grower: &mut Grower) -> Nodes {
+        match grower {
+            Grower::Depth(builder) => self.build_tree_depth(index, builder),
+            Grower::Levels(levels, cpu) => match self.build_tree_levels(index, levels, cpu) {
+                Ok(nodes) => nodes,
+                Err(never) => match never {},
+            },
+        }
+    }
+
+    fn build_tree_depth(&self, index: u32, builder: &mut TreeBuilder) -> Nodes {
         let mut rng = Rng::for_tree(self.params.seed, index);
         let ws = builder.workspace();
         if self.params.bootstrap {
@@ -195,10 +240,10 @@ impl Trainer {
         builder.build(&mut rng)
     }
 
-    /// Grows the trees `range` (in order) with one builder.
+    /// Grows the trees `range` (in order) with one grower.
     pub fn build_trees(&self, range: Range<u32>) -> Vec<Nodes> {
-        let mut builder = self.tree_builder();
-        range.map(|t| self.build_tree(t, &mut builder)).collect()
+        let mut grower = self.grower();
+        range.map(|t| self.build_tree(t, &mut grower)).collect()
     }
 
     /// Assembles trees `0..n_estimators`, given in order, into a forest.
@@ -270,36 +315,5 @@ pub fn train(
     check_feature_names(feature_names.as_deref(), None, data.n_features)?;
     let trainer = Trainer::new(data, params)?;
     let trees = trainer.build_trees(0..params.n_estimators);
-    Ok(trainer.assemble(&trees, feature_names))
-}
-
-/// Trains a forest level by level on the CPU (`levels`' reference backend),
-/// on one thread. `params.splitter` must bin the features (`hist`).
-pub fn train_levels(
-    data: &Dataset,
-    params: &Params,
-    feature_names: Option<Vec<String>>,
-) -> Result<Forest> {
-    check_feature_names(feature_names.as_deref(), None, data.n_features)?;
-    let trainer = Trainer::new(data, params)?;
-    let grower = trainer.level_grower().ok_or_else(|| {
-        crate::error::ForestError::InvalidParams(
-            "level-wise training needs binned features: splitter hist".into(),
-        )
-    })?;
-    let ranks = target_ranks(&trainer.targets);
-    let binned = trainer
-        .binned
-        .as_ref()
-        .expect("a grower has binned features");
-    let mut backend = CpuLevels::new(binned, trainer.n_features, &ranks);
-    let trees: Vec<Nodes> = (0..params.n_estimators)
-        .map(
-            |t| match trainer.build_tree_levels(t, &grower, &mut backend) {
-                Ok(nodes) => nodes,
-                Err(never) => match never {},
-            },
-        )
-        .collect();
     Ok(trainer.assemble(&trees, feature_names))
 }

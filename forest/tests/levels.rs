@@ -14,7 +14,7 @@ fn params(n_estimators: u32, seed: u64) -> Params {
         n_estimators,
         max_depth: Some(16),
         seed,
-        splitter: SplitterKind::Hist,
+        splitter: SplitterKind::Level,
         ..Params::default()
     }
 }
@@ -32,13 +32,13 @@ fn bytes(f: &Forest) -> Vec<u8> {
 fn level_wise_forests_are_valid_deterministic_models() {
     let (x, y) = common::diabetes("diabetes_train.csv");
     let ds = Dataset::new(y.len(), 10, &x, &y).unwrap();
-    let a = forest::train_levels(&ds, &params(30, 42), None).unwrap();
-    let b = forest::train_levels(&ds, &params(30, 42), None).unwrap();
+    let a = forest::train(&ds, &params(30, 42), None).unwrap();
+    let b = forest::train(&ds, &params(30, 42), None).unwrap();
     // The model loader validates the structure (pre-order, ids, values).
     let loaded = forest::model::from_bytes(&bytes(&a)).unwrap();
     assert_eq!(bytes(&loaded), bytes(&a));
     assert_eq!(bytes(&a), bytes(&b), "same seed, same bytes");
-    let c = forest::train_levels(&ds, &params(30, 43), None).unwrap();
+    let c = forest::train(&ds, &params(30, 43), None).unwrap();
     assert_ne!(bytes(&a), bytes(&c), "another seed, other trees");
     let info = a.info();
     assert!(info.max_depth <= 16 && info.n_leaves > 30 * 50, "{info:?}");
@@ -57,7 +57,11 @@ fn test_error_matches_hist_on_diabetes_and_friedman1() {
     ] {
         let ds = Dataset::new(y.len(), 10, x, y).unwrap();
         let p = params(trees, 42);
-        let levels = mse(&forest::train_levels(&ds, &p, None).unwrap(), tx, ty);
+        let levels = mse(&forest::train(&ds, &p, None).unwrap(), tx, ty);
+        let p = Params {
+            splitter: SplitterKind::Hist,
+            ..p
+        };
         let hist = mse(&forest::train(&ds, &p, None).unwrap(), tx, ty);
         eprintln!("{name}: level-wise MSE {levels:.4}, hist {hist:.4}");
         assert!(
@@ -151,7 +155,7 @@ fn trees_do_not_depend_on_the_backend_order_or_chunks() {
         wy: Vec::new(),
         node_of: Vec::new(),
     };
-    let reference = forest::train_levels(&ds, &params(8, 5), None).unwrap();
+    let reference = forest::train(&ds, &params(8, 5), None).unwrap();
     grower.set_chunk(3);
     let trees: Vec<_> = (0..8)
         .map(|t| {

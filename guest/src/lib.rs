@@ -53,6 +53,7 @@ fn splitter_from_wit(s: wit::Splitter) -> forest::SplitterKind {
         wit::Splitter::Exact => forest::SplitterKind::Exact,
         wit::Splitter::Hist => forest::SplitterKind::Hist,
         wit::Splitter::Auto => forest::SplitterKind::Auto,
+        wit::Splitter::Level => forest::SplitterKind::Level,
     }
 }
 
@@ -61,6 +62,7 @@ fn splitter_to_wit(s: forest::SplitterKind) -> wit::Splitter {
         forest::SplitterKind::Exact => wit::Splitter::Exact,
         forest::SplitterKind::Hist => wit::Splitter::Hist,
         forest::SplitterKind::Auto => wit::Splitter::Auto,
+        forest::SplitterKind::Level => wit::Splitter::Level,
     }
 }
 
@@ -209,10 +211,185 @@ pub struct Trainer {
     trainer: forest::Trainer,
     names: Option<Vec<String>>,
     target: Option<String>,
+    /// `auto` falls back to the CPU on a GPU failure; `gpu` fails.
+    device: wit::Device,
+    /// The training set on the host's GPU, while trees grow there.
+    gpu: RefCell<Option<OnGpu>>,
+    /// Why the trees do not grow on the GPU, when they were to.
+    note: RefCell<Option<String>>,
+}
+
+struct OnGpu {
+    set: gpu::GpuTrainingSet,
+    /// Nodes with more rows than this get their histograms from the device.
+    node_min_rows: u32,
+}
+
+/// A tree's failure: the forest crate's, or the GPU's under `device.gpu`.
+enum GrowError {
+    Forest(forest::ForestError),
+    Gpu(gpu::GpuError),
+}
+
+impl From<forest::ForestError> for GrowError {
+    fn from(e: forest::ForestError) -> Self {
+        GrowError::Forest(e)
+    }
+}
+
+impl From<GrowError> for wit::ForestError {
+    fn from(e: GrowError) -> Self {
+        match e {
+            GrowError::Forest(e) => to_wit_error(e),
+            GrowError::Gpu(e) => wit::ForestError::Gpu(e),
+        }
+    }
+}
+
+/// The host's `gpu-training-set` as the level-wise grower's device.
+struct ImportLevels<'s> {
+    set: &'s gpu::GpuTrainingSet,
+    /// Bins per node: `n_features × MAX_BINS`.
+    node_bins: usize,
+}
+
+impl forest::LevelBackend for ImportLevels<'_> {
+    type Error = gpu::GpuError;
+
+    fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<(), gpu::GpuError> {
+        self.set.start_tree(weights, wy)
+    }
+
+    fn histograms(
+        &mut self,
+        nodes: &[u32],
+        hist: &mut Vec<forest::Bin>,
+        ranks: &mut Vec<[u32; 2]>,
+    ) -> Result<(), gpu::GpuError> {
+        let h = self.set.histograms(nodes, nodes)?;
+        // The host is outside this component: a wrong answer is an error,
+        // not a trap.
+        if h.bins.len() != nodes.len() * self.node_bins * 4 || h.ranges.len() != nodes.len() * 2 {
+            return Err(gpu::GpuError::Internal(format!(
+                "the host returned {} histogram words and {} range words for {} nodes",
+                h.bins.len(),
+                h.ranges.len(),
+                nodes.len()
+            )));
+        }
+        hist.extend(h.bins.chunks_exact(4).map(|b| forest::Bin {
+            rows: b[0],
+            w: b[1],
+            wy: ((u64::from(b[3]) << 32) | u64::from(b[2])) as i64,
+        }));
+        ranks.extend(h.ranges.chunks_exact(2).map(|r| [r[0], r[1]]));
+        Ok(())
+    }
+
+    fn next_level(&mut self, moves: &[forest::Move]) -> Result<(), gpu::GpuError> {
+        let moves: Vec<gpu::RowMove> = moves
+            .iter()
+            .map(|m| gpu::RowMove {
+                feature: m.feature,
+                last_left: m.last_left,
+                left: m.left,
+                right: m.right,
+            })
+            .collect();
+        self.set.next_level(&moves)
+    }
+}
+
+impl Trainer {
+    /// The training set on the GPU, or why not: `Err(Ok(note))` under
+    /// `auto`, `Err(Err(error))` under `gpu`.
+    fn upload(
+        trainer: &forest::Trainer,
+        device: wit::Device,
+    ) -> Result<OnGpu, Result<String, wit::ForestError>> {
+        let auto = device == wit::Device::Auto;
+        let splitter = trainer.params().splitter;
+        if splitter != forest::SplitterKind::Level {
+            let why =
+                format!("splitter {splitter} grows on the CPU (GPU training is splitter level)");
+            return Err(if auto {
+                Ok(why)
+            } else {
+                Err(wit::ForestError::InvalidParams(format!(
+                    "device gpu: {why}"
+                )))
+            });
+        }
+        let gpu_failed = |e: gpu::GpuError| {
+            if auto {
+                Ok(gpu_error_text(&e))
+            } else {
+                Err(wit::ForestError::Gpu(e))
+            }
+        };
+        let a = gpu::adapter().map_err(gpu_failed)?;
+        let rows = trainer.n_rows() as u64;
+        if auto && rows < u64::from(a.auto_min_train_rows) {
+            return Err(Ok(match a.auto_min_train_rows {
+                u32::MAX => format!(
+                    "the host's auto-min-train-rows for {} is 'never' (a {} adapter)",
+                    a.name, a.device_type
+                ),
+                min => format!("{rows} rows < auto-min-train-rows {min} of {}", a.name),
+            }));
+        }
+        let codes = trainer.binned().expect("level bins its features").codes();
+        let set = gpu::GpuTrainingSet::upload(trainer.n_features() as u32, codes, trainer.ranks())
+            .map_err(gpu_failed)?;
+        Ok(OnGpu {
+            set,
+            node_min_rows: a.node_min_rows,
+        })
+    }
+
+    /// Tree `t`: on the GPU while it serves (a failure under `auto` moves
+    /// this tree and the rest to the CPU: the same trees), else on the CPU.
+    fn tree(&self, t: u32, cpu: &mut forest::Grower) -> Result<forest::Nodes, GrowError> {
+        let mut on_gpu = self.gpu.borrow_mut();
+        if let Some(g) = on_gpu.as_ref() {
+            let binned = self.trainer.binned().expect("level bins its features");
+            let nf = self.trainer.n_features();
+            let device = ImportLevels {
+                set: &g.set,
+                node_bins: nf * forest::MAX_BINS,
+            };
+            let mirror = forest::CpuLevels::new(binned, nf, self.trainer.ranks());
+            let mut both = forest::Hybrid::new(device, mirror, g.node_min_rows as usize);
+            let grower = self
+                .trainer
+                .level_grower()
+                .expect("level bins its features");
+            match self.trainer.build_tree_levels(t, &grower, &mut both) {
+                Ok(nodes) => return Ok(nodes),
+                Err(e) if self.device == wit::Device::Auto => {
+                    *self.note.borrow_mut() = Some(format!(
+                        "GPU failed at tree {t}, used the CPU: {}",
+                        gpu_error_text(&e)
+                    ));
+                    *on_gpu = None;
+                }
+                Err(e) => return Err(GrowError::Gpu(e)),
+            }
+        }
+        Ok(self.trainer.build_tree(t, cpu))
+    }
 }
 
 impl GuestTrainer for Trainer {
     fn start(data: wit::Dataset, params: wit::Params) -> Result<TrainerHandle, wit::ForestError> {
+        Self::start_on(data, params, wit::Device::Cpu)
+    }
+
+    fn start_on(
+        data: wit::Dataset,
+        params: wit::Params,
+        device: wit::Device,
+    ) -> Result<TrainerHandle, wit::ForestError> {
         let params = from_wit_params(params);
         let wit::Dataset {
             n_rows,
@@ -237,21 +414,47 @@ impl GuestTrainer for Trainer {
             n_features as usize,
         )
         .map_err(to_wit_error)?;
+        let (gpu, note) = match device {
+            wit::Device::Cpu => (None, None),
+            _ => match Trainer::upload(&trainer, device) {
+                Ok(g) => (Some(g), None),
+                Err(Ok(note)) => (None, Some(note)),
+                Err(Err(e)) => return Err(e),
+            },
+        };
         Ok(TrainerHandle::new(Trainer {
             trainer,
             names: feature_names,
             target: target_name,
+            device,
+            gpu: RefCell::new(gpu),
+            note: RefCell::new(note),
         }))
     }
 
     fn grow(&self, first: u32, count: u32) -> Result<Vec<u8>, wit::ForestError> {
         let mut progress = Progress::new(count);
-        let (names, target) = (self.names.clone(), self.target.clone());
-        forest::part::Part::grow(&self.trainer, first, count, names, target, |d| {
-            progress.tree_done(d)
-        })
-        .and_then(|part| part.to_bytes())
-        .map_err(to_wit_error)
+        let names = (self.names.clone(), self.target.clone());
+        let mut cpu = self.trainer.grower();
+        let part = forest::part::Part::grow_with(
+            &self.trainer,
+            first,
+            count,
+            names,
+            |d| progress.tree_done(d),
+            |t| self.tree(t, &mut cpu),
+        )?;
+        part.to_bytes().map_err(to_wit_error)
+    }
+
+    fn placement(&self) -> wit::Placement {
+        wit::Placement {
+            device: match self.gpu.borrow().is_some() {
+                true => wit::Device::Gpu,
+                false => wit::Device::Cpu,
+            },
+            note: self.note.borrow().clone(),
+        }
     }
 }
 

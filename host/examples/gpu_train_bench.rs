@@ -32,11 +32,13 @@ fn mse(f: &Forest, x: &[f32], y: &[f64]) -> f64 {
 fn on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params, min_rows: usize) -> Forest {
     let trainer = Trainer::new(ds, p).unwrap();
     let grower = trainer.level_grower().unwrap();
-    let (n, nf) = (trainer.n_rows(), trainer.n_features());
-    let binned = trainer.binned().unwrap();
-    let ranks = forest::target_ranks(trainer.targets());
-    let levels = GpuLevels::new(gpu, n, nf, |r| binned.row_codes(r, nf), &ranks).unwrap();
-    let mut both = Hybrid::new(levels, CpuLevels::new(binned, nf, &ranks), min_rows);
+    let (binned, nf, ranks) = (
+        trainer.binned().unwrap(),
+        trainer.n_features(),
+        trainer.ranks(),
+    );
+    let levels = GpuLevels::new(gpu, nf, binned.codes(), ranks).unwrap();
+    let mut both = Hybrid::new(levels, CpuLevels::new(binned, nf, ranks), min_rows);
     let trees: Vec<_> = (0..p.n_estimators)
         .map(|t| trainer.build_tree_levels(t, &grower, &mut both).unwrap())
         .collect();
@@ -94,7 +96,11 @@ fn main() {
             ..Params::default()
         };
         let hist = time(runs, || forest::train(&ds, &p, None).unwrap(), test);
-        let cpu = time(runs, || forest::train_levels(&ds, &p, None).unwrap(), test);
+        let p = Params {
+            splitter: SplitterKind::Level,
+            ..p
+        };
+        let cpu = time(runs, || forest::train(&ds, &p, None).unwrap(), test);
         let all = time(runs, || on_gpu(&gpu, &ds, &p, 0), test);
         let large = time(runs, || on_gpu(&gpu, &ds, &p, DEVICE_MIN_ROWS), test);
         println!(

@@ -60,6 +60,23 @@ pub struct BenchReport {
     pub mse: f64,
     /// The same predictions through the GPU import, when there was a GPU.
     pub gpu: Option<GpuBench>,
+    /// The same training with splitter level's histograms on the GPU, when
+    /// there was a GPU and the splitter was level.
+    pub gpu_train: Option<GpuTrainBench>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GpuTrainBench {
+    pub adapter: String,
+    /// Sandboxed training with `device gpu`, instantiation included.
+    pub train: Summary,
+    /// Of which the `gpu` import's calls (uploads, histograms, row moves),
+    /// over all workers.
+    pub gpu_import: Summary,
+    /// Always true: a different model is an error.
+    pub model_bytes_identical_to_cpu: bool,
+    /// Where `device auto` trains this data, and why.
+    pub auto_device: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -179,6 +196,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
 
     println!("=== TRAINING PHASE ===");
     let t = training_phase(rt, args, &train_ds, &params, workers)?;
+    let gpu_train = gpu_training(rt, args, &train_ds, &params, (workers, &t.model))?;
     let ((), save) = timed(|| write_output(&model_path, &t.model))?;
     println!(
         "[TRAINING] Model saved to: {} ({:.1} KiB, {})",
@@ -223,6 +241,7 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         peak_guest_memory_inference_bytes: i.peak_memory,
         mse: i.mse,
         gpu: i.gpu,
+        gpu_train,
     };
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report)?;
@@ -312,8 +331,15 @@ fn training_phase(
     for run in 0..args.repeat {
         let label = (run == 0).then_some("training trees");
         let progress = Arc::new(TreeProgress::new(n_workers, params.n_estimators, label));
-        let (trained, t_train) =
-            timed(|| parallel::train(rt, train_ds, params, workers, Some(progress.clone())))?;
+        let (trained, t_train) = timed(|| {
+            parallel::train(
+                rt,
+                train_ds,
+                params,
+                (Device::Cpu, workers),
+                Some(progress.clone()),
+            )
+        })?;
         progress.finish();
         train_runs.push(t_train);
         peak_memory = peak_memory.max(trained.peak_memory);
@@ -380,6 +406,76 @@ fn print_training(t: &TrainingPhase, params: &Params) {
             }
         );
     }
+}
+
+/// The GPU side of the training phase: `--repeat` trainings with splitter
+/// level's histograms on the GPU, which must give the CPU's model bytes.
+/// `None`, after one line, when the splitter is not level or (under
+/// `auto`) there is no adapter.
+fn gpu_training(
+    rt: &Runtime,
+    args: &BenchArgs,
+    train_ds: &Dataset,
+    params: &Params,
+    (workers, cpu_model): (usize, &[u8]),
+) -> Result<Option<GpuTrainBench>> {
+    if args.device == DeviceArg::Cpu {
+        return Ok(None);
+    }
+    if params.splitter != forest::SplitterKind::Level {
+        println!(
+            "[TRAINING] GPU: not used (splitter {} grows on the CPU; --splitter level trains on the GPU)",
+            params.splitter
+        );
+        return Ok(None);
+    }
+    let adapter = match crate::gpu::shared() {
+        Ok(g) => g.adapter_info().clone(),
+        Err(e) if args.device == DeviceArg::Auto => {
+            println!("[TRAINING] GPU: no adapter found, CPU only ({e})");
+            return Ok(None);
+        }
+        Err(e) => bail!("--device gpu: {e}"),
+    };
+    let (mut runs, mut import) = (Vec::new(), Vec::new());
+    for _ in 0..args.repeat {
+        let (trained, t) =
+            timed(|| parallel::train(rt, train_ds, params, (Device::Gpu, workers), None))?;
+        if trained.model != cpu_model {
+            bail!("training on the GPU gave other model bytes than on the CPU: this is a bug");
+        }
+        runs.push(t);
+        import.push(trained.gpu_time);
+    }
+    let min_rows = crate::runtime::gpu_auto_min_train_rows(&adapter)?;
+    let n = train_ds.n_rows;
+    let auto_device = if n >= min_rows {
+        "gpu".to_string()
+    } else if min_rows == u32::MAX {
+        format!("cpu (never on a {} adapter)", adapter.device_type)
+    } else {
+        format!("cpu ({n} rows < auto-min-train-rows {min_rows})")
+    };
+    let bench = GpuTrainBench {
+        adapter: adapter.name,
+        train: Summary::of(&runs),
+        gpu_import: Summary::of(&import),
+        model_bytes_identical_to_cpu: true,
+        auto_device,
+    };
+    println!(
+        "[TRAINING] GPU (import, {} [{}, {}]): {}; gpu import calls {} (median, summed over the workers); model bytes identical to the CPU's",
+        bench.adapter,
+        adapter.backend,
+        adapter.device_type,
+        bench.train.describe(),
+        ms(bench.gpu_import.median_s)
+    );
+    println!(
+        "[TRAINING] device auto for {n} training rows: {}",
+        bench.auto_device
+    );
+    Ok(Some(bench))
 }
 
 /// What the inference phase measured.

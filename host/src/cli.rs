@@ -126,6 +126,22 @@ impl Command {
     }
 }
 
+impl TrainArgs {
+    /// `--device gpu` with a splitter the GPU cannot grow, refused before
+    /// any work (the component would refuse it after the data is loaded).
+    pub fn check_device(&self) -> anyhow::Result<()> {
+        let splitter = self.forest.splitter;
+        if self.device == DeviceArg::Gpu && splitter != forest::SplitterKind::Level {
+            anyhow::bail!(
+                "--device gpu trains with --splitter level only (splitter {splitter} grows on \
+                 the CPU): add --splitter level; its trees differ from {splitter}'s, and are \
+                 the same bytes on the CPU and the GPU"
+            );
+        }
+        Ok(())
+    }
+}
+
 impl BenchArgs {
     /// `--model-out`, or its default beside the training CSV.
     pub fn model_path(&self) -> PathBuf {
@@ -136,6 +152,11 @@ impl BenchArgs {
 }
 
 impl CompareArgs {
+    /// Whether system wasm-gpu is measured.
+    pub fn gpu(&self) -> bool {
+        !self.no_gpu && self.device != DeviceArg::Cpu
+    }
+
     /// `--synthetic`, with `--test-rows`.
     pub fn synthetic_spec(&self) -> Option<crate::synthetic::Spec> {
         self.synthetic.map(|spec| crate::synthetic::Spec {
@@ -169,17 +190,18 @@ impl SandboxArgs {
     }
 }
 
-/// Where predictions run.
+/// Where predictions and training run.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceArg {
     /// The component's own code, in the sandbox.
     Cpu,
     /// The host's GPU (wgpu), lent to the component through its `gpu` import;
-    /// an error if there is none. WGPU_BACKEND (vulkan, metal, dx12, gl) and
-    /// WGPU_ADAPTER_NAME pick the adapter.
+    /// an error if there is none. Training on it needs --splitter level.
+    /// WGPU_BACKEND (vulkan, metal, dx12, gl) and WGPU_ADAPTER_NAME pick the
+    /// adapter.
     Gpu,
-    /// The GPU for batches large enough to gain from it, when there is one;
-    /// else the CPU.
+    /// The GPU for work large enough to gain from it, on a hardware adapter
+    /// (never a software one such as lavapipe); else the CPU.
     Auto,
 }
 
@@ -307,7 +329,13 @@ pub struct CompareArgs {
     /// Leave out the native system.
     #[arg(long)]
     pub no_native: bool,
-    /// Leave out the GPU import (system wasm-gpu, prediction only).
+    /// The GPU import as system wasm-gpu: auto and gpu measure its
+    /// prediction, and its training with --splitter level (the model must
+    /// be the CPU's bytes); auto goes on without an adapter, gpu fails; cpu
+    /// leaves it out.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+    /// Leave out the GPU import (the same as --device cpu).
     #[arg(long)]
     pub no_gpu: bool,
 }
@@ -327,6 +355,13 @@ pub struct TrainArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub forest: ForestArgs,
+    /// Where splitter level builds its histograms: the component grows the
+    /// trees either way, and the model is the same bytes on every device.
+    /// gpu needs --splitter level; auto trains on a hardware GPU from
+    /// WASM_FOREST_GPU_MIN_TRAIN_ROWS rows on (default 200000, an estimate)
+    /// and falls back to the CPU, saying why.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
 }
 
 #[derive(Args, Debug)]

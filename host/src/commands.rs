@@ -46,14 +46,16 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         Some("training trees"),
     ));
     let t = Instant::now();
-    let trained = parallel::train(rt, &ds, &params, workers, Some(progress.clone()))?;
+    let device = (args.device.wit(), workers);
+    let trained = parallel::train(rt, &ds, &params, device, Some(progress.clone()))?;
     let elapsed = t.elapsed();
     progress.finish();
+    let device_text = training_device_text(&trained, params.splitter);
     let bytes = trained.model;
     write_output(&args.out, &bytes)?;
     status!(
         quiet,
-        "Trained {} trees on {} rows x {} features (target '{}') in {} in the sandbox ({} worker instance{}, {})",
+        "Trained {} trees on {} rows x {} features (target '{}') in {} in the sandbox ({} worker instance{}, {}){}",
         params.n_estimators,
         xy.n_rows,
         xy.n_features(),
@@ -61,7 +63,8 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         ms(elapsed.as_secs_f64()),
         trained.workers,
         if trained.workers == 1 { "" } else { "s" },
-        crate::stats::trees_per_s(params.n_estimators, elapsed.as_secs_f64())
+        crate::stats::trees_per_s(params.n_estimators, elapsed.as_secs_f64()),
+        device_text
     );
     status!(
         quiet,
@@ -80,6 +83,33 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         bytes.len()
     );
     Ok(())
+}
+
+/// ", histograms on the GPU (<adapter>, <time> in the import)", or why the
+/// CPU served (only when it matters: splitter level, or a GPU failure).
+pub fn training_device_text(trained: &parallel::Trained, splitter: forest::SplitterKind) -> String {
+    let placement = trained.placement();
+    let gpu_used = trained.gpu_histograms > 0 || placement.device == Device::Gpu;
+    match (placement.device, &placement.note) {
+        (Device::Gpu, note) => format!(
+            ", GPU training ({}: {} node histograms{}, {} in the gpu import){}",
+            crate::gpu::shared().map_or_else(|_| "?".into(), |g| g.adapter_info().name.clone()),
+            trained.gpu_histograms,
+            if trained.gpu_histograms == 0 {
+                // Every node was small enough for the CPU (Hybrid).
+                let min = crate::runtime::gpu_node_min_rows().unwrap_or_default();
+                format!(": no node had more than {min} rows (WASM_FOREST_GPU_NODE_MIN_ROWS)")
+            } else {
+                String::new()
+            },
+            ms(trained.gpu_time.as_secs_f64()),
+            note.as_ref().map_or(String::new(), |n| format!("; {n}"))
+        ),
+        (_, Some(note)) if splitter == forest::SplitterKind::Level || gpu_used => {
+            format!("; on the CPU: {note}")
+        }
+        _ => String::new(),
+    }
 }
 
 /// Loads a model file's `bytes` into a fresh sandbox sized for it; `path`

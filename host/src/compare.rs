@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::CompareArgs;
+use crate::cli::{CompareArgs, DeviceArg};
 use crate::data::Xy;
 use crate::fsio::write_output;
 use crate::jobs::{
@@ -180,8 +180,20 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     // anything is timed.
     let csvs = (data.train_csv.as_path(), data.test_csv.as_path());
     let mut pythons = start_pythons(args, csvs, &params, &mut skipped)?;
+    let gpu_name = gpu_adapter(args, &mut skipped)?;
     sandbox_phases(rt, &mut rec, &data.train_ds, &params, repeat)?;
-    let trained = training_rounds(rt, args, &mut rec, &mut pythons, &data.train_ds, workers)?;
+    let gpu_train = gpu_name.is_some() && params.splitter == forest::SplitterKind::Level;
+    if gpu_name.is_some() && !gpu_train {
+        skipped.push((
+            "wasm-gpu training".to_string(),
+            format!(
+                "splitter {} grows on the CPU; --splitter level trains on the GPU",
+                params.splitter
+            ),
+        ));
+    }
+    let systems = (&mut rec, &mut pythons[..]);
+    let trained = training_rounds(rt, args, systems, &data.train_ds, (workers, gpu_train))?;
     rec.phase("wasm", "save", repeat, || {
         write_output(&model_path, &trained.model)
     })?;
@@ -192,7 +204,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         &mut pythons,
         &data.test_xy,
         &trained,
-        workers,
+        (workers, gpu_name),
     )?;
     let test_y = data
         .test_xy
@@ -209,7 +221,6 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
         systems.push(python_summary(&rec, py)?);
     }
     speedups(&mut systems);
-    skipped.extend(inferred.skipped);
     let peak_inference = inferred.peak_memory;
     let report = build_report(data, args, rec, &trained, peak_inference, systems, skipped);
     write_report(&report, args, &model_path)?;
@@ -362,15 +373,15 @@ struct Trained {
 fn training_rounds(
     rt: &Runtime,
     args: &CompareArgs,
-    rec: &mut Recorder,
-    pythons: &mut [PythonServer],
+    (rec, pythons): (&mut Recorder, &mut [PythonServer]),
     train_ds: &Dataset,
-    workers: usize,
+    (workers, gpu): (usize, bool),
 ) -> Result<Trained> {
     let params = args.forest.params(200, Some(16));
     let repeat = args.repeat;
     let names: Vec<&str> = ["wasm"]
         .into_iter()
+        .chain(gpu.then_some("wasm-gpu"))
         .chain((!args.no_native).then_some("native"))
         .chain(pythons.iter().map(|p| p.system.as_str()))
         .collect();
@@ -388,7 +399,7 @@ fn training_rounds(
     };
     for i in 0..=repeat {
         let t = Instant::now();
-        let trained = parallel::train(rt, train_ds, &params, workers, None)?;
+        let trained = parallel::train(rt, train_ds, &params, (Device::Cpu, workers), None)?;
         rec.timed("wasm", "train", i, t);
         out.peak_worker = out.peak_worker.max(trained.peak_worker_memory as u64);
         out.peak_workers = out.peak_workers.max(trained.peak_memory as u64);
@@ -398,6 +409,14 @@ fn training_rounds(
             );
         }
         out.model = trained.model;
+        if gpu {
+            let t = Instant::now();
+            let on_gpu = parallel::train(rt, train_ds, &params, (Device::Gpu, workers), None)?;
+            rec.timed("wasm-gpu", "train", i, t);
+            if on_gpu.model != out.model {
+                bail!("training on the GPU gave other model bytes than on the CPU: this is a bug");
+            }
+        }
         if !args.no_native {
             let heap = HeapPeak::start();
             let t = Instant::now();
@@ -422,7 +441,6 @@ struct Inferred {
     /// Peak guest memory of the prediction instances.
     peak_memory: u64,
     gpu_name: Option<String>,
-    skipped: Vec<(String, String)>,
 }
 
 /// Loads the saved model (timed), then predicts the test set in rounds with
@@ -434,7 +452,7 @@ fn inference(
     pythons: &mut [PythonServer],
     test_xy: &Xy,
     trained: &Trained,
-    workers: usize,
+    (workers, gpu_name): (usize, Option<String>),
 ) -> Result<Inferred> {
     let repeat = args.repeat;
     let workers = prediction_workers(workers, test_xy.n_rows);
@@ -449,8 +467,6 @@ fn inference(
             })
         })
         .transpose()?;
-    let mut skipped = Vec::new();
-    let gpu_name = gpu_adapter(args.no_gpu, &mut skipped);
     let devices = Devices {
         predictor: &mut predictor,
         gpu: gpu_name.is_some(),
@@ -464,7 +480,6 @@ fn inference(
         predicted,
         peak_memory,
         gpu_name,
-        skipped,
     })
 }
 
@@ -493,19 +508,26 @@ fn load_phase(
     Ok(loaded.expect("repeat >= 1"))
 }
 
-/// The GPU adapter's name, if the GPU import is to be measured.
-fn gpu_adapter(no_gpu: bool, skipped: &mut Vec<(String, String)>) -> Option<String> {
-    if no_gpu {
-        skipped.push(("wasm-gpu".to_string(), "--no-gpu".to_string()));
-        return None;
+/// The GPU adapter's name, if the GPU import is to be measured (`--device
+/// gpu` without one is an error).
+fn gpu_adapter(args: &CompareArgs, skipped: &mut Vec<(String, String)>) -> Result<Option<String>> {
+    if !args.gpu() {
+        let flag = if args.no_gpu {
+            "--no-gpu"
+        } else {
+            "--device cpu"
+        };
+        skipped.push(("wasm-gpu".to_string(), flag.to_string()));
+        return Ok(None);
     }
     match crate::gpu::shared() {
+        Err(e) if args.device == DeviceArg::Gpu => bail!("--device gpu: {e}"),
         Err(e) => {
             println!("[WASM-GPU] Skipped: {e}");
             skipped.push(("wasm-gpu".to_string(), e.to_string()));
-            None
+            Ok(None)
         }
-        Ok(gpu) => Some(gpu.adapter_info().name.clone()),
+        Ok(gpu) => Ok(Some(gpu.adapter_info().name.clone())),
     }
 }
 

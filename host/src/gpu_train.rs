@@ -25,6 +25,22 @@ type Result<T, E = GpuError> = std::result::Result<T, E>;
 /// first choice, to be measured on a hardware GPU.
 pub const DEVICE_MIN_ROWS: usize = 4096;
 
+/// Training-set size (rows) from which `device auto` trains on a hardware
+/// GPU. An estimate, not a measurement: no machine of this project has
+/// one (docs/performance.md, GPU training, gives the reasoning);
+/// `WASM_FOREST_GPU_MIN_TRAIN_ROWS` sets it.
+pub const AUTO_MIN_TRAIN_ROWS: u32 = 200_000;
+
+/// Software adapters run on the sandbox's own cores: `auto` never trains
+/// on them (see docs/performance.md, GPU training, for lavapipe's figures).
+pub fn auto_min_train_rows(info: &crate::gpu::AdapterInfo) -> u32 {
+    if info.device_type == "cpu" {
+        u32::MAX
+    } else {
+        AUTO_MIN_TRAIN_ROWS
+    }
+}
+
 /// A kernel's pipeline and the layout of its bind group 0.
 struct Kernel {
     pipeline: wgpu::ComputePipeline,
@@ -102,20 +118,34 @@ pub struct GpuLevels<'g> {
     tree: Option<TreeRows>,
 }
 
+/// A training set on the process's shared device (the `gpu-training-set`
+/// resource).
+pub type TrainingSet = GpuLevels<'static>;
+
+/// Bytes of histograms one `histograms` call may ask for: a level larger
+/// than this is asked for in chunks (the forest crate's are 64 MiB).
+pub const MAX_CALL_HIST_BYTES: u64 = 256 << 20;
+
 impl<'g> GpuLevels<'g> {
-    /// Uploads the bin codes (`codes(r)`: row `r`'s, one per feature) and
-    /// target ranks of `n_rows` rows.
-    pub fn new<'c>(
-        gpu: &'g Gpu,
-        n_rows: usize,
-        n_features: usize,
-        codes: impl Fn(usize) -> &'c [u8],
-        ranks: &[u32],
-    ) -> Result<Self> {
+    /// Uploads a training set: `codes` row-major `n_rows × n_features` bin
+    /// codes, `ranks` one target rank per row (which gives `n_rows`).
+    pub fn new(gpu: &'g Gpu, n_features: usize, codes: &[u8], ranks: &[u32]) -> Result<Self> {
+        let n_rows = ranks.len();
+        if n_features == 0 || n_rows == 0 || Some(codes.len()) != n_rows.checked_mul(n_features) {
+            return Err(GpuError::InvalidInput(format!(
+                "{} bin codes for {n_rows} rows (ranks) × {n_features} features",
+                codes.len()
+            )));
+        }
+        if n_rows > u32::MAX as usize / 2 || n_features > u32::MAX as usize / MAX_BINS {
+            return Err(GpuError::TooLarge(format!(
+                "{n_rows} rows × {n_features} features"
+            )));
+        }
         let words_per_row = n_features.div_ceil(4);
         let mut packed = vec![0u32; n_rows * words_per_row];
-        for r in 0..n_rows {
-            for (f, &c) in codes(r).iter().enumerate() {
+        for (r, row) in codes.chunks_exact(n_features).enumerate() {
+            for (f, &c) in row.iter().enumerate() {
                 packed[r * words_per_row + f / 4] |= u32::from(c) << (8 * (f % 4));
             }
         }
@@ -171,16 +201,18 @@ impl<'g> GpuLevels<'g> {
         })
     }
 
-    /// Buffers the histogram kernel writes: zeroed histograms (wgpu zeroes
-    /// a new buffer) and the empty rank ranges of `n` slots.
-    fn outputs(&self, n: usize) -> Result<(wgpu::Buffer, wgpu::Buffer)> {
-        let hist_bytes = (n * self.n_features as usize * MAX_BINS * 16) as u64;
-        if hist_bytes > self.gpu.max_buffer_bytes() {
+    /// Buffers the histogram kernel writes: `n` zeroed histograms (wgpu
+    /// zeroes a new buffer) and `n_ranges` empty rank ranges. Never empty:
+    /// a binding needs a buffer of some size.
+    fn outputs(&self, n: usize, n_ranges: usize) -> Result<(wgpu::Buffer, wgpu::Buffer)> {
+        let hist_bytes = n as u64 * u64::from(self.n_features) * MAX_BINS as u64 * 16;
+        let limit = MAX_CALL_HIST_BYTES.min(self.gpu.max_buffer_bytes());
+        if hist_bytes > limit {
             return Err(GpuError::TooLarge(format!(
-                "{n} histograms take {hist_bytes} bytes; the device's buffers hold {}",
-                self.gpu.max_buffer_bytes()
+                "{n} histograms take {hist_bytes} bytes; one call may ask for {limit}"
             )));
         }
+        let hist_bytes = hist_bytes.max(16);
         let device = self.gpu.device();
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
         let hist = device.create_buffer(&wgpu::BufferDescriptor {
@@ -189,7 +221,7 @@ impl<'g> GpuLevels<'g> {
             usage,
             mapped_at_creation: false,
         });
-        let empty: Vec<[u32; 2]> = vec![[u32::MAX, 0]; n];
+        let empty: Vec<[u32; 2]> = vec![[u32::MAX, 0]; n_ranges.max(1)];
         let ranges = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("ranges"),
             contents: bytemuck::cast_slice(&empty),
@@ -197,6 +229,116 @@ impl<'g> GpuLevels<'g> {
         });
         Ok((hist, ranges))
     }
+
+    /// The histograms of the current level's `nodes` and the target-rank
+    /// ranges of its nodes `ranges_of` (the `gpu-training-set.histograms`
+    /// call).
+    pub fn level_histograms(
+        &self,
+        nodes: &[u32],
+        ranges_of: &[u32],
+    ) -> Result<(Vec<Bin>, Vec<[u32; 2]>)> {
+        let tree = self.tree()?;
+        let slot_of = slots(tree.level_len, nodes, ranges_of)?;
+        if nodes.is_empty() && ranges_of.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let gpu = self.gpu;
+        let (out_hist, out_ranges) = self.outputs(nodes.len(), ranges_of.len())?;
+        let (hist_back, ranges_back) = (
+            self.readback(out_hist.size()),
+            self.readback(out_ranges.size()),
+        );
+        let submission = gpu.scoped("building histograms", || {
+            let slots = gpu.storage("slot_of", bytemuck::cast_slice(&slot_of));
+            let mut encoder = gpu
+                .device()
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            let buffers = [
+                &self.codes,
+                &tree.node_of,
+                &slots,
+                &tree.weights,
+                &tree.wy,
+                &self.ranks,
+                &out_hist,
+                &out_ranges,
+            ];
+            self.histogram
+                .dispatch(gpu, &mut encoder, self.params(), &buffers);
+            encoder.copy_buffer_to_buffer(&out_hist, 0, &hist_back, 0, out_hist.size());
+            encoder.copy_buffer_to_buffer(&out_ranges, 0, &ranges_back, 0, out_ranges.size());
+            gpu.queue().submit([encoder.finish()])
+        })?;
+        let what = format!("{} histograms", nodes.len());
+        let bins = gpu.read_back_bytes(&hist_back, submission.clone(), &what)?;
+        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&bins);
+        let hist = words
+            .chunks_exact(4)
+            .take(nodes.len() * self.n_features as usize * MAX_BINS)
+            .map(|b| Bin {
+                rows: b[0],
+                w: b[1],
+                wy: ((u64::from(b[3]) << 32) | u64::from(b[2])) as i64,
+            })
+            .collect();
+        let range_bytes = gpu.read_back_bytes(&ranges_back, submission, &what)?;
+        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&range_bytes);
+        let ranges = words.chunks_exact(2).take(ranges_of.len());
+        Ok((hist, ranges.map(|r| [r[0], r[1]]).collect()))
+    }
+}
+
+/// Each node of a level of `level_len` nodes: its slot among `nodes` and
+/// among `ranges_of` (LEAF: not asked for). A node asked for twice, or
+/// outside the level, is refused: the kernel would fill one slot only.
+fn slots(level_len: u32, nodes: &[u32], ranges_of: &[u32]) -> Result<Vec<[u32; 2]>> {
+    let mut slot_of = vec![[LEAF; 2]; level_len as usize];
+    for (side, list) in [nodes, ranges_of].into_iter().enumerate() {
+        for (k, &n) in list.iter().enumerate() {
+            let what = ["histograms", "ranges"][side];
+            let slot = slot_of.get_mut(n as usize).ok_or_else(|| {
+                GpuError::InvalidInput(format!(
+                    "{what} of node {n} of a level of {level_len} nodes"
+                ))
+            })?;
+            if slot[side] != LEAF {
+                return Err(GpuError::InvalidInput(format!(
+                    "{what} of node {n} asked for twice"
+                )));
+            }
+            slot[side] = k as u32;
+        }
+    }
+    Ok(slot_of)
+}
+
+/// Refuses moves that are not one per node of a level of `level_len`
+/// nodes, name a feature beyond `n_features`, or a child beyond twice the
+/// level (ids the next level's buffers could not hold).
+fn check_moves(moves: &[Move], level_len: u32, n_features: u32) -> Result<()> {
+    if moves.len() != level_len as usize {
+        return Err(GpuError::InvalidInput(format!(
+            "{} moves for a level of {level_len} nodes",
+            moves.len()
+        )));
+    }
+    let children = 2 * moves.len() as u64;
+    for (i, m) in moves.iter().enumerate() {
+        let bad = if m.feature == LEAF {
+            None
+        } else if m.feature >= n_features {
+            Some(format!("feature {} of {n_features}", m.feature))
+        } else if u64::from(m.left.max(m.right)) >= children {
+            Some(format!("child {} beyond {children}", m.left.max(m.right)))
+        } else {
+            None
+        };
+        if let Some(bad) = bad {
+            return Err(GpuError::InvalidInput(format!("move of node {i}: {bad}")));
+        }
+    }
+    Ok(())
 }
 
 impl LevelBackend for GpuLevels<'_> {
@@ -242,64 +384,15 @@ impl LevelBackend for GpuLevels<'_> {
         hist: &mut Vec<Bin>,
         ranks: &mut Vec<[u32; 2]>,
     ) -> Result<()> {
-        let tree = self.tree()?;
-        let mut slot_of = vec![LEAF; tree.level_len as usize];
-        for (k, &n) in nodes.iter().enumerate() {
-            let slot = slot_of.get_mut(n as usize).ok_or_else(|| {
-                GpuError::InvalidInput(format!("node {n} of a level of {} nodes", tree.level_len))
-            })?;
-            *slot = k as u32;
-        }
-        let gpu = self.gpu;
-        let (out_hist, out_ranges) = self.outputs(nodes.len())?;
-        let (hist_back, ranges_back) = (
-            self.readback(out_hist.size()),
-            self.readback(out_ranges.size()),
-        );
-        let submission = gpu.scoped("building histograms", || {
-            let slots = gpu.storage("slot_of", bytemuck::cast_slice(&slot_of));
-            let mut encoder = gpu
-                .device()
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-            let buffers = [
-                &self.codes,
-                &tree.node_of,
-                &slots,
-                &tree.weights,
-                &tree.wy,
-                &self.ranks,
-                &out_hist,
-                &out_ranges,
-            ];
-            self.histogram
-                .dispatch(gpu, &mut encoder, self.params(), &buffers);
-            encoder.copy_buffer_to_buffer(&out_hist, 0, &hist_back, 0, out_hist.size());
-            encoder.copy_buffer_to_buffer(&out_ranges, 0, &ranges_back, 0, out_ranges.size());
-            gpu.queue().submit([encoder.finish()])
-        })?;
-        let what = format!("{} histograms", nodes.len());
-        let bins = gpu.read_back_bytes(&hist_back, submission.clone(), &what)?;
-        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&bins);
-        hist.extend(words.chunks_exact(4).map(|b| Bin {
-            rows: b[0],
-            w: b[1],
-            wy: ((u64::from(b[3]) << 32) | u64::from(b[2])) as i64,
-        }));
-        let range_bytes = gpu.read_back_bytes(&ranges_back, submission, &what)?;
-        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&range_bytes);
-        ranks.extend(words.chunks_exact(2).map(|r| [r[0], r[1]]));
+        let (h, r) = self.level_histograms(nodes, nodes)?;
+        hist.extend(h);
+        ranks.extend(r);
         Ok(())
     }
 
     fn next_level(&mut self, moves: &[Move]) -> Result<()> {
         let tree = self.tree()?;
-        if moves.len() != tree.level_len as usize {
-            return Err(GpuError::InvalidInput(format!(
-                "{} moves for a level of {} nodes",
-                moves.len(),
-                tree.level_len
-            )));
-        }
+        check_moves(moves, tree.level_len, self.n_features)?;
         let packed: Vec<[u32; 4]> = moves
             .iter()
             .map(|m| [m.feature, u32::from(m.last_left), m.left, m.right])

@@ -20,6 +20,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(params) = cli.command.params() {
         params.validate()?;
     }
+    if let Command::Train(a) = &cli.command {
+        a.check_device()?;
+    }
     let (inputs, outputs, made_dirs) = cli.files();
     wasm_forest::jobs::check_inputs_exist(&inputs)?;
     wasm_forest::fsio::check_outputs(&inputs, &outputs, &made_dirs)?;
@@ -40,7 +43,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     rt.allow_gpu(match &cli.command {
         Command::Bench(a) => a.device != DeviceArg::Cpu,
         Command::Predict(a) => a.device != DeviceArg::Cpu,
-        Command::Compare(a) => !a.no_gpu,
+        Command::Train(a) => a.device != DeviceArg::Cpu,
+        Command::Compare(a) => a.gpu(),
         Command::PredictBench(a) => a.device_gpu(),
         _ => false,
     })?;

@@ -12,7 +12,8 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::progress::TreeProgress;
 use crate::runtime::{
-    Dataset, Device, GpuStats, Job, ModelHandle, ModelInfo, NATIVE_STACK, Prediction, Runtime,
+    Dataset, Device, GpuStats, Job, ModelHandle, ModelInfo, NATIVE_STACK, Placement, Prediction,
+    Runtime,
 };
 
 /// The default worker count: the machine's cores.
@@ -72,6 +73,31 @@ pub struct Trained {
     pub grow_calls: usize,
     /// How long the host took to merge the parts into the model bytes.
     pub merge: Duration,
+    /// Where each worker's trees grew (`trainer.placement` at its end).
+    pub placements: Vec<Placement>,
+    /// Time the `gpu` import spent on training, over all workers.
+    pub gpu_time: Duration,
+    /// Node histograms the GPU built, over all workers.
+    pub gpu_histograms: u64,
+}
+
+impl Trained {
+    /// `gpu` when every worker trained on the GPU, else `cpu`; and the
+    /// workers' notes, each once.
+    pub fn placement(&self) -> Placement {
+        let on_gpu =
+            !self.placements.is_empty() && self.placements.iter().all(|p| p.device == Device::Gpu);
+        let mut notes: Vec<&str> = Vec::new();
+        for n in self.placements.iter().filter_map(|p| p.note.as_deref()) {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+        Placement {
+            device: if on_gpu { Device::Gpu } else { Device::Cpu },
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+        }
+    }
 }
 
 /// Part bytes a `trainer.grow` call aims for at most: after a worker's first
@@ -194,7 +220,8 @@ pub fn training_bytes(ds: &Dataset, params: &forest::Params) -> u64 {
         .saturating_add(nodes.saturating_mul(48))
 }
 
-/// Trains `params.n_estimators` trees over `workers` instances, then merges
+/// Trains `params.n_estimators` trees over `workers` instances (splitter
+/// `level` with its histograms on `device`), then merges
 /// the parts into model bytes. Each worker hands its dataset over once
 /// (`trainer.start`) and then grows trees from a [`TreeQueue`] in pieces of
 /// at most about [`PART_BYTES`] (`trainer.grow`), so a worker's memory is
@@ -212,7 +239,7 @@ pub fn train(
     rt: &Runtime,
     data: &Dataset,
     params: &forest::Params,
-    workers: usize,
+    (device, workers): (Device, usize),
     progress: Option<Arc<TreeProgress>>,
 ) -> Result<Trained> {
     // Parameter errors once, before any instance starts, and not as one
@@ -233,7 +260,7 @@ pub fn train(
         if let Some(p) = &progress {
             job.report_progress(p.clone(), w);
         }
-        let trainer = job.start_trainer(data, params)?;
+        let trainer = job.start_trainer(data, params, device)?;
         let parts = if total == 0 {
             // One grow call lets the guest say what is wrong.
             vec![job.grow_part(&trainer, (0, 0), 0, 0)?]
@@ -248,13 +275,23 @@ pub fn train(
                 anyhow::Ok((part, size))
             })?
         };
+        let placement = job.placement(&trainer)?;
         job.drop_trainer(trainer)?;
         // The instance (and its memory) goes with this thread.
-        Ok((job.peak_memory(), parts))
+        let gpu = job.gpu_stats();
+        Ok((
+            job.peak_memory(),
+            parts,
+            placement,
+            (gpu.train, gpu.histograms),
+        ))
     })?;
-    let grow_calls = done.iter().map(|(_, p)| p.len()).sum();
-    let peaks: Vec<usize> = done.iter().map(|(peak, _)| *peak).collect();
-    let parts: Vec<Vec<u8>> = done.into_iter().flat_map(|(_, p)| p).collect();
+    let grow_calls = done.iter().map(|d| d.1.len()).sum();
+    let peaks: Vec<usize> = done.iter().map(|d| d.0).collect();
+    let gpu_time = done.iter().map(|d| d.3.0).sum();
+    let gpu_histograms = done.iter().map(|d| d.3.1).sum();
+    let placements = done.iter().map(|d| d.2.clone()).collect();
+    let parts: Vec<Vec<u8>> = done.into_iter().flat_map(|d| d.1).collect();
     let t = Instant::now();
     let model = forest::part::merge_bytes(parts)
         .map_err(|e| anyhow!("the sandboxed workers returned parts that do not merge: {e}"))?;
@@ -265,6 +302,9 @@ pub fn train(
         peak_worker_memory: peaks.iter().copied().max().unwrap_or(0),
         grow_calls,
         merge: t.elapsed(),
+        placements,
+        gpu_time,
+        gpu_histograms,
     })
 }
 

@@ -69,7 +69,7 @@ pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Repo
         args.train.display(),
         xy.n_rows
     );
-    let model = parallel::train(rt, &ds, &params, workers, None)?.model;
+    let model = parallel::train(rt, &ds, &params, (Device::Cpu, workers), None)?.model;
     let batch = resample(&xy.features, nf, largest);
     let need = inference_bytes(model.len(), nf * largest);
     let mut predictor = Predictor::new(rt, &model, workers, need)?;

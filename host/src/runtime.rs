@@ -17,6 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use forest::LevelBackend;
 use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceAny};
 use wasmtime::{Config, Engine, ResourceLimiter, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -28,6 +29,7 @@ pub mod bindings {
         world: "forest-lib",
         with: {
             "wasm-forest:forest/gpu.gpu-forest": crate::gpu::GpuForest,
+            "wasm-forest:forest/gpu.gpu-training-set": crate::gpu_train::TrainingSet,
             // The monotonic clock is wasmtime-wasi's (add_to_linker_sync).
             "wasi": wasmtime_wasi::p2::bindings::sync,
         },
@@ -35,11 +37,11 @@ pub mod bindings {
 }
 
 use crate::progress::TreeProgress;
-use crate::{gpu, watchdog};
+use crate::{gpu, gpu_train, watchdog};
 use bindings::exports::wasm_forest::forest::forest as wit;
 use bindings::wasm_forest::forest::gpu as gpu_wit;
 use bindings::wasm_forest::forest::progress as progress_wit;
-pub use wit::{Dataset, Device, ForestError, ModelInfo, Prediction};
+pub use wit::{Dataset, Device, ForestError, ModelInfo, Placement, Prediction};
 use wit::{MaxFeatures, MaxSamples, Params, Splitter};
 
 /// The component built from `guest/` by build.rs.
@@ -176,6 +178,10 @@ pub struct GpuStats {
     /// Row upload, dispatch and readback of the predictions.
     pub predict: Duration,
     pub chunks: u32,
+    /// Training: uploads, level histograms and row moves.
+    pub train: Duration,
+    /// Node histograms the device built.
+    pub histograms: u64,
 }
 
 impl progress_wit::Host for HostState {
@@ -211,12 +217,32 @@ pub fn gpu_auto_min_rows(info: &gpu::AdapterInfo) -> Result<u32> {
     Ok(gpu_min_rows_override()?.unwrap_or_else(|| gpu::auto_min_rows(info)))
 }
 
-/// `WASM_FOREST_GPU_MIN_ROWS` as a row count; `None` when unset or empty. A
+/// Training-set size (rows) from which `device auto` trains on this adapter
+/// (see [`gpu_train::auto_min_train_rows`]);
+/// `WASM_FOREST_GPU_MIN_TRAIN_ROWS` overrides it.
+pub fn gpu_auto_min_train_rows(info: &gpu::AdapterInfo) -> Result<u32> {
+    let set = rows_override("WASM_FOREST_GPU_MIN_TRAIN_ROWS")?;
+    Ok(set.unwrap_or_else(|| gpu_train::auto_min_train_rows(info)))
+}
+
+/// Nodes with more rows than this get their histograms from the GPU in GPU
+/// training ([`gpu_train::DEVICE_MIN_ROWS`]);
+/// `WASM_FOREST_GPU_NODE_MIN_ROWS` overrides it (0: every node).
+pub fn gpu_node_min_rows() -> Result<u32> {
+    let set = rows_override("WASM_FOREST_GPU_NODE_MIN_ROWS")?;
+    Ok(set.unwrap_or(gpu_train::DEVICE_MIN_ROWS as u32))
+}
+
+/// `WASM_FOREST_GPU_MIN_ROWS` as a row count (see [`rows_override`]).
+pub fn gpu_min_rows_override() -> Result<Option<u32>> {
+    rows_override("WASM_FOREST_GPU_MIN_ROWS")
+}
+
+/// Environment variable `var` as a row count; `None` when unset or empty. A
 /// value that is not a row count is an error: ignoring a typo would silently
 /// leave `auto` on the default the user meant to change.
-pub fn gpu_min_rows_override() -> Result<Option<u32>> {
-    const VAR: &str = "WASM_FOREST_GPU_MIN_ROWS";
-    let value = match std::env::var(VAR) {
+fn rows_override(var: &str) -> Result<Option<u32>> {
+    let value = match std::env::var(var) {
         Ok(v) if v.trim().is_empty() => return Ok(None),
         Ok(v) => v,
         Err(std::env::VarError::NotPresent) => return Ok(None),
@@ -225,7 +251,7 @@ pub fn gpu_min_rows_override() -> Result<Option<u32>> {
     match value.trim().parse() {
         Ok(rows) => Ok(Some(rows)),
         Err(_) => bail!(
-            "{VAR}={value:?} is not a row count: expected a whole number of rows from 0 to {}",
+            "{var}={value:?} is not a row count: expected a whole number of rows from 0 to {}",
             u32::MAX
         ),
     }
@@ -247,14 +273,15 @@ impl gpu_wit::Host for HostState {
         let info = self.gpu()?.adapter_info();
         // The command line refuses a bad value at start-up (see
         // `Runtime::allow_gpu`); an embedder's guest hears it here.
-        let auto_min_rows =
-            gpu_auto_min_rows(info).map_err(|e| gpu_wit::GpuError::Internal(format!("{e:#}")))?;
+        let internal = |e: anyhow::Error| gpu_wit::GpuError::Internal(format!("{e:#}"));
         Ok(gpu_wit::AdapterInfo {
             name: info.name.clone(),
             backend: info.backend.clone(),
             device_type: info.device_type.clone(),
             driver: info.driver.clone(),
-            auto_min_rows,
+            auto_min_rows: gpu_auto_min_rows(info).map_err(internal)?,
+            auto_min_train_rows: gpu_auto_min_train_rows(info).map_err(internal)?,
+            node_min_rows: gpu_node_min_rows().map_err(internal)?,
         })
     }
 }
@@ -307,6 +334,89 @@ impl gpu_wit::HostGpuForest for HostState {
 
     fn drop(&mut self, forest: Resource<gpu::GpuForest>) -> wasmtime::Result<()> {
         self.table.delete(forest)?;
+        Ok(())
+    }
+}
+
+fn table_error(e: wasmtime::component::ResourceTableError) -> gpu_wit::GpuError {
+    gpu_wit::GpuError::Internal(format!("resource table: {e}"))
+}
+
+/// `gpu-training-set`: [`gpu_train::GpuLevels`] on the process's device.
+impl gpu_wit::HostGpuTrainingSet for HostState {
+    fn upload(
+        &mut self,
+        n_features: u32,
+        codes: Vec<u8>,
+        ranks: Vec<u32>,
+    ) -> Result<Resource<gpu_train::TrainingSet>, gpu_wit::GpuError> {
+        let device = self.gpu()?;
+        let t = Instant::now();
+        let set = gpu_train::GpuLevels::new(device, n_features as usize, &codes, &ranks)
+            .map_err(gpu_to_wit)?;
+        self.gpu_stats.train += t.elapsed();
+        self.table.push(set).map_err(table_error)
+    }
+
+    fn start_tree(
+        &mut self,
+        set: Resource<gpu_train::TrainingSet>,
+        weights: Vec<u32>,
+        weighted_targets: Vec<i64>,
+    ) -> Result<(), gpu_wit::GpuError> {
+        let t = Instant::now();
+        let set = self.table.get_mut(&set).map_err(table_error)?;
+        let r = set.start_tree(&weights, &weighted_targets);
+        self.gpu_stats.train += t.elapsed();
+        r.map_err(gpu_to_wit)
+    }
+
+    fn histograms(
+        &mut self,
+        set: Resource<gpu_train::TrainingSet>,
+        nodes: Vec<u32>,
+        ranges_of: Vec<u32>,
+    ) -> Result<gpu_wit::LevelHistograms, gpu_wit::GpuError> {
+        let t = Instant::now();
+        let set = self.table.get(&set).map_err(table_error)?;
+        let (hist, ranges) = set
+            .level_histograms(&nodes, &ranges_of)
+            .map_err(gpu_to_wit)?;
+        self.gpu_stats.train += t.elapsed();
+        self.gpu_stats.histograms += nodes.len() as u64;
+        let bins = hist
+            .iter()
+            .flat_map(|b| [b.rows, b.w, b.wy as u32, (b.wy >> 32) as u32])
+            .collect();
+        Ok(gpu_wit::LevelHistograms {
+            bins,
+            ranges: ranges.into_iter().flatten().collect(),
+        })
+    }
+
+    fn next_level(
+        &mut self,
+        set: Resource<gpu_train::TrainingSet>,
+        moves: Vec<gpu_wit::RowMove>,
+    ) -> Result<(), gpu_wit::GpuError> {
+        let t = Instant::now();
+        let set = self.table.get_mut(&set).map_err(table_error)?;
+        let moves: Vec<forest::Move> = moves
+            .iter()
+            .map(|m| forest::Move {
+                feature: m.feature,
+                last_left: m.last_left,
+                left: m.left,
+                right: m.right,
+            })
+            .collect();
+        let r = set.next_level(&moves);
+        self.gpu_stats.train += t.elapsed();
+        r.map_err(gpu_to_wit)
+    }
+
+    fn drop(&mut self, set: Resource<gpu_train::TrainingSet>) -> wasmtime::Result<()> {
+        self.table.delete(set)?;
         Ok(())
     }
 }
@@ -438,11 +548,14 @@ impl Runtime {
     /// Whether instances may use the process's GPU through the `gpu` import
     /// (default yes; `--device cpu` says no, and the import then answers
     /// `no-adapter` without touching any device). Allowing it checks the
-    /// GPU settings of the environment first (`WASM_FOREST_GPU_MIN_ROWS`),
+    /// GPU settings of the environment first (`WASM_FOREST_GPU_MIN_ROWS`,
+    /// `WASM_FOREST_GPU_MIN_TRAIN_ROWS`, `WASM_FOREST_GPU_NODE_MIN_ROWS`),
     /// so that a bad one is an error before any work, not ignored.
     pub fn allow_gpu(&mut self, allowed: bool) -> Result<()> {
         if allowed {
             gpu_min_rows_override()?;
+            rows_override("WASM_FOREST_GPU_MIN_TRAIN_ROWS")?;
+            gpu_node_min_rows()?;
         }
         self.gpu_allowed = allowed;
         Ok(())
@@ -1069,18 +1182,31 @@ impl Job {
         .map_err(guest_error)
     }
 
-    /// `trainer.start`: hands the dataset over once, for [`Job::grow`].
+    /// `trainer.start-on`: hands the dataset over once, for
+    /// [`Job::grow_part`]; splitter `level` builds its histograms on
+    /// `device` (the trees do not depend on it).
     pub fn start_trainer(
         &mut self,
         data: &Dataset,
         params: &forest::Params,
+        device: Device,
     ) -> Result<TrainerHandle> {
         let params = to_wit(params);
-        let r = self.call("trainer.start", 0, |api, store| {
-            api.trainer().call_start(store, data, params)
+        // What the guest passes to the GPU import in one call: the training
+        // set's bin codes and target ranks.
+        let upload = data.features.len() + 4 * data.targets.len();
+        let r = self.call("trainer.start-on", upload, |api, store| {
+            api.trainer().call_start_on(store, data, params, device)
         })?;
         Ok(TrainerHandle {
             handle: r.map_err(guest_error)?,
+        })
+    }
+
+    /// `trainer.placement`: where the trees grow, and why not on the GPU.
+    pub fn placement(&mut self, trainer: &TrainerHandle) -> Result<Placement> {
+        self.call("trainer.placement", 0, |api, store| {
+            api.trainer().call_placement(store, trainer.handle)
         })
     }
 
@@ -1223,6 +1349,7 @@ pub fn from_wit(p: &Params) -> forest::Params {
             Splitter::Exact => forest::SplitterKind::Exact,
             Splitter::Hist => forest::SplitterKind::Hist,
             Splitter::Auto => forest::SplitterKind::Auto,
+            Splitter::Level => forest::SplitterKind::Level,
         },
     }
 }
@@ -1251,6 +1378,7 @@ fn to_wit(p: &forest::Params) -> Params {
             forest::SplitterKind::Exact => Splitter::Exact,
             forest::SplitterKind::Hist => Splitter::Hist,
             forest::SplitterKind::Auto => Splitter::Auto,
+            forest::SplitterKind::Level => Splitter::Level,
         },
     }
 }

@@ -15,17 +15,21 @@ wasmtime::component::bindgen!({
     world: "forest-lib",
     with: {
         "wasm-forest:forest/gpu.gpu-forest": NoForest,
+        "wasm-forest:forest/gpu.gpu-training-set": NoForest,
         // The monotonic clock is wasmtime-wasi's (or, below, hand-made).
         "wasi": wasmtime_wasi::p2::bindings::sync,
     },
 });
 
-use self::wasm_forest::forest::gpu::{self, AdapterInfo, FlatForest, GpuError};
+use self::wasm_forest::forest::gpu::{
+    self, AdapterInfo, FlatForest, GpuError, LevelHistograms, RowMove,
+};
 use exports::wasm_forest::forest::forest::{
     Dataset, Device, ForestError, Guest, MaxFeatures, MaxSamples, Params, Splitter,
 };
 
-/// This embedder lends no GPU: its `gpu-forest` never exists.
+/// This embedder lends no GPU: its `gpu-forest` and `gpu-training-set`
+/// never exist.
 pub struct NoForest;
 
 struct State {
@@ -65,6 +69,47 @@ impl gpu::HostGpuForest for State {
     }
 
     fn drop(&mut self, _forest: Resource<NoForest>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
+
+impl gpu::HostGpuTrainingSet for State {
+    fn upload(
+        &mut self,
+        _n_features: u32,
+        _codes: Vec<u8>,
+        _ranks: Vec<u32>,
+    ) -> Result<Resource<NoForest>, GpuError> {
+        Err(no_gpu())
+    }
+
+    fn start_tree(
+        &mut self,
+        _set: Resource<NoForest>,
+        _weights: Vec<u32>,
+        _weighted_targets: Vec<i64>,
+    ) -> Result<(), GpuError> {
+        Err(no_gpu())
+    }
+
+    fn histograms(
+        &mut self,
+        _set: Resource<NoForest>,
+        _nodes: Vec<u32>,
+        _ranges_of: Vec<u32>,
+    ) -> Result<LevelHistograms, GpuError> {
+        Err(no_gpu())
+    }
+
+    fn next_level(
+        &mut self,
+        _set: Resource<NoForest>,
+        _moves: Vec<RowMove>,
+    ) -> Result<(), GpuError> {
+        Err(no_gpu())
+    }
+
+    fn drop(&mut self, _set: Resource<NoForest>) -> wasmtime::Result<()> {
         Ok(())
     }
 }

@@ -29,16 +29,14 @@ fn params(n_estimators: u32) -> Params {
         n_estimators,
         max_depth: Some(16),
         seed: 42,
-        splitter: SplitterKind::Hist,
+        splitter: SplitterKind::Level,
         ..Params::default()
     }
 }
 
 fn backend<'g>(gpu: &'g Gpu, trainer: &Trainer) -> GpuLevels<'g> {
-    let (n, nf) = (trainer.n_rows(), trainer.n_features());
-    let binned = trainer.binned().unwrap();
-    let ranks = forest::target_ranks(trainer.targets());
-    GpuLevels::new(gpu, n, nf, |r| binned.row_codes(r, nf), &ranks).unwrap()
+    let codes = trainer.binned().unwrap().codes();
+    GpuLevels::new(gpu, trainer.n_features(), codes, trainer.ranks()).unwrap()
 }
 
 /// Trains on the device alone, or (`hybrid`: a row threshold) on the device
@@ -47,7 +45,6 @@ fn train_on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params, hybrid: Option<usize>) -> F
     let trainer = Trainer::new(ds, p).unwrap();
     let grower = trainer.level_grower().unwrap();
     let levels = backend(gpu, &trainer);
-    let ranks = forest::target_ranks(trainer.targets());
     let trees: Vec<_> = match hybrid {
         None => {
             let mut levels = levels;
@@ -57,7 +54,7 @@ fn train_on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params, hybrid: Option<usize>) -> F
         }
         Some(min_rows) => {
             let binned = trainer.binned().unwrap();
-            let mirror = CpuLevels::new(binned, trainer.n_features(), &ranks);
+            let mirror = CpuLevels::new(binned, trainer.n_features(), trainer.ranks());
             let mut both = Hybrid::new(levels, mirror, min_rows);
             (0..p.n_estimators)
                 .map(|t| trainer.build_tree_levels(t, &grower, &mut both).unwrap())
@@ -80,7 +77,7 @@ fn gpu_trained_forests_are_the_cpu_backends_bit_for_bit() {
         let ds = Dataset::new(y.len(), 10, x, y).unwrap();
         let p = params(trees);
         let on_gpu = train_on_gpu(&gpu, &ds, &p, None);
-        let on_cpu = forest::train_levels(&ds, &p, None).unwrap();
+        let on_cpu = forest::train(&ds, &p, None).unwrap();
         assert_eq!(bytes(&on_gpu), bytes(&on_cpu), "{name}");
         assert_eq!(
             bytes(&train_on_gpu(&gpu, &ds, &p, None)),
@@ -119,9 +116,40 @@ fn bad_requests_are_gpu_errors_not_garbage() {
     assert!(m.contains("node 5 of a level of 1 nodes"), "{m}");
     let m = invalid(levels.next_level(&[Move::LEAF, Move::LEAF]));
     assert!(m.contains("2 moves for a level of 1 nodes"), "{m}");
+    // A node asked for twice would leave one of its slots empty.
+    let m = invalid(levels.level_histograms(&[0, 0], &[]).map(drop));
+    assert!(m.contains("node 0 asked for twice"), "{m}");
+    let m = invalid(levels.level_histograms(&[], &[0, 0]).map(drop));
+    assert!(m.contains("ranges of node 0 asked for twice"), "{m}");
+    let m = invalid(levels.level_histograms(&[], &[1]).map(drop));
+    assert!(m.contains("ranges of node 1 of a level of 1 nodes"), "{m}");
+    // Moves naming a feature or a child the device cannot hold.
+    let split = |feature, left, right| Move {
+        feature,
+        last_left: 3,
+        left,
+        right,
+    };
+    let m = invalid(levels.next_level(&[split(10, 0, 1)]));
+    assert!(m.contains("move of node 0: feature 10 of 10"), "{m}");
+    let m = invalid(levels.next_level(&[split(2, 0, 2)]));
+    assert!(m.contains("move of node 0: child 2 beyond 2"), "{m}");
+    // Bin codes that do not fit the ranks: refused at upload.
+    let codes = trainer.binned().unwrap().codes();
+    let m = invalid(GpuLevels::new(&gpu, 10, &codes[1..], trainer.ranks()).map(drop));
+    assert!(
+        m.contains("3529 bin codes for 353 rows (ranks) × 10 features"),
+        "{m}"
+    );
+    let m = invalid(GpuLevels::new(&gpu, 0, &[], &[]).map(drop));
+    assert!(m.contains("0 bin codes for 0 rows"), "{m}");
     // The root's histogram: every row once per feature.
     levels.histograms(&[0], &mut hist, &mut ranks).unwrap();
     let rows: u32 = hist[..256].iter().map(|b| b.rows).sum();
     assert_eq!(rows as usize, n);
     assert_eq!(ranks.len(), 1);
+    // Ranges alone (no histogram) are the same ranges.
+    let (h, r) = levels.level_histograms(&[], &[0]).unwrap();
+    assert!(h.is_empty());
+    assert_eq!(r, ranks);
 }

@@ -28,7 +28,7 @@ fn params(n: u32, splitter: SplitterKind) -> Params {
 }
 
 fn train(rt: &Runtime, ds: &Dataset, p: &Params, workers: usize) -> parallel::Trained {
-    parallel::train(rt, ds, p, workers, None).unwrap()
+    parallel::train(rt, ds, p, (Device::Cpu, workers), None).unwrap()
 }
 
 #[test]
@@ -76,7 +76,7 @@ fn progress_reports_are_monotonic_and_add_up_to_the_forest() {
         ..params(3000, SplitterKind::Exact)
     };
     let progress = Arc::new(TreeProgress::new(2, p.n_estimators, None));
-    parallel::train(&rt, &ds, &p, 2, Some(progress.clone())).unwrap();
+    parallel::train(&rt, &ds, &p, (Device::Cpu, 2), Some(progress.clone())).unwrap();
     assert_eq!(progress.trees_done(), 3000);
     // Each worker grows what it claims from the queue: its reports rise and
     // its last one is its count; the two counts make the forest.
@@ -128,7 +128,7 @@ fn trainer_pieces_are_train_part_bytes() {
     let ds = diabetes();
     let p = params(9, SplitterKind::Auto);
     let mut job = rt.instantiate(64 << 20).unwrap();
-    let trainer = job.start_trainer(&ds, &p).unwrap();
+    let trainer = job.start_trainer(&ds, &p, Device::Cpu).unwrap();
     for (first, count) in [(0, 9), (0, 1), (4, 3), (8, 1)] {
         let piece = job.grow_part(&trainer, (first, count), 0, count).unwrap();
         let part = job.train_part(&ds, &p, first, count).unwrap();
@@ -144,7 +144,7 @@ fn trainer_pieces_are_train_part_bytes() {
         min_samples_split: 1,
         ..p
     };
-    let err = job.start_trainer(&ds, &bad).err().unwrap();
+    let err = job.start_trainer(&ds, &bad, Device::Cpu).err().unwrap();
     assert!(format!("{err:#}").contains("min_samples_split"), "{err:#}");
 }
 

@@ -137,6 +137,21 @@ impl wit::GuestTrainer for Trainer {
         Ok(wit::Trainer::new(Trainer { data, params }))
     }
 
+    fn start_on(
+        data: wit::Dataset,
+        params: wit::Params,
+        _device: wit::Device,
+    ) -> Result<wit::Trainer, wit::ForestError> {
+        Self::start(data, params)
+    }
+
+    fn placement(&self) -> wit::Placement {
+        wit::Placement {
+            device: wit::Device::Cpu,
+            note: None,
+        }
+    }
+
     fn grow(&self, _first: u32, _count: u32) -> Result<Vec<u8>, wit::ForestError> {
         <Chaos as wit::Guest>::train(self.data.clone(), self.params)
     }
