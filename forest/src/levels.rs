@@ -33,7 +33,14 @@ use alloc::{vec, vec::Vec};
 
 /// Histograms held at once at most, in bytes: a level is asked for in
 /// chunks of as many nodes as fit.
-const CHUNK_BYTES: usize = 64 << 20;
+const CHUNK_BYTES: usize = 32 << 20;
+/// Parents' histograms kept for the next level at most, in bytes: the
+/// larger child of a kept parent gets its histogram by subtraction.
+const KEEP_BYTES: usize = 32 << 20;
+/// A larger child gets its histogram by subtraction only beyond this many
+/// in-bag rows: below, adding its rows costs less than subtracting (and
+/// keeping) `n_features × MAX_BINS` bins.
+const DERIVE_MIN_ROWS: usize = MAX_BINS;
 
 /// Targets as integers: `y · 2^shift`, truncated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,12 +133,14 @@ pub trait LevelBackend {
     /// at node 0 of level 0.
     fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<(), Self::Error>;
 
-    /// For each node of the current level in `nodes`, in order: its
-    /// histogram (`n_features × MAX_BINS` bins, appended to `hist`) and the
-    /// smallest and largest target rank of its rows (appended to `ranks`).
+    /// For each node of the current level in `nodes`, in order, its
+    /// histogram (`n_features × MAX_BINS` bins, appended to `hist`); for
+    /// each in `ranges_of`, the smallest and largest target rank of its rows
+    /// (appended to `ranks`).
     fn histograms(
         &mut self,
         nodes: &[u32],
+        ranges_of: &[u32],
         hist: &mut Vec<Bin>,
         ranks: &mut Vec<[u32; 2]>,
     ) -> Result<(), Self::Error>;
@@ -183,10 +192,19 @@ impl<'b> CpuLevels<'b> {
         }
     }
 
-    /// Adds node `n`'s rows to histogram `h` and rank range `range`.
-    fn add_node(&self, n: usize, h: &mut [Bin], range: &mut [u32; 2]) {
+    /// Node `n`'s rows (none for a node beyond the level).
+    fn rows_of(&self, n: u32) -> &[u32] {
+        let n = n as usize;
+        match (self.start.get(n), self.start.get(n + 1)) {
+            (Some(&a), Some(&b)) => &self.order[a..b],
+            _ => &[],
+        }
+    }
+
+    /// Adds node `n`'s rows to histogram `h`.
+    fn add_node(&self, n: u32, h: &mut [Bin]) {
         let nf = self.n_features;
-        for &r in &self.order[self.start[n]..self.start[n + 1]] {
+        for &r in self.rows_of(n) {
             let r = r as usize;
             for (f, &c) in self.binned.row_codes(r, nf).iter().enumerate() {
                 let b = &mut h[f * MAX_BINS + c as usize];
@@ -194,9 +212,15 @@ impl<'b> CpuLevels<'b> {
                 b.w += self.weights[r];
                 b.wy += self.wy[r];
             }
-            range[0] = range[0].min(self.ranks[r]);
-            range[1] = range[1].max(self.ranks[r]);
         }
+    }
+
+    /// The smallest and largest target rank of node `n`'s rows.
+    fn range(&self, n: u32) -> [u32; 2] {
+        self.rows_of(n).iter().fold([u32::MAX, 0], |[lo, hi], &r| {
+            let rank = self.ranks[r as usize];
+            [lo.min(rank), hi.max(rank)]
+        })
     }
 }
 
@@ -216,6 +240,7 @@ impl LevelBackend for CpuLevels<'_> {
     fn histograms(
         &mut self,
         nodes: &[u32],
+        ranges_of: &[u32],
         hist: &mut Vec<Bin>,
         ranks: &mut Vec<[u32; 2]>,
     ) -> Result<(), Self::Error> {
@@ -223,12 +248,9 @@ impl LevelBackend for CpuLevels<'_> {
         for &n in nodes {
             let first = hist.len();
             hist.resize(first + size, Bin::default());
-            let mut range = [u32::MAX, 0];
-            if (n as usize) + 1 < self.start.len() {
-                self.add_node(n as usize, &mut hist[first..], &mut range);
-            }
-            ranks.push(range);
+            self.add_node(n, &mut hist[first..]);
         }
+        ranks.extend(ranges_of.iter().map(|&n| self.range(n)));
         Ok(())
     }
 
@@ -323,28 +345,41 @@ impl<D: LevelBackend> LevelBackend for Hybrid<'_, D> {
     fn histograms(
         &mut self,
         nodes: &[u32],
+        ranges_of: &[u32],
         hist: &mut Vec<Bin>,
         ranks: &mut Vec<[u32; 2]>,
     ) -> Result<(), D::Error> {
-        let large: Vec<u32> = nodes
-            .iter()
-            .copied()
-            .filter(|&n| self.on_device(n))
-            .collect();
+        let large = |list: &[u32]| -> Vec<u32> {
+            list.iter()
+                .copied()
+                .filter(|&n| self.on_device(n))
+                .collect()
+        };
+        let (large_nodes, large_ranges) = (large(nodes), large(ranges_of));
         let (mut device_hist, mut device_ranks) = (Vec::new(), Vec::new());
-        if !large.is_empty() {
-            self.device
-                .histograms(&large, &mut device_hist, &mut device_ranks)?;
+        if !large_nodes.is_empty() || !large_ranges.is_empty() {
+            self.device.histograms(
+                &large_nodes,
+                &large_ranges,
+                &mut device_hist,
+                &mut device_ranks,
+            )?;
         }
         let size = self.mirror.n_features * MAX_BINS;
-        let mut from_device = 0;
+        let mut from_device = device_hist.chunks_exact(size);
         for &n in nodes {
-            if self.on_device(n) {
-                hist.extend_from_slice(&device_hist[from_device * size..][..size]);
-                ranks.push(device_ranks[from_device]);
-                from_device += 1;
-            } else {
-                let Ok(()) = self.mirror.histograms(&[n], hist, ranks);
+            match self.on_device(n) {
+                true => hist.extend_from_slice(from_device.next().expect("one per large node")),
+                false => {
+                    let Ok(()) = self.mirror.histograms(&[n], &[], hist, ranks);
+                }
+            }
+        }
+        let mut from_device = device_ranks.into_iter();
+        for &n in ranges_of {
+            match self.on_device(n) {
+                true => ranks.push(from_device.next().expect("one per large node")),
+                false => ranks.push(self.mirror.range(n)),
             }
         }
         Ok(())
@@ -387,6 +422,9 @@ struct Pending {
     made: usize,
     depth: u32,
     seed: u64,
+    /// `Some(k)`: its histogram is its parent's (the `k`-th kept) minus its
+    /// sibling's (the other node of its pair: ids `2i` and `2i + 1`).
+    derive: Option<usize>,
 }
 
 /// A split found by [`LevelGrower::best_split`].
@@ -396,6 +434,8 @@ struct Candidate {
     last_left: u8,
     threshold: f32,
     proxy: f64,
+    /// In-bag rows going left.
+    left_rows: usize,
 }
 
 /// Grows trees level by level over one forest's binned features.
@@ -407,6 +447,8 @@ pub struct LevelGrower<'b> {
     max_features: usize,
     /// Nodes per histogram call.
     chunk: usize,
+    /// Larger children of more rows than this derive their histograms.
+    derive_min_rows: usize,
 }
 
 impl<'b> LevelGrower<'b> {
@@ -425,6 +467,7 @@ impl<'b> LevelGrower<'b> {
             n_features,
             max_features,
             chunk,
+            derive_min_rows: DERIVE_MIN_ROWS,
         }
     }
 
@@ -433,6 +476,14 @@ impl<'b> LevelGrower<'b> {
     #[doc(hidden)]
     pub fn set_chunk(&mut self, nodes: usize) {
         self.chunk = nodes.max(1);
+    }
+
+    /// Derives the larger child's histogram only beyond `rows` in-bag rows
+    /// (tests: `usize::MAX` builds every histogram, which must not change a
+    /// tree).
+    #[doc(hidden)]
+    pub fn set_derive_min_rows(&mut self, rows: usize) {
+        self.derive_min_rows = rows;
     }
 
     /// Grows a tree over the rows `weights` draws (targets `targets`), its
@@ -460,31 +511,73 @@ impl<'b> LevelGrower<'b> {
             made: 0,
             depth: 0,
             seed: rng.next_u64(),
+            derive: None,
         }];
-        let (mut hist, mut ranks) = (Vec::new(), Vec::new());
+        let mut buf = Buffers::default();
         while !level.is_empty() {
             let mut moves = Vec::with_capacity(level.len());
             let mut next = Vec::new();
-            let ids: Vec<u32> = (0..level.len() as u32).collect();
-            for chunk in ids.chunks(self.chunk) {
-                hist.clear();
-                ranks.clear();
-                backend.histograms(chunk, &mut hist, &mut ranks)?;
-                for (k, &i) in chunk.iter().enumerate() {
-                    let h = &hist[k * self.n_features * MAX_BINS..][..self.n_features * MAX_BINS];
+            buf.next_kept.bins.clear();
+            // Whole pairs of siblings per chunk.
+            let chunk = (self.chunk & !1).max(2);
+            for start in (0..level.len()).step_by(chunk) {
+                let ids = start as u32..(start + chunk).min(level.len()) as u32;
+                let c = self.chunk_histograms(backend, &level, ids.clone(), &mut buf)?;
+                for (k, i) in ids.enumerate() {
                     let node = level[i as usize];
-                    let m = self.decide(h, ranks[k], node, &mut made, &mut next);
+                    let range = buf.ranks[k];
+                    let size = self.node_bins();
+                    let bins = c.bins(i, (&buf.hist, &buf.kept), &mut buf.derived, size);
+                    let (m, rows) = self.decide(bins, range, node, &mut made, &mut next);
+                    if m.feature != LEAF && rows[0].max(rows[1]) > self.derive_min_rows {
+                        buf.next_kept.keep(bins, &mut next, rows);
+                    }
                     moves.push(m);
                 }
             }
             backend.next_level(&moves)?;
             level = next;
+            core::mem::swap(&mut buf.kept, &mut buf.next_kept);
         }
         Ok(pre_order(&made))
     }
 
+    fn node_bins(&self) -> usize {
+        self.n_features * MAX_BINS
+    }
+
+    /// Asks `backend` for the histograms of the level's nodes `ids` that
+    /// cannot be derived (into `buf.hist`) and the rank ranges of all of
+    /// them (`buf.ranks`).
+    fn chunk_histograms<B: LevelBackend>(
+        &self,
+        backend: &mut B,
+        level: &[Pending],
+        ids: core::ops::Range<u32>,
+        buf: &mut Buffers,
+    ) -> Result<Chunk, B::Error> {
+        let all: Vec<u32> = ids.clone().collect();
+        let built: Vec<u32> = ids
+            .filter(|&i| level[i as usize].derive.is_none())
+            .collect();
+        buf.hist.clear();
+        buf.ranks.clear();
+        backend.histograms(&built, &all, &mut buf.hist, &mut buf.ranks)?;
+        let mut slot = vec![usize::MAX; all.len()];
+        for (k, &i) in built.iter().enumerate() {
+            slot[(i - all[0]) as usize] = k;
+        }
+        let derive = all.iter().map(|&i| level[i as usize].derive).collect();
+        Ok(Chunk {
+            first: all[0],
+            slot,
+            derive,
+        })
+    }
+
     /// Makes `node` a leaf or splits it (its children made and queued in
     /// `next`); where its rows go.
+    /// Also the in-bag rows of its children (none for a leaf).
     fn decide(
         &self,
         h: &[Bin],
@@ -492,7 +585,7 @@ impl<'b> LevelGrower<'b> {
         node: Pending,
         made: &mut Vec<Made>,
         next: &mut Vec<Pending>,
-    ) -> Move {
+    ) -> (Move, [usize; 2]) {
         let (rows, w, wy) = h[..MAX_BINS].iter().fold((0usize, 0u32, 0i64), |t, b| {
             (t.0 + b.rows as usize, t.1 + b.w, t.2 + b.wy)
         });
@@ -503,16 +596,17 @@ impl<'b> LevelGrower<'b> {
         made[node.made].value = total.mean();
         let pure = lowest >= highest;
         if self.rules.is_leaf(rows, node.depth, pure) {
-            return Move::LEAF;
+            return (Move::LEAF, [0; 2]);
         }
         let Some(c) = self.best_split(h, rows, (w, wy), node.seed) else {
-            return Move::LEAF;
+            return (Move::LEAF, [0; 2]);
         };
         let (l, r) = (made.len(), made.len() + 1);
         let child = |side: u64| Pending {
             made: made.len() + side as usize,
             depth: node.depth + 1,
             seed: mix64(node.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(side + 1))),
+            derive: None,
         };
         let (left, right) = (child(0), child(1));
         made[node.made] = Made {
@@ -531,12 +625,13 @@ impl<'b> LevelGrower<'b> {
         }
         let ids = (next.len() as u32, next.len() as u32 + 1);
         next.extend([left, right]);
-        Move {
+        let m = Move {
             feature: c.feature,
             last_left: c.last_left,
             left: ids.0,
             right: ids.1,
-        }
+        };
+        (m, [c.left_rows, rows - c.left_rows])
     }
 
     /// The best split of a node of `n` rows whose integer sums are
@@ -605,6 +700,7 @@ impl<'b> LevelGrower<'b> {
                         last_left: prev as u8,
                         threshold: threshold_between(a, v),
                         proxy,
+                        left_rows: rows,
                     });
                 }
             }
@@ -614,6 +710,79 @@ impl<'b> LevelGrower<'b> {
             prev = b;
         }
         best
+    }
+}
+
+/// Histograms of a level's split nodes, kept for the next level.
+#[derive(Default)]
+struct Kept {
+    bins: Vec<Bin>,
+}
+
+impl Kept {
+    /// Keeps a split node's histogram `bins` if it fits, so that the larger
+    /// of its children (the last two of `next`, of `rows` in-bag rows) gets
+    /// its own by subtraction: integers, so exactly the one built from its
+    /// rows.
+    fn keep(&mut self, bins: &[Bin], next: &mut [Pending], rows: [usize; 2]) {
+        if (self.bins.len() + bins.len()) * size_of::<Bin>() > KEEP_BYTES {
+            return;
+        }
+        let k = self.bins.len() / bins.len();
+        self.bins.extend_from_slice(bins);
+        let n = next.len();
+        let larger = if rows[0] > rows[1] { n - 2 } else { n - 1 };
+        next[larger].derive = Some(k);
+    }
+}
+
+/// A level's working memory, reused from level to level and tree to tree.
+#[derive(Default)]
+struct Buffers {
+    /// The current chunk's built histograms and rank ranges.
+    hist: Vec<Bin>,
+    ranks: Vec<[u32; 2]>,
+    /// The last derived histogram.
+    derived: Vec<Bin>,
+    /// Parents' histograms for this level and, being filled, the next.
+    kept: Kept,
+    next_kept: Kept,
+}
+
+/// Where a chunk's histograms are.
+struct Chunk {
+    /// The chunk's first node id.
+    first: u32,
+    /// Per node of the chunk: its place among the built histograms, or
+    /// `usize::MAX`.
+    slot: Vec<usize>,
+    /// Per node of the chunk: the kept parent histogram it derives from.
+    derive: Vec<Option<usize>>,
+}
+
+impl Chunk {
+    /// Node `i`'s histogram: built (in `hist`), or its parent's (in
+    /// `kept`) minus its sibling's, made in `derived`.
+    fn bins<'a>(
+        &self,
+        i: u32,
+        (hist, kept): (&'a [Bin], &'a Kept),
+        derived: &'a mut Vec<Bin>,
+        size: usize,
+    ) -> &'a [Bin] {
+        let k = (i - self.first) as usize;
+        let Some(parent) = self.derive[k] else {
+            return &hist[self.slot[k] * size..][..size];
+        };
+        let parent = &kept.bins[parent * size..][..size];
+        let sibling = &hist[self.slot[k ^ 1] * size..][..size];
+        derived.clear();
+        derived.extend(parent.iter().zip(sibling).map(|(p, s)| Bin {
+            rows: p.rows - s.rows,
+            w: p.w - s.w,
+            wy: p.wy - s.wy,
+        }));
+        derived
     }
 }
 

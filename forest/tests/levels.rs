@@ -97,25 +97,32 @@ impl LevelBackend for Reversed<'_> {
     fn histograms(
         &mut self,
         nodes: &[u32],
+        ranges_of: &[u32],
         hist: &mut Vec<Bin>,
         ranks: &mut Vec<[u32; 2]>,
     ) -> Result<(), ()> {
+        let node_of = &self.node_of;
+        let rows_of = |node: u32| {
+            (0..node_of.len())
+                .rev()
+                .filter(move |&r| node_of[r] == node)
+        };
         for &node in nodes {
             let mut h = vec![Bin::default(); 10 * 256];
-            let mut range = [u32::MAX, 0];
-            for r in (0..self.node_of.len())
-                .rev()
-                .filter(|&r| self.node_of[r] == node)
-            {
+            for r in rows_of(node) {
                 for (f, &c) in self.codes[r].iter().enumerate() {
                     let b = &mut h[f * 256 + c as usize];
                     b.rows += 1;
                     b.w += self.weights[r];
                     b.wy += self.wy[r];
                 }
-                range = [range[0].min(self.ranks[r]), range[1].max(self.ranks[r])];
             }
             hist.extend(h);
+        }
+        for &node in ranges_of {
+            let range = rows_of(node).fold([u32::MAX, 0], |[lo, hi], r| {
+                [lo.min(self.ranks[r]), hi.max(self.ranks[r])]
+            });
             ranks.push(range);
         }
         Ok(())
@@ -166,6 +173,33 @@ fn trees_do_not_depend_on_the_backend_order_or_chunks() {
         .collect();
     let other = trainer.assemble(&trees, None);
     assert_eq!(bytes(&other), bytes(&reference));
+}
+
+/// The larger child's histogram as its parent's minus its sibling's
+/// (integers: exact) grows the trees that building every histogram grows,
+/// whatever the threshold, on data large enough to derive many.
+#[test]
+fn derived_histograms_change_no_tree() {
+    let (x, y) = common::friedman1(&mut forest::rng::Rng::new(5), 6000);
+    let ds = Dataset::new(y.len(), 10, &x, &y).unwrap();
+    let trainer = Trainer::new(&ds, &params(3, 9)).unwrap();
+    let binned = trainer.binned().unwrap();
+    let trees = |derive_min_rows| {
+        let mut grower = trainer.level_grower().unwrap();
+        grower.set_derive_min_rows(derive_min_rows);
+        let mut cpu = forest::CpuLevels::new(binned, 10, trainer.ranks());
+        let trees: Vec<_> = (0..3)
+            .map(|t| trainer.build_tree_levels(t, &grower, &mut cpu).unwrap())
+            .collect();
+        bytes(&trainer.assemble(&trees, None))
+    };
+    let all_built = trees(usize::MAX);
+    assert_eq!(trees(0), all_built, "every larger child derived");
+    assert_eq!(trees(256), all_built, "the default threshold");
+    assert_eq!(
+        bytes(&forest::train(&ds, &params(3, 9), None).unwrap()),
+        all_built
+    );
 }
 
 #[test]

@@ -263,18 +263,21 @@ impl forest::LevelBackend for ImportLevels<'_> {
     fn histograms(
         &mut self,
         nodes: &[u32],
+        ranges_of: &[u32],
         hist: &mut Vec<forest::Bin>,
         ranks: &mut Vec<[u32; 2]>,
     ) -> Result<(), gpu::GpuError> {
-        let h = self.set.histograms(nodes, nodes)?;
+        let h = self.set.histograms(nodes, ranges_of)?;
         // The host is outside this component: a wrong answer is an error,
         // not a trap.
-        if h.bins.len() != nodes.len() * self.node_bins * 4 || h.ranges.len() != nodes.len() * 2 {
+        if h.bins.len() != nodes.len() * self.node_bins * 4 || h.ranges.len() != ranges_of.len() * 2
+        {
             return Err(gpu::GpuError::Internal(format!(
-                "the host returned {} histogram words and {} range words for {} nodes",
+                "the host returned {} histogram words and {} range words for {} and {} nodes",
                 h.bins.len(),
                 h.ranges.len(),
-                nodes.len()
+                nodes.len(),
+                ranges_of.len()
             )));
         }
         hist.extend(h.bins.chunks_exact(4).map(|b| forest::Bin {

@@ -381,10 +381,11 @@ impl LevelBackend for GpuLevels<'_> {
     fn histograms(
         &mut self,
         nodes: &[u32],
+        ranges_of: &[u32],
         hist: &mut Vec<Bin>,
         ranks: &mut Vec<[u32; 2]>,
     ) -> Result<()> {
-        let (h, r) = self.level_histograms(nodes, nodes)?;
+        let (h, r) = self.level_histograms(nodes, ranges_of)?;
         hist.extend(h);
         ranks.extend(r);
         Ok(())

@@ -107,12 +107,12 @@ fn bad_requests_are_gpu_errors_not_garbage() {
         Err(GpuError::InvalidInput(m)) => m,
         other => panic!("expected invalid-input, got {other:?}"),
     };
-    let m = invalid(levels.histograms(&[0], &mut hist, &mut ranks));
+    let m = invalid(levels.histograms(&[0], &[0], &mut hist, &mut ranks));
     assert!(m.contains("no tree started"), "{m}");
     let n = y.len();
     assert!(invalid(levels.start_tree(&[1; 3], &[0; 3])).contains("for 353 rows"));
     levels.start_tree(&vec![1; n], &vec![0; n]).unwrap();
-    let m = invalid(levels.histograms(&[5], &mut hist, &mut ranks));
+    let m = invalid(levels.histograms(&[5], &[5], &mut hist, &mut ranks));
     assert!(m.contains("node 5 of a level of 1 nodes"), "{m}");
     let m = invalid(levels.next_level(&[Move::LEAF, Move::LEAF]));
     assert!(m.contains("2 moves for a level of 1 nodes"), "{m}");
@@ -144,7 +144,9 @@ fn bad_requests_are_gpu_errors_not_garbage() {
     let m = invalid(GpuLevels::new(&gpu, 0, &[], &[]).map(drop));
     assert!(m.contains("0 bin codes for 0 rows"), "{m}");
     // The root's histogram: every row once per feature.
-    levels.histograms(&[0], &mut hist, &mut ranks).unwrap();
+    levels
+        .histograms(&[0], &[0], &mut hist, &mut ranks)
+        .unwrap();
     let rows: u32 = hist[..256].iter().map(|b| b.rows).sum();
     assert_eq!(rows as usize, n);
     assert_eq!(ranks.len(), 1);
