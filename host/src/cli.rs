@@ -107,6 +107,7 @@ impl Cli {
                 out("--json", &a.json);
                 inputs.push(("--train", a.train.clone()));
             }
+            Command::TrainBench(a) => out("--json", &a.json),
         }
         (inputs, outputs, made_dirs)
     }
@@ -120,6 +121,7 @@ impl Command {
             Command::Bench(a) => Some(a.forest.params(200, Some(16))),
             Command::Compare(a) => Some(a.forest.params(200, Some(16))),
             Command::PredictBench(a) => Some(a.forest.params(200, Some(16))),
+            Command::TrainBench(a) => Some(a.params()),
             Command::Train(a) => Some(a.forest.params(100, None)),
             Command::Predict(_) | Command::Info(_) => None,
         }
@@ -238,6 +240,12 @@ pub enum Command {
     /// the diabetes forest, 200 trees, max_depth 16, rows resampled from the
     /// training columns).
     PredictBench(PredictBenchArgs),
+    /// Training time by rows: splitter level in the sandbox on the CPU
+    /// against the same training with the GPU import, and the size from
+    /// which the GPU wins (defaults: friedman1 with 1 000 to 1 000 000 rows ×
+    /// 10 features, 100 trees, max_depth 16, median of 5). The two must give
+    /// the same model bytes.
+    TrainBench(TrainBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -421,6 +429,65 @@ pub struct PredictBenchArgs {
 impl PredictBenchArgs {
     pub fn device_gpu(&self) -> bool {
         self.device != DeviceArg::Cpu
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TrainBenchArgs {
+    /// Training rows of friedman1 (10 features, noise 1.0), comma-separated;
+    /// each size is tested on a quarter as many other rows (at most 100 000).
+    #[arg(
+        long,
+        value_name = "N,N,...",
+        value_delimiter = ',',
+        default_value = "1000,10000,100000,1000000",
+        value_parser = clap::value_parser!(u32).range(2..=100_000_000)
+    )]
+    pub sizes: Vec<u32>,
+    /// Number of trees.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub n_estimators: u32,
+    /// Maximum tree depth, or "none".
+    #[arg(long, value_name = "N|none", default_value = "16", value_parser = parse_depth)]
+    pub max_depth: MaxDepthArg,
+    /// Random seed.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+    /// Timed trainings per size and device, alternated; medians are reported.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// cpu: leave the GPU out; gpu fails without an adapter; auto goes on
+    /// without one.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+    /// Also write the table as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// `--max-depth` of `train-bench`: a depth or none.
+#[derive(Debug, Clone, Copy)]
+pub struct MaxDepthArg(pub Option<u32>);
+
+fn parse_depth(s: &str) -> Result<MaxDepthArg, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(MaxDepthArg(None));
+    }
+    s.parse()
+        .map(|d| MaxDepthArg(Some(d)))
+        .map_err(|_| format!("expected a non-negative integer or 'none', got '{s}'"))
+}
+
+impl TrainBenchArgs {
+    /// The forest trained at every size (splitter level).
+    pub fn params(&self) -> forest::Params {
+        forest::Params {
+            n_estimators: self.n_estimators,
+            max_depth: self.max_depth.0,
+            seed: self.seed,
+            splitter: forest::SplitterKind::Level,
+            ..forest::Params::default()
+        }
     }
 }
 

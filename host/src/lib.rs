@@ -23,4 +23,5 @@ pub mod report;
 pub mod runtime;
 pub mod stats;
 pub mod synthetic;
+pub mod train_bench;
 pub mod watchdog;

@@ -8,7 +8,7 @@ use clap::Parser;
 
 use wasm_forest::cli::{Cli, Command, DeviceArg};
 use wasm_forest::runtime::{Limits, NATIVE_STACK, OnTimeout, Runtime};
-use wasm_forest::{bench, commands, compare, predict_bench};
+use wasm_forest::{bench, commands, compare, predict_bench, train_bench};
 
 // Counts heap use, for the native system's memory figure in `compare`.
 #[global_allocator]
@@ -46,6 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => a.device != DeviceArg::Cpu,
         Command::Compare(a) => a.gpu(),
         Command::PredictBench(a) => a.device_gpu(),
+        Command::TrainBench(a) => a.device != DeviceArg::Cpu,
         _ => false,
     })?;
     match &cli.command {
@@ -55,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => commands::predict(&rt, args, workers),
         Command::Info(args) => commands::info(&rt, args),
         Command::PredictBench(args) => predict_bench::run(&rt, args, workers).map(drop),
+        Command::TrainBench(args) => train_bench::run(&rt, args, workers).map(drop),
     }
 }
 

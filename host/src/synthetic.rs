@@ -158,11 +158,39 @@ pub fn write_csv(
     n: usize,
     seed: u64,
 ) -> std::io::Result<()> {
-    let nf = spec.n_features();
-    let mut rng = Rng::new(seed);
-    let header: Vec<String> = (0..nf).map(|i| format!("x{i}")).collect();
+    let header: Vec<String> = (0..spec.n_features()).map(|i| format!("x{i}")).collect();
     writeln!(out, "{},target", header.join(","))?;
-    let mut x = vec![0f64; nf];
+    let mut result = Ok(());
+    each_row(spec, n, seed, |x, y| {
+        if result.is_ok() {
+            result = (|| {
+                for v in x {
+                    write!(out, "{v},")?;
+                }
+                writeln!(out, "{y}")
+            })();
+        }
+    });
+    result
+}
+
+/// `n` rows in memory: row-major f32 features and f64 targets, the values
+/// [`csv`] writes.
+pub fn rows(spec: &Spec, n: usize, seed: u64) -> (Vec<f32>, Vec<f64>) {
+    let (mut features, mut targets) = (Vec::with_capacity(n * spec.n_features()), Vec::new());
+    each_row(spec, n, seed, |x, y| {
+        features.extend(x.iter().map(|&v| v as f32));
+        targets.push(y);
+    });
+    (features, targets)
+}
+
+/// Calls `row(features, target)` for `n` rows drawn from `seed`. Features
+/// are rounded to f32 first (the precision every system trains on) and the
+/// target is computed from the rounded values.
+fn each_row(spec: &Spec, n: usize, seed: u64, mut row: impl FnMut(&[f64], f64)) {
+    let mut rng = Rng::new(seed);
+    let mut x = vec![0f64; spec.n_features()];
     for _ in 0..n {
         for v in x.iter_mut() {
             *v = uniform(&mut rng);
@@ -175,13 +203,8 @@ pub fn write_csv(
         for v in x.iter_mut() {
             *v = f64::from(*v as f32);
         }
-        let y = target(spec.kind, &x) + spec.noise * normal(&mut rng);
-        for v in &x {
-            write!(out, "{v},")?;
-        }
-        writeln!(out, "{y}")?;
+        row(&x, target(spec.kind, &x) + spec.noise * normal(&mut rng));
     }
-    Ok(())
 }
 
 /// `<dir>/<name>_train.csv` and `<dir>/<name>_test.csv`.
