@@ -332,6 +332,52 @@ fn an_invalid_forest_sent_through_the_import_is_invalid_forest() {
     );
 }
 
+/// A component's malformed GPU training requests are `invalid-input`
+/// answers naming what is wrong; the set stays usable for good requests.
+#[test]
+fn malformed_training_requests_through_the_import_are_invalid_input() {
+    if gpu().is_none() {
+        return;
+    }
+    let chaos = Runtime::new(
+        Some(Path::new(env!("WASM_FOREST_CHAOS_COMPONENT"))),
+        Limits::default(),
+    )
+    .unwrap();
+    let mut job = chaos.instantiate(0).unwrap();
+    let tiny = wasm_forest::runtime::Dataset {
+        n_rows: 2,
+        n_features: 1,
+        features: vec![0.0, 1.0],
+        targets: vec![0.0, 1.0],
+        feature_names: None,
+        target_name: None,
+    };
+    let p = Params {
+        seed: 8,
+        ..Params::default()
+    };
+    let text = format!("{:#}", job.train(&tiny, &p).unwrap_err());
+    let lines: Vec<&str> = text.lines().collect();
+    let expected = [
+        "3 bin codes for 2 rows (ranks) × 2 features",
+        "no tree started",
+        "accepted",
+        "histograms of node 3 of a level of 1 nodes",
+        "histograms of node 0 asked for twice",
+        "move of node 0: child 9 beyond 2",
+        "move of node 0: feature 5 of 2",
+        "accepted",
+    ];
+    assert_eq!(lines.len(), expected.len(), "{text}");
+    for (line, want) in lines.iter().zip(expected) {
+        assert!(line.contains(want), "{line:?} should say {want:?}\n{text}");
+        if want != "accepted" {
+            assert!(line.contains("InvalidInput"), "{line}");
+        }
+    }
+}
+
 /// Leaf values beyond the f32 range (targets up to ~1e148 are valid), or
 /// within it but summing beyond it over the trees, are predicted on the GPU
 /// like on the CPU, within f32 precision.

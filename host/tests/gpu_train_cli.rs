@@ -302,3 +302,51 @@ fn bench_and_compare_show_the_gpu_training() {
         "{report}"
     );
 }
+
+/// `train-bench` measures both devices, compares the bytes, writes its
+/// table as JSON; `--device cpu` leaves the GPU out.
+#[test]
+fn train_bench_times_both_devices() {
+    if support::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("t.json");
+    let args = [
+        "train-bench",
+        "--sizes",
+        "300,5000",
+        "--n-estimators",
+        "3",
+        "--repeat",
+        "2",
+        "--device",
+        "gpu",
+        "--json",
+        p(&json),
+    ];
+    let text = ok(&args, &[("WASM_FOREST_GPU_NODE_MIN_ROWS", "1000")]);
+    assert!(text.contains("[RESULT] device auto trains on"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let sizes = report["sizes"].as_array().unwrap();
+    assert_eq!(sizes.len(), 2);
+    for s in sizes {
+        assert!(s["cpu"]["median_s"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["gpu"]["median_s"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["mse"].as_f64().unwrap().is_finite(), "{s}");
+    }
+    // 5000 rows: the roots (about 3160 in-bag rows) reach the device.
+    assert!(
+        sizes[1]["gpu_histograms"].as_u64().unwrap() >= 3,
+        "{}",
+        sizes[1]
+    );
+    let mut args = args.to_vec();
+    args[8] = "cpu";
+    ok(&args, &[]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(report["sizes"][0]["gpu"].is_null());
+    assert!(report["adapter"].is_null());
+}

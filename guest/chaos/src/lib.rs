@@ -10,6 +10,7 @@
 //! | 5    | tries to read a file, list `/` and read env vars; reports what it got as `invalid-data` |
 //! | 6    | uploads a forest with an out-of-range child index through the `gpu` import; reports the import's answer as `invalid-data` |
 //! | 7    | reports nonsense progress (backwards, beyond the total) |
+//! | 8    | sends malformed GPU training requests through the `gpu` import (codes that do not fit, a node outside the level, a node twice, a child beyond the level, a feature out of range); reports the answers as `invalid-data` |
 //! | else | returns an empty model (a "normal" job) |
 //!
 //! `train-part` and `trainer.grow` behave as `train`; `model.predict` and `model.predict-on`
@@ -38,6 +39,35 @@ fn recurse(depth: u64) -> u64 {
         return depth;
     }
     black_box(recurse(black_box(depth + 1))).wrapping_add(depth)
+}
+
+/// Malformed `gpu-training-set` requests, one answer per line.
+fn bad_training_requests() -> String {
+    let answer = |r: Result<(), gpu::GpuError>| match r {
+        Ok(()) => "accepted".to_string(),
+        Err(e) => format!("{e:?}"),
+    };
+    let mut out = vec![answer(
+        gpu::GpuTrainingSet::upload(2, &[1, 2, 3], &[0, 1]).map(drop),
+    )];
+    let set = match gpu::GpuTrainingSet::upload(2, &[1, 2, 3, 4], &[0, 1]) {
+        Ok(set) => set,
+        Err(e) => return format!("{out:?}; upload: {e:?}"),
+    };
+    let split = |feature, left, right| gpu::RowMove {
+        feature,
+        last_left: 1,
+        left,
+        right,
+    };
+    out.push(answer(set.histograms(&[0], &[]).map(drop)));
+    out.push(answer(set.start_tree(&[1, 1], &[5, 6])));
+    out.push(answer(set.histograms(&[3], &[]).map(drop)));
+    out.push(answer(set.histograms(&[0, 0], &[]).map(drop)));
+    out.push(answer(set.next_level(&[split(0, 0, 9)])));
+    out.push(answer(set.next_level(&[split(5, 0, 1)])));
+    out.push(answer(set.histograms(&[0], &[0]).map(drop)));
+    out.join("\n")
 }
 
 impl wit::Guest for Chaos {
@@ -103,6 +133,7 @@ impl wit::Guest for Chaos {
                 };
                 Err(wit::ForestError::InvalidData(answer))
             }
+            8 => Err(wit::ForestError::InvalidData(bad_training_requests())),
             7 => {
                 for (done, total) in [(5, 10), (2, 10), (50, 10), (u32::MAX, 0), (10, 10)] {
                     progress::report(done, total);
