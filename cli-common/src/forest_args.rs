@@ -65,7 +65,8 @@ impl ForestArgs {
     }
 }
 
-fn parse_max_depth(s: &str) -> Result<MaxDepth, String> {
+/// Parses `--max-depth`: a depth or "none".
+pub fn parse_max_depth(s: &str) -> Result<MaxDepth, String> {
     if s.eq_ignore_ascii_case("none") {
         return Ok(MaxDepth(None));
     }

@@ -448,8 +448,8 @@ pub struct TrainBenchArgs {
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub n_estimators: u32,
     /// Maximum tree depth, or "none".
-    #[arg(long, value_name = "N|none", default_value = "16", value_parser = parse_depth)]
-    pub max_depth: MaxDepthArg,
+    #[arg(long, value_name = "N|none", default_value = "16", value_parser = crate::forest_args::parse_max_depth)]
+    pub max_depth: crate::forest_args::MaxDepth,
     /// Random seed.
     #[arg(long, value_name = "N", default_value_t = 42)]
     pub seed: u64,
@@ -463,19 +463,6 @@ pub struct TrainBenchArgs {
     /// Also write the table as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-}
-
-/// `--max-depth` of `train-bench`: a depth or none.
-#[derive(Debug, Clone, Copy)]
-pub struct MaxDepthArg(pub Option<u32>);
-
-fn parse_depth(s: &str) -> Result<MaxDepthArg, String> {
-    if s.eq_ignore_ascii_case("none") {
-        return Ok(MaxDepthArg(None));
-    }
-    s.parse()
-        .map(|d| MaxDepthArg(Some(d)))
-        .map_err(|_| format!("expected a non-negative integer or 'none', got '{s}'"))
 }
 
 impl TrainBenchArgs {

@@ -118,6 +118,21 @@ pub fn mse(predictions: &[f64], targets: &[f64]) -> f64 {
         / predictions.len() as f64
 }
 
+/// The smallest size from which the GPU is faster at every larger size, of
+/// `(size, cpu seconds, gpu seconds)` in increasing size.
+pub fn crossover(
+    sizes: impl DoubleEndedIterator<Item = (usize, f64, Option<f64>)>,
+) -> Option<usize> {
+    let mut from = None;
+    for (size, cpu, gpu) in sizes.rev() {
+        match gpu {
+            Some(g) if g < cpu => from = Some(size),
+            _ => break,
+        }
+    }
+    from
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

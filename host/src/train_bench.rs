@@ -205,14 +205,8 @@ fn print_row(r: &Row) {
 
 /// The smallest size from which the GPU wins at every larger size.
 fn crossover(sizes: &[Row]) -> Option<usize> {
-    let mut from = None;
-    for r in sizes.iter().rev() {
-        match &r.gpu {
-            Some(g) if g.median_s < r.cpu.median_s => from = Some(r.rows),
-            _ => break,
-        }
-    }
-    from
+    let medians = |r: &Row| (r.rows, r.cpu.median_s, r.gpu.as_ref().map(|g| g.median_s));
+    crate::stats::crossover(sizes.iter().map(medians))
 }
 
 fn print_result(report: &Report) -> Result<()> {

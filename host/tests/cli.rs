@@ -5,12 +5,9 @@ use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+#[path = "support/cli.rs"]
+mod support;
+use support::{p, repo};
 
 fn wasm_forest(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wasm-forest"))
@@ -90,10 +87,6 @@ fn diabetes_model(dir: &tempfile::TempDir, trees: u32) -> PathBuf {
     let model = dir.path().join("m.bin");
     train_diabetes(&model, &["--n-estimators", &trees.to_string()]);
     model
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 #[test]
@@ -760,12 +753,7 @@ fn the_compiled_component_is_cached_and_a_damaged_cache_is_recompiled() {
 }
 
 fn with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm-forest"));
-    cmd.args(args).current_dir(repo());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+    support::run(args, env)
 }
 
 #[test]

@@ -295,50 +295,9 @@ fn the_component_predicts_through_the_import_like_on_the_cpu() {
     assert!(auto.note.unwrap().contains("auto-min-rows"));
 }
 
-#[test]
-fn an_invalid_forest_sent_through_the_import_is_invalid_forest() {
-    if gpu().is_none() {
-        return;
-    }
-    let chaos = Runtime::new(
-        Some(Path::new(env!("WASM_FOREST_CHAOS_COMPONENT"))),
-        Limits::default(),
-    )
-    .unwrap();
-    let mut job = chaos.instantiate(0).unwrap();
-    let tiny = wasm_forest::runtime::Dataset {
-        n_rows: 2,
-        n_features: 1,
-        features: vec![0.0, 1.0],
-        targets: vec![0.0, 1.0],
-        feature_names: None,
-        target_name: None,
-    };
-    let err = job
-        .train(
-            &tiny,
-            &Params {
-                // The chaos component's choice of misbehaviour: it uploads
-                // a forest with an out-of-range child through the import.
-                seed: 6,
-                ..Params::default()
-            },
-        )
-        .unwrap_err();
-    let text = format!("{err:#}");
-    assert!(
-        text.contains("InvalidForest") && text.contains("child id 7"),
-        "{text}"
-    );
-}
-
-/// A component's malformed GPU training requests are `invalid-input`
-/// answers naming what is wrong; the set stays usable for good requests.
-#[test]
-fn malformed_training_requests_through_the_import_are_invalid_input() {
-    if gpu().is_none() {
-        return;
-    }
+/// Trains the chaos component with `seed` (its choice of misbehaviour) on
+/// two rows; the error it must end with.
+fn chaos_train(seed: u64) -> String {
     let chaos = Runtime::new(
         Some(Path::new(env!("WASM_FOREST_CHAOS_COMPONENT"))),
         Limits::default(),
@@ -354,10 +313,34 @@ fn malformed_training_requests_through_the_import_are_invalid_input() {
         target_name: None,
     };
     let p = Params {
-        seed: 8,
+        seed,
         ..Params::default()
     };
-    let text = format!("{:#}", job.train(&tiny, &p).unwrap_err());
+    format!("{:#}", job.train(&tiny, &p).unwrap_err())
+}
+
+#[test]
+fn an_invalid_forest_sent_through_the_import_is_invalid_forest() {
+    if gpu().is_none() {
+        return;
+    }
+    // The chaos component's choice of misbehaviour: it uploads a forest
+    // with an out-of-range child through the import.
+    let text = chaos_train(6);
+    assert!(
+        text.contains("InvalidForest") && text.contains("child id 7"),
+        "{text}"
+    );
+}
+
+/// A component's malformed GPU training requests are `invalid-input`
+/// answers naming what is wrong; the set stays usable for good requests.
+#[test]
+fn malformed_training_requests_through_the_import_are_invalid_input() {
+    if gpu().is_none() {
+        return;
+    }
+    let text = chaos_train(8);
     let lines: Vec<&str> = text.lines().collect();
     let expected = [
         "3 bin codes for 2 rows (ranks) × 2 features",

@@ -5,26 +5,14 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 #[path = "support/gpu.rs"]
 mod support;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm-forest"));
-    cmd.args(args).current_dir(repo());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{p, run};
 
 fn text(out: &Output) -> (String, String) {
     (
@@ -48,10 +36,6 @@ fn ok(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
 fn adapter() -> Option<String> {
     let a = support::gpu()?.adapter_info().clone();
     Some(format!("{} [{}, {}]", a.name, a.backend, a.device_type))
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 /// A 5-tree diabetes model in `dir`.

@@ -7,28 +7,15 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 #[path = "../../forest/examples/common/mod.rs"]
 mod common;
 #[path = "support/gpu.rs"]
 mod support;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasm-forest"));
-    cmd.args(args).current_dir(repo());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{p, run};
 
 /// Runs a command that must succeed; its stdout and stderr.
 fn ok(args: &[&str], env: &[(&str, &str)]) -> String {
@@ -50,10 +37,6 @@ fn fails(args: &[&str], env: &[(&str, &str)]) -> String {
     let e = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "wasm-forest {args:?} succeeded");
     e
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 /// Trains with splitter level on `device` and returns the model bytes and
