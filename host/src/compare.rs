@@ -182,16 +182,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     let mut pythons = start_pythons(args, csvs, &params, &mut skipped)?;
     let gpu_name = gpu_adapter(args, &mut skipped)?;
     sandbox_phases(rt, &mut rec, &data.train_ds, &params, repeat)?;
-    let gpu_train = gpu_name.is_some() && params.splitter == forest::SplitterKind::Level;
-    if gpu_name.is_some() && !gpu_train {
-        skipped.push((
-            "wasm-gpu training".to_string(),
-            format!(
-                "splitter {} grows on the CPU; --splitter level trains on the GPU",
-                params.splitter
-            ),
-        ));
-    }
+    let gpu_train = gpu_trains(gpu_name.is_some(), &params, &mut skipped);
     let systems = (&mut rec, &mut pythons[..]);
     let trained = training_rounds(rt, args, systems, &data.train_ds, (workers, gpu_train))?;
     rec.phase("wasm", "save", repeat, || {
@@ -506,6 +497,20 @@ fn load_phase(
         loaded = Some(predictor);
     }
     Ok(loaded.expect("repeat >= 1"))
+}
+
+/// Whether system wasm-gpu trains too: with a GPU and splitter level (else
+/// `skipped` says why not).
+fn gpu_trains(gpu: bool, params: &Params, skipped: &mut Vec<(String, String)>) -> bool {
+    let level = params.splitter == forest::SplitterKind::Level;
+    if gpu && !level {
+        let why = format!(
+            "splitter {} grows on the CPU; --splitter level trains on the GPU",
+            params.splitter
+        );
+        skipped.push(("wasm-gpu training".to_string(), why));
+    }
+    gpu && level
 }
 
 /// The GPU adapter's name, if the GPU import is to be measured (`--device

@@ -138,6 +138,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_crossover_is_where_the_gpu_wins_from_on() {
+        let c = |rows: &[(usize, f64, Option<f64>)]| crossover(rows.iter().copied());
+        // Wins at the two largest sizes only.
+        assert_eq!(
+            c(&[
+                (1, 1.0, Some(2.0)),
+                (10, 1.0, Some(0.5)),
+                (100, 1.0, Some(0.1))
+            ]),
+            Some(10)
+        );
+        // A win below a loss does not count: the GPU must win at every larger size.
+        assert_eq!(c(&[(1, 1.0, Some(0.5)), (10, 1.0, Some(2.0))]), None);
+        assert_eq!(c(&[(1, 1.0, Some(0.5)), (10, 1.0, Some(0.9))]), Some(1));
+        // Ties and missing GPU figures are not wins.
+        assert_eq!(c(&[(1, 1.0, Some(1.0))]), None);
+        assert_eq!(c(&[(1, 1.0, None)]), None);
+        assert_eq!(c(&[]), None);
+    }
+
+    #[test]
     fn median_of_odd_and_even() {
         let d = |v: &[u64]| {
             v.iter()
