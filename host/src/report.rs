@@ -80,8 +80,14 @@ pub fn phase_summary(rows: &[Row], system: &str, phase: &str) -> Option<Summary>
 pub fn print_report(r: &CompareReport, model_path: &Path) {
     println!();
     println!("=== RESULTS: {} ===", r.dataset);
+    // As wide as the longest device (adapter names run long).
+    let dw = r
+        .systems
+        .iter()
+        .map(|s| s.device.chars().count())
+        .fold(36, usize::max);
     println!(
-        "{:<12} {:<36} {:>11} {:>11} {:>11} {:>28} {:>9} {:>9}",
+        "{:<12} {:<dw$} {:>11} {:>11} {:>11} {:>28} {:>9} {:>9}",
         "system", "device", "train", "predict", "MSE", "peak memory", "train x", "predict x"
     );
     for s in &r.systems {
@@ -90,7 +96,7 @@ pub fn print_report(r: &CompareReport, model_path: &Path) {
             .map_or_else(|| "n/a".into(), |b| format!("{} {}", mib(b), s.memory_kind));
         let x = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.2}"));
         println!(
-            "{:<12} {:<36} {:>11} {:>11} {:>11.4} {:>28} {:>9} {:>9}",
+            "{:<12} {:<dw$} {:>11} {:>11} {:>11.4} {:>28} {:>9} {:>9}",
             s.system,
             s.device,
             s.train_median_s.map_or_else(|| "-".into(), ms),
