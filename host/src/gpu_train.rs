@@ -16,6 +16,18 @@ use crate::gpu::{Gpu, GpuError, build_kernel};
 
 const HISTOGRAM: &str = include_str!("../../shaders/level_histogram.wgsl");
 const PARTITION: &str = include_str!("../../shaders/level_partition.wgsl");
+const SHARED: &str = include_str!("../../shaders/level_histogram_shared.wgsl");
+
+/// On a hardware adapter, calls for at most this many nodes use the
+/// workgroup-memory kernel (`level_histogram_shared.wgsl`: one pass over the
+/// rows per node and group of features): the top levels, where rows contend
+/// for the same bins. Not on a software adapter, where it is slower (its
+/// barriers and extra passes run on the CPU; docs/performance.md).
+const SHARED_MAX_NODES: usize = 4;
+/// That kernel's features per workgroup and rows per workgroup (its GROUP
+/// and BLOCK).
+const SHARED_GROUP: u32 = 3;
+const SHARED_BLOCK: u32 = 4096;
 
 type Result<T, E = GpuError> = std::result::Result<T, E>;
 
@@ -66,11 +78,25 @@ impl Kernel {
         buffers: &[&wgpu::Buffer],
     ) {
         let (gx, gy, pitch) = gpu.grid(params[0]);
+        let uniform = [params[0], params[1], params[2], pitch];
+        self.dispatch_grid(gpu, encoder, uniform, buffers, (gx, gy));
+    }
+
+    /// Records one dispatch of `groups` workgroups with the parameters
+    /// `uniform` and then `buffers` bound in order.
+    fn dispatch_grid(
+        &self,
+        gpu: &Gpu,
+        encoder: &mut wgpu::CommandEncoder,
+        uniform: [u32; 4],
+        buffers: &[&wgpu::Buffer],
+        (gx, gy): (u32, u32),
+    ) {
         let uniform = gpu
             .device()
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("params"),
-                contents: bytemuck::cast_slice(&[params[0], params[1], params[2], pitch]),
+                contents: bytemuck::cast_slice(&uniform),
                 usage: wgpu::BufferUsages::UNIFORM,
             });
         let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&uniform)
@@ -114,6 +140,9 @@ pub struct GpuLevels<'g> {
     codes: wgpu::Buffer,
     ranks: wgpu::Buffer,
     histogram: Kernel,
+    shared: Kernel,
+    /// Calls for at most this many nodes use `shared` (0: never).
+    shared_max_nodes: usize,
     partition: Kernel,
     tree: Option<TreeRows>,
 }
@@ -169,6 +198,8 @@ impl<'g> GpuLevels<'g> {
             &[true, true, true, true, true, true, false, false],
         )?;
         let partition = Kernel::new(gpu, "partition_rows", PARTITION, &[true, false, true])?;
+        let storage = [true, true, true, true, true, false];
+        let shared = Kernel::new(gpu, "histogram_shared", SHARED, &storage)?;
         Ok(GpuLevels {
             gpu,
             n_rows: n_rows as u32,
@@ -177,9 +208,21 @@ impl<'g> GpuLevels<'g> {
             codes,
             ranks,
             histogram,
+            shared,
+            shared_max_nodes: match gpu.adapter_info().device_type.as_str() {
+                "cpu" => 0,
+                _ => SHARED_MAX_NODES,
+            },
             partition,
             tree: None,
         })
+    }
+
+    /// Uses the workgroup-memory kernel for calls of at most `nodes` nodes
+    /// (tests: it must give the row kernel's histograms on any adapter).
+    #[doc(hidden)]
+    pub fn set_shared_max_nodes(&mut self, nodes: usize) {
+        self.shared_max_nodes = nodes;
     }
 
     fn params(&self) -> [u32; 3] {
@@ -230,6 +273,51 @@ impl<'g> GpuLevels<'g> {
         Ok((hist, ranges))
     }
 
+    /// Records the dispatches that fill `hist` and `ranges` for the slots
+    /// `slot_of` (`n_hist` histograms): for a few nodes, the rank ranges
+    /// from the row kernel and the histograms from the workgroup-memory
+    /// one; else both from the row kernel.
+    fn record_histograms(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        tree: &TreeRows,
+        (slot_of, n_hist): (&[[u32; 2]], usize),
+        (hist, ranges): (&wgpu::Buffer, &wgpu::Buffer),
+    ) {
+        let gpu = self.gpu;
+        let n_groups = self.n_features.div_ceil(SHARED_GROUP);
+        let grid = (self.n_rows.div_ceil(SHARED_BLOCK), n_hist as u32 * n_groups);
+        let max = gpu.device().limits().max_compute_workgroups_per_dimension;
+        let shared =
+            n_hist > 0 && n_hist <= self.shared_max_nodes && grid.0 <= max && grid.1 <= max;
+        let slots = gpu.storage("slot_of", bytemuck::cast_slice(slot_of));
+        let row_slots = if shared {
+            // The row kernel then builds the rank ranges only.
+            let ranges_only: Vec<[u32; 2]> = slot_of.iter().map(|s| [LEAF, s[1]]).collect();
+            gpu.storage("slot_of", bytemuck::cast_slice(&ranges_only))
+        } else {
+            slots.clone()
+        };
+        let t = tree;
+        let buffers = [
+            &self.codes,
+            &t.node_of,
+            &row_slots,
+            &t.weights,
+            &t.wy,
+            &self.ranks,
+        ];
+        let buffers: Vec<&wgpu::Buffer> = buffers.into_iter().chain([hist, ranges]).collect();
+        self.histogram
+            .dispatch(gpu, encoder, self.params(), &buffers);
+        if shared {
+            let uniform = [self.n_rows, self.n_features, self.words_per_row, n_groups];
+            let buffers = [&self.codes, &t.node_of, &slots, &t.weights, &t.wy, hist];
+            self.shared
+                .dispatch_grid(gpu, encoder, uniform, &buffers, grid);
+        }
+    }
+
     /// The histograms of the current level's `nodes` and the target-rank
     /// ranges of its nodes `ranges_of` (the `gpu-training-set.histograms`
     /// call).
@@ -250,22 +338,11 @@ impl<'g> GpuLevels<'g> {
             self.readback(out_ranges.size()),
         );
         let submission = gpu.scoped("building histograms", || {
-            let slots = gpu.storage("slot_of", bytemuck::cast_slice(&slot_of));
             let mut encoder = gpu
                 .device()
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-            let buffers = [
-                &self.codes,
-                &tree.node_of,
-                &slots,
-                &tree.weights,
-                &tree.wy,
-                &self.ranks,
-                &out_hist,
-                &out_ranges,
-            ];
-            self.histogram
-                .dispatch(gpu, &mut encoder, self.params(), &buffers);
+            let out = (&out_hist, &out_ranges);
+            self.record_histograms(&mut encoder, tree, (&slot_of, nodes.len()), out);
             encoder.copy_buffer_to_buffer(&out_hist, 0, &hist_back, 0, out_hist.size());
             encoder.copy_buffer_to_buffer(&out_ranges, 0, &ranges_back, 0, out_ranges.size());
             gpu.queue().submit([encoder.finish()])

@@ -64,6 +64,19 @@ fn train_on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params, hybrid: Option<usize>) -> F
     trainer.assemble(&trees, None)
 }
 
+/// Trains on the device alone, with the workgroup-memory kernel for calls
+/// of at most `shared` nodes.
+fn train_on_gpu_shared(gpu: &Gpu, ds: &Dataset, p: &Params, shared: usize) -> Forest {
+    let trainer = Trainer::new(ds, p).unwrap();
+    let grower = trainer.level_grower().unwrap();
+    let mut levels = backend(gpu, &trainer);
+    levels.set_shared_max_nodes(shared);
+    let trees: Vec<_> = (0..p.n_estimators)
+        .map(|t| trainer.build_tree_levels(t, &grower, &mut levels).unwrap())
+        .collect();
+    trainer.assemble(&trees, None)
+}
+
 fn bytes(f: &Forest) -> Vec<u8> {
     forest::model::to_bytes(f).unwrap()
 }
@@ -83,6 +96,12 @@ fn gpu_trained_forests_are_the_cpu_backends_bit_for_bit() {
             bytes(&train_on_gpu(&gpu, &ds, &p, None)),
             bytes(&on_gpu),
             "{name}: two GPU runs"
+        );
+        // The workgroup-memory kernel for levels of up to 8 nodes.
+        assert_eq!(
+            bytes(&train_on_gpu_shared(&gpu, &ds, &p, 8)),
+            bytes(&on_gpu),
+            "{name}: workgroup memory"
         );
         // Large nodes on the device, small ones on the CPU: the same trees.
         assert_eq!(
@@ -154,4 +173,61 @@ fn bad_requests_are_gpu_errors_not_garbage() {
     let (h, r) = levels.level_histograms(&[], &[0]).unwrap();
     assert!(h.is_empty());
     assert_eq!(r, ranks);
+}
+
+/// The workgroup-memory kernel (used on hardware adapters for the few nodes
+/// of the top levels) gives the CPU backend's histograms and ranges, forced
+/// on here: for the root of 100 000 rows (25 blocks), then for levels of 2
+/// and 4 nodes asked for in any order, with and without ranges.
+#[test]
+fn the_workgroup_memory_kernel_gives_the_same_histograms() {
+    let Some(gpu) = gpu() else { return };
+    let (x, y) = common::friedman1(&mut forest::rng::Rng::new(3), 100_000);
+    let ds = Dataset::new(y.len(), 10, &x, &y).unwrap();
+    let trainer = Trainer::new(&ds, &params(1)).unwrap();
+    let mut dev = backend(&gpu, &trainer);
+    dev.set_shared_max_nodes(4);
+    let mut cpu = CpuLevels::new(trainer.binned().unwrap(), 10, trainer.ranks());
+    // Out-of-bag rows, and weighted targets of both signs whose low words
+    // carry often; their sums stay within i64, as FixedPoint keeps them.
+    let w: Vec<u32> = (0..y.len()).map(|i| (i % 3) as u32).collect();
+    let wy: Vec<i64> = (0..y.len())
+        .map(|i| (i as i64 * 7919 % 1_000_003 - 500_000) * (1 << 24) * i64::from(w[i]))
+        .collect();
+    dev.start_tree(&w, &wy).unwrap();
+    cpu.start_tree(&w, &wy).unwrap();
+    let split = |feature, last_left, left| Move {
+        feature,
+        last_left,
+        left,
+        right: left + 1,
+    };
+    let levels = [
+        (vec![], vec![(vec![0u32], vec![0u32])]),
+        (
+            vec![split(0, 100, 0)],
+            vec![
+                (vec![0, 1], vec![0, 1]),
+                (vec![1], vec![0, 1]),
+                (vec![1, 0], vec![]),
+            ],
+        ),
+        (
+            vec![split(3, 50, 0), split(5, 200, 2)],
+            vec![(vec![0, 1, 2, 3], vec![3, 1]), (vec![3, 2], vec![0])],
+        ),
+    ];
+    for (moves, calls) in levels {
+        if !moves.is_empty() {
+            dev.next_level(&moves).unwrap();
+            cpu.next_level(&moves).unwrap();
+        }
+        for (nodes, ranges) in calls {
+            let (mut h1, mut r1, mut h2, mut r2) = (vec![], vec![], vec![], vec![]);
+            dev.histograms(&nodes, &ranges, &mut h1, &mut r1).unwrap();
+            cpu.histograms(&nodes, &ranges, &mut h2, &mut r2).unwrap();
+            assert!(h1 == h2, "{nodes:?}: the histograms differ");
+            assert_eq!(r1, r2, "{nodes:?}: the ranges differ");
+        }
+    }
 }
