@@ -91,6 +91,18 @@ pub struct Bin {
     pub wy: i64,
 }
 
+impl Bin {
+    /// A bin from the four u32 words a device and the WIT hold it in:
+    /// rows, weight, and the low and high words of `wy`.
+    pub fn from_words(w: [u32; 4]) -> Bin {
+        Bin {
+            rows: w[0],
+            w: w[1],
+            wy: ((u64::from(w[3]) << 32) | u64::from(w[2])) as i64,
+        }
+    }
+}
+
 /// Where the rows of one node of a level go at the level's end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Move {
@@ -306,17 +318,18 @@ impl LevelBackend for CpuLevels<'_> {
 /// A node's children have no more rows than it has, so once a level has no
 /// node for the device, the rest of the tree is the CPU's: the device hears
 /// nothing more of it (nor of a tree whose root is small).
-pub struct Hybrid<'b, D> {
+pub struct Hybrid<'m, 'b, D> {
     pub device: D,
-    mirror: CpuLevels<'b>,
+    /// The caller's CPU backend (its buffers serve tree after tree).
+    mirror: &'m mut CpuLevels<'b>,
     /// Nodes with more rows than this go to the device.
     min_rows: usize,
     /// Whether the device follows the current tree.
     active: bool,
 }
 
-impl<'b, D: LevelBackend> Hybrid<'b, D> {
-    pub fn new(device: D, mirror: CpuLevels<'b>, min_rows: usize) -> Self {
+impl<'m, 'b, D: LevelBackend> Hybrid<'m, 'b, D> {
+    pub fn new(device: D, mirror: &'m mut CpuLevels<'b>, min_rows: usize) -> Self {
         Hybrid {
             device,
             mirror,
@@ -330,7 +343,7 @@ impl<'b, D: LevelBackend> Hybrid<'b, D> {
     }
 }
 
-impl<D: LevelBackend> LevelBackend for Hybrid<'_, D> {
+impl<D: LevelBackend> LevelBackend for Hybrid<'_, '_, D> {
     type Error = D::Error;
 
     fn start_tree(&mut self, weights: &[u32], wy: &[i64]) -> Result<(), D::Error> {
@@ -736,7 +749,7 @@ impl Kept {
     }
 }
 
-/// A level's working memory, reused from level to level and tree to tree.
+/// A tree's working memory, reused from level to level.
 #[derive(Default)]
 struct Buffers {
     /// The current chunk's built histograms and rank ranges.

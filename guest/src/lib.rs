@@ -280,11 +280,8 @@ impl forest::LevelBackend for ImportLevels<'_> {
                 ranges_of.len()
             )));
         }
-        hist.extend(h.bins.chunks_exact(4).map(|b| forest::Bin {
-            rows: b[0],
-            w: b[1],
-            wy: ((u64::from(b[3]) << 32) | u64::from(b[2])) as i64,
-        }));
+        let bins = h.bins.chunks_exact(4);
+        hist.extend(bins.map(|b| forest::Bin::from_words([b[0], b[1], b[2], b[3]])));
         ranks.extend(h.ranges.chunks_exact(2).map(|r| [r[0], r[1]]));
         Ok(())
     }
@@ -352,22 +349,17 @@ impl Trainer {
 
     /// Tree `t`: on the GPU while it serves (a failure under `auto` moves
     /// this tree and the rest to the CPU: the same trees), else on the CPU.
+    /// The GPU's trees are `cpu`'s level-wise ones (splitter `level`): its
+    /// grower decides them and its CPU backend mirrors the device's rows.
     fn tree(&self, t: u32, cpu: &mut forest::Grower) -> Result<forest::Nodes, GrowError> {
         let mut on_gpu = self.gpu.borrow_mut();
-        if let Some(g) = on_gpu.as_ref() {
-            let binned = self.trainer.binned().expect("level bins its features");
-            let nf = self.trainer.n_features();
+        if let (Some(g), forest::Grower::Levels(grower, mirror)) = (on_gpu.as_ref(), &mut *cpu) {
             let device = ImportLevels {
                 set: &g.set,
-                node_bins: nf * forest::MAX_BINS,
+                node_bins: self.trainer.n_features() * forest::MAX_BINS,
             };
-            let mirror = forest::CpuLevels::new(binned, nf, self.trainer.ranks());
             let mut both = forest::Hybrid::new(device, mirror, g.node_min_rows as usize);
-            let grower = self
-                .trainer
-                .level_grower()
-                .expect("level bins its features");
-            match self.trainer.build_tree_levels(t, &grower, &mut both) {
+            match self.trainer.build_tree_levels(t, grower, &mut both) {
                 Ok(nodes) => return Ok(nodes),
                 Err(e) if self.device == wit::Device::Auto => {
                     *self.note.borrow_mut() = Some(format!(

@@ -38,7 +38,8 @@ fn on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params, min_rows: usize) -> Forest {
         trainer.ranks(),
     );
     let levels = GpuLevels::new(gpu, nf, binned.codes(), ranks).unwrap();
-    let mut both = Hybrid::new(levels, CpuLevels::new(binned, nf, ranks), min_rows);
+    let mut mirror = CpuLevels::new(binned, nf, ranks);
+    let mut both = Hybrid::new(levels, &mut mirror, min_rows);
     let trees: Vec<_> = (0..p.n_estimators)
         .map(|t| trainer.build_tree_levels(t, &grower, &mut both).unwrap())
         .collect();

@@ -151,8 +151,8 @@ pub struct GpuLevels<'g> {
 /// resource).
 pub type TrainingSet = GpuLevels<'static>;
 
-/// Bytes of histograms one `histograms` call may ask for: a level larger
-/// than this is asked for in chunks (the forest crate's are 64 MiB).
+/// Bytes of histograms one `histograms` call may ask for (the forest
+/// crate asks for a level in chunks of at most 32 MiB).
 pub const MAX_CALL_HIST_BYTES: u64 = 256 << 20;
 
 impl<'g> GpuLevels<'g> {
@@ -318,14 +318,28 @@ impl<'g> GpuLevels<'g> {
         }
     }
 
-    /// The histograms of the current level's `nodes` and the target-rank
-    /// ranges of its nodes `ranges_of` (the `gpu-training-set.histograms`
-    /// call).
+    /// [`GpuLevels::level_histogram_words`] as bins and ranges.
     pub fn level_histograms(
         &self,
         nodes: &[u32],
         ranges_of: &[u32],
     ) -> Result<(Vec<Bin>, Vec<[u32; 2]>)> {
+        let (bins, ranges) = self.level_histogram_words(nodes, ranges_of)?;
+        let bins = bins.chunks_exact(4);
+        let bins = bins.map(|b| Bin::from_words([b[0], b[1], b[2], b[3]]));
+        let ranges = ranges.chunks_exact(2).map(|r| [r[0], r[1]]);
+        Ok((bins.collect(), ranges.collect()))
+    }
+
+    /// The histograms of the current level's `nodes` and the target-rank
+    /// ranges of its nodes `ranges_of`, as the device holds them and the
+    /// `gpu-training-set.histograms` call returns them: four words per bin,
+    /// two per range.
+    pub fn level_histogram_words(
+        &self,
+        nodes: &[u32],
+        ranges_of: &[u32],
+    ) -> Result<(Vec<u32>, Vec<u32>)> {
         let tree = self.tree()?;
         let slot_of = slots(tree.level_len, nodes, ranges_of)?;
         if nodes.is_empty() && ranges_of.is_empty() {
@@ -348,21 +362,16 @@ impl<'g> GpuLevels<'g> {
             gpu.queue().submit([encoder.finish()])
         })?;
         let what = format!("{} histograms", nodes.len());
+        // The buffers are never empty (a binding needs some size): only the
+        // words asked for.
         let bins = gpu.read_back_bytes(&hist_back, submission.clone(), &what)?;
-        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&bins);
-        let hist = words
-            .chunks_exact(4)
-            .take(nodes.len() * self.n_features as usize * MAX_BINS)
-            .map(|b| Bin {
-                rows: b[0],
-                w: b[1],
-                wy: ((u64::from(b[3]) << 32) | u64::from(b[2])) as i64,
-            })
-            .collect();
-        let range_bytes = gpu.read_back_bytes(&ranges_back, submission, &what)?;
-        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&range_bytes);
-        let ranges = words.chunks_exact(2).take(ranges_of.len());
-        Ok((hist, ranges.map(|r| [r[0], r[1]]).collect()))
+        let bins = &bins[..nodes.len() * self.n_features as usize * MAX_BINS * 16];
+        let ranges = gpu.read_back_bytes(&ranges_back, submission, &what)?;
+        let ranges = &ranges[..ranges_of.len() * 8];
+        Ok((
+            bytemuck::pod_collect_to_vec(bins),
+            bytemuck::pod_collect_to_vec(ranges),
+        ))
     }
 }
 

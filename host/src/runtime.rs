@@ -221,8 +221,13 @@ pub fn gpu_auto_min_rows(info: &gpu::AdapterInfo) -> Result<u32> {
 /// (see [`gpu_train::auto_min_train_rows`]);
 /// `WASM_FOREST_GPU_MIN_TRAIN_ROWS` overrides it.
 pub fn gpu_auto_min_train_rows(info: &gpu::AdapterInfo) -> Result<u32> {
-    let set = rows_override("WASM_FOREST_GPU_MIN_TRAIN_ROWS")?;
+    let set = gpu_min_train_rows_override()?;
     Ok(set.unwrap_or_else(|| gpu_train::auto_min_train_rows(info)))
+}
+
+/// `WASM_FOREST_GPU_MIN_TRAIN_ROWS` as a row count (see [`rows_override`]).
+fn gpu_min_train_rows_override() -> Result<Option<u32>> {
+    rows_override("WASM_FOREST_GPU_MIN_TRAIN_ROWS")
 }
 
 /// Nodes with more rows than this get their histograms from the GPU in GPU
@@ -379,19 +384,12 @@ impl gpu_wit::HostGpuTrainingSet for HostState {
     ) -> Result<gpu_wit::LevelHistograms, gpu_wit::GpuError> {
         let t = Instant::now();
         let set = self.table.get(&set).map_err(table_error)?;
-        let (hist, ranges) = set
-            .level_histograms(&nodes, &ranges_of)
+        let (bins, ranges) = set
+            .level_histogram_words(&nodes, &ranges_of)
             .map_err(gpu_to_wit)?;
         self.gpu_stats.train += t.elapsed();
         self.gpu_stats.histograms += nodes.len() as u64;
-        let bins = hist
-            .iter()
-            .flat_map(|b| [b.rows, b.w, b.wy as u32, (b.wy >> 32) as u32])
-            .collect();
-        Ok(gpu_wit::LevelHistograms {
-            bins,
-            ranges: ranges.into_iter().flatten().collect(),
-        })
+        Ok(gpu_wit::LevelHistograms { bins, ranges })
     }
 
     fn next_level(
@@ -554,7 +552,7 @@ impl Runtime {
     pub fn allow_gpu(&mut self, allowed: bool) -> Result<()> {
         if allowed {
             gpu_min_rows_override()?;
-            rows_override("WASM_FOREST_GPU_MIN_TRAIN_ROWS")?;
+            gpu_min_train_rows_override()?;
             gpu_node_min_rows()?;
         }
         self.gpu_allowed = allowed;

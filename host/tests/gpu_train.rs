@@ -54,8 +54,8 @@ fn train_on_gpu(gpu: &Gpu, ds: &Dataset, p: &Params, hybrid: Option<usize>) -> F
         }
         Some(min_rows) => {
             let binned = trainer.binned().unwrap();
-            let mirror = CpuLevels::new(binned, trainer.n_features(), trainer.ranks());
-            let mut both = Hybrid::new(levels, mirror, min_rows);
+            let mut mirror = CpuLevels::new(binned, trainer.n_features(), trainer.ranks());
+            let mut both = Hybrid::new(levels, &mut mirror, min_rows);
             (0..p.n_estimators)
                 .map(|t| trainer.build_tree_levels(t, &grower, &mut both).unwrap())
                 .collect()
