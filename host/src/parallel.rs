@@ -79,6 +79,22 @@ pub struct Trained {
     pub gpu_time: Duration,
     /// Node histograms the GPU built, over all workers.
     pub gpu_histograms: u64,
+    /// Where the time went.
+    pub phases: TrainPhases,
+}
+
+/// A training run's phases as the host measures them: each worker
+/// instantiates its sandbox, hands it the data and grows its trees; the
+/// first three are the slowest worker's (the workers run side by side).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrainPhases {
+    pub instantiate: Duration,
+    /// `trainer.start-on`: lifting the data into the sandbox and checking it.
+    pub copy_in: Duration,
+    /// The `trainer.grow` calls, their part bytes included.
+    pub grow: Duration,
+    /// The host merging the parts into the model bytes.
+    pub merge: Duration,
 }
 
 impl Trained {
@@ -256,11 +272,14 @@ pub fn train(
     let model_bytes = ModelBytes::default();
     let memory_need = training_bytes(data, params);
     let done = run_workers(n_workers, |w| {
+        let t = Instant::now();
         let mut job = rt.instantiate(memory_need)?;
         if let Some(p) = &progress {
             job.report_progress(p.clone(), w);
         }
+        let instantiate = t.elapsed();
         let trainer = job.start_trainer(data, params, device)?;
+        let copy_in = t.elapsed() - instantiate;
         let parts = if total == 0 {
             // One grow call lets the guest say what is wrong.
             vec![job.grow_part(&trainer, (0, 0), 0, 0)?]
@@ -277,6 +296,12 @@ pub fn train(
         };
         let placement = job.placement(&trainer)?;
         job.drop_trainer(trainer)?;
+        let phases = TrainPhases {
+            instantiate,
+            copy_in,
+            grow: t.elapsed() - instantiate - copy_in,
+            merge: Duration::ZERO,
+        };
         // The instance (and its memory) goes with this thread.
         let gpu = job.gpu_stats();
         Ok((
@@ -284,8 +309,16 @@ pub fn train(
             parts,
             placement,
             (gpu.train, gpu.histograms),
+            phases,
         ))
     })?;
+    let slowest = |f: fn(&TrainPhases) -> Duration| done.iter().map(|d| f(&d.4)).max();
+    let mut phases = TrainPhases {
+        instantiate: slowest(|p| p.instantiate).unwrap_or_default(),
+        copy_in: slowest(|p| p.copy_in).unwrap_or_default(),
+        grow: slowest(|p| p.grow).unwrap_or_default(),
+        merge: Duration::ZERO,
+    };
     let grow_calls = done.iter().map(|d| d.1.len()).sum();
     let peaks: Vec<usize> = done.iter().map(|d| d.0).collect();
     let gpu_time = done.iter().map(|d| d.3.0).sum();
@@ -295,13 +328,15 @@ pub fn train(
     let t = Instant::now();
     let model = forest::part::merge_bytes(parts)
         .map_err(|e| anyhow!("the sandboxed workers returned parts that do not merge: {e}"))?;
+    phases.merge = t.elapsed();
     Ok(Trained {
         model,
         workers: n_workers,
         peak_memory: peaks.iter().sum(),
         peak_worker_memory: peaks.iter().copied().max().unwrap_or(0),
         grow_calls,
-        merge: t.elapsed(),
+        merge: phases.merge,
+        phases,
         placements,
         gpu_time,
         gpu_histograms,

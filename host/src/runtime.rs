@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use forest::LevelBackend;
 use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceAny};
 use wasmtime::{Config, Engine, ResourceLimiter, Store};
@@ -1120,34 +1120,51 @@ impl Job {
     ) -> anyhow::Error {
         let state = self.store.data();
         let detail = watchdog::output_detail(&state.output);
-        match e.downcast_ref::<wasmtime::Trap>() {
-            _ if state.limiter.refused => anyhow!(
-                "{what}: the component exceeded the {} memory limit (see --max-memory){detail}",
-                limit_text(self.max_memory)
+        let (kind, message) = match e.downcast_ref::<wasmtime::Trap>() {
+            _ if state.limiter.refused => (
+                FaultKind::MemoryLimit,
+                format!(
+                    "{what}: the component exceeded the {} memory limit (see --max-memory){detail}",
+                    limit_text(self.max_memory)
+                ),
             ),
-            Some(wasmtime::Trap::Interrupt) => {
-                anyhow!("{}{detail}", timeout_text(what, self.limits.timeout))
-            }
-            Some(wasmtime::Trap::OutOfFuel) => anyhow!(
-                "{what}: the component ran out of fuel after {} units (see --fuel){detail}",
-                self.limits.fuel.unwrap_or_default()
+            Some(wasmtime::Trap::Interrupt) => (
+                FaultKind::Timeout,
+                format!("{}{detail}", timeout_text(what, self.limits.timeout)),
             ),
-            Some(wasmtime::Trap::StackOverflow) => anyhow!(
-                "{what}: the component overflowed its {} MiB stack{detail}",
-                MAX_WASM_STACK >> 20
+            Some(wasmtime::Trap::OutOfFuel) => (
+                FaultKind::OutOfFuel,
+                format!(
+                    "{what}: the component ran out of fuel after {} units (see --fuel){detail}",
+                    self.limits.fuel.unwrap_or_default()
+                ),
             ),
-            Some(trap) => anyhow!("{what}: the component trapped: {trap}{detail}"),
+            Some(wasmtime::Trap::StackOverflow) => (
+                FaultKind::Trap,
+                format!(
+                    "{what}: the component overflowed its {} MiB stack{detail}",
+                    MAX_WASM_STACK >> 20
+                ),
+            ),
+            Some(trap) => (
+                FaultKind::Trap,
+                format!("{what}: the component trapped: {trap}{detail}"),
+            ),
             None if e
                 .to_string()
                 .contains("fuel allocated for hostcalls has been exhausted") =>
             {
-                anyhow!(
-                    "{what}: the component returned more than the expected {} KiB of results; refused{detail}",
-                    result_bytes.saturating_add(SMALL_RESULT_BYTES) >> 10
+                (
+                    FaultKind::Trap,
+                    format!(
+                        "{what}: the component returned more than the expected {} KiB of results; refused{detail}",
+                        result_bytes.saturating_add(SMALL_RESULT_BYTES) >> 10
+                    ),
                 )
             }
-            None => anyhow::Error::from(e).context(format!("{what} failed{detail}")),
-        }
+            None => return anyhow::Error::from(e).context(format!("{what} failed{detail}")),
+        };
+        SandboxFault { kind, message }.into()
     }
 
     /// Peak linear memory of this instance so far, bytes.
@@ -1380,6 +1397,36 @@ fn to_wit(p: &forest::Params) -> Params {
         },
     }
 }
+
+/// Why the sandbox stopped a call: embedders react by kind (the Python
+/// package raises a different exception for each); the message is the
+/// command line's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The call outlived its wall-clock budget (`OnTimeout::Trap`).
+    Timeout,
+    /// The component asked for more linear memory than its cap.
+    MemoryLimit,
+    /// The call used up its fuel.
+    OutOfFuel,
+    /// Any other trap: a bug or a hostile component.
+    Trap,
+}
+
+/// A call the sandbox stopped (see [`FaultKind`]).
+#[derive(Debug)]
+pub struct SandboxFault {
+    pub kind: FaultKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for SandboxFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SandboxFault {}
 
 /// A `forest-error` from the guest, as a host error.
 #[derive(Debug)]

@@ -1,0 +1,110 @@
+"""The Python package and the wasm-forest CLI share one model format and one
+training: the same seed gives the same bytes, and files cross both ways."""
+
+import pickle
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from wasm_forest import ModelFileError, RandomForestRegressor
+
+DIABETES_MSE = "2992.4867"  # the brief's workload: 200 trees, max_depth 16, seed 42
+
+
+def cli_train(cli, out, *args):
+    subprocess.run(
+        [cli, "train", "--train", str(REPO / "data" / "diabetes_train.csv"), "--out", str(out), *args],
+        check=True,
+        capture_output=True,
+    )
+    return out.read_bytes()
+
+
+def test_fit_gives_the_cli_model_bytes(diabetes, cli, tmp_path):
+    X, y, X_test, y_test = diabetes
+    model = RandomForestRegressor(n_estimators=200, max_depth=16, random_state=42).fit(X, y)
+    expected = cli_train(cli, tmp_path / "cli.model", "--seed", "42", "--n-estimators", "200", "--max-depth", "16")
+    assert model.model_bytes_ == expected
+    assert f"{np.mean((model.predict(X_test) - y_test) ** 2):.4f}" == DIABETES_MSE
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_other_parameters_and_workers_give_the_cli_bytes(diabetes, cli, tmp_path, workers):
+    X, y, _, _ = diabetes
+    est = RandomForestRegressor(
+        n_estimators=7, max_features="sqrt", min_samples_leaf=3, max_samples=0.5,
+        splitter="exact", random_state=7, n_workers=workers,
+    )
+    expected = cli_train(
+        cli, tmp_path / "cli.model", "--seed", "7", "--n-estimators", "7", "--max-features", "sqrt",
+        "--min-samples-leaf", "3", "--max-samples", "0.5", "--splitter", "exact",
+    )
+    assert est.fit(X, y).model_bytes_ == expected
+
+
+def test_a_python_model_predicts_in_the_cli(diabetes, cli, tmp_path):
+    X, y, X_test, _ = diabetes
+    model = RandomForestRegressor(n_estimators=20, random_state=1).fit(X, y)
+    model.save(tmp_path / "py.model")
+    out = tmp_path / "pred.csv"
+    subprocess.run(
+        [cli, "predict", "--model", str(tmp_path / "py.model"), "--input",
+         str(REPO / "data" / "diabetes_test.csv"), "--out", str(out)],
+        check=True, capture_output=True,
+    )
+    lines = out.read_text().split()
+    assert lines[0] == "prediction" and len(lines) == 1 + len(X_test)
+    np.testing.assert_allclose([float(v) for v in lines[1:]], model.predict(X_test), rtol=1e-15)
+
+
+def test_a_cli_model_loads_in_python(diabetes, cli, tmp_path):
+    X, y, X_test, _ = diabetes
+    cli_train(cli, tmp_path / "cli.model", "--seed", "5", "--n-estimators", "10", "--max-depth", "6")
+    loaded = RandomForestRegressor.load(tmp_path / "cli.model", n_workers=1)
+    assert loaded.get_params()["n_estimators"] == 10
+    assert loaded.get_params()["max_depth"] == 6
+    assert loaded.get_params()["random_state"] == 5
+    assert list(loaded.feature_names_in_) == list(X.columns)
+    refit = RandomForestRegressor(**loaded.get_params()).fit(X, y)
+    assert refit.model_bytes_ == loaded.model_bytes_
+    np.testing.assert_array_equal(refit.predict(X_test), loaded.predict(X_test))
+
+
+def test_pickle_round_trip_keeps_the_model(diabetes):
+    X, y, X_test, _ = diabetes
+    model = RandomForestRegressor(n_estimators=10, random_state=3).fit(X, y)
+    back = pickle.loads(pickle.dumps(model))
+    assert back.model_bytes_ == model.model_bytes_
+    assert back.get_params() == model.get_params()
+    np.testing.assert_array_equal(back.predict(X_test), model.predict(X_test))
+
+
+def test_a_damaged_pickle_or_file_is_refused(diabetes, tmp_path):
+    X, y, _, _ = diabetes
+    model = RandomForestRegressor(n_estimators=3, random_state=3).fit(X, y)
+    state = model.__getstate__()
+    state["model_bytes_"] = state["model_bytes_"][:-9] + b"\x00" * 9
+    broken = RandomForestRegressor.__new__(RandomForestRegressor)
+    with pytest.raises(ValueError, match="invalid model"):
+        broken.__setstate__(state)
+    (tmp_path / "not.model").write_text("a,b\n1,2\n")
+    with pytest.raises(ModelFileError, match="not.model is not a usable model"):
+        RandomForestRegressor.load(tmp_path / "not.model")
+    with pytest.raises(ModelFileError, match="missing.model"):
+        RandomForestRegressor.load(tmp_path / "missing.model")
+
+
+def test_save_keeps_a_symlink_and_replaces_its_target(diabetes, tmp_path):
+    X, y, _, _ = diabetes
+    model = RandomForestRegressor(n_estimators=2, random_state=0).fit(X, y)
+    target = tmp_path / "models" / "current.model"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    link = tmp_path / "link.model"
+    link.symlink_to(target)
+    model.save(link)
+    assert link.is_symlink()
+    assert target.read_bytes() == model.model_bytes_
+    assert sorted(p.name for p in target.parent.iterdir()) == ["current.model"]  # no temp file left

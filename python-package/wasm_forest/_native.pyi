@@ -1,0 +1,61 @@
+"""The compiled part (Rust, PyO3): the wasm-forest host library. Used by the
+estimator; its inputs are already validated and converted there."""
+
+from os import PathLike
+from typing import Callable, Mapping, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+class Sandbox(TypedDict):
+    n_workers: int | None
+    device: str  # "cpu", "gpu" or "auto"
+    max_memory_mib: int | None
+    timeout_s: float | None
+
+class Params(TypedDict):
+    n_estimators: int
+    max_depth: int | None
+    min_samples_split: int
+    min_samples_leaf: int
+    max_features: str  # "all", "sqrt", "log2", a count or a fraction
+    bootstrap: bool
+    max_samples: str | None  # a count or a fraction
+    seed: int
+    splitter: str  # "auto", "exact", "hist" or "level"
+
+class Info(TypedDict):
+    n_trees: int
+    n_nodes: int
+    n_leaves: int
+    max_depth: int
+    n_features: int
+    feature_names: list[str] | None
+    target_name: str | None
+    n_train_rows: int
+    params: Params
+
+def train(
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.float64],
+    params: Params,
+    sandbox: Sandbox,
+    names: tuple[list[str] | None, str | None],
+    progress: Callable[[int], object] | None = None,
+) -> tuple[bytes, Mapping[str, float], tuple[str, str | None]]:
+    """Trains in the sandbox: (model bytes, phase seconds, (device, note))."""
+
+class Model:
+    """Model bytes, validated by loading them into a sandbox."""
+
+    def __init__(self, bytes: bytes, sandbox: Sandbox) -> None: ...
+    def predict(self, x: npt.NDArray[np.float32], sandbox: Sandbox) -> bytes:
+        """Float64 little-endian predictions, one per row."""
+    def to_bytes(self) -> bytes: ...
+    def info(self) -> Info: ...
+
+def save_model(path: str | PathLike[str], bytes: bytes) -> None: ...
+def read_model(path: str | PathLike[str]) -> bytes: ...
+def default_workers() -> int: ...
