@@ -5,7 +5,9 @@ RAPIDS cuML (GPU) RandomForestRegressor on the very CSVs the host uses.
     python3 python/reference.py --system sklearn-1 --train data/diabetes_train.csv \
         --test data/diabetes_test.csv --json out.json
 
-Systems: sklearn-1 (n_jobs=1), sklearn-all (n_jobs=-1), cuml (GPU; FIL inference).
+Systems: sklearn-1 (n_jobs=1), sklearn-all (n_jobs=-1), cuml (GPU; FIL inference), and
+wasm-py: this project's own Python package (wasm_forest, python-package/) where it is
+installed, i.e. the sandboxed forest as a Python user calls it.
 Each system runs one warm-up fit+predict, then --repeat timed ones. It prints
 [TRAINING] / [INFERENCE] status lines and writes its figures as JSON: per-iteration
 seconds for train and predict, the MSE, and the process's peak RSS (run one
@@ -27,7 +29,7 @@ import time
 
 import numpy as np
 
-SYSTEMS = ("sklearn-1", "sklearn-all", "cuml")
+SYSTEMS = ("sklearn-1", "sklearn-all", "cuml", "wasm-py")
 
 
 def load_csv(path, target):
@@ -82,8 +84,39 @@ def cuml_unavailable_reason():
     return None
 
 
+def wasm_py_unavailable_reason():
+    """None if the wasm_forest package imports, else why not."""
+    try:
+        import wasm_forest  # noqa: F401
+    except ImportError as e:
+        return f"wasm_forest is not installed ({e}; pip install ./python-package)"
+    return None
+
+
+def unavailable_reason(system):
+    if system == "cuml":
+        return cuml_unavailable_reason()
+    if system == "wasm-py":
+        return wasm_py_unavailable_reason()
+    return None
+
+
 def make_model(system, a):
     common = dict(n_estimators=a.n_estimators, max_depth=a.max_depth, random_state=a.seed)
+    if system == "wasm-py":
+        from wasm_forest import RandomForestRegressor
+
+        return RandomForestRegressor(
+            **common,
+            min_samples_split=a.min_samples_split,
+            min_samples_leaf=a.min_samples_leaf,
+            max_features=parse_max_features(a.max_features),
+            bootstrap=a.bootstrap,
+            max_samples=parse_max_samples(a.max_samples),
+            splitter=a.splitter,
+            n_workers=a.workers,
+            device="cpu",
+        )
     if system == "cuml":
         from cuml.ensemble import RandomForestRegressor
 
@@ -121,6 +154,8 @@ class Reference:
             X_train, X_test = X_train.astype(np.float32), X_test.astype(np.float32)
             y_train = y_train.astype(np.float32)
             self.device, label = "gpu", "cuML RandomForestRegressor (GPU, FIL inference)"
+        elif system == "wasm-py":
+            self.device, label = "cpu", "wasm_forest RandomForestRegressor (in the wasm sandbox, from Python)"
         else:
             self.device = "cpu"
             label = f"scikit-learn RandomForestRegressor (CPU, n_jobs={1 if system == 'sklearn-1' else -1})"
@@ -155,6 +190,10 @@ class Reference:
             import cuml
 
             version = f"cuML {cuml.__version__}"
+        elif self.system == "wasm-py":
+            import wasm_forest
+
+            version = f"wasm_forest {wasm_forest.__version__}"
         return {
             "system": self.system,
             "device": self.device,
@@ -227,21 +266,22 @@ def main(argv=None):
     ap.add_argument("--bootstrap", type=lambda v: v.lower() == "true", default=True)
     ap.add_argument("--max-samples", default=None)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--splitter", default="auto", help="wasm-py only")
+    ap.add_argument("--workers", type=int, default=None, help="wasm-py only (default: the host's)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", default=None, help="write the figures here")
     ap.add_argument("--serve", action="store_true", help="take fit/predict/done commands on stdin")
     a = ap.parse_args(argv)
 
-    if a.system == "cuml":
-        reason = cuml_unavailable_reason()
-        if reason:
-            print(f"[SKIP] cuml: {reason}")
-            result = {"system": "cuml", "skipped": reason}
-            if a.serve:
-                print("@@ " + json.dumps(result), flush=True)
-            if a.json:
-                write_json(a.json, result)
-            return 0
+    reason = unavailable_reason(a.system)
+    if reason:
+        print(f"[SKIP] {a.system}: {reason}")
+        result = {"system": a.system, "skipped": reason}
+        if a.serve:
+            print("@@ " + json.dumps(result), flush=True)
+        if a.json:
+            write_json(a.json, result)
+        return 0
     if a.serve:
         serve(a.system, a)
         return 0

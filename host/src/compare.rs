@@ -179,7 +179,7 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     // Python first, so that its imports and CSV parsing are over before
     // anything is timed.
     let csvs = (data.train_csv.as_path(), data.test_csv.as_path());
-    let mut pythons = start_pythons(args, csvs, &params, &mut skipped)?;
+    let mut pythons = start_pythons(args, csvs, (&params, workers), &mut skipped)?;
     let gpu_name = gpu_adapter(args, &mut skipped)?;
     sandbox_phases(rt, &mut rec, &data.train_ds, &params, repeat)?;
     let gpu_train = gpu_trains(gpu_name.is_some(), &params, &mut skipped);
@@ -273,7 +273,7 @@ fn print_header(dataset: &str, (train, test): (&Xy, &Xy), params: &Params, repea
 fn start_pythons(
     args: &CompareArgs,
     (train_csv, test_csv): (&Path, &Path),
-    params: &Params,
+    (params, workers): (&Params, usize),
     skipped: &mut Vec<(String, String)>,
 ) -> Result<Vec<PythonServer>> {
     let mut pythons = Vec::new();
@@ -289,9 +289,9 @@ fn start_pythons(
         skipped.push(("python".to_string(), reason));
         return Ok(pythons);
     }
-    for system in ["sklearn-1", "sklearn-all", "cuml"] {
+    for system in ["sklearn-1", "sklearn-all", "cuml", "wasm-py"] {
         println!("[PYTHON] Starting {system}...");
-        match PythonServer::start(args, system, train_csv, test_csv, params)? {
+        match PythonServer::start(args, system, (train_csv, test_csv), (params, workers))? {
             Ok(server) => pythons.push(server),
             Err(reason) => {
                 println!("[PYTHON] {system} skipped: {reason}");

@@ -58,9 +58,8 @@ impl PythonServer {
     pub fn start(
         args: &CompareArgs,
         system: &str,
-        train: &Path,
-        test: &Path,
-        p: &Params,
+        (train, test): (&Path, &Path),
+        (p, workers): (&Params, usize),
     ) -> Result<Result<PythonServer, String>> {
         use std::process::Stdio;
         let dir = tempfile::tempdir()
@@ -83,7 +82,10 @@ impl PythonServer {
             .args(["--min-samples-leaf", &p.min_samples_leaf.to_string()])
             .args(["--max-features", &p.max_features.to_string()])
             .args(["--bootstrap", if p.bootstrap { "true" } else { "false" }])
-            .args(["--seed", &p.seed.to_string()]);
+            .args(["--seed", &p.seed.to_string()])
+            // For wasm-py, the sandboxed forest from Python: the same model.
+            .args(["--splitter", &p.splitter.to_string()])
+            .args(["--workers", &workers.to_string()]);
         if let Some(t) = &args.target {
             cmd.args(["--target", t]);
         }

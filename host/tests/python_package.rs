@@ -102,6 +102,7 @@ fn python_package_tests() {
         return;
     }
     let site = install_wheel();
+    compare_runs_the_package(&site);
     let out = Command::new(python())
         .args(["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"])
         .arg("python-package/tests")
@@ -122,6 +123,50 @@ fn python_package_tests() {
              SCIPY_ARRAY_API=1 and an estimator that declares array-API support, may be)"
         );
     }
+}
+
+/// `compare` runs the package as its `wasm-py` system when the Python it
+/// starts imports it: the same model as the `wasm` row, so the same MSE.
+fn compare_runs_the_package(site: &Path) {
+    let dir = tempfile_dir();
+    let json = dir.join("compare.json");
+    run(
+        Command::new(env!("CARGO_BIN_EXE_wasm-forest"))
+            .args([
+                "compare",
+                "--repeat",
+                "1",
+                "--n-estimators",
+                "10",
+                "--no-gpu",
+                "--json",
+            ])
+            .arg(&json)
+            .arg("--model-out")
+            .arg(dir.join("m.bin"))
+            .current_dir(repo())
+            .env("PYTHONPATH", site),
+        "wasm-forest compare with wasm_forest importable",
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let mse = |system: &str| {
+        report["systems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["system"] == system)
+            .unwrap_or_else(|| panic!("no {system} row in {report}"))["mse"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(mse("wasm-py"), mse("wasm"));
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = repo().join("target").join("python-package").join("compare");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Skips that are not ours to run: scikit-learn skips its array-API check
