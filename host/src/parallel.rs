@@ -255,9 +255,60 @@ pub fn train(
     rt: &Runtime,
     data: &Dataset,
     params: &forest::Params,
-    (device, workers): (Device, usize),
+    device: (Device, usize),
     progress: Option<Arc<TreeProgress>>,
 ) -> Result<Trained> {
+    let trees = (0, params.n_estimators);
+    let grown = grow_range(rt, data, params, device, trees, progress)?;
+    let t = Instant::now();
+    let model = forest::part::merge_bytes(grown.parts)
+        .map_err(|e| anyhow!("the sandboxed workers returned parts that do not merge: {e}"))?;
+    let phases = TrainPhases {
+        merge: t.elapsed(),
+        ..grown.phases
+    };
+    Ok(Trained {
+        model,
+        workers: grown.workers,
+        peak_memory: grown.peak_memory,
+        peak_worker_memory: grown.peak_worker_memory,
+        grow_calls: grown.grow_calls,
+        merge: phases.merge,
+        phases,
+        placements: grown.placements,
+        gpu_time: grown.gpu_time,
+        gpu_histograms: grown.gpu_histograms,
+    })
+}
+
+/// Trees of a training grown but not merged: what [`grow_range`] returns.
+pub struct Grown {
+    /// Part bytes, for [`forest::part::merge_bytes`] (with the parts of the
+    /// rest of the trees, if this was a range of them).
+    pub parts: Vec<Vec<u8>>,
+    pub workers: usize,
+    pub peak_memory: usize,
+    pub peak_worker_memory: usize,
+    pub grow_calls: usize,
+    pub placements: Vec<Placement>,
+    pub gpu_time: Duration,
+    pub gpu_histograms: u64,
+    /// `merge` is zero: nothing was merged.
+    pub phases: TrainPhases,
+}
+
+/// Grows trees `first..first + count` of the forest `params` describes over
+/// `workers` instances, as [`train`] grows all of them, and returns the
+/// parts unmerged: parts of disjoint ranges, grown anywhere (another
+/// process, another machine), merge into the very bytes of one [`train`].
+pub fn grow_range(
+    rt: &Runtime,
+    data: &Dataset,
+    params: &forest::Params,
+    (device, workers): (Device, usize),
+    (first, count): (u32, u32),
+    progress: Option<Arc<TreeProgress>>,
+) -> Result<Grown> {
     // Parameter errors once, before any instance starts, and not as one
     // worker's.
     params.check_for(data.n_rows as usize, data.n_features as usize)?;
@@ -266,9 +317,8 @@ pub fn train(
         data.target_name.as_deref(),
         data.n_features as usize,
     )?;
-    let total = params.n_estimators;
-    let n_workers = training_workers(total, workers);
-    let queue = TreeQueue::new(total, n_workers);
+    let n_workers = training_workers(count, workers);
+    let queue = TreeQueue::new(count, n_workers);
     let model_bytes = ModelBytes::default();
     let memory_need = training_bytes(data, params);
     let done = run_workers(n_workers, |w| {
@@ -280,17 +330,17 @@ pub fn train(
         let instantiate = t.elapsed();
         let trainer = job.start_trainer(data, params, device)?;
         let copy_in = t.elapsed() - instantiate;
-        let parts = if total == 0 {
+        let parts = if count == 0 {
             // One grow call lets the guest say what is wrong.
-            vec![job.grow_part(&trainer, (0, 0), 0, 0)?]
+            vec![job.grow_part(&trainer, (first, 0), 0, 0)?]
         } else {
-            queue.drain(|first, count, grown| {
+            queue.drain(|f, c, grown| {
                 if let Some(p) = &progress {
-                    p.claim(w, count);
+                    p.claim(w, c);
                 }
-                let part = job.grow_part(&trainer, (first, count), grown, total)?;
+                let part = job.grow_part(&trainer, (first + f, c), grown, count)?;
                 let size = part.len();
-                model_bytes.add(size, first + count)?;
+                model_bytes.add(size, f + c)?;
                 anyhow::Ok((part, size))
             })?
         };
@@ -313,33 +363,23 @@ pub fn train(
         ))
     })?;
     let slowest = |f: fn(&TrainPhases) -> Duration| done.iter().map(|d| f(&d.4)).max();
-    let mut phases = TrainPhases {
+    let phases = TrainPhases {
         instantiate: slowest(|p| p.instantiate).unwrap_or_default(),
         copy_in: slowest(|p| p.copy_in).unwrap_or_default(),
         grow: slowest(|p| p.grow).unwrap_or_default(),
         merge: Duration::ZERO,
     };
-    let grow_calls = done.iter().map(|d| d.1.len()).sum();
     let peaks: Vec<usize> = done.iter().map(|d| d.0).collect();
-    let gpu_time = done.iter().map(|d| d.3.0).sum();
-    let gpu_histograms = done.iter().map(|d| d.3.1).sum();
-    let placements = done.iter().map(|d| d.2.clone()).collect();
-    let parts: Vec<Vec<u8>> = done.into_iter().flat_map(|d| d.1).collect();
-    let t = Instant::now();
-    let model = forest::part::merge_bytes(parts)
-        .map_err(|e| anyhow!("the sandboxed workers returned parts that do not merge: {e}"))?;
-    phases.merge = t.elapsed();
-    Ok(Trained {
-        model,
+    Ok(Grown {
         workers: n_workers,
         peak_memory: peaks.iter().sum(),
         peak_worker_memory: peaks.iter().copied().max().unwrap_or(0),
-        grow_calls,
-        merge: phases.merge,
+        grow_calls: done.iter().map(|d| d.1.len()).sum(),
+        placements: done.iter().map(|d| d.2.clone()).collect(),
+        gpu_time: done.iter().map(|d| d.3.0).sum(),
+        gpu_histograms: done.iter().map(|d| d.3.1).sum(),
         phases,
-        placements,
-        gpu_time,
-        gpu_histograms,
+        parts: done.into_iter().flat_map(|d| d.1).collect(),
     })
 }
 

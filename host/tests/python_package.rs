@@ -39,7 +39,10 @@ fn run(cmd: &mut Command, what: &str) -> Output {
 /// Why the Python side cannot run here, if it cannot.
 fn missing() -> Option<String> {
     let probe = Command::new(python())
-        .args(["-c", "import sklearn, numpy, pandas, pytest, tqdm, maturin"])
+        .args([
+            "-c",
+            "import sklearn, numpy, pandas, pytest, tqdm, maturin, ray.data",
+        ])
         .output();
     match probe {
         Err(e) => Some(format!("{} cannot be run: {e}", python())),

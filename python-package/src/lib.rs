@@ -241,12 +241,11 @@ fn phase_seconds(
 }
 
 /// What `train` returns: the model file bytes, the phase times (seconds)
-/// and where the trees grew ("cpu" or "gpu", and the host's note).
-type Fitted<'py> = (
-    Bound<'py, PyBytes>,
-    Bound<'py, PyDict>,
-    (String, Option<String>),
-);
+/// and where the trees grew (see [`placement_text`]).
+type Fitted<'py> = (Bound<'py, PyBytes>, Bound<'py, PyDict>, PlacementText);
+
+/// Where trees grew: "cpu" or "gpu", and why not on the GPU if it matters.
+type PlacementText = (String, Option<String>);
 
 /// Trains in the sandbox (see [`Fitted`]); `progress(trees_done)` is called
 /// a few times a second if given.
@@ -279,13 +278,68 @@ fn train<'py>(
     })?
     .map_err(to_py)?;
     let phases = phase_seconds(&trained, runtime, t.elapsed()).into_pyobject(py)?;
-    let placement = trained.placement();
-    let device = match placement.device {
-        Device::Gpu => "gpu",
-        _ => "cpu",
-    };
     let bytes = PyBytes::new(py, &trained.model);
-    Ok((bytes, phases, (device.to_string(), placement.note)))
+    Ok((bytes, phases, placement_text(&trained.placements)))
+}
+
+/// Grows trees `first..first + count` of the forest `params` describes, as
+/// `train` grows all of them, and returns the parts unmerged (for
+/// `merge_parts`, with the parts of the other ranges: the Ray backend's
+/// tasks). `progress(trees_done)` as for `train`.
+#[pyfunction]
+#[pyo3(signature = (x, y, params, sandbox, names, trees, progress=None))]
+#[allow(clippy::too_many_arguments)] // train's, plus the range
+fn grow_parts<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    params: ParamsArg,
+    sandbox: Sandbox,
+    names: (Option<Vec<String>>, Option<String>),
+    trees: (u32, u32),
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<(Vec<Bound<'py, PyBytes>>, PlacementText)> {
+    let params = params.params()?;
+    let ds = dataset(py, x, y, names)?;
+    let rt = sandbox.runtime()?;
+    let (device, workers) = (sandbox.device()?, sandbox.workers());
+    let n_workers = parallel::training_workers(trees.1, workers);
+    let counter = Arc::new(TreeProgress::new(n_workers, trees.1, None));
+    let sink = counter.clone();
+    let job = move || parallel::grow_range(&rt, &ds, &params, (device, workers), trees, Some(sink));
+    let grown = in_background(py, job, || match &progress {
+        Some(cb) => cb.call1((counter.trees_done(),)).map(drop),
+        None => Ok(()),
+    })?
+    .map_err(to_py)?;
+    let parts = grown.parts.iter().map(|p| PyBytes::new(py, p)).collect();
+    Ok((parts, placement_text(&grown.placements)))
+}
+
+/// Where trees grew ("gpu" when every worker's did) and the workers' notes.
+fn placement_text(placements: &[wasm_forest::runtime::Placement]) -> PlacementText {
+    let on_gpu = !placements.is_empty() && placements.iter().all(|p| p.device == Device::Gpu);
+    let mut notes: Vec<&str> = Vec::new();
+    for n in placements.iter().filter_map(|p| p.note.as_deref()) {
+        if !notes.contains(&n) {
+            notes.push(n);
+        }
+    }
+    let device = if on_gpu { "gpu" } else { "cpu" };
+    (
+        device.to_string(),
+        (!notes.is_empty()).then(|| notes.join("; ")),
+    )
+}
+
+/// Merges the parts of every range of a forest into its model file bytes;
+/// the parts are validated, and must cover the trees exactly once.
+#[pyfunction]
+fn merge_parts<'py>(py: Python<'py>, parts: Vec<Vec<u8>>) -> PyResult<Bound<'py, PyBytes>> {
+    let model = py
+        .detach(|| forest::part::merge_bytes(parts))
+        .map_err(|e| PyValueError::new_err(format!("the parts do not merge: {e}")))?;
+    Ok(PyBytes::new(py, &model))
 }
 
 /// Runs `job` on a thread of its own and waits for it without the GIL, in
@@ -460,6 +514,8 @@ fn default_workers() -> usize {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train, m)?)?;
+    m.add_function(wrap_pyfunction!(grow_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_parts, m)?)?;
     m.add_function(wrap_pyfunction!(save_model, m)?)?;
     m.add_function(wrap_pyfunction!(read_model, m)?)?;
     m.add_function(wrap_pyfunction!(default_workers, m)?)?;

@@ -63,6 +63,14 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         the sandboxed code runs without the checks a limit needs (faster).
     verbose : int
         ``1`` or more shows a progress bar (tqdm) of the trees grown.
+    backend : {"local", "ray"}
+        ``ray`` grows ranges of trees as Ray tasks on the cluster
+        ``ray.init()`` connects to (``RAY_ADDRESS``, ``ray start``), each in
+        a sandbox of its own, and merges them here: the same model bytes as
+        ``local`` (see :mod:`wasm_forest.ray`; needs the ``ray`` extra).
+    ray_tasks : int or None
+        Ranges (tasks) the trees are split into with ``backend="ray"``;
+        ``None``: the cluster's CPU count.
 
     Attributes
     ----------
@@ -120,6 +128,8 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         "max_memory_mib": [Interval(Integral, 1, 4096, closed="both"), None],
         "timeout_s": [Interval(Real, 0.0, None, closed="neither"), None],
         "verbose": ["verbose"],
+        "backend": [StrOptions({"local", "ray"})],
+        "ray_tasks": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -139,6 +149,8 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         max_memory_mib: int | None = None,
         timeout_s: float | None = None,
         verbose: int = 0,
+        backend: str = "local",
+        ray_tasks: int | None = None,
     ) -> None:
         self.n_estimators = n_estimators
         self.max_depth = max_depth
@@ -154,6 +166,8 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         self.max_memory_mib = max_memory_mib
         self.timeout_s = timeout_s
         self.verbose = verbose
+        self.backend = backend
+        self.ray_tasks = ray_tasks
 
     # -- fitting -----------------------------------------------------------
 
@@ -188,10 +202,7 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         validate = time.perf_counter() - t0
         bar = self._progress_bar(params["n_estimators"])
         try:
-            progress = None if bar is None else (lambda done: bar.update(done - bar.n))
-            model, phases, (device, note) = _native.train(
-                x32, y64, params, self._sandbox(), names, progress
-            )
+            model, phases, (device, note) = self._train(x32, y64, params, names, bar)
         finally:
             if bar is not None:
                 bar.close()
@@ -204,6 +215,16 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         self.fit_time_["load"] = time.perf_counter() - t
         self.fit_time_["total"] = time.perf_counter() - t0
         return self
+
+    def _train(self, x32, y64, params, names, bar):
+        if self.backend == "ray":
+            from . import ray as wf_ray
+
+            return wf_ray.train(
+                x32, y64, params, self._sandbox(), names, n_tasks=self.ray_tasks, bar=bar
+            )
+        progress = None if bar is None else (lambda done: bar.update(done - bar.n))
+        return _native.train(x32, y64, params, self._sandbox(), names, progress)
 
     def _native_params(self, n_samples: int) -> dict[str, Any]:
         """The hyperparameters in the forest crate's spelling, fractions of

@@ -47,6 +47,20 @@ def train(
 ) -> tuple[bytes, Mapping[str, float], tuple[str, str | None]]:
     """Trains in the sandbox: (model bytes, phase seconds, (device, note))."""
 
+def grow_parts(
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.float64],
+    params: Params,
+    sandbox: Sandbox,
+    names: tuple[list[str] | None, str | None],
+    trees: tuple[int, int],
+    progress: Callable[[int], object] | None = None,
+) -> tuple[list[bytes], tuple[str, str | None]]:
+    """Trees (first, count) grown as unmerged parts, and where they grew."""
+
+def merge_parts(parts: list[bytes]) -> bytes:
+    """The model bytes of parts covering every tree exactly once."""
+
 class Model:
     """Model bytes, validated by loading them into a sandbox."""
 
