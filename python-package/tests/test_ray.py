@@ -1,6 +1,7 @@
 """The Ray backend on a local multi-node cluster: a head and two worker nodes,
 each its own raylet process on this machine (ray.cluster_utils.Cluster)."""
 
+import os
 import threading
 import time
 
@@ -60,32 +61,68 @@ def test_ranges_cover_the_trees_once():
         assert sum(c for _, c in r) == n
 
 
+def node_growing_a_range(workers):
+    """The worker node whose worker process is running a `_grow_range` task
+    (Ray titles the process after the task), found through /proc."""
+    raylets = {p.pid: w for w in workers for name, p in w.live_processes() if name == "raylet"}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"_grow_range" not in f.read():
+                    continue
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if parent in raylets:
+            return raylets[parent]
+    return None
+
+
 def test_a_lost_worker_node_is_survived_with_the_same_bytes(cluster):
     c, workers = cluster
-    X, y = data(rows=60_000, features=8, seed=3)
+    X, y = data(rows=100_000, features=8, seed=3)
     params = dict(n_estimators=16, splitter="exact", random_state=3)
     expected = RandomForestRegressor(**params).fit(X, y).model_bytes_
     result = {}
 
     def fit():
         try:
-            result["model"] = RandomForestRegressor(**params, backend="ray", ray_tasks=8).fit(X, y)
+            result["model"] = RandomForestRegressor(**params, backend="ray", ray_tasks=4).fit(X, y)
         except BaseException as e:  # reported below
             result["error"] = e
 
     fitting = threading.Thread(target=fit)
     fitting.start()
-    # Both worker nodes' CPUs taken: a range is being grown on each.
+    removed = None
     deadline = time.monotonic() + 120
-    while ray.available_resources().get("CPU", 0) > 0 and time.monotonic() < deadline:
+    while removed is None and fitting.is_alive() and time.monotonic() < deadline:
+        removed = node_growing_a_range(workers)
         time.sleep(0.05)
-    assert fitting.is_alive(), "the fit ended before a node could be removed: make it longer"
-    c.remove_node(workers[0], allow_graceful=False)
-    workers[0] = c.add_node(num_cpus=1, object_store_memory=80 * MIB)  # for the tests after this one
+    assert removed is not None, "no range was seen growing before the fit ended: make it longer"
+    time.sleep(0.3)  # its start is logged
+    removed_at, lost_node = time.time(), removed.node_id
+    c.remove_node(removed, allow_graceful=False)
+    i = workers.index(removed)
+    workers[i] = c.add_node(num_cpus=1, object_store_memory=80 * MIB)  # for the tests after this one
     fitting.join(timeout=300)
     assert not fitting.is_alive()
     assert "error" not in result, result.get("error")
-    assert result["model"].model_bytes_ == expected
+    model = result["model"]
+    assert model.model_bytes_ == expected
+    # The timeline, for the record (pytest -s), and what it must show.
+    t0 = model.ray_log_[0]["time"]
+    for e in model.ray_log_:
+        print(f"{e['time'] - t0:7.2f} s  {e['event']:5}  trees {e['trees']}  node {e['node'][:8]}")
+    print(f"{removed_at - t0:7.2f} s  node {lost_node[:8]} removed; fit done in {model.fit_time_['total']:.2f} s")
+    starts = {}
+    for e in model.ray_log_:
+        if e["event"] == "start":
+            starts.setdefault(e["trees"], []).append(e["node"])
+    ended = {e["trees"] for e in model.ray_log_ if e["event"] == "end"}
+    assert sorted(ended) == wf_ray.ranges(16, 4), "every range grown to its end"
+    retried = [r for r, nodes in starts.items() if len(nodes) > 1]
+    assert retried and all(starts[r][0] == lost_node for r in retried), starts
 
 
 def test_a_real_failure_fails_the_fit_once_with_the_components_message(cluster):
@@ -108,10 +145,10 @@ def test_progress_bar_sums_the_tasks(cluster, capsys):
 
 def test_batch_prediction_over_a_ray_dataset(cluster):
     pd = pytest.importorskip("pandas")
-    X, y = data()
+    X, y = data(rows=200_000)
     cols = [f"x{i}" for i in range(X.shape[1])]
     frame = pd.DataFrame(X, columns=cols)
-    model = RandomForestRegressor(n_estimators=8, random_state=0).fit(frame, y)
+    model = RandomForestRegressor(n_estimators=8, max_depth=12, random_state=0).fit(frame, y)
     ds = ray.data.from_pandas(frame.assign(row=np.arange(len(frame))))
     out = wf_ray.predict_dataset(model, ds).to_pandas().sort_values("row")
     np.testing.assert_array_equal(out["prediction"].to_numpy(), model.predict(frame))

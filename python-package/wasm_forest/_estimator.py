@@ -86,6 +86,10 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         ``"cpu"`` or ``"gpu"`` (where ``splitter="level"`` built its
         histograms); why the CPU served, if it did, is in
         ``training_note_``.
+    ray_log_ : list of dict
+        With ``backend="ray"``: every attempt at a range of trees, its
+        ``start`` and ``end`` events with the node and the time (a range
+        started twice was retried by Ray).
     fit_time_ : dict of str to float
         Seconds of the last :meth:`fit`, by phase: ``validate`` (checking
         and converting X and y), ``runtime`` (compiling the component, or
@@ -220,9 +224,11 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         if self.backend == "ray":
             from . import ray as wf_ray
 
-            return wf_ray.train(
+            model, phases, placement, self.ray_log_ = wf_ray.train(
                 x32, y64, params, self._sandbox(), names, n_tasks=self.ray_tasks, bar=bar
             )
+            return model, phases, placement
+        self.__dict__.pop("ray_log_", None)  # of an earlier fit on Ray
         progress = None if bar is None else (lambda done: bar.update(done - bar.n))
         return _native.train(x32, y64, params, self._sandbox(), names, progress)
 

@@ -21,10 +21,12 @@ The cluster is whatever ``ray.init()`` connects to: an existing one named by
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any, Sequence
 
 import numpy as np
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from . import _native
 
@@ -53,25 +55,58 @@ def _connect() -> None:
 
 
 @ray.remote(num_cpus=0)
-class _TreeCounter:
-    """Trees grown so far, over all tasks (a retried range counts again from
-    zero, so each range keeps its highest report)."""
+class _Tracker:
+    """What the tasks of each fit report: trees grown so far (a retried range
+    counts again from zero, so each range keeps its highest report) and when
+    each attempt at a range started and ended, on which node. One per driver
+    and cluster, reused by its fits (starting an actor costs a process)."""
 
     def __init__(self) -> None:
-        self.done: dict[int, int] = {}
+        self.done: dict[str, dict[int, int]] = {}
+        self.log: dict[str, list[dict[str, Any]]] = {}
 
-    def report(self, first: int, done: int) -> None:
-        self.done[first] = max(self.done.get(first, 0), done)
+    def report(self, fit: str, first: int, done: int) -> None:
+        ranges = self.done.setdefault(fit, {})
+        ranges[first] = max(ranges.get(first, 0), done)
 
-    def total(self) -> int:
-        return sum(self.done.values())
+    def event(self, fit: str, what: str, trees: tuple[int, int], node: str, at: float) -> None:
+        self.log.setdefault(fit, []).append({"event": what, "trees": tuple(trees), "node": node, "time": at})
+
+    def total(self, fit: str) -> int:
+        return sum(self.done.get(fit, {}).values())
+
+    def take(self, fit: str) -> list[dict[str, Any]]:
+        """The fit's log, in time order; the fit is forgotten."""
+        self.done.pop(fit, None)
+        return sorted(self.log.pop(fit, []), key=lambda e: e["time"])
+
+
+_TRACKER: tuple[str, Any] | None = None  # (session, handle)
+
+
+def _tracker() -> Any:
+    """This driver's tracker, on the driver's node: the log outlives any
+    worker node lost meanwhile."""
+    global _TRACKER
+    context = ray.get_runtime_context()
+    # A new ray.init (another cluster, or the same one again) is a new
+    # driver node id: handles of the old session must not be reused.
+    session = f"{context.get_node_id()}/{context.get_job_id()}"
+    if _TRACKER is None or _TRACKER[0] != session:
+        here = NodeAffinitySchedulingStrategy(context.get_node_id(), soft=False)
+        _TRACKER = (session, _Tracker.options(scheduling_strategy=here).remote())
+    return _TRACKER[1]
 
 
 @ray.remote(num_cpus=1)
-def _grow_range(data, params, sandbox, names, trees, counter):
+def _grow_range(data, params, sandbox, names, trees, track):
+    tracker, fit = track
+    node = ray.get_runtime_context().get_node_id()
+    tracker.event.remote(fit, "start", trees, node, time.time())
     x, y = data  # zero-copy views of the object store's arrays
-    report = None if counter is None else (lambda done: counter.report.remote(trees[0], done))
+    report = lambda done: tracker.report.remote(fit, trees[0], done)  # noqa: E731
     parts, placement = _native.grow_parts(x, y, params, sandbox, names, tuple(trees), report)
+    tracker.event.remote(fit, "end", trees, node, time.time())
     return [bytes(p) for p in parts], placement
 
 
@@ -85,23 +120,24 @@ def train(
     n_tasks: int | None = None,
     max_retries: int = DEFAULT_MAX_RETRIES,
     bar: Any = None,
-) -> tuple[bytes, dict[str, float], tuple[str, str | None]]:
+) -> tuple[bytes, dict[str, float], tuple[str, str | None], list[dict[str, Any]]]:
     """The estimator's ``fit`` with ``backend="ray"``: model bytes, phase
     seconds (``put``: data into the object store; ``tasks``: the ranges
-    grown; ``merge``) and where the trees grew ("gpu" if every task's did)."""
+    grown; ``merge``), where the trees grew ("gpu" if every task's did) and
+    the tasks' log (each attempt's start and end: node, time)."""
     t0 = time.perf_counter()
     _connect()
     if n_tasks is None:
         n_tasks = max(1, int(ray.cluster_resources().get("CPU", 1)))
     data = ray.put((x, y))
     t1 = time.perf_counter()
-    counter = _TreeCounter.remote() if bar is not None else None
+    track = (_tracker(), uuid.uuid4().hex)
     # Each task is one sandboxed instance on one CPU that Ray gave it.
     task_sandbox = {**sandbox, "n_workers": 1}
     grow = _grow_range.options(max_retries=max_retries, retry_exceptions=False)
     work = ranges(params["n_estimators"], n_tasks)
-    refs = [grow.remote(data, params, task_sandbox, names, r, counter) for r in work]
-    results = _gather(refs, counter, bar)
+    refs = [grow.remote(data, params, task_sandbox, names, r, track) for r in work]
+    results = _gather(refs, track, bar)
     if bar is not None:
         # Every range is in; the tasks' last reports may still be on their way.
         bar.update(params["n_estimators"] - bar.n)
@@ -112,26 +148,26 @@ def train(
     notes = sorted({note for _, (_, note) in results if note})
     placement = ("gpu" if devices == {"gpu"} else "cpu", "; ".join(notes) or None)
     phases = {"put": t1 - t0, "tasks": t2 - t1, "merge": t3 - t2}
-    return model, phases, placement
+    log = ray.get(track[0].take.remote(track[1]))
+    return model, phases, placement, log
 
 
-def _gather(refs: list[Any], counter: Any, bar: Any) -> list[Any]:
+def _gather(refs: list[Any], track: Any, bar: Any) -> list[Any]:
     """The tasks' results in range order; the first task error is raised as
     the component raised it (the others are cancelled)."""
-    pending = list(refs)
+    pending, results = list(refs), {}
     try:
         while pending:
-            _, pending = ray.wait(pending, num_returns=len(pending), timeout=0.2)
+            done, pending = ray.wait(pending, num_returns=len(pending), timeout=0.2)
+            for ref in done:  # each fetched once; a task's error is raised here
+                results[ref] = ray.get(ref)
             if bar is not None:
-                bar.update(ray.get(counter.total.remote()) - bar.n)
-            # ray.wait does not raise a task's error: look at the finished.
-            for ref in refs:
-                if ref not in pending:
-                    ray.get(ref)
-        return ray.get(refs)
+                bar.update(ray.get(track[0].total.remote(track[1])) - bar.n)
+        return [results[ref] for ref in refs]
     except ray.exceptions.RayTaskError as e:
         for ref in pending:
             ray.cancel(ref)
+        track[0].take.remote(track[1])  # forget this fit's log
         cause = e.cause if isinstance(e.cause, BaseException) else None
         if cause is not None:
             raise cause from None
