@@ -362,25 +362,35 @@ pub fn grow_range(
             phases,
         ))
     })?;
-    let slowest = |f: fn(&TrainPhases) -> Duration| done.iter().map(|d| f(&d.4)).max();
-    let phases = TrainPhases {
-        instantiate: slowest(|p| p.instantiate).unwrap_or_default(),
-        copy_in: slowest(|p| p.copy_in).unwrap_or_default(),
-        grow: slowest(|p| p.grow).unwrap_or_default(),
-        merge: Duration::ZERO,
-    };
-    let peaks: Vec<usize> = done.iter().map(|d| d.0).collect();
-    Ok(Grown {
-        workers: n_workers,
-        peak_memory: peaks.iter().sum(),
-        peak_worker_memory: peaks.iter().copied().max().unwrap_or(0),
-        grow_calls: done.iter().map(|d| d.1.len()).sum(),
-        placements: done.iter().map(|d| d.2.clone()).collect(),
-        gpu_time: done.iter().map(|d| d.3.0).sum(),
-        gpu_histograms: done.iter().map(|d| d.3.1).sum(),
-        phases,
-        parts: done.into_iter().flat_map(|d| d.1).collect(),
-    })
+    Ok(Grown::from_workers(done))
+}
+
+/// What one training worker reports: its peak memory, parts, placement,
+/// GPU time and histograms, and phases.
+type WorkerGrown = (usize, Vec<Vec<u8>>, Placement, (Duration, u64), TrainPhases);
+
+impl Grown {
+    fn from_workers(done: Vec<WorkerGrown>) -> Grown {
+        let slowest = |f: fn(&TrainPhases) -> Duration| done.iter().map(|d| f(&d.4)).max();
+        let phases = TrainPhases {
+            instantiate: slowest(|p| p.instantiate).unwrap_or_default(),
+            copy_in: slowest(|p| p.copy_in).unwrap_or_default(),
+            grow: slowest(|p| p.grow).unwrap_or_default(),
+            merge: Duration::ZERO,
+        };
+        let peaks: Vec<usize> = done.iter().map(|d| d.0).collect();
+        Grown {
+            workers: done.len(),
+            peak_memory: peaks.iter().sum(),
+            peak_worker_memory: peaks.iter().copied().max().unwrap_or(0),
+            grow_calls: done.iter().map(|d| d.1.len()).sum(),
+            placements: done.iter().map(|d| d.2.clone()).collect(),
+            gpu_time: done.iter().map(|d| d.3.0).sum(),
+            gpu_histograms: done.iter().map(|d| d.3.1).sum(),
+            phases,
+            parts: done.into_iter().flat_map(|d| d.1).collect(),
+        }
+    }
 }
 
 /// A prediction spread over instances, and what it cost.
