@@ -128,11 +128,13 @@ def test_a_lost_worker_node_is_survived_with_the_same_bytes(cluster):
 def test_a_real_failure_fails_the_fit_once_with_the_components_message(cluster):
     X, y = data(rows=40_000)
     t = time.perf_counter()
-    with pytest.raises(SandboxMemoryError, match="memory limit"):
+    with pytest.raises(SandboxMemoryError, match="memory limit") as failed:
         RandomForestRegressor(n_estimators=4, max_memory_mib=2, backend="ray", ray_tasks=2).fit(X, y)
+    # Not retried: no range started twice (a retry would meet the same error).
+    starts = [e["trees"] for e in failed.value.ray_log if e["event"] == "start"]
+    assert starts and len(starts) == len(set(starts)), failed.value.ray_log
     with pytest.raises(ValueError, match="max_samples"):
         RandomForestRegressor(n_estimators=4, max_samples=10**6, backend="ray").fit(X, y)
-    # Not retried: each failing range ran once (a retry would meet the same error).
     assert time.perf_counter() - t < 60
 
 

@@ -167,9 +167,10 @@ def _gather(refs: list[Any], track: Any, bar: Any) -> list[Any]:
     except ray.exceptions.RayTaskError as e:
         for ref in pending:
             ray.cancel(ref)
-        track[0].take.remote(track[1])  # forget this fit's log
+        log = ray.get(track[0].take.remote(track[1]))
         cause = e.cause if isinstance(e.cause, BaseException) else None
         if cause is not None:
+            cause.ray_log = log  # the attempts so far: a retry would show here
             raise cause from None
         raise
 
