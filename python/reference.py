@@ -101,22 +101,26 @@ def unavailable_reason(system):
     return None
 
 
+def sklearn_params(a):
+    """The hyperparameters in scikit-learn's names (wasm_forest takes them too)."""
+    return dict(
+        n_estimators=a.n_estimators,
+        max_depth=a.max_depth,
+        random_state=a.seed,
+        min_samples_split=a.min_samples_split,
+        min_samples_leaf=a.min_samples_leaf,
+        max_features=parse_max_features(a.max_features),
+        bootstrap=a.bootstrap,
+        max_samples=parse_max_samples(a.max_samples),
+    )
+
+
 def make_model(system, a):
     common = dict(n_estimators=a.n_estimators, max_depth=a.max_depth, random_state=a.seed)
     if system == "wasm-py":
         from wasm_forest import RandomForestRegressor
 
-        return RandomForestRegressor(
-            **common,
-            min_samples_split=a.min_samples_split,
-            min_samples_leaf=a.min_samples_leaf,
-            max_features=parse_max_features(a.max_features),
-            bootstrap=a.bootstrap,
-            max_samples=parse_max_samples(a.max_samples),
-            splitter=a.splitter,
-            n_workers=a.workers,
-            device="cpu",
-        )
+        return RandomForestRegressor(**sklearn_params(a), splitter=a.splitter, n_workers=a.workers, device="cpu")
     if system == "cuml":
         from cuml.ensemble import RandomForestRegressor
 
@@ -131,15 +135,7 @@ def make_model(system, a):
         )
     from sklearn.ensemble import RandomForestRegressor
 
-    return RandomForestRegressor(
-        **common,
-        min_samples_split=a.min_samples_split,
-        min_samples_leaf=a.min_samples_leaf,
-        max_features=parse_max_features(a.max_features),
-        bootstrap=a.bootstrap,
-        max_samples=parse_max_samples(a.max_samples),
-        n_jobs=1 if system == "sklearn-1" else -1,
-    )
+    return RandomForestRegressor(**sklearn_params(a), n_jobs=1 if system == "sklearn-1" else -1)
 
 
 class Reference:

@@ -101,18 +101,23 @@ impl Trained {
     /// `gpu` when every worker trained on the GPU, else `cpu`; and the
     /// workers' notes, each once.
     pub fn placement(&self) -> Placement {
-        let on_gpu =
-            !self.placements.is_empty() && self.placements.iter().all(|p| p.device == Device::Gpu);
-        let mut notes: Vec<&str> = Vec::new();
-        for n in self.placements.iter().filter_map(|p| p.note.as_deref()) {
-            if !notes.contains(&n) {
-                notes.push(n);
-            }
+        placement_of(&self.placements)
+    }
+}
+
+/// `gpu` when every worker's trees grew on the GPU, else `cpu`; and the
+/// workers' notes, each once.
+pub fn placement_of(placements: &[Placement]) -> Placement {
+    let on_gpu = !placements.is_empty() && placements.iter().all(|p| p.device == Device::Gpu);
+    let mut notes: Vec<&str> = Vec::new();
+    for n in placements.iter().filter_map(|p| p.note.as_deref()) {
+        if !notes.contains(&n) {
+            notes.push(n);
         }
-        Placement {
-            device: if on_gpu { Device::Gpu } else { Device::Cpu },
-            note: (!notes.is_empty()).then(|| notes.join("; ")),
-        }
+    }
+    Placement {
+        device: if on_gpu { Device::Gpu } else { Device::Cpu },
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
     }
 }
 

@@ -267,16 +267,10 @@ fn train<'py>(
     let rt = sandbox.runtime()?;
     let runtime = t.elapsed();
     let (device, workers) = (sandbox.device()?, sandbox.workers());
-    let n_workers = parallel::training_workers(params.n_estimators, workers);
-    let counter = Arc::new(TreeProgress::new(n_workers, params.n_estimators, None));
-    let sink = counter.clone();
     let t = Instant::now();
-    let job = move || parallel::train(&rt, &ds, &params, (device, workers), Some(sink));
-    let trained = in_background(py, job, || match &progress {
-        Some(cb) => cb.call1((counter.trees_done(),)).map(drop),
-        None => Ok(()),
-    })?
-    .map_err(to_py)?;
+    let trained = with_progress(py, (params.n_estimators, workers), progress, |sink| {
+        move || parallel::train(&rt, &ds, &params, (device, workers), Some(sink))
+    })?;
     let phases = phase_seconds(&trained, runtime, t.elapsed()).into_pyobject(py)?;
     let bytes = PyBytes::new(py, &trained.model);
     Ok((bytes, phases, placement_text(&trained.placements)))
@@ -316,22 +310,16 @@ fn grow_parts<'py>(
     Ok((parts, placement_text(&grown.placements)))
 }
 
-/// Where trees grew ("gpu" when every worker's did) and the workers' notes.
+/// Where trees grew ([`parallel::placement_of`]), as Python sees it.
 fn placement_text(placements: &[wasm_forest::runtime::Placement]) -> PlacementText {
-    let on_gpu = !placements.is_empty() && placements.iter().all(|p| p.device == Device::Gpu);
-    let mut notes: Vec<&str> = Vec::new();
-    for n in placements.iter().filter_map(|p| p.note.as_deref()) {
-        if !notes.contains(&n) {
-            notes.push(n);
-        }
-    }
-    let device = if on_gpu { "gpu" } else { "cpu" };
-    (
-        device.to_string(),
-        (!notes.is_empty()).then(|| notes.join("; ")),
-    )
+    let p = parallel::placement_of(placements);
+    let device = if p.device == Device::Gpu {
+        "gpu"
+    } else {
+        "cpu"
+    };
+    (device.to_string(), p.note)
 }
-
 /// Merges the parts of every range of a forest into its model file bytes;
 /// the parts are validated, and must cover the trees exactly once.
 #[pyfunction]
@@ -340,6 +328,24 @@ fn merge_parts<'py>(py: Python<'py>, parts: Vec<Vec<u8>>) -> PyResult<Bound<'py,
         .detach(|| forest::part::merge_bytes(parts))
         .map_err(|e| PyValueError::new_err(format!("the parts do not merge: {e}")))?;
     Ok(PyBytes::new(py, &model))
+}
+
+/// Grows `trees` trees over `workers` instances with the job `make(sink)`
+/// builds ([`in_background`]), `progress(trees_done)` fed from `sink`.
+fn with_progress<T: Send + 'static, J: FnOnce() -> anyhow::Result<T> + Send + 'static>(
+    py: Python<'_>,
+    (trees, workers): (u32, usize),
+    progress: Option<Bound<'_, PyAny>>,
+    make: impl FnOnce(Arc<TreeProgress>) -> J,
+) -> PyResult<T> {
+    let n_workers = parallel::training_workers(trees, workers);
+    let counter = Arc::new(TreeProgress::new(n_workers, trees, None));
+    let job = make(counter.clone());
+    in_background(py, job, || match &progress {
+        Some(cb) => cb.call1((counter.trees_done(),)).map(drop),
+        None => Ok(()),
+    })?
+    .map_err(to_py)
 }
 
 /// Runs `job` on a thread of its own and waits for it without the GIL, in
