@@ -48,6 +48,7 @@ mod params;
 pub mod part;
 mod predict;
 pub mod rng;
+pub mod sklearn;
 mod split;
 mod trainer;
 mod tree;
