@@ -7,12 +7,26 @@
 //!
 //! - [`tree_seeds`]: `_set_random_states`, each tree's `random_state` drawn
 //!   in tree order as `RandomState(S).randint(np.iinfo(np.int32).max)`;
+//! - [`SklearnTreeBuilder::grow`]: one tree from its seed: the bootstrap of
+//!   `_generate_sample_indices` (a fresh `RandomState(tree_seed)`, counts as
+//!   sample weights), then `BaseDecisionTree._fit` with a `BestSplitter`
+//!   seeded from another fresh `RandomState(tree_seed)`.
+//!
+//! [`Params`] map to scikit-learn's keywords as [`TreeSettings::new`] says.
+//! `Params::seed` and `Params::splitter` play no part: the forest seed is
+//! `S`, and the split search is always scikit-learn's.
 
+mod builder;
+mod criterion;
 pub mod random_state;
-#[allow(dead_code)] // used by the tree builder
 mod sort;
 
 use alloc::vec::Vec;
+
+use crate::dataset::Dataset;
+use crate::error::Result;
+use crate::params::{MaxFeatures, MaxSamples, Params};
+use crate::tree::Nodes;
 
 pub use random_state::RandomState;
 
@@ -26,6 +40,140 @@ pub fn tree_seeds(random_state: u32, n_estimators: u32) -> Vec<u32> {
     (0..n_estimators)
         .map(|_| rs.randint(0, MAX_INT) as u32)
         .collect()
+}
+
+/// What one tree is grown with, resolved as scikit-learn 1.9.1 resolves
+/// its keywords for `n_rows × n_features` training data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeSettings {
+    /// `max_depth`, `np.iinfo(np.int32).max` for `None`.
+    pub max_depth: usize,
+    /// `max(min_samples_split, 2 * min_samples_leaf)`.
+    pub min_samples_split: usize,
+    pub min_samples_leaf: usize,
+    /// `max_features_`; any count beyond `n_features` examines every feature.
+    pub max_features: usize,
+    /// Draws per bootstrap sample; `None` without bootstrap.
+    pub n_samples_bootstrap: Option<usize>,
+}
+
+impl TreeSettings {
+    /// scikit-learn's meaning of each of [`Params`]' fields:
+    ///
+    /// - `max_features`: `All` is the regressor's default `1.0` (every
+    ///   feature), `Sqrt` is `max(1, int(np.sqrt(n)))`, `Log2` is
+    ///   `max(1, int(np.log2(n)))` (integer square root and logarithm, equal
+    ///   for every `n` below 2^40), `Count(c)` is `c`, `Fraction(f)` is
+    ///   `max(1, int(f * n))`;
+    /// - `max_samples` (`_get_n_samples_bootstrap`): `None` is `n_rows`,
+    ///   `Count(c)` is `c` (more than `n_rows` allowed, as scikit-learn
+    ///   does), `Fraction(f)` is `max(int(f * n_rows), 1)`: truncated, where
+    ///   [`Params::resolve_n_draws`] rounds half to even as scikit-learn
+    ///   before 1.9 did;
+    /// - `min_samples_split`, `min_samples_leaf`, `max_depth`: the integer
+    ///   forms.
+    pub fn new(params: &Params, n_rows: usize, n_features: usize) -> Result<Self> {
+        params.validate()?;
+        let n = n_features;
+        let max_features = match params.max_features {
+            MaxFeatures::All => n,
+            MaxFeatures::Sqrt => n.isqrt().max(1),
+            MaxFeatures::Log2 => (n.max(1).ilog2() as usize).max(1),
+            MaxFeatures::Count(c) => c as usize,
+            MaxFeatures::Fraction(f) => ((f * n as f64) as usize).max(1),
+        };
+        let n_samples_bootstrap = if params.bootstrap {
+            Some(match params.max_samples {
+                None => n_rows,
+                Some(MaxSamples::Count(c)) => c as usize,
+                Some(MaxSamples::Fraction(f)) => ((f * n_rows as f64) as usize).max(1),
+            })
+        } else {
+            None
+        };
+        let min_samples_leaf = params.min_samples_leaf as usize;
+        Ok(TreeSettings {
+            max_depth: params.max_depth.map_or(i32::MAX as usize, |d| d as usize),
+            min_samples_split: (params.min_samples_split as usize).max(2 * min_samples_leaf),
+            min_samples_leaf,
+            max_features,
+            n_samples_bootstrap,
+        })
+    }
+}
+
+/// Grows scikit-learn's trees on one dataset, one tree per call; keeps its
+/// buffers from tree to tree (one builder per worker).
+#[derive(Debug)]
+pub struct SklearnTreeBuilder<'a> {
+    /// Column-major copy of the features, `columns[f * n_rows + row]`.
+    columns: Vec<f32>,
+    n_rows: usize,
+    n_features: usize,
+    targets: &'a [f64],
+    weights: Vec<f64>,
+    splitter: builder::Splitter,
+}
+
+impl<'a> SklearnTreeBuilder<'a> {
+    pub fn new(data: &Dataset<'a>) -> Self {
+        let (n_rows, n_features) = (data.n_rows, data.n_features);
+        let mut columns = Vec::with_capacity(n_rows * n_features);
+        for f in 0..n_features {
+            columns.extend((0..n_rows).map(|r| data.features[r * n_features + f]));
+        }
+        SklearnTreeBuilder {
+            columns,
+            n_rows,
+            n_features,
+            targets: data.targets,
+            weights: Vec::new(),
+            splitter: builder::Splitter::default(),
+        }
+    }
+
+    /// The tree whose `random_state` is `tree_seed` (one of [`tree_seeds`]),
+    /// in the crate's layout: pre-order nodes, left child next.
+    pub fn grow(&mut self, params: &Params, tree_seed: u32) -> Result<Nodes> {
+        let settings = TreeSettings::new(params, self.n_rows, self.n_features)?;
+        Ok(self.grow_with(&settings, tree_seed))
+    }
+
+    /// [`SklearnTreeBuilder::grow`] with settings resolved once.
+    pub fn grow_with(&mut self, settings: &TreeSettings, tree_seed: u32) -> Nodes {
+        self.weights.clear();
+        match settings.n_samples_bootstrap {
+            Some(draws) => {
+                // np.bincount(RandomState(seed).randint(0, n, draws)) as float64.
+                self.weights.resize(self.n_rows, 0.0);
+                let mut rs = RandomState::new(tree_seed);
+                for _ in 0..draws {
+                    self.weights[rs.randint(0, self.n_rows as i64) as usize] += 1.0;
+                }
+            }
+            // `sample_weight=None`: every row with weight 1.
+            None => self.weights.resize(self.n_rows, 1.0),
+        }
+        let data = builder::Data {
+            columns: &self.columns,
+            n_rows: self.n_rows,
+            n_features: self.n_features,
+            y: self.targets,
+        };
+        self.splitter
+            .build(&data, &self.weights, settings, tree_seed)
+    }
+}
+
+/// The trees of `RandomForestRegressor(n_estimators=params.n_estimators,
+/// random_state=random_state, ...)` fitted on `data`, in order.
+pub fn grow_forest(data: &Dataset, params: &Params, random_state: u32) -> Result<Vec<Nodes>> {
+    let settings = TreeSettings::new(params, data.n_rows, data.n_features)?;
+    let mut builder = SklearnTreeBuilder::new(data);
+    Ok(tree_seeds(random_state, params.n_estimators)
+        .into_iter()
+        .map(|seed| builder.grow_with(&settings, seed))
+        .collect())
 }
 
 #[cfg(test)]

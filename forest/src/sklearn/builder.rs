@@ -1,0 +1,357 @@
+//! scikit-learn's dense best-split tree: `BestSplitter` with its
+//! `DensePartitioner` (`_splitter.pyx`, `_partitioner.pyx`) and the
+//! `DepthFirstTreeBuilder` (`_tree.pyx`), for one output and data without
+//! missing values, no monotonic constraints, `min_weight_leaf = 0` and
+//! `min_impurity_decrease = 0`.
+//!
+//! The splitter's arrays (`samples`, `features`, `constant_features`) carry
+//! over from one node to the next exactly as in scikit-learn: the feature
+//! permutation left by a node is where the next node's draw starts, and the
+//! order a sort leaves tied rows in is the order the criterion sums them.
+
+use alloc::vec::Vec;
+
+use super::TreeSettings;
+use super::criterion::{Mse, Rows};
+use super::random_state::{RAND_R_MAX, RandomState, rand_int};
+use super::sort::simultaneous_sort;
+use crate::tree::{LEAF, Nodes};
+
+/// `FEATURE_THRESHOLD` of `_partitioner.pxd`, a float32 constant: feature
+/// values closer than this (in float32 arithmetic) count as equal.
+const FEATURE_THRESHOLD: f32 = 1e-7;
+
+/// `np.finfo('double').eps`, `EPSILON` of `_tree.pyx`.
+const EPSILON: f64 = f64::EPSILON;
+
+/// `SplitRecord`, the fields used here.
+#[derive(Debug, Clone, Copy)]
+struct SplitRecord {
+    feature: usize,
+    pos: usize,
+    threshold: f64,
+    improvement: f64,
+    impurity_left: f64,
+    impurity_right: f64,
+}
+
+impl SplitRecord {
+    /// `_init_split(&record, start_pos)`.
+    fn new(start_pos: usize) -> Self {
+        SplitRecord {
+            feature: 0,
+            pos: start_pos,
+            threshold: 0.0,
+            improvement: f64::NEG_INFINITY,
+            impurity_left: f64::INFINITY,
+            impurity_right: f64::INFINITY,
+        }
+    }
+}
+
+/// `StackRecord` of the depth-first builder.
+#[derive(Debug, Clone, Copy)]
+struct StackRecord {
+    start: usize,
+    end: usize,
+    depth: usize,
+    /// The parent's node id when this is its right child.
+    right_of: Option<usize>,
+    impurity: f64,
+    n_constant_features: usize,
+}
+
+/// One tree's splitter state and scratch, reused from tree to tree.
+#[derive(Debug, Default)]
+pub(super) struct Splitter {
+    samples: Vec<u32>,
+    feature_values: Vec<f32>,
+    features: Vec<usize>,
+    constant_features: Vec<usize>,
+    weighted_n_samples: f64,
+    rand_r_state: u32,
+    criterion: Mse,
+    stack: Vec<StackRecord>,
+}
+
+/// The training data as the splitter reads it.
+pub(super) struct Data<'a> {
+    /// Column-major features: `columns[f * n_rows + row]`.
+    pub columns: &'a [f32],
+    pub n_rows: usize,
+    pub n_features: usize,
+    pub y: &'a [f64],
+}
+
+impl Data<'_> {
+    #[inline]
+    fn x(&self, row: u32, feature: usize) -> f32 {
+        self.columns[feature * self.n_rows + row as usize]
+    }
+}
+
+impl Splitter {
+    /// `Splitter.init`: the splitter's seed is the first draw of a fresh
+    /// `RandomState(tree_seed)`; the samples are the rows of nonzero weight.
+    fn init(&mut self, data: &Data, weights: &[f64], tree_seed: u32) {
+        let mut rs = RandomState::new(tree_seed);
+        self.rand_r_state = rs.randint(0, i64::from(RAND_R_MAX)) as u32;
+        self.samples.clear();
+        self.weighted_n_samples = 0.0;
+        for (i, &w) in weights.iter().enumerate() {
+            if w != 0.0 {
+                self.samples.push(i as u32);
+            }
+            self.weighted_n_samples += w;
+        }
+        self.feature_values.clear();
+        self.feature_values.resize(self.samples.len(), 0.0);
+        self.features.clear();
+        self.features.extend(0..data.n_features);
+        self.constant_features.clear();
+        self.constant_features.resize(data.n_features, 0);
+    }
+
+    /// `DepthFirstTreeBuilder.build`, writing the nodes in the order
+    /// scikit-learn numbers them: pre-order, left child first.
+    pub fn build(
+        &mut self,
+        data: &Data,
+        weights: &[f64],
+        settings: &TreeSettings,
+        tree_seed: u32,
+    ) -> Nodes {
+        self.init(data, weights, tree_seed);
+        let rows = Rows {
+            y: data.y,
+            w: weights,
+        };
+        let min_samples_leaf = settings.min_samples_leaf;
+        let min_samples_split = settings.min_samples_split;
+        let min_weight_leaf = 0.0;
+        let min_impurity_decrease = 0.0;
+        let mut nodes = Nodes::default();
+        self.stack.clear();
+        self.stack.push(StackRecord {
+            start: 0,
+            end: self.samples.len(),
+            depth: 0,
+            right_of: None,
+            impurity: f64::INFINITY,
+            n_constant_features: 0,
+        });
+        let mut first = true;
+        while let Some(rec) = self.stack.pop() {
+            let (start, end) = (rec.start, rec.end);
+            let mut impurity = rec.impurity;
+            let mut n_constant_features = rec.n_constant_features;
+            let n_node_samples = end - start;
+            self.criterion
+                .init(rows, self.weighted_n_samples, &self.samples, start, end);
+            let weighted_n_node_samples = self.criterion.weighted_n_node_samples;
+            let mut is_leaf = rec.depth >= settings.max_depth
+                || n_node_samples < min_samples_split
+                || n_node_samples < 2 * min_samples_leaf
+                || weighted_n_node_samples < 2.0 * min_weight_leaf;
+            if first {
+                impurity = self.criterion.node_impurity();
+                first = false;
+            }
+            is_leaf = is_leaf || impurity <= EPSILON;
+            let mut split = SplitRecord::new(end);
+            if !is_leaf {
+                split = self.node_split_best(
+                    data,
+                    rows,
+                    settings,
+                    start,
+                    end,
+                    impurity,
+                    &mut n_constant_features,
+                );
+                is_leaf = split.pos >= end || split.improvement + EPSILON < min_impurity_decrease;
+            }
+            let value = self.criterion.node_value();
+            let node_id = if is_leaf {
+                nodes.push_leaf(value)
+            } else {
+                let id = nodes.len() as u32;
+                // The left child is popped next, so it is node id + 1; the
+                // right child sets `right` when it is created.
+                nodes.push(
+                    split.feature as u32,
+                    f32_at_most(split.threshold),
+                    id + 1,
+                    LEAF,
+                    value,
+                )
+            };
+            if let Some(parent) = rec.right_of {
+                nodes.right[parent] = node_id;
+            }
+            if !is_leaf {
+                self.stack.push(StackRecord {
+                    start: split.pos,
+                    end,
+                    depth: rec.depth + 1,
+                    right_of: Some(node_id as usize),
+                    impurity: split.impurity_right,
+                    n_constant_features,
+                });
+                self.stack.push(StackRecord {
+                    start,
+                    end: split.pos,
+                    depth: rec.depth + 1,
+                    right_of: None,
+                    impurity: split.impurity_left,
+                    n_constant_features,
+                });
+            }
+        }
+        nodes
+    }
+
+    /// `node_split_best` for the `DensePartitioner` without missing values.
+    #[allow(clippy::too_many_arguments)]
+    fn node_split_best(
+        &mut self,
+        data: &Data,
+        rows: Rows,
+        settings: &TreeSettings,
+        start: usize,
+        end: usize,
+        impurity: f64,
+        n_constant_features: &mut usize,
+    ) -> SplitRecord {
+        let n_features = data.n_features;
+        let max_features = settings.max_features;
+        let min_samples_leaf = settings.min_samples_leaf;
+        let min_weight_leaf = 0.0;
+
+        let mut best = SplitRecord::new(end);
+        let mut current = SplitRecord::new(end);
+        let mut best_proxy_improvement = f64::NEG_INFINITY;
+
+        let mut f_i = n_features;
+        let mut n_visited_features = 0;
+        let mut n_found_constants = 0;
+        let mut n_drawn_constants = 0;
+        let n_known_constants = *n_constant_features;
+        let mut n_total_constants = n_known_constants;
+
+        while f_i > n_total_constants
+            && (n_visited_features < max_features
+                || n_visited_features <= n_found_constants + n_drawn_constants)
+        {
+            n_visited_features += 1;
+            let mut f_j = rand_int(
+                n_drawn_constants,
+                f_i - n_found_constants,
+                &mut self.rand_r_state,
+            );
+            if f_j < n_known_constants {
+                self.features.swap(n_drawn_constants, f_j);
+                n_drawn_constants += 1;
+                continue;
+            }
+            f_j += n_found_constants;
+            current.feature = self.features[f_j];
+
+            // sort_samples_and_feature_values
+            let fv = &mut self.feature_values[start..end];
+            for (v, &s) in fv.iter_mut().zip(&self.samples[start..end]) {
+                *v = data.x(s, current.feature);
+            }
+            simultaneous_sort(fv, &mut self.samples[start..end]);
+            let fv = &self.feature_values;
+
+            if fv[end - 1] <= fv[start] + FEATURE_THRESHOLD {
+                self.features.swap(f_j, n_total_constants);
+                n_found_constants += 1;
+                n_total_constants += 1;
+                continue;
+            }
+            f_i -= 1;
+            self.features.swap(f_i, f_j);
+
+            self.criterion.reset();
+            let mut p = start;
+            while p < end {
+                // next_p
+                p += 1;
+                while p < end && fv[p] <= fv[p - 1] + FEATURE_THRESHOLD {
+                    p += 1;
+                }
+                let p_prev = p - 1;
+                if p == end {
+                    continue;
+                }
+                if p - start < min_samples_leaf || end - p < min_samples_leaf {
+                    continue;
+                }
+                current.pos = p;
+                self.criterion.update(rows, &self.samples, p);
+                if self.criterion.weighted_n_left < min_weight_leaf
+                    || self.criterion.weighted_n_right < min_weight_leaf
+                {
+                    continue;
+                }
+                let proxy = self.criterion.proxy_impurity_improvement();
+                if proxy > best_proxy_improvement {
+                    best_proxy_improvement = proxy;
+                    current.threshold = f64::from(fv[p_prev]) / 2.0 + f64::from(fv[p]) / 2.0;
+                    best = current;
+                }
+            }
+        }
+
+        if best.pos < end {
+            self.partition_samples_final(data, &best, start, end);
+            self.criterion.reset();
+            self.criterion.update(rows, &self.samples, best.pos);
+            let (left, right) = self.criterion.children_impurity(rows, &self.samples);
+            best.impurity_left = left;
+            best.impurity_right = right;
+            best.improvement = self.criterion.impurity_improvement(impurity, left, right);
+        }
+
+        // The known constants keep their order for the children and
+        // siblings; the newly found ones are appended.
+        self.features[..n_known_constants]
+            .copy_from_slice(&self.constant_features[..n_known_constants]);
+        self.constant_features[n_known_constants..n_known_constants + n_found_constants]
+            .copy_from_slice(
+                &self.features[n_known_constants..n_known_constants + n_found_constants],
+            );
+        *n_constant_features = n_total_constants;
+        best
+    }
+
+    /// `DensePartitioner.partition_samples_final`: rows with
+    /// `x <= threshold` (float32 widened to float64) to the front, by swaps.
+    fn partition_samples_final(
+        &mut self,
+        data: &Data,
+        best: &SplitRecord,
+        start: usize,
+        end: usize,
+    ) {
+        let (mut lo, mut hi) = (start, end);
+        while lo < hi {
+            let v = data.x(self.samples[lo], best.feature);
+            if f64::from(v) <= best.threshold {
+                lo += 1;
+            } else {
+                hi -= 1;
+                self.samples.swap(lo, hi);
+            }
+        }
+    }
+}
+
+/// The largest float32 not above `t`: a float32 `x` satisfies
+/// `x <= result` exactly when scikit-learn's `(double) x <= t` holds.
+pub(super) fn f32_at_most(t: f64) -> f32 {
+    let f = t as f32;
+    if f64::from(f) > t { f.next_down() } else { f }
+}
