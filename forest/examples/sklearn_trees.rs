@@ -1,0 +1,141 @@
+//! Grows scikit-learn's random forest with the `forest::sklearn` port and
+//! prints, as one JSON object, each tree's node count and the forest's
+//! predictions (the mean of the trees) for the test rows.
+//!
+//! ```text
+//! sklearn_trees --train train.csv --test test.csv [--seed 42]
+//!     [--n-estimators 100] [--max-depth none|16] [--min-samples-split 2]
+//!     [--min-samples-leaf 1] [--max-features all|sqrt|log2|3|0.5]
+//!     [--bootstrap true|false] [--max-samples none|100|0.5] [--trees]
+//! ```
+//!
+//! Both CSVs have a header row and the target in the last column (the test
+//! targets give `mse`). `--trees` adds every node: feature, float32
+//! threshold (as its bits), right child and value.
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use forest::sklearn::{SklearnTreeBuilder, TreeSettings, tree_seeds};
+use forest::{Dataset, LEAF, MaxSamples, Params};
+
+/// A header row, then comma-separated numbers with the target last.
+fn read_csv(path: &str) -> (usize, Vec<f32>, Vec<f64>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut lines = text.lines();
+    let n_features = lines.next().expect("a header row").split(',').count() - 1;
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for (i, line) in lines.filter(|l| !l.trim().is_empty()).enumerate() {
+        let v: Vec<f64> = line
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{path}: row {i}: '{s}' is not a number"))
+            })
+            .collect();
+        assert_eq!(v.len(), n_features + 1, "{path}: row {i} has {} values", v.len());
+        x.extend(v[..n_features].iter().map(|&a| a as f32));
+        y.push(v[n_features]);
+    }
+    (n_features, x, y)
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut train, mut test, mut seed, mut dump) = (None, None, 0u32, false);
+    let mut params = Params::default();
+    while let Some(flag) = args.next() {
+        if flag == "--trees" {
+            dump = true;
+            continue;
+        }
+        let value = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        let bad = |e: &dyn std::fmt::Display| -> ! { panic!("{flag} {value}: {e}") };
+        match flag.as_str() {
+            "--train" => train = Some(value),
+            "--test" => test = Some(value),
+            "--seed" => seed = value.parse().unwrap_or_else(|e| bad(&e)),
+            "--n-estimators" => params.n_estimators = value.parse().unwrap_or_else(|e| bad(&e)),
+            "--max-depth" => {
+                params.max_depth = match value.as_str() {
+                    "none" | "None" => None,
+                    v => Some(v.parse().unwrap_or_else(|e| bad(&e))),
+                }
+            }
+            "--min-samples-split" => {
+                params.min_samples_split = value.parse().unwrap_or_else(|e| bad(&e))
+            }
+            "--min-samples-leaf" => {
+                params.min_samples_leaf = value.parse().unwrap_or_else(|e| bad(&e))
+            }
+            "--max-features" => params.max_features = value.parse().unwrap_or_else(|e| bad(&e)),
+            "--bootstrap" => params.bootstrap = value.parse().unwrap_or_else(|e| bad(&e)),
+            "--max-samples" => {
+                params.max_samples = match value.as_str() {
+                    "none" | "None" => None,
+                    v => Some(v.parse::<MaxSamples>().unwrap_or_else(|e| bad(&e))),
+                }
+            }
+            _ => panic!("unknown flag {flag}"),
+        }
+    }
+    let (n_features, x, y) = read_csv(&train.expect("--train"));
+    let (test_features, tx, ty) = read_csv(&test.expect("--test"));
+    assert_eq!(test_features, n_features, "train and test columns differ");
+    let data = Dataset::new(y.len(), n_features, &x, &y).unwrap();
+    let settings = TreeSettings::new(&params, data.n_rows, n_features).unwrap();
+
+    let started = Instant::now();
+    let mut builder = SklearnTreeBuilder::new(&data);
+    let trees: Vec<_> = tree_seeds(seed, params.n_estimators)
+        .into_iter()
+        .map(|s| builder.grow_with(&settings, s))
+        .collect();
+    let seconds = started.elapsed().as_secs_f64();
+
+    // scikit-learn sums the trees' predictions in tree order, then divides.
+    let mut predictions = vec![0.0f64; ty.len()];
+    for t in &trees {
+        for (p, row) in predictions.iter_mut().zip(tx.chunks_exact(n_features)) {
+            *p += t.value[t.leaf_of(0, row) as usize];
+        }
+    }
+    for p in &mut predictions {
+        *p /= trees.len() as f64;
+    }
+    let mse = predictions
+        .iter()
+        .zip(&ty)
+        .map(|(p, t)| (p - t) * (p - t))
+        .sum::<f64>()
+        / ty.len() as f64;
+
+    let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(",");
+    let mut out = String::new();
+    write!(
+        out,
+        "{{\"seconds\":{seconds},\"settings\":\"{settings:?}\",\"node_counts\":[{}],\"predictions\":[{}],\"mse\":{mse:?}",
+        list(&mut trees.iter().map(|t| t.len().to_string())),
+        list(&mut predictions.iter().map(|p| format!("{p:?}"))),
+    )
+    .unwrap();
+    if dump {
+        out.push_str(",\"trees\":[");
+        for (i, t) in trees.iter().enumerate() {
+            let right = |r: &u32| if *r == LEAF { -1 } else { i64::from(*r) };
+            write!(
+                out,
+                "{}{{\"feature\":[{}],\"threshold_bits\":[{}],\"right\":[{}],\"value\":[{}]}}",
+                if i == 0 { "" } else { "," },
+                list(&mut t.feature.iter().map(u32::to_string)),
+                list(&mut t.threshold.iter().map(|v| v.to_bits().to_string())),
+                list(&mut t.right.iter().map(|r| right(r).to_string())),
+                list(&mut t.value.iter().map(|v| format!("{v:?}"))),
+            )
+            .unwrap();
+        }
+        out.push(']');
+    }
+    out.push('}');
+    println!("{out}");
+}
