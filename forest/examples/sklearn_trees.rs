@@ -10,8 +10,10 @@
 //! ```
 //!
 //! Both CSVs have a header row and the target in the last column (the test
-//! targets give `mse`). `--trees` adds every node: feature, float32
-//! threshold (as its bits), right child and value.
+//! targets give `mse`). Also printed: the seconds spent growing, the
+//! resolved settings and each tree's seed. `--trees` adds every node:
+//! feature, float32 threshold (as its bits), right child (-1 for a leaf)
+//! and value.
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -33,7 +35,12 @@ fn read_csv(path: &str) -> (usize, Vec<f32>, Vec<f64>) {
                     .unwrap_or_else(|_| panic!("{path}: row {i}: '{s}' is not a number"))
             })
             .collect();
-        assert_eq!(v.len(), n_features + 1, "{path}: row {i} has {} values", v.len());
+        assert_eq!(
+            v.len(),
+            n_features + 1,
+            "{path}: row {i} has {} values",
+            v.len()
+        );
         x.extend(v[..n_features].iter().map(|&a| a as f32));
         y.push(v[n_features]);
     }
@@ -49,7 +56,9 @@ fn main() {
             dump = true;
             continue;
         }
-        let value = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        let value = args
+            .next()
+            .unwrap_or_else(|| panic!("{flag} needs a value"));
         let bad = |e: &dyn std::fmt::Display| -> ! { panic!("{flag} {value}: {e}") };
         match flag.as_str() {
             "--train" => train = Some(value),
@@ -87,9 +96,10 @@ fn main() {
 
     let started = Instant::now();
     let mut builder = SklearnTreeBuilder::new(&data);
-    let trees: Vec<_> = tree_seeds(seed, params.n_estimators)
-        .into_iter()
-        .map(|s| builder.grow_with(&settings, s))
+    let seeds = tree_seeds(seed, params.n_estimators);
+    let trees: Vec<_> = seeds
+        .iter()
+        .map(|&s| builder.grow_with(&settings, s))
         .collect();
     let seconds = started.elapsed().as_secs_f64();
 
@@ -114,7 +124,8 @@ fn main() {
     let mut out = String::new();
     write!(
         out,
-        "{{\"seconds\":{seconds},\"settings\":\"{settings:?}\",\"node_counts\":[{}],\"predictions\":[{}],\"mse\":{mse:?}",
+        "{{\"seconds\":{seconds},\"settings\":\"{settings:?}\",\"tree_seeds\":[{}],\"node_counts\":[{}],\"predictions\":[{}],\"mse\":{mse:?}",
+        list(&mut seeds.iter().map(u32::to_string)),
         list(&mut trees.iter().map(|t| t.len().to_string())),
         list(&mut predictions.iter().map(|p| format!("{p:?}"))),
     )
