@@ -27,8 +27,8 @@ pub struct ForestArgs {
     /// Train each tree on a bootstrap sample of the rows.
     #[arg(long, value_name = "true|false", default_value_t = true, action = clap::ArgAction::Set)]
     pub bootstrap: bool,
-    /// Bootstrap sample size: an integer count or a fraction in (0, 1]
-    /// [default: as many draws as rows].
+    /// Bootstrap sample size: an integer count, or a fraction of the rows
+    /// (truncated, as scikit-learn 1.9) [default: as many draws as rows].
     #[arg(long, value_name = "INT|FLOAT")]
     pub max_samples: Option<MaxSamples>,
     /// Random seed: the same seed, data and parameters give a byte-identical model.
@@ -38,8 +38,10 @@ pub struct ForestArgs {
     /// 256 values, per-node histograms: much faster on large data), auto
     /// (hist for large nodes, exact for small ones) or level (hist's
     /// histograms, trees grown a level at a time with integer sums: what
-    /// GPU training grows, the same model bytes on the CPU and any GPU).
-    #[arg(long, value_name = "exact|hist|auto|level", default_value = "auto")]
+    /// GPU training grows, the same model bytes on the CPU and any GPU) or
+    /// sklearn (scikit-learn 1.9.1's own trees: `--seed S` grows what
+    /// RandomForestRegressor(random_state=S) grows, node for node; S < 2^32).
+    #[arg(long, value_name = "exact|hist|auto|level|sklearn", default_value = "auto")]
     pub splitter: SplitterKind,
 }
 

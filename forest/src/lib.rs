@@ -24,7 +24,9 @@
 //!   `SplitStrategy` trait), the strategies `exact` and `hist`, `builder`
 //!   (the one depth-first grow loop; `auto` picks the strategy per node),
 //!   `levels` (level-wise growth over histograms, for devices: the GPU
-//!   training algorithm and its CPU backend), `trainer` (data prepared once per forest, bootstrap, `train`);
+//!   training algorithm and its CPU backend), `sklearn` (scikit-learn's own
+//!   trees, random numbers included: splitter `sklearn`), `trainer` (data
+//!   prepared once per forest, bootstrap, `train`);
 //! - `part`: trees grown apart, merged into one model.
 //!
 //! `no_std` (with `alloc`), so that the library component links no Rust standard

@@ -28,9 +28,10 @@ pub enum MaxFeatures {
 /// Size of each bootstrap sample (`max_samples`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum MaxSamples {
-    /// This many draws, `1..=n_rows`.
+    /// This many draws (at least 1; more than `n_rows` is allowed).
     Count(u32),
-    /// `max(1, round(fraction * n_rows))` draws, fraction in `(0, 1]`.
+    /// `max(1, int(fraction * n_rows))` draws (truncated, as scikit-learn
+    /// 1.9 does), fraction positive (above 1 is allowed).
     Fraction(f64),
 }
 
@@ -49,6 +50,11 @@ pub enum SplitterKind {
     /// grows, the same bytes whether the histograms come from a device or
     /// from the CPU.
     Level,
+    /// scikit-learn's own trees (`sklearn` module): its random numbers
+    /// (numpy's `RandomState`), bootstrap, feature draws, sort and tie rules,
+    /// so that `seed` grows the trees `RandomForestRegressor(random_state=seed)`
+    /// grows, node for node. `seed` must fit in 32 bits.
+    Sklearn,
 }
 
 impl core::str::FromStr for SplitterKind {
@@ -60,7 +66,10 @@ impl core::str::FromStr for SplitterKind {
             "hist" => Ok(SplitterKind::Hist),
             "auto" => Ok(SplitterKind::Auto),
             "level" => Ok(SplitterKind::Level),
-            _ => Err(format!("expected exact, hist, auto or level, got '{s}'")),
+            "sklearn" => Ok(SplitterKind::Sklearn),
+            _ => Err(format!(
+                "expected exact, hist, auto, level or sklearn, got '{s}'"
+            )),
         }
     }
 }
@@ -72,6 +81,7 @@ impl core::fmt::Display for SplitterKind {
             SplitterKind::Hist => "hist",
             SplitterKind::Auto => "auto",
             SplitterKind::Level => "level",
+            SplitterKind::Sklearn => "sklearn",
         })
     }
 }
@@ -247,6 +257,12 @@ impl Params {
             }
             _ => {}
         }
+        if self.splitter == SplitterKind::Sklearn && self.seed > u64::from(u32::MAX) {
+            return Err(invalid(format!(
+                "seed must be < 2^32 with splitter sklearn (numpy's RandomState takes 32-bit seeds), got {}",
+                self.seed
+            )));
+        }
         match self.max_samples {
             Some(_) if !self.bootstrap => {
                 return Err(invalid(
@@ -259,9 +275,9 @@ impl Params {
                     "max_samples must be >= 1 when an integer, got 0".into(),
                 ));
             }
-            Some(MaxSamples::Fraction(f)) if !(f > 0.0 && f <= 1.0) => {
+            Some(MaxSamples::Fraction(f)) if !(f > 0.0 && f.is_finite()) => {
                 return Err(invalid(format!(
-                    "max_samples must be in (0.0, 1.0] when a float, got {f}"
+                    "max_samples must be in (0.0, inf) when a float, got {f}"
                 )));
             }
             _ => {}
@@ -301,34 +317,23 @@ impl Params {
     /// Bootstrap draws per tree for `n_rows` training rows (sklearn's
     /// `_get_n_samples_bootstrap`, including Python's round-half-to-even).
     pub fn resolve_n_draws(&self, n_rows: usize) -> Result<usize> {
-        Ok(match self.max_samples {
-            None => n_rows,
-            Some(MaxSamples::Count(c)) => {
-                let c = c as usize;
-                if c > n_rows {
-                    return Err(invalid(format!(
-                        "max_samples must be <= n_samples={n_rows}, got {c}"
-                    )));
-                }
-                c
-            }
-            Some(MaxSamples::Fraction(f)) => (round_ties_even(f * n_rows as f64) as usize).max(1),
-        })
+        let draws = match self.max_samples {
+            None => return Ok(n_rows),
+            Some(MaxSamples::Count(c)) => u64::from(c),
+            // `as` truncates (and saturates): scikit-learn's int(f * n).
+            Some(MaxSamples::Fraction(f)) => ((f * n_rows as f64) as u64).max(1),
+        };
+        // Every draw is a step of the bootstrap loop: a count of u32 bounds it.
+        if draws > u64::from(u32::MAX) {
+            return Err(invalid(format!(
+                "max_samples gives {draws} bootstrap draws per tree, more than {}",
+                u32::MAX
+            )));
+        }
+        Ok(draws as usize)
     }
 }
 
-/// `f64::round_ties_even`, which is std's, not core's. Adding 2^52 to a
-/// magnitude below it leaves no fraction bits, and IEEE addition rounds half
-/// to even: exact, so the same result on every platform.
-fn round_ties_even(x: f64) -> f64 {
-    const TWO_52: f64 = 4_503_599_627_370_496.0;
-    if x.abs() < TWO_52 {
-        ((x.abs() + TWO_52) - TWO_52).copysign(x)
-    } else {
-        // Already an integer, or infinite, or NaN.
-        x
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -432,43 +437,21 @@ mod tests {
     }
 
     #[test]
-    fn round_ties_even_is_stds() {
-        let mut xs = vec![
-            0.0,
-            -0.0,
-            0.5,
-            1.5,
-            2.5,
-            -2.5,
-            0.49999999999999994,
-            4_503_599_627_370_495.5,
-            4_503_599_627_370_497.0,
-            9_007_199_254_740_993.0,
-            f64::MAX,
-            f64::MIN_POSITIVE,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        xs.extend((-400..400).map(|i| f64::from(i) * 0.25 + 1e-3 * f64::from(i % 3)));
-        for x in xs {
-            assert_eq!(
-                round_ties_even(x).to_bits(),
-                x.round_ties_even().to_bits(),
-                "{x}"
-            );
-        }
-        assert!(round_ties_even(f64::NAN).is_nan());
-    }
-
-    #[test]
-    fn bootstrap_size_rounds_half_to_even() {
+    fn bootstrap_size_as_scikit_learn_1_9() {
         let p = |m| Params {
             max_samples: Some(m),
             ..Params::default()
         };
-        assert_eq!(p(MaxSamples::Fraction(0.5)).resolve_n_draws(5).unwrap(), 2); // round(2.5) = 2
-        assert_eq!(p(MaxSamples::Fraction(0.5)).resolve_n_draws(7).unwrap(), 4); // round(3.5) = 4
-        assert_eq!(p(MaxSamples::Count(3)).resolve_n_draws(5).unwrap(), 3);
-        assert!(p(MaxSamples::Count(6)).resolve_n_draws(5).is_err());
+        let draws = |m| p(m).resolve_n_draws(353).unwrap();
+        // _get_n_samples_bootstrap: max(int(f * n), 1), an int as given.
+        assert_eq!(draws(MaxSamples::Fraction(0.3)), 105); // 105.9
+        assert_eq!(draws(MaxSamples::Fraction(0.5)), 176); // 176.5
+        assert_eq!(draws(MaxSamples::Fraction(0.001)), 1);
+        assert_eq!(draws(MaxSamples::Fraction(2.5)), 882);
+        assert_eq!(draws(MaxSamples::Count(3)), 3);
+        assert_eq!(draws(MaxSamples::Count(1000)), 1000);
+        assert!(p(MaxSamples::Fraction(1e300)).resolve_n_draws(353).is_err());
+        assert!(p(MaxSamples::Fraction(f64::INFINITY)).validate().is_err());
+        assert!(p(MaxSamples::Fraction(0.0)).validate().is_err());
     }
 }

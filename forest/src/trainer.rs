@@ -12,10 +12,11 @@ use crate::hist::Binned;
 use crate::levels::{CpuLevels, FixedPoint, LevelBackend, LevelGrower, target_ranks};
 use crate::params::{Params, SplitterKind};
 use crate::rng::Rng;
+use crate::sklearn::{self, SklearnTreeBuilder, TreeSettings};
 use crate::tree::Nodes;
 use crate::validate::check_feature_names;
 use crate::workspace::Workspace;
-use alloc::{string::String, vec, vec::Vec};
+use alloc::{borrow::Cow, string::String, vec, vec::Vec};
 
 /// Everything training needs that does not change from tree to tree.
 pub struct Trainer {
@@ -37,6 +38,8 @@ pub struct Trainer {
     auto_exact_rows: usize,
     /// `level`: every row's target rank (see `levels::target_ranks`).
     ranks: Vec<u32>,
+    /// `sklearn`: each tree's seed and the resolved settings.
+    sklearn: Option<(Vec<u32>, TreeSettings)>,
 }
 
 /// One worker's way of growing trees; its buffers serve every tree it grows.
@@ -45,6 +48,8 @@ pub enum Grower<'t> {
     Depth(TreeBuilder<'t>),
     /// Level by level, histograms on the CPU: `level`.
     Levels(LevelGrower<'t>, CpuLevels<'t>),
+    /// scikit-learn's trees: `sklearn`.
+    Sklearn(SklearnTreeBuilder<'t>),
 }
 
 impl Trainer {
@@ -86,10 +91,14 @@ impl Trainer {
         let n_draws = params.resolve_n_draws(n)?;
         // `auto` on data no larger than its crossover grows exact trees from
         // the root: the presorted path does that fastest (same trees).
+        let sklearn = params.splitter == SplitterKind::Sklearn;
         let exact = params.splitter == SplitterKind::Exact
             || params.splitter == SplitterKind::Auto && n <= AUTO_EXACT_ROWS;
         let mut order = Vec::new();
-        if exact {
+        if sklearn {
+            // scikit-learn's splitter sorts each node's values itself.
+            transpose_in_place(&mut values, n, nf);
+        } else if exact {
             // The presorted path reads a feature's values by row id: columns.
             transpose_in_place(&mut values, n, nf);
             order = exact::presort(&values, n, nf);
@@ -97,7 +106,7 @@ impl Trainer {
         // Histogram splits read only the codes; `auto`'s exact subtrees copy
         // the rows they start with, and a row's values in one cache line
         // make that one miss a row instead of one a feature.
-        let binned = (!exact).then(|| Binned::new(&values, n, nf));
+        let binned = (!exact && !sklearn).then(|| Binned::new(&values, n, nf));
         let level = params.splitter == SplitterKind::Level;
         let ranks = if level {
             target_ranks(&targets)
@@ -116,16 +125,33 @@ impl Trainer {
             max_features,
             n_draws,
             values,
-            row_major: !exact,
+            row_major: !exact && !sklearn,
             order,
             binned,
             auto_exact_rows: AUTO_EXACT_ROWS,
             ranks,
+            sklearn: match sklearn {
+                true => Some((
+                    sklearn::tree_seeds(params.seed as u32, params.n_estimators),
+                    TreeSettings::new(params, n, nf)?,
+                )),
+                false => None,
+            },
         })
     }
 
     /// A grower for one worker.
     pub fn grower(&self) -> Grower<'_> {
+        if self.sklearn.is_some() {
+            let columns = Cow::Borrowed(&self.values[..]);
+            let targets = &self.targets[..];
+            return Grower::Sklearn(SklearnTreeBuilder::from_columns(
+                columns,
+                self.n_rows,
+                self.n_features,
+                targets,
+            ));
+        }
         match (self.params.splitter, &self.binned) {
             (SplitterKind::Level, Some(binned)) => Grower::Levels(
                 self.level_grower().expect("binned"),
@@ -223,6 +249,10 @@ impl Trainer {
                 Ok(nodes) => nodes,
                 Err(never) => match never {},
             },
+            Grower::Sklearn(builder) => {
+                let (seeds, settings) = self.sklearn.as_ref().expect("an sklearn trainer");
+                builder.grow_with(settings, seeds[index as usize])
+            }
         }
     }
 

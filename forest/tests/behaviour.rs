@@ -419,7 +419,7 @@ fn params_that_do_not_fit_the_data_are_invalid_params() {
         matches!(err(Params { max_features: MaxFeatures::Count(3), ..Params::default() }), ForestError::InvalidParams(m) if m.contains("max_features"))
     );
     assert!(
-        matches!(err(Params { max_samples: Some(MaxSamples::Count(4)), ..Params::default() }), ForestError::InvalidParams(m) if m.contains("max_samples"))
+        matches!(err(Params { max_samples: Some(MaxSamples::Fraction(1e300)), ..Params::default() }), ForestError::InvalidParams(m) if m.contains("max_samples"))
     );
     assert!(matches!(
         err(Params {

@@ -19,6 +19,7 @@ const LAYERS: &[&str] = &[
     "hist",
     "builder",
     "levels",
+    "sklearn",
     "trainer",
     "part",
 ];
@@ -54,24 +55,35 @@ fn uses(source: &str) -> Vec<&'static str> {
 #[test]
 fn modules_use_only_modules_below_them() {
     let src = format!("{}/src", env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<String> = std::fs::read_dir(&src)
+    // A module is `name.rs` or a folder `name/` (all its files count).
+    let mut modules: Vec<(String, Vec<std::path::PathBuf>)> = std::fs::read_dir(&src)
         .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|f| f.ends_with(".rs") && f != "lib.rs")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "lib.rs")
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_str().unwrap().to_string();
+            let files = if p.is_dir() {
+                std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()).collect()
+            } else {
+                vec![p]
+            };
+            (name, files)
+        })
         .collect();
-    files.sort();
+    modules.sort();
     let mut wrong = Vec::new();
-    for file in &files {
-        let module = file.trim_end_matches(".rs");
-        let Some(level) = LAYERS.iter().position(|m| *m == module) else {
+    for (module, files) in &modules {
+        let Some(level) = LAYERS.iter().position(|m| m == module) else {
             wrong.push(format!("{module} is not in LAYERS (nor in lib.rs's list)"));
             continue;
         };
-        let source = std::fs::read_to_string(format!("{src}/{file}")).unwrap();
-        for used in uses(&source) {
-            let below = LAYERS.iter().position(|m| *m == used).unwrap();
-            if used != module && below > level {
-                wrong.push(format!("{module} uses {used}, a layer above it"));
+        for file in files {
+            let source = std::fs::read_to_string(file).unwrap();
+            for used in uses(&source) {
+                let below = LAYERS.iter().position(|m| *m == used).unwrap();
+                if used != module && below > level {
+                    wrong.push(format!("{module} uses {used}, a layer above it"));
+                }
             }
         }
     }

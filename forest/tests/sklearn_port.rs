@@ -100,3 +100,32 @@ fn a_builder_grows_the_same_tree_again() {
         );
     }
 }
+
+/// Splitter `sklearn` is the port behind the crate's own training: a model
+/// of its trees in order, the same for any split into parts (workers), with
+/// scikit-learn's MSE on the test split.
+#[test]
+fn splitter_sklearn_trains_the_ports_forest_in_any_parts() {
+    use forest::part::{Part, merge};
+    let (x, y) = common::diabetes("diabetes_train.csv");
+    let (tx, ty) = common::diabetes("diabetes_test.csv");
+    let data = Dataset::new(y.len(), 10, &x, &y).unwrap();
+    let params = Params {
+        splitter: forest::SplitterKind::Sklearn,
+        seed: 42,
+        ..params()
+    };
+    let model = forest::train(&data, &params, None).unwrap();
+    let trees = grow_forest(&data, &params, 42).unwrap();
+    assert_eq!(model.nodes.len(), trees.iter().map(|t| t.len()).sum::<usize>());
+    let mse = |p: Vec<f64>| p.iter().zip(&ty).map(|(p, t)| (p - t) * (p - t)).sum::<f64>() / ty.len() as f64;
+    assert_eq!(mse(model.predict(&tx, ty.len()).unwrap()), 2975.714734922311);
+
+    let trainer = forest::Trainer::new(&data, &params).unwrap();
+    let parts = [(0, 7), (7, 150), (157, 43)]
+        .map(|(first, count)| Part::grow(&trainer, first, count, None, None, |_| {}).unwrap());
+    assert_eq!(merge(parts.to_vec()).unwrap(), model);
+
+    let too_big = Params { seed: 1 << 32, ..params };
+    assert!(matches!(forest::train(&data, &too_big, None), Err(forest::ForestError::InvalidParams(m)) if m.contains("seed must be < 2^32")));
+}

@@ -54,6 +54,7 @@ fn splitter_from_wit(s: wit::Splitter) -> forest::SplitterKind {
         wit::Splitter::Hist => forest::SplitterKind::Hist,
         wit::Splitter::Auto => forest::SplitterKind::Auto,
         wit::Splitter::Level => forest::SplitterKind::Level,
+        wit::Splitter::Sklearn => forest::SplitterKind::Sklearn,
     }
 }
 
@@ -63,6 +64,7 @@ fn splitter_to_wit(s: forest::SplitterKind) -> wit::Splitter {
         forest::SplitterKind::Hist => wit::Splitter::Hist,
         forest::SplitterKind::Auto => wit::Splitter::Auto,
         forest::SplitterKind::Level => wit::Splitter::Level,
+        forest::SplitterKind::Sklearn => wit::Splitter::Sklearn,
     }
 }
 

@@ -1365,6 +1365,7 @@ pub fn from_wit(p: &Params) -> forest::Params {
             Splitter::Hist => forest::SplitterKind::Hist,
             Splitter::Auto => forest::SplitterKind::Auto,
             Splitter::Level => forest::SplitterKind::Level,
+            Splitter::Sklearn => forest::SplitterKind::Sklearn,
         },
     }
 }
@@ -1394,6 +1395,7 @@ fn to_wit(p: &forest::Params) -> Params {
             forest::SplitterKind::Hist => Splitter::Hist,
             forest::SplitterKind::Auto => Splitter::Auto,
             forest::SplitterKind::Level => Splitter::Level,
+            forest::SplitterKind::Sklearn => Splitter::Sklearn,
         },
     }
 }

@@ -296,8 +296,8 @@ fn invalid_params_come_back_as_errors() {
         ),
         (
             "--max-samples",
-            "1000",
-            "invalid parameters: max_samples must be <= n_samples=353",
+            "1e300",
+            "invalid parameters: max_samples gives 18446744073709551615 bootstrap draws per tree",
         ),
     ] {
         let mut args = train.to_vec();

@@ -39,12 +39,17 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         ``RandomState`` draws the seed from numpy, as scikit-learn draws its
         trees' seeds. The same seed, data and parameters give the same model
         whatever ``n_workers``.
-    splitter : {"auto", "exact", "hist", "level"}
+    splitter : {"auto", "exact", "hist", "level", "sklearn"}
         How splits are searched: ``exact`` sorts each node's values,
         ``hist`` bins them (the same trees as ``exact`` on data with few
         distinct values, much faster on large data), ``auto`` picks by data
         size, ``level`` grows trees a level at a time, the splitter that
         can train on the GPU (its trees differ from ``hist``'s in ties).
+        ``sklearn`` grows scikit-learn's own trees, its random numbers
+        included: with an int ``random_state`` the model predicts what
+        ``sklearn.ensemble.RandomForestRegressor`` with that
+        ``random_state`` predicts (float32 features, as scikit-learn's
+        trees take them).
     n_workers : int or None
         Sandboxed instances training (or predicting) side by side; ``None``
         is the host's default (the number of cores).
@@ -122,11 +127,11 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         "bootstrap": ["boolean"],
         "max_samples": [
             None,
-            Interval(RealNotInt, 0.0, 1.0, closed="right"),
+            Interval(RealNotInt, 0.0, None, closed="neither"),
             Interval(Integral, 1, None, closed="left"),
         ],
         "random_state": ["random_state"],
-        "splitter": [StrOptions({"auto", "exact", "hist", "level"})],
+        "splitter": [StrOptions({"auto", "exact", "hist", "level", "sklearn"})],
         "n_workers": [Interval(Integral, 1, None, closed="left"), None],
         "device": [StrOptions({"auto", "cpu", "gpu"})],
         "max_memory_mib": [Interval(Integral, 1, 4096, closed="both"), None],

@@ -24,7 +24,7 @@ class Params(TypedDict):
     bootstrap: bool
     max_samples: str | None  # a count or a fraction
     seed: int
-    splitter: str  # "auto", "exact", "hist" or "level"
+    splitter: str  # "auto", "exact", "hist", "level" or "sklearn"
 
 class Info(TypedDict):
     n_trees: int

@@ -21,7 +21,7 @@ mod criterion;
 pub mod random_state;
 mod sort;
 
-use alloc::vec::Vec;
+use alloc::{borrow::Cow, vec::Vec};
 
 use crate::dataset::Dataset;
 use crate::error::Result;
@@ -106,8 +106,9 @@ impl TreeSettings {
 /// buffers from tree to tree (one builder per worker).
 #[derive(Debug)]
 pub struct SklearnTreeBuilder<'a> {
-    /// Column-major copy of the features, `columns[f * n_rows + row]`.
-    columns: Vec<f32>,
+    /// Column-major features, `columns[f * n_rows + row]`: a copy, or the
+    /// trainer's.
+    columns: Cow<'a, [f32]>,
     n_rows: usize,
     n_features: usize,
     targets: &'a [f64],
@@ -122,11 +123,22 @@ impl<'a> SklearnTreeBuilder<'a> {
         for f in 0..n_features {
             columns.extend((0..n_rows).map(|r| data.features[r * n_features + f]));
         }
+        SklearnTreeBuilder::from_columns(Cow::Owned(columns), n_rows, n_features, data.targets)
+    }
+
+    /// A builder over features already column-major (`columns[f * n_rows +
+    /// row]`), as the trainer keeps them.
+    pub fn from_columns(
+        columns: Cow<'a, [f32]>,
+        n_rows: usize,
+        n_features: usize,
+        targets: &'a [f64],
+    ) -> Self {
         SklearnTreeBuilder {
             columns,
             n_rows,
             n_features,
-            targets: data.targets,
+            targets,
             weights: Vec::new(),
             splitter: builder::Splitter::default(),
         }
@@ -179,7 +191,7 @@ pub fn grow_forest(data: &Dataset, params: &Params, random_state: u32) -> Result
 #[cfg(test)]
 mod tests {
     //! Expected values printed by scikit-learn 1.9.1 with numpy 2.4.6.
-    use alloc::vec::Vec;
+    use alloc::{borrow::Cow, vec::Vec};
 
     use super::*;
 
