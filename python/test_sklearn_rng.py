@@ -272,3 +272,50 @@ def test_diabetes_seed_42_benchmark(binary, files):
     ours, mse = _check(binary, files, "diabetes", 42, 200, {"max_depth": 16})
     assert abs(mse - 2975.71) < 0.01, mse
     assert ours["mse"] == pytest.approx(mse, rel=REL)
+
+
+# -- the product path: `wasm-forest train --splitter sklearn` in the sandbox --
+
+CLI_CASES = [
+    ("diabetes", 42, 200, {"max_depth": 16}),
+    ("friedman1", 11, 20, {"bootstrap": False, "max_features": "sqrt", "max_depth": 16}),
+    ("constant", 17, 20, {"max_features": 0.5, "max_samples": 0.559}),
+    ("ties", 20, 30, {"max_features": "sqrt", "max_depth": 16, "min_samples_leaf": 5}),
+]
+
+
+@pytest.fixture(scope="module")
+def cli():
+    path = os.environ.get("WASM_FOREST_BIN")
+    if not path:
+        pytest.fail("WASM_FOREST_BIN is not set: point it at the wasm-forest binary "
+                    "(cargo test sets it)")
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("name,seed,n_estimators,kw", CLI_CASES,
+                         ids=[f"{c[0]}-s{c[1]}" for c in CLI_CASES])
+def test_cli_splitter_sklearn_predicts_as_sklearn(cli, files, tmp_path, workers, name, seed,
+                                                  n_estimators, kw):
+    """The model trained in the sandbox (any worker count) and its
+    predictions, read back from `wasm-forest predict`, are scikit-learn's."""
+    train, test = files[name]
+    xtr, ytr = _load(train)
+    xte, _ = _load(test)
+    expected = RandomForestRegressor(n_estimators=n_estimators, random_state=seed,
+                                     **kw).fit(xtr, ytr).predict(xte)
+    model, out = tmp_path / "m.bin", tmp_path / "p.csv"
+    run = lambda *args: subprocess.run([cli, "--workers", str(workers), *args],  # noqa: E731
+                                       capture_output=True, text=True, timeout=300)
+    done = run("train", "--train", str(train), "--out", str(model), "--splitter", "sklearn",
+               "--seed", str(seed), "--n-estimators", str(n_estimators), *_flags(kw))
+    assert done.returncode == 0, done.stderr
+    done = run("predict", "--model", str(model), "--input", str(test), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    got = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=REL, atol=0)
+    if BITWISE:
+        # `predict` prints the shortest text that reads back as the same f64.
+        assert np.array_equal(got, expected), float(np.max(np.abs(got - expected)))

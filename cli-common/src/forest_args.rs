@@ -41,7 +41,11 @@ pub struct ForestArgs {
     /// GPU training grows, the same model bytes on the CPU and any GPU) or
     /// sklearn (scikit-learn 1.9.1's own trees: `--seed S` grows what
     /// RandomForestRegressor(random_state=S) grows, node for node; S < 2^32).
-    #[arg(long, value_name = "exact|hist|auto|level|sklearn", default_value = "auto")]
+    #[arg(
+        long,
+        value_name = "exact|hist|auto|level|sklearn",
+        default_value = "auto"
+    )]
     pub splitter: SplitterKind,
 }
 

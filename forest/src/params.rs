@@ -334,11 +334,8 @@ impl Params {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
-    use alloc::vec;
-
     use super::*;
 
     #[test]

@@ -63,7 +63,10 @@ fn modules_use_only_modules_below_them() {
         .map(|p| {
             let name = p.file_stem().unwrap().to_str().unwrap().to_string();
             let files = if p.is_dir() {
-                std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()).collect()
+                std::fs::read_dir(&p)
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .collect()
             } else {
                 vec![p]
             };

@@ -117,15 +117,32 @@ fn splitter_sklearn_trains_the_ports_forest_in_any_parts() {
     };
     let model = forest::train(&data, &params, None).unwrap();
     let trees = grow_forest(&data, &params, 42).unwrap();
-    assert_eq!(model.nodes.len(), trees.iter().map(|t| t.len()).sum::<usize>());
-    let mse = |p: Vec<f64>| p.iter().zip(&ty).map(|(p, t)| (p - t) * (p - t)).sum::<f64>() / ty.len() as f64;
-    assert_eq!(mse(model.predict(&tx, ty.len()).unwrap()), 2975.714734922311);
+    assert_eq!(
+        model.nodes.len(),
+        trees.iter().map(|t| t.len()).sum::<usize>()
+    );
+    let mse = |p: Vec<f64>| {
+        p.iter()
+            .zip(&ty)
+            .map(|(p, t)| (p - t) * (p - t))
+            .sum::<f64>()
+            / ty.len() as f64
+    };
+    assert_eq!(
+        mse(model.predict(&tx, ty.len()).unwrap()),
+        2975.714734922311
+    );
 
     let trainer = forest::Trainer::new(&data, &params).unwrap();
     let parts = [(0, 7), (7, 150), (157, 43)]
         .map(|(first, count)| Part::grow(&trainer, first, count, None, None, |_| {}).unwrap());
     assert_eq!(merge(parts.to_vec()).unwrap(), model);
 
-    let too_big = Params { seed: 1 << 32, ..params };
-    assert!(matches!(forest::train(&data, &too_big, None), Err(forest::ForestError::InvalidParams(m)) if m.contains("seed must be < 2^32")));
+    let too_big = Params {
+        seed: 1 << 32,
+        ..params
+    };
+    assert!(
+        matches!(forest::train(&data, &too_big, None), Err(forest::ForestError::InvalidParams(m)) if m.contains("seed must be < 2^32"))
+    );
 }

@@ -191,7 +191,6 @@ pub fn grow_forest(data: &Dataset, params: &Params, random_state: u32) -> Result
 #[cfg(test)]
 mod tests {
     //! Expected values printed by scikit-learn 1.9.1 with numpy 2.4.6.
-    use alloc::{borrow::Cow, vec::Vec};
 
     use super::*;
 

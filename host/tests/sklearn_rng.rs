@@ -1,0 +1,106 @@
+//! Splitter `sklearn` against scikit-learn itself (python/test_sklearn_rng.py,
+//! pytest): the forest crate's port through its `sklearn_trees` example, node
+//! for node, and this binary's `train --splitter sklearn` in the sandbox,
+//! prediction for prediction. Without python3 + scikit-learn + pytest it is
+//! skipped with the reason printed, unless WASM_FOREST_REQUIRE_PYTHON=1 (CI
+//! sets it) makes that a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn python() -> String {
+    std::env::var("WASM_FOREST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Why the test cannot run here, if it cannot.
+fn missing() -> Option<String> {
+    match Command::new(python())
+        .args(["-c", "import sklearn, numpy, pytest"])
+        .output()
+    {
+        Err(e) => Some(format!("{} cannot be run: {e}", python())),
+        Ok(o) if !o.status.success() => Some(format!(
+            "scikit-learn or pytest does not import: {}",
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Builds the `sklearn_trees` example in this build's profile; its path.
+fn example() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "wasm-forest-core",
+            "--example",
+            "sklearn_trees",
+        ])
+        .current_dir(repo());
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    if profile == "release" {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(
+        status.success(),
+        "building the sklearn_trees example failed"
+    );
+    // The binary's directory is the target directory's profile folder.
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_wasm-forest"));
+    bin.parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("sklearn_trees{}", std::env::consts::EXE_SUFFIX))
+}
+
+#[test]
+fn splitter_sklearn_grows_scikit_learns_trees() {
+    if let Some(reason) = missing() {
+        assert!(
+            std::env::var("WASM_FOREST_REQUIRE_PYTHON").is_err(),
+            "WASM_FOREST_REQUIRE_PYTHON is set but {reason}"
+        );
+        eprintln!("SKIPPED splitter_sklearn_grows_scikit_learns_trees: {reason}");
+        return;
+    }
+    let out = Command::new(python())
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "python/test_sklearn_rng.py",
+        ])
+        .env("SKLEARN_TREES_BIN", example())
+        .env("WASM_FOREST_BIN", env!("CARGO_BIN_EXE_wasm-forest"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "python/test_sklearn_rng.py failed");
+    assert!(
+        text.contains("32 passed") && !text.contains("skipped"),
+        "expected 32 tests to pass:\n{text}"
+    );
+}
