@@ -25,7 +25,9 @@ use crate::memory::{HeapPeak, peak_rss};
 use crate::parallel::{self, Predictor};
 use crate::progress::Progress;
 use crate::python::{PythonServer, python_ready};
-use crate::report::{CompareReport, Row, SystemSummary, phase_summary, print_report};
+use crate::report::{
+    CompareReport, Row, SameAsSklearn, SystemSummary, phase_summary, print_report,
+};
 use crate::runtime::{Dataset, Device, Runtime};
 use crate::stats::{mse, plural};
 use crate::{plot, synthetic};
@@ -208,12 +210,18 @@ pub fn run(rt: &Runtime, args: &CompareArgs, workers: usize) -> Result<CompareRe
     );
     let gpu = inferred.gpu_name.as_deref();
     let mut systems = local_summaries(&rec, &inferred.predicted, test_y, workers, gpu, peaks);
+    let mut same_as_sklearn = None;
     for py in pythons {
-        systems.push(python_summary(&rec, py)?);
+        let (summary, predictions) = python_summary(&rec, py)?;
+        if summary.system == "sklearn-1" {
+            same_as_sklearn = SameAsSklearn::new(&inferred.predicted.wasm, &predictions);
+        }
+        systems.push(summary);
     }
     speedups(&mut systems);
     let peak_inference = inferred.peak_memory;
-    let report = build_report(data, args, rec, &trained, peak_inference, systems, skipped);
+    let mut report = build_report(data, args, rec, &trained, peak_inference, systems, skipped);
+    report.same_as_sklearn = same_as_sklearn;
     write_report(&report, args, &model_path)?;
     if report.model_bytes_identical == Some(false) {
         bail!(
@@ -246,6 +254,7 @@ fn build_report(
         wasm_native_train_ratio: rec.ratio("wasm", "native", "train"),
         rows: rec.rows,
         model_bytes_identical: trained.native_model.as_ref().map(|b| *b == trained.model),
+        same_as_sklearn: None,
         peak_guest_memory_bytes: trained.peak_workers.max(peak_inference),
         peak_guest_memory_train_worker_bytes: trained.peak_worker,
         peak_guest_memory_train_bytes: trained.peak_workers,
@@ -636,8 +645,8 @@ fn local_summaries(
     systems
 }
 
-/// Ends a Python system's process: its table row.
-fn python_summary(rec: &Recorder, py: PythonServer) -> Result<SystemSummary> {
+/// Ends a Python system's process: its table row and its last predictions.
+fn python_summary(rec: &Recorder, py: PythonServer) -> Result<(SystemSummary, Vec<f64>)> {
     println!("[PYTHON] {} done:", py.system);
     let r = py.finish()?;
     let device = match (r.device.as_deref(), r.library.as_deref()) {
@@ -645,14 +654,15 @@ fn python_summary(rec: &Recorder, py: PythonServer) -> Result<SystemSummary> {
         (d, _) => d.unwrap_or("?").to_string(),
     };
     let mse = r.mse.context("reference.py returned no MSE")?;
-    Ok(summary(
+    let row = summary(
         rec,
         &r.system,
         &device,
         mse,
         r.peak_rss_bytes,
         "process peak RSS",
-    ))
+    );
+    Ok((row, r.predictions.unwrap_or_default()))
 }
 
 /// Speed ratios against scikit-learn n_jobs=1, when it ran.

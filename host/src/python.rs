@@ -24,6 +24,8 @@ pub struct PythonResult {
     pub device: Option<String>,
     pub library: Option<String>,
     pub mse: Option<f64>,
+    /// The test set's predictions of the last round.
+    pub predictions: Option<Vec<f64>>,
     pub peak_rss_bytes: Option<u64>,
 }
 

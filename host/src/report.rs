@@ -53,6 +53,8 @@ pub struct CompareReport {
     pub rows: Vec<Row>,
     pub wasm_native_train_ratio: Option<f64>,
     pub model_bytes_identical: Option<bool>,
+    /// The sandbox's test predictions against scikit-learn's (n_jobs=1).
+    pub same_as_sklearn: Option<SameAsSklearn>,
     /// The wasm row's memory: the larger of the training workers together
     /// and the prediction instances together.
     pub peak_guest_memory_bytes: u64,
@@ -65,6 +67,52 @@ pub struct CompareReport {
     pub peak_guest_memory_inference_bytes: u64,
     pub host_peak_rss_bytes: Option<u64>,
     pub cpu_count: usize,
+}
+
+/// Whether the sandbox's model is scikit-learn's: the largest difference
+/// between their predictions of the test set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SameAsSklearn {
+    pub max_abs_difference: f64,
+    /// Every prediction equal, to the last bit.
+    pub identical: bool,
+    pub rows: usize,
+}
+
+impl SameAsSklearn {
+    pub fn new(ours: &[f64], theirs: &[f64]) -> Option<SameAsSklearn> {
+        (ours.len() == theirs.len()).then(|| SameAsSklearn {
+            max_abs_difference: ours
+                .iter()
+                .zip(theirs)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max),
+            identical: ours
+                .iter()
+                .zip(theirs)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            rows: ours.len(),
+        })
+    }
+
+    /// The report's line about it; `splitter` is the one the sandbox used.
+    pub fn line(&self, splitter: forest::SplitterKind) -> String {
+        let how = format!(
+            "max |difference| {:.3e} over {} test rows",
+            self.max_abs_difference, self.rows
+        );
+        match (self.identical, splitter) {
+            (true, _) => {
+                format!("the sandbox's model is scikit-learn's: every prediction equal ({how})")
+            }
+            (false, forest::SplitterKind::Sklearn) => format!(
+                "the sandbox's model is NOT scikit-learn's ({how}), although --splitter sklearn should grow its trees"
+            ),
+            (false, s) => format!(
+                "the sandbox's model is not scikit-learn's ({how}): --splitter {s} draws its own random numbers; --splitter sklearn grows scikit-learn's very trees"
+            ),
+        }
+    }
 }
 
 /// Statistics of one system's runs of one phase, if it has any.
@@ -109,6 +157,9 @@ pub fn print_report(r: &CompareReport, model_path: &Path) {
     }
     for (system, reason) in &r.skipped {
         println!("{system:<12} skipped: {reason}");
+    }
+    if let Some(same) = &r.same_as_sklearn {
+        println!("{}", same.line(r.params.splitter));
     }
     println!(
         "(train x / predict x: scikit-learn n_jobs=1 median divided by the system's; above 1 is faster)"

@@ -119,6 +119,16 @@ fn compare_reports_every_system_in_table_json_and_plot() {
             .find(|s| s.system == "sklearn-1")
             .unwrap();
         assert_eq!(base.train_speedup_vs_sklearn_1, Some(1.0));
+        // splitter auto draws its own random numbers: not scikit-learn's model.
+        let same = report
+            .same_as_sklearn
+            .as_ref()
+            .expect("the sklearn comparison");
+        assert!(!same.identical && same.max_abs_difference > 0.0 && same.rows == 89);
+        assert!(
+            out.contains("the sandbox's model is not scikit-learn's (max |difference| "),
+            "{out}"
+        );
         let cuml_listed =
             names.contains(&"cuml") || report.skipped.iter().any(|(s, _)| s == "cuml");
         assert!(cuml_listed, "cuML must be run or skipped with a reason");
@@ -179,6 +189,42 @@ fn compare_reports_every_system_in_table_json_and_plot() {
             "{system} not in the legend"
         );
     }
+}
+
+/// With `--splitter sklearn` the sandbox grows scikit-learn's trees: the
+/// report says every test prediction equals scikit-learn's.
+#[test]
+fn compare_says_splitter_sklearn_is_scikit_learns_model() {
+    if !python_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("c.json");
+    let out = run(&[
+        "compare",
+        "--repeat",
+        "1",
+        "--n-estimators",
+        "20",
+        "--splitter",
+        "sklearn",
+        "--seed",
+        "7",
+        "--max-features",
+        "sqrt",
+        "--no-gpu",
+        "--json",
+        json.to_str().unwrap(),
+        "--model-out",
+        dir.path().join("m.bin").to_str().unwrap(),
+    ]);
+    let report = read_report(&json).unwrap();
+    let same = report.same_as_sklearn.expect("the sklearn comparison");
+    assert!(
+        same.identical && same.max_abs_difference == 0.0 && same.rows == 89,
+        "{same:?}"
+    );
+    assert!(out.contains("the sandbox's model is scikit-learn's: every prediction equal (max |difference| 0.000e0 over 89 test rows)"), "{out}");
 }
 
 #[test]
