@@ -44,6 +44,20 @@ def test_other_parameters_and_workers_give_the_cli_bytes(diabetes, cli, tmp_path
     assert est.fit(X, y).model_bytes_ == expected
 
 
+@pytest.mark.parametrize("kw", [{}, {"max_features": "sqrt", "max_samples": 0.6, "min_samples_leaf": 3}])
+def test_splitter_sklearn_predicts_what_scikit_learn_predicts(diabetes, kw):
+    """splitter="sklearn" grows scikit-learn's very trees from the same
+    int random_state: every prediction equal, to the last bit."""
+    from sklearn.ensemble import RandomForestRegressor as SkForest
+
+    X, y, X_test, _ = diabetes
+    ours = RandomForestRegressor(n_estimators=25, max_depth=16, random_state=3, splitter="sklearn", **kw)
+    theirs = SkForest(n_estimators=25, max_depth=16, random_state=3, **kw)
+    expected = theirs.fit(X, y).predict(X_test)
+    np.testing.assert_array_equal(ours.fit(X, y).predict(X_test), expected)
+    assert ours.n_nodes_ == sum(e.tree_.node_count for e in theirs.estimators_)
+
+
 def test_a_python_model_predicts_in_the_cli(diabetes, cli, tmp_path):
     X, y, X_test, _ = diabetes
     model = RandomForestRegressor(n_estimators=20, random_state=1).fit(X, y)
