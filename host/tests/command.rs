@@ -164,6 +164,46 @@ fn models_move_between_the_command_component_and_the_host() {
     assert_eq!(out, host_preds, "both sides predict the same values");
 }
 
+/// Splitter `sklearn` (scikit-learn's own trees) under the command
+/// component gives the host's bytes too.
+#[test]
+fn splitter_sklearn_gives_the_hosts_bytes_in_the_command_component() {
+    let dir = data_dir();
+    let d = dir.path();
+    let flags = [
+        "--n-estimators",
+        "10",
+        "--splitter",
+        "sklearn",
+        "--seed",
+        "3",
+    ];
+    let mut args = vec![
+        "train",
+        "--train",
+        "data/diabetes_train.csv",
+        "--out",
+        "data/cli.bin",
+    ];
+    args.extend(flags);
+    let (ok, out, err) = forest_cli(d, &args);
+    assert!(ok, "{out}\n{err}");
+    let (train, model) = (d.join("diabetes_train.csv"), d.join("host.bin"));
+    let mut args = vec![
+        "train",
+        "--train",
+        train.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    host(&args);
+    assert_eq!(
+        std::fs::read(d.join("cli.bin")).unwrap(),
+        std::fs::read(model).unwrap()
+    );
+}
+
 #[test]
 fn errors_are_reported_not_trapped() {
     let dir = data_dir();
