@@ -126,10 +126,6 @@ impl Splitter {
             y: data.y,
             w: weights,
         };
-        let min_samples_leaf = settings.min_samples_leaf;
-        let min_samples_split = settings.min_samples_split;
-        let min_weight_leaf = 0.0;
-        let min_impurity_decrease = 0.0;
         let mut nodes = Nodes::default();
         self.stack.clear();
         self.stack.push(StackRecord {
@@ -142,73 +138,103 @@ impl Splitter {
         });
         let mut first = true;
         while let Some(rec) = self.stack.pop() {
-            let (start, end) = (rec.start, rec.end);
-            let mut impurity = rec.impurity;
-            let mut n_constant_features = rec.n_constant_features;
-            let n_node_samples = end - start;
-            self.criterion
-                .init(rows, self.weighted_n_samples, &self.samples, start, end);
-            let weighted_n_node_samples = self.criterion.weighted_n_node_samples;
-            let mut is_leaf = rec.depth >= settings.max_depth
-                || n_node_samples < min_samples_split
-                || n_node_samples < 2 * min_samples_leaf
-                || weighted_n_node_samples < 2.0 * min_weight_leaf;
-            if first {
-                impurity = self.criterion.node_impurity();
-                first = false;
-            }
-            is_leaf = is_leaf || impurity <= EPSILON;
-            let mut split = SplitRecord::new(end);
-            if !is_leaf {
-                split = self.node_split_best(
-                    data,
-                    rows,
-                    settings,
-                    start,
-                    end,
-                    impurity,
-                    &mut n_constant_features,
-                );
-                is_leaf = split.pos >= end || split.improvement + EPSILON < min_impurity_decrease;
-            }
+            let split = self.split_or_leaf(data, rows, settings, &rec, &mut first);
+            // After the split search, as scikit-learn: it leaves the node's
+            // total sums as they were.
             let value = self.criterion.node_value();
-            let node_id = if is_leaf {
-                nodes.push_leaf(value)
-            } else {
-                let id = nodes.len() as u32;
+            let node_id = match &split {
+                None => nodes.push_leaf(value),
                 // The left child is popped next, so it is node id + 1; the
                 // right child sets `right` when it is created.
-                nodes.push(
-                    split.feature as u32,
-                    f32_at_most(split.threshold),
-                    id + 1,
-                    LEAF,
-                    value,
-                )
+                Some((s, _)) => {
+                    let left = nodes.len() as u32 + 1;
+                    nodes.push(
+                        s.feature as u32,
+                        f32_at_most(s.threshold),
+                        left,
+                        LEAF,
+                        value,
+                    )
+                }
             };
             if let Some(parent) = rec.right_of {
                 nodes.right[parent] = node_id;
             }
-            if !is_leaf {
-                self.stack.push(StackRecord {
-                    start: split.pos,
-                    end,
-                    depth: rec.depth + 1,
-                    right_of: Some(node_id as usize),
-                    impurity: split.impurity_right,
-                    n_constant_features,
-                });
-                self.stack.push(StackRecord {
-                    start,
-                    end: split.pos,
-                    depth: rec.depth + 1,
-                    right_of: None,
-                    impurity: split.impurity_left,
-                    n_constant_features,
-                });
+            if let Some((s, n_constant_features)) = split {
+                self.push_children(&rec, &s, node_id as usize, n_constant_features);
             }
         }
         nodes
+    }
+
+    /// The node's best split and its constant-feature count, or `None` for
+    /// a leaf: the builder's stopping rules, before and after the search.
+    fn split_or_leaf(
+        &mut self,
+        data: &Data,
+        rows: Rows,
+        settings: &TreeSettings,
+        rec: &StackRecord,
+        first: &mut bool,
+    ) -> Option<(SplitRecord, usize)> {
+        // Fixed at scikit-learn's defaults (see the module's documentation).
+        const MIN_WEIGHT_LEAF: f64 = 0.0;
+        const MIN_IMPURITY_DECREASE: f64 = 0.0;
+        let (start, end) = (rec.start, rec.end);
+        let n_node_samples = end - start;
+        self.criterion
+            .init(rows, self.weighted_n_samples, &self.samples, start, end);
+        let is_leaf = rec.depth >= settings.max_depth
+            || n_node_samples < settings.min_samples_split
+            || n_node_samples < 2 * settings.min_samples_leaf
+            || self.criterion.weighted_n_node_samples < 2.0 * MIN_WEIGHT_LEAF;
+        let mut impurity = rec.impurity;
+        if *first {
+            impurity = self.criterion.node_impurity();
+            *first = false;
+        }
+        if is_leaf || impurity <= EPSILON {
+            return None;
+        }
+        let mut n_constant_features = rec.n_constant_features;
+        let split = self.node_split_best(
+            data,
+            rows,
+            settings,
+            start,
+            end,
+            impurity,
+            &mut n_constant_features,
+        );
+        let is_leaf = split.pos >= end || split.improvement + EPSILON < MIN_IMPURITY_DECREASE;
+        (!is_leaf).then_some((split, n_constant_features))
+    }
+
+    /// Pushes the children of `node_id`, the right one first so that the
+    /// left one is grown (and numbered) next.
+    fn push_children(
+        &mut self,
+        rec: &StackRecord,
+        split: &SplitRecord,
+        node_id: usize,
+        n_constant_features: usize,
+    ) {
+        self.stack.push(StackRecord {
+            start: split.pos,
+            end: rec.end,
+            depth: rec.depth + 1,
+            right_of: Some(node_id),
+            impurity: split.impurity_right,
+            n_constant_features,
+        });
+        self.stack.push(StackRecord {
+            start: rec.start,
+            end: split.pos,
+            depth: rec.depth + 1,
+            right_of: None,
+            impurity: split.impurity_left,
+            n_constant_features,
+        });
     }
 
     /// `node_split_best` for the `DensePartitioner` without missing values.
@@ -226,7 +252,6 @@ impl Splitter {
         let n_features = data.n_features;
         let max_features = settings.max_features;
         let min_samples_leaf = settings.min_samples_leaf;
-        let min_weight_leaf = 0.0;
 
         let mut best = SplitRecord::new(end);
         let mut current = SplitRecord::new(end);
@@ -257,14 +282,8 @@ impl Splitter {
             f_j += n_found_constants;
             current.feature = self.features[f_j];
 
-            // sort_samples_and_feature_values
-            let fv = &mut self.feature_values[start..end];
-            for (v, &s) in fv.iter_mut().zip(&self.samples[start..end]) {
-                *v = data.x(s, current.feature);
-            }
-            simultaneous_sort(fv, &mut self.samples[start..end]);
+            self.sort_samples_and_feature_values(data, current.feature, start, end);
             let fv = &self.feature_values;
-
             if fv[end - 1] <= fv[start] + FEATURE_THRESHOLD {
                 self.features.swap(f_j, n_total_constants);
                 n_found_constants += 1;
@@ -274,35 +293,14 @@ impl Splitter {
             f_i -= 1;
             self.features.swap(f_i, f_j);
 
-            self.criterion.reset();
-            let mut p = start;
-            while p < end {
-                // next_p
-                p += 1;
-                while p < end && fv[p] <= fv[p - 1] + FEATURE_THRESHOLD {
-                    p += 1;
-                }
-                let p_prev = p - 1;
-                if p == end {
-                    continue;
-                }
-                if p - start < min_samples_leaf || end - p < min_samples_leaf {
-                    continue;
-                }
-                current.pos = p;
-                self.criterion.update(rows, &self.samples, p);
-                if self.criterion.weighted_n_left < min_weight_leaf
-                    || self.criterion.weighted_n_right < min_weight_leaf
-                {
-                    continue;
-                }
-                let proxy = self.criterion.proxy_impurity_improvement();
-                if proxy > best_proxy_improvement {
-                    best_proxy_improvement = proxy;
-                    current.threshold = f64::from(fv[p_prev]) / 2.0 + f64::from(fv[p]) / 2.0;
-                    best = current;
-                }
-            }
+            self.scan_thresholds(
+                rows,
+                min_samples_leaf,
+                (start, end),
+                &mut current,
+                &mut best,
+                &mut best_proxy_improvement,
+            );
         }
 
         if best.pos < end {
@@ -325,6 +323,68 @@ impl Splitter {
             );
         *n_constant_features = n_total_constants;
         best
+    }
+
+    /// The `while p < end` loop of `node_split_best` over one sorted
+    /// feature: every position between distinct values that leaves
+    /// `min_samples_leaf` rows on each side; a strictly larger proxy
+    /// improvement becomes `best`.
+    fn scan_thresholds(
+        &mut self,
+        rows: Rows,
+        min_samples_leaf: usize,
+        (start, end): (usize, usize),
+        current: &mut SplitRecord,
+        best: &mut SplitRecord,
+        best_proxy_improvement: &mut f64,
+    ) {
+        let min_weight_leaf = 0.0;
+        let fv = &self.feature_values;
+        self.criterion.reset();
+        let mut p = start;
+        while p < end {
+            // next_p
+            p += 1;
+            while p < end && fv[p] <= fv[p - 1] + FEATURE_THRESHOLD {
+                p += 1;
+            }
+            let p_prev = p - 1;
+            if p == end {
+                continue;
+            }
+            if p - start < min_samples_leaf || end - p < min_samples_leaf {
+                continue;
+            }
+            current.pos = p;
+            self.criterion.update(rows, &self.samples, p);
+            if self.criterion.weighted_n_left < min_weight_leaf
+                || self.criterion.weighted_n_right < min_weight_leaf
+            {
+                continue;
+            }
+            let proxy = self.criterion.proxy_impurity_improvement();
+            if proxy > *best_proxy_improvement {
+                *best_proxy_improvement = proxy;
+                current.threshold = f64::from(fv[p_prev]) / 2.0 + f64::from(fv[p]) / 2.0;
+                *best = *current;
+            }
+        }
+    }
+
+    /// `sort_samples_and_feature_values` without missing values: the
+    /// node's values of `feature`, sorted with its samples.
+    fn sort_samples_and_feature_values(
+        &mut self,
+        data: &Data,
+        feature: usize,
+        start: usize,
+        end: usize,
+    ) {
+        let fv = &mut self.feature_values[start..end];
+        for (v, &s) in fv.iter_mut().zip(&self.samples[start..end]) {
+            *v = data.x(s, feature);
+        }
+        simultaneous_sort(fv, &mut self.samples[start..end]);
     }
 
     /// `DensePartitioner.partition_samples_final`: rows with
