@@ -150,7 +150,7 @@ def test_bad_data_is_a_value_error(X, y, message):
         ({"max_features": "cube"}, "'max_features' parameter"),
         ({"splitter": "best"}, "'splitter' parameter"),
         ({"random_state": -1}, "'random_state' parameter"),
-        ({"max_samples": 500}, "max_samples"),  # more than the 200 rows: the component's check
+        ({"max_samples": 1e30}, "max_samples gives"),  # beyond 2^32 - 1 draws: the component's check
     ],
 )
 def test_bad_parameters_are_value_errors(small, params, message):
