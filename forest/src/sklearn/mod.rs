@@ -25,7 +25,7 @@ use alloc::{borrow::Cow, vec::Vec};
 
 use crate::dataset::Dataset;
 use crate::error::Result;
-use crate::params::{MaxFeatures, MaxSamples, Params};
+use crate::params::Params;
 use crate::tree::Nodes;
 
 pub use random_state::RandomState;
@@ -51,52 +51,32 @@ pub struct TreeSettings {
     /// `max(min_samples_split, 2 * min_samples_leaf)`.
     pub min_samples_split: usize,
     pub min_samples_leaf: usize,
-    /// `max_features_`; any count beyond `n_features` examines every feature.
+    /// `max_features_`, at most `n_features`.
     pub max_features: usize,
     /// Draws per bootstrap sample; `None` without bootstrap.
     pub n_samples_bootstrap: Option<usize>,
 }
 
 impl TreeSettings {
-    /// scikit-learn's meaning of each of [`Params`]' fields:
-    ///
-    /// - `max_features`: `All` is the regressor's default `1.0` (every
-    ///   feature), `Sqrt` is `max(1, int(np.sqrt(n)))`, `Log2` is
-    ///   `max(1, int(np.log2(n)))` (integer square root and logarithm, equal
-    ///   for every `n` below 2^40), `Count(c)` is `c`, `Fraction(f)` is
-    ///   `max(1, int(f * n))`;
-    /// - `max_samples` (`_get_n_samples_bootstrap`): `None` is `n_rows`,
-    ///   `Count(c)` is `c` (more than `n_rows` allowed, as scikit-learn
-    ///   does), `Fraction(f)` is `max(int(f * n_rows), 1)`: truncated, where
-    ///   [`Params::resolve_n_draws`] rounds half to even as scikit-learn
-    ///   before 1.9 did;
-    /// - `min_samples_split`, `min_samples_leaf`, `max_depth`: the integer
-    ///   forms.
+    /// scikit-learn's meaning of each of [`Params`]' fields, which the
+    /// crate's own resolution already follows: `max_features` as
+    /// [`Params::resolve_max_features`] (`1.0`, `max(1, int(np.sqrt(n)))`,
+    /// `max(1, int(np.log2(n)))`, a count, `max(1, int(f * n))`),
+    /// `max_samples` as [`Params::resolve_n_draws`]
+    /// (`_get_n_samples_bootstrap`), and the integer forms of
+    /// `min_samples_split`, `min_samples_leaf` and `max_depth`.
     pub fn new(params: &Params, n_rows: usize, n_features: usize) -> Result<Self> {
         params.validate()?;
-        let n = n_features;
-        let max_features = match params.max_features {
-            MaxFeatures::All => n,
-            MaxFeatures::Sqrt => n.isqrt().max(1),
-            MaxFeatures::Log2 => (n.max(1).ilog2() as usize).max(1),
-            MaxFeatures::Count(c) => c as usize,
-            MaxFeatures::Fraction(f) => ((f * n as f64) as usize).max(1),
-        };
-        let n_samples_bootstrap = if params.bootstrap {
-            Some(match params.max_samples {
-                None => n_rows,
-                Some(MaxSamples::Count(c)) => c as usize,
-                Some(MaxSamples::Fraction(f)) => ((f * n_rows as f64) as usize).max(1),
-            })
-        } else {
-            None
+        let n_samples_bootstrap = match params.bootstrap {
+            true => Some(params.resolve_n_draws(n_rows)?),
+            false => None,
         };
         let min_samples_leaf = params.min_samples_leaf as usize;
         Ok(TreeSettings {
             max_depth: params.max_depth.map_or(i32::MAX as usize, |d| d as usize),
             min_samples_split: (params.min_samples_split as usize).max(2 * min_samples_leaf),
             min_samples_leaf,
-            max_features,
+            max_features: params.resolve_max_features(n_features)?,
             n_samples_bootstrap,
         })
     }
