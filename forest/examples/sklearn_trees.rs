@@ -1,4 +1,5 @@
-//! Grows scikit-learn's random forest with the `forest::sklearn` port and
+//! Grows scikit-learn's random forest with the `forest::sklearn` port
+//! (splitter `sklearn`) and
 //! prints, as one JSON object, each tree's node count and the forest's
 //! predictions (the mean of the trees) for the test rows.
 //!
@@ -17,8 +18,8 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use forest::sklearn::{SklearnTreeBuilder, TreeSettings, tree_seeds};
-use forest::{Dataset, LEAF, MaxSamples, Params};
+use forest::sklearn::{TreeSettings, tree_seeds};
+use forest::{Dataset, LEAF, MaxSamples, Params, SplitterKind, Trainer};
 
 /// A header row, then comma-separated numbers with the target last.
 fn read_csv(path: &str) -> (usize, Vec<f32>, Vec<f64>) {
@@ -93,26 +94,23 @@ fn main() {
     assert_eq!(test_features, n_features, "train and test columns differ");
     let data = Dataset::new(y.len(), n_features, &x, &y).unwrap();
     let settings = TreeSettings::new(&params, data.n_rows, n_features).unwrap();
+    let seeds = tree_seeds(seed, params.n_estimators);
+    let params = Params {
+        splitter: SplitterKind::Sklearn,
+        seed: seed.into(),
+        ..params
+    };
 
     let started = Instant::now();
-    let mut builder = SklearnTreeBuilder::new(&data);
-    let seeds = tree_seeds(seed, params.n_estimators);
-    let trees: Vec<_> = seeds
-        .iter()
-        .map(|&s| builder.grow_with(&settings, s))
-        .collect();
+    let trainer = Trainer::new(&data, &params).unwrap();
+    let trees = trainer.build_trees(0..params.n_estimators);
     let seconds = started.elapsed().as_secs_f64();
-
-    // scikit-learn sums the trees' predictions in tree order, then divides.
-    let mut predictions = vec![0.0f64; ty.len()];
-    for t in &trees {
-        for (p, row) in predictions.iter_mut().zip(tx.chunks_exact(n_features)) {
-            *p += t.value[t.leaf_of(0, row) as usize];
-        }
-    }
-    for p in &mut predictions {
-        *p /= trees.len() as f64;
-    }
+    // The crate's prediction sums the trees in order, then divides: as
+    // scikit-learn does.
+    let predictions = trainer
+        .assemble(&trees, None)
+        .predict(&tx, ty.len())
+        .unwrap();
     let mse = predictions
         .iter()
         .zip(&ty)

@@ -54,15 +54,13 @@ fn diabetes_seed_42_is_sklearns_forest() {
     );
     assert_eq!(t.not_pre_order(), None);
 
-    let mut predictions = vec![0.0; ty.len()];
-    for t in &trees {
-        for (p, row) in predictions.iter_mut().zip(tx.chunks_exact(10)) {
-            *p += t.value[t.leaf_of(0, row) as usize];
-        }
-    }
-    predictions
-        .iter_mut()
-        .for_each(|p| *p /= trees.len() as f64);
+    // The crate's prediction of these trees: summed in order, then divided,
+    // as scikit-learn does.
+    let trainer = forest::Trainer::new(&data, &params()).unwrap();
+    let predictions = trainer
+        .assemble(&trees, None)
+        .predict(&tx, ty.len())
+        .unwrap();
     assert_eq!(predictions[..4], [142.285, 175.075, 154.095, 253.14]);
     let mse = predictions
         .iter()
