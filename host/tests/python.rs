@@ -6,35 +6,15 @@
 use std::path::Path;
 use std::process::Command;
 
-fn python() -> String {
-    std::env::var("WASM_FOREST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
+#[path = "support/python.rs"]
+mod support;
+use support::python;
 
 #[test]
 fn python_reference_tests() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let probe = Command::new(python())
-        .args(["-c", "import sklearn, numpy"])
-        .output();
-    let missing = match &probe {
-        Err(e) => Some(format!("{} cannot be run: {e}", python())),
-        Ok(o) if !o.status.success() => Some(format!(
-            "scikit-learn does not import: {}",
-            String::from_utf8_lossy(&o.stderr)
-                .lines()
-                .last()
-                .unwrap_or_default()
-        )),
-        Ok(_) => None,
-    };
-    if let Some(reason) = missing {
-        assert!(
-            std::env::var("WASM_FOREST_REQUIRE_PYTHON").is_err(),
-            "WASM_FOREST_REQUIRE_PYTHON is set but {reason}"
-        );
-        eprintln!(
-            "SKIPPED python_reference_tests: {reason} (pip install -r python/requirements.txt)"
-        );
+    let hint = "pip install -r python/requirements.txt";
+    if !support::available("python_reference_tests", "sklearn, numpy", hint) {
         return;
     }
     let out = Command::new(python())

@@ -10,9 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn python() -> String {
-    std::env::var("WASM_FOREST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
+#[path = "support/python.rs"]
+mod support;
+use support::python;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,27 +34,6 @@ fn run(cmd: &mut Command, what: &str) -> Output {
         text(&out.stderr)
     );
     out
-}
-
-/// Why the Python side cannot run here, if it cannot.
-fn missing() -> Option<String> {
-    let probe = Command::new(python())
-        .args([
-            "-c",
-            "import sklearn, numpy, pandas, pytest, tqdm, maturin, ray.data",
-        ])
-        .output();
-    match probe {
-        Err(e) => Some(format!("{} cannot be run: {e}", python())),
-        Ok(o) if !o.status.success() => Some(
-            String::from_utf8_lossy(&o.stderr)
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        Ok(_) => None,
-    }
 }
 
 /// Builds the wheel (maturin, this build's profile, in the workspace's
@@ -93,15 +72,9 @@ fn install_wheel() -> PathBuf {
 
 #[test]
 fn python_package_tests() {
-    if let Some(reason) = missing() {
-        assert!(
-            std::env::var("WASM_FOREST_REQUIRE_PYTHON").is_err(),
-            "WASM_FOREST_REQUIRE_PYTHON is set but {reason}"
-        );
-        eprintln!(
-            "SKIPPED python_package_tests: {reason} \
-             (pip install -r python-package/requirements-test.txt)"
-        );
+    let modules = "sklearn, numpy, pandas, pytest, tqdm, maturin, ray.data";
+    let hint = "pip install -r python-package/requirements-test.txt";
+    if !support::available("python_package_tests", modules, hint) {
         return;
     }
     let site = install_wheel();

@@ -5,37 +5,15 @@
 //! skipped with the reason printed, unless WASM_FOREST_REQUIRE_PYTHON=1 (CI
 //! sets it) makes that a failure.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn python() -> String {
-    std::env::var("WASM_FOREST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// Why the test cannot run here, if it cannot.
-fn missing() -> Option<String> {
-    match Command::new(python())
-        .args(["-c", "import sklearn, numpy, pytest"])
-        .output()
-    {
-        Err(e) => Some(format!("{} cannot be run: {e}", python())),
-        Ok(o) if !o.status.success() => Some(format!(
-            "scikit-learn or pytest does not import: {}",
-            String::from_utf8_lossy(&o.stderr)
-                .lines()
-                .last()
-                .unwrap_or_default()
-        )),
-        Ok(_) => None,
-    }
-}
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/python.rs"]
+mod support;
+use cli::repo;
+use support::python;
 
 /// Builds the `sklearn_trees` example in this build's profile; its path.
 fn example() -> PathBuf {
@@ -74,12 +52,12 @@ fn example() -> PathBuf {
 
 #[test]
 fn splitter_sklearn_grows_scikit_learns_trees() {
-    if let Some(reason) = missing() {
-        assert!(
-            std::env::var("WASM_FOREST_REQUIRE_PYTHON").is_err(),
-            "WASM_FOREST_REQUIRE_PYTHON is set but {reason}"
-        );
-        eprintln!("SKIPPED splitter_sklearn_grows_scikit_learns_trees: {reason}");
+    let hint = "pip install -r python/requirements.txt pytest";
+    if !support::available(
+        "splitter_sklearn_grows_scikit_learns_trees",
+        "sklearn, numpy, pytest",
+        hint,
+    ) {
         return;
     }
     let out = Command::new(python())
