@@ -503,20 +503,25 @@ impl Gpu {
         n_rows: u32,
     ) -> Result<Vec<f32>> {
         let what = format!("{n_rows} rows");
-        let bytes = self.read_back_bytes(readback, submission, &what)?;
+        let bytes = self.read_back_bytes(readback, readback.size(), submission, &what)?;
         Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&bytes))
     }
 
     /// Waits (at most [`WAIT`]) for `submission` (`what` it computes) and
-    /// reads the whole of `readback`.
+    /// reads the first `len` bytes of `readback`.
     pub(crate) fn read_back_bytes(
         &self,
         readback: &wgpu::Buffer,
+        len: u64,
         submission: wgpu::SubmissionIndex,
         what: &str,
     ) -> Result<Vec<u8>> {
+        if len == 0 {
+            self.wait(submission, what)?;
+            return Ok(Vec::new());
+        }
         let (tx, rx) = mpsc::channel();
-        readback.map_async(wgpu::MapMode::Read, .., move |r| {
+        readback.map_async(wgpu::MapMode::Read, ..len, move |r| {
             let _ = tx.send(r);
         });
         self.wait(submission, what)?;
@@ -534,7 +539,7 @@ impl Gpu {
         }
         let bytes = {
             let view = readback
-                .get_mapped_range(..)
+                .get_mapped_range(..len)
                 .map_err(|e| GpuError::Internal(format!("reading the results back: {e}")))?;
             view.to_vec()
         };

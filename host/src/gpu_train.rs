@@ -7,6 +7,10 @@
 //!
 //! The histograms are integer sums, so the trees are the same bit for bit
 //! as those of the CPU backend (`forest::CpuLevels`) on any device.
+//!
+//! Buffers are created once per training set, not per level: a tree's rows
+//! are rewritten in place, and the per-call buffers ([`Grown`]) are kept
+//! and replaced only by larger ones.
 
 use wgpu::util::DeviceExt;
 
@@ -53,19 +57,32 @@ pub fn auto_min_train_rows(info: &crate::gpu::AdapterInfo) -> u32 {
     }
 }
 
-/// A kernel's pipeline and the layout of its bind group 0.
+/// A kernel's pipeline, the layout of its bind group 0 and its parameters'
+/// uniform buffer.
 struct Kernel {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
+    /// Rewritten by each dispatch (the write lands before the next submit):
+    /// so a kernel is dispatched at most once per submission.
+    uniform: wgpu::Buffer,
 }
 
 impl Kernel {
     /// The kernel `entry` of WGSL `source` (see [`crate::gpu::build_kernel`]).
     fn new(gpu: &Gpu, entry: &str, source: &str, storage: &[bool]) -> Result<Kernel> {
         gpu.scoped(&format!("building the {entry} pipeline"), || {
-            build_kernel(gpu.device(), entry, source, storage)
+            let uniform = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some("params"),
+                size: 16,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            build_kernel(gpu.device(), entry, source, storage).map(|(pipeline, layout)| Kernel {
+                pipeline,
+                layout,
+                uniform,
+            })
         })?
-        .map(|(pipeline, layout)| Kernel { pipeline, layout })
     }
 
     /// Records one dispatch over `n_rows` rows with `buffers` bound in
@@ -92,14 +109,9 @@ impl Kernel {
         buffers: &[&wgpu::Buffer],
         (gx, gy): (u32, u32),
     ) {
-        let uniform = gpu
-            .device()
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: bytemuck::cast_slice(&uniform),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&uniform)
+        gpu.queue()
+            .write_buffer(&self.uniform, 0, bytemuck::cast_slice(&uniform));
+        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&self.uniform)
             .chain(buffers.iter().copied())
             .enumerate()
             .map(|(i, b)| wgpu::BindGroupEntry {
@@ -122,13 +134,86 @@ impl Kernel {
     }
 }
 
-/// One tree's rows on the device.
+/// One tree's rows on the device: created by the first tree, rewritten by
+/// the next ones.
 struct TreeRows {
     weights: wgpu::Buffer,
     wy: wgpu::Buffer,
     node_of: wgpu::Buffer,
     /// Nodes in the current level.
     level_len: u32,
+}
+
+/// A buffer kept from call to call and replaced only when a call needs
+/// more: the per-level buffers are not created per level. It grows to a
+/// power of two, so a forest replaces it a few times at most.
+struct Grown {
+    label: &'static str,
+    usage: wgpu::BufferUsages,
+    buffer: Option<wgpu::Buffer>,
+}
+
+impl Grown {
+    fn new(label: &'static str, usage: wgpu::BufferUsages) -> Grown {
+        Grown {
+            label,
+            usage,
+            buffer: None,
+        }
+    }
+
+    /// The buffer, of at least `bytes` bytes (a multiple of 4; at least 16:
+    /// a binding needs some size), on `gpu` whose buffers hold at most
+    /// `max` bytes.
+    fn at_least(&mut self, gpu: &Gpu, bytes: u64, max: u64) -> wgpu::Buffer {
+        let bytes = bytes.max(16);
+        match &self.buffer {
+            Some(b) if b.size() >= bytes => b.clone(),
+            _ => {
+                let rounded = bytes.next_power_of_two();
+                let size = if rounded <= max { rounded } else { bytes };
+                let b = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(self.label),
+                    size,
+                    usage: self.usage,
+                    mapped_at_creation: false,
+                });
+                self.buffer = Some(b.clone());
+                b
+            }
+        }
+    }
+}
+
+/// The buffers of a `histograms` and a `next_level` call.
+struct Scratch {
+    /// Each node's slots (`slot_of`), and the copy the row kernel gets
+    /// when the workgroup-memory kernel builds the histograms.
+    slots: Grown,
+    row_slots: Grown,
+    hist: Grown,
+    ranges: Grown,
+    hist_back: Grown,
+    ranges_back: Grown,
+    moves: Grown,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        use wgpu::BufferUsages as U;
+        let input = U::STORAGE | U::COPY_DST;
+        let output = U::STORAGE | U::COPY_SRC | U::COPY_DST;
+        let back = U::MAP_READ | U::COPY_DST;
+        Scratch {
+            slots: Grown::new("slot_of", input),
+            row_slots: Grown::new("slot_of", input),
+            hist: Grown::new("histograms", output),
+            ranges: Grown::new("ranges", output),
+            hist_back: Grown::new("readback", back),
+            ranges_back: Grown::new("readback", back),
+            moves: Grown::new("moves", input),
+        }
+    }
 }
 
 /// A forest's training set on the device.
@@ -145,6 +230,7 @@ pub struct GpuLevels<'g> {
     shared_max_nodes: usize,
     partition: Kernel,
     tree: Option<TreeRows>,
+    scratch: Scratch,
 }
 
 /// A training set on the process's shared device (the `gpu-training-set`
@@ -215,6 +301,7 @@ impl<'g> GpuLevels<'g> {
             },
             partition,
             tree: None,
+            scratch: Scratch::new(),
         })
     }
 
@@ -235,42 +322,48 @@ impl<'g> GpuLevels<'g> {
             .ok_or_else(|| GpuError::InvalidInput("no tree started".into()))
     }
 
-    fn readback(&self, bytes: u64) -> wgpu::Buffer {
-        self.gpu.device().create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
-    }
-
-    /// Buffers the histogram kernel writes: `n` zeroed histograms (wgpu
-    /// zeroes a new buffer) and `n_ranges` empty rank ranges. Never empty:
-    /// a binding needs a buffer of some size.
-    fn outputs(&self, n: usize, n_ranges: usize) -> Result<(wgpu::Buffer, wgpu::Buffer)> {
-        let hist_bytes = n as u64 * u64::from(self.n_features) * MAX_BINS as u64 * 16;
+    /// Fills the histogram output for `n` histograms: zeroed by `encoder`
+    /// (a buffer from an earlier call holds that call's sums). Its bytes.
+    fn hist_output(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        n: usize,
+    ) -> Result<(wgpu::Buffer, u64)> {
+        let bytes = n as u64 * u64::from(self.n_features) * MAX_BINS as u64 * 16;
         let limit = MAX_CALL_HIST_BYTES.min(self.gpu.max_buffer_bytes());
-        if hist_bytes > limit {
+        if bytes > limit {
             return Err(GpuError::TooLarge(format!(
-                "{n} histograms take {hist_bytes} bytes; one call may ask for {limit}"
+                "{n} histograms take {bytes} bytes; one call may ask for {limit}"
             )));
         }
-        let hist_bytes = hist_bytes.max(16);
-        let device = self.gpu.device();
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
-        let hist = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("histograms"),
-            size: hist_bytes,
-            usage,
-            mapped_at_creation: false,
-        });
-        let empty: Vec<[u32; 2]> = vec![[u32::MAX, 0]; n_ranges.max(1)];
-        let ranges = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("ranges"),
-            contents: bytemuck::cast_slice(&empty),
-            usage,
-        });
-        Ok((hist, ranges))
+        let bytes = bytes.max(16);
+        let max = self.gpu.max_buffer_bytes();
+        let hist = self.scratch.hist.at_least(self.gpu, bytes, max);
+        encoder.clear_buffer(&hist, 0, Some(bytes));
+        Ok((hist, bytes))
+    }
+
+    /// The rank-range output for `n` ranges, each written empty (the
+    /// kernel narrows it with atomic min and max). Its bytes.
+    fn ranges_output(&mut self, n: usize) -> (wgpu::Buffer, u64) {
+        let empty: Vec<[u32; 2]> = vec![[u32::MAX, 0]; n.max(2)];
+        let bytes = empty.len() as u64 * 8;
+        let max = self.gpu.max_buffer_bytes();
+        let ranges = self.scratch.ranges.at_least(self.gpu, bytes, max);
+        let queue = self.gpu.queue();
+        queue.write_buffer(&ranges, 0, bytemuck::cast_slice(&empty));
+        (ranges, bytes)
+    }
+
+    /// `words` written to the buffer `which` of the scratch set.
+    fn input(&mut self, which: fn(&mut Scratch) -> &mut Grown, words: &[u32]) -> wgpu::Buffer {
+        let max = self.gpu.max_buffer_bytes();
+        let buffer = which(&mut self.scratch).at_least(self.gpu, words.len() as u64 * 4, max);
+        if !words.is_empty() {
+            let queue = self.gpu.queue();
+            queue.write_buffer(&buffer, 0, bytemuck::cast_slice(words));
+        }
+        buffer
     }
 
     /// Records the dispatches that fill `hist` and `ranges` for the slots
@@ -278,27 +371,26 @@ impl<'g> GpuLevels<'g> {
     /// from the row kernel and the histograms from the workgroup-memory
     /// one; else both from the row kernel.
     fn record_histograms(
-        &self,
+        &mut self,
         encoder: &mut wgpu::CommandEncoder,
-        tree: &TreeRows,
         (slot_of, n_hist): (&[[u32; 2]], usize),
         (hist, ranges): (&wgpu::Buffer, &wgpu::Buffer),
-    ) {
+    ) -> Result<()> {
         let gpu = self.gpu;
         let n_groups = self.n_features.div_ceil(SHARED_GROUP);
         let grid = (self.n_rows.div_ceil(SHARED_BLOCK), n_hist as u32 * n_groups);
         let max = gpu.device().limits().max_compute_workgroups_per_dimension;
         let shared =
             n_hist > 0 && n_hist <= self.shared_max_nodes && grid.0 <= max && grid.1 <= max;
-        let slots = gpu.storage("slot_of", bytemuck::cast_slice(slot_of));
+        let slots = self.input(|s| &mut s.slots, bytemuck::cast_slice(slot_of));
         let row_slots = if shared {
             // The row kernel then builds the rank ranges only.
             let ranges_only: Vec<[u32; 2]> = slot_of.iter().map(|s| [LEAF, s[1]]).collect();
-            gpu.storage("slot_of", bytemuck::cast_slice(&ranges_only))
+            self.input(|s| &mut s.row_slots, bytemuck::cast_slice(&ranges_only))
         } else {
             slots.clone()
         };
-        let t = tree;
+        let t = self.tree()?;
         let buffers = [
             &self.codes,
             &t.node_of,
@@ -316,11 +408,12 @@ impl<'g> GpuLevels<'g> {
             self.shared
                 .dispatch_grid(gpu, encoder, uniform, &buffers, grid);
         }
+        Ok(())
     }
 
     /// [`GpuLevels::level_histogram_words`] as bins and ranges.
     pub fn level_histograms(
-        &self,
+        &mut self,
         nodes: &[u32],
         ranges_of: &[u32],
     ) -> Result<(Vec<Bin>, Vec<[u32; 2]>)> {
@@ -336,41 +429,40 @@ impl<'g> GpuLevels<'g> {
     /// `gpu-training-set.histograms` call returns them: four words per bin,
     /// two per range.
     pub fn level_histogram_words(
-        &self,
+        &mut self,
         nodes: &[u32],
         ranges_of: &[u32],
     ) -> Result<(Vec<u32>, Vec<u32>)> {
-        let tree = self.tree()?;
-        let slot_of = slots(tree.level_len, nodes, ranges_of)?;
+        let slot_of = slots(self.tree()?.level_len, nodes, ranges_of)?;
         if nodes.is_empty() && ranges_of.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
         let gpu = self.gpu;
-        let (out_hist, out_ranges) = self.outputs(nodes.len(), ranges_of.len())?;
-        let (hist_back, ranges_back) = (
-            self.readback(out_hist.size()),
-            self.readback(out_ranges.size()),
-        );
-        let submission = gpu.scoped("building histograms", || {
+        let max = gpu.max_buffer_bytes();
+        let (submission, hist_back, ranges_back) = gpu.scoped("building histograms", || {
             let mut encoder = gpu
                 .device()
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-            let out = (&out_hist, &out_ranges);
-            self.record_histograms(&mut encoder, tree, (&slot_of, nodes.len()), out);
-            encoder.copy_buffer_to_buffer(&out_hist, 0, &hist_back, 0, out_hist.size());
-            encoder.copy_buffer_to_buffer(&out_ranges, 0, &ranges_back, 0, out_ranges.size());
-            gpu.queue().submit([encoder.finish()])
-        })?;
+            let (hist, hist_bytes) = self.hist_output(&mut encoder, nodes.len())?;
+            let (ranges, range_bytes) = self.ranges_output(ranges_of.len());
+            let out = (&hist, &ranges);
+            self.record_histograms(&mut encoder, (&slot_of, nodes.len()), out)?;
+            let hist_back = self.scratch.hist_back.at_least(gpu, hist_bytes, max);
+            let ranges_back = self.scratch.ranges_back.at_least(gpu, range_bytes, max);
+            encoder.copy_buffer_to_buffer(&hist, 0, &hist_back, 0, hist_bytes);
+            encoder.copy_buffer_to_buffer(&ranges, 0, &ranges_back, 0, range_bytes);
+            let submission = gpu.queue().submit([encoder.finish()]);
+            Ok((submission, hist_back, ranges_back))
+        })??;
         let what = format!("{} histograms", nodes.len());
-        // The buffers are never empty (a binding needs some size): only the
-        // words asked for.
-        let bins = gpu.read_back_bytes(&hist_back, submission.clone(), &what)?;
-        let bins = &bins[..nodes.len() * self.n_features as usize * MAX_BINS * 16];
-        let ranges = gpu.read_back_bytes(&ranges_back, submission, &what)?;
-        let ranges = &ranges[..ranges_of.len() * 8];
+        // Only the words asked for: the buffers may be larger.
+        let hist_bytes = nodes.len() as u64 * u64::from(self.n_features) * MAX_BINS as u64 * 16;
+        let bins = gpu.read_back_bytes(&hist_back, hist_bytes, submission.clone(), &what)?;
+        let ranges_bytes = ranges_of.len() as u64 * 8;
+        let ranges = gpu.read_back_bytes(&ranges_back, ranges_bytes, submission, &what)?;
         Ok((
-            bytemuck::pod_collect_to_vec(bins),
-            bytemuck::pod_collect_to_vec(ranges),
+            bytemuck::pod_collect_to_vec(&bins),
+            bytemuck::pod_collect_to_vec(&ranges),
         ))
     }
 }
@@ -444,24 +536,36 @@ impl LevelBackend for GpuLevels<'_> {
             .map(|&w| if w > 0 { 0 } else { LEAF })
             .collect();
         let gpu = self.gpu;
-        let tree = gpu.scoped("uploading a tree's rows", || {
-            let rw = |label, bytes: &[u8]| {
-                gpu.device()
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some(label),
-                        contents: bytes,
-                        usage: wgpu::BufferUsages::STORAGE,
-                    })
-            };
-            TreeRows {
-                weights: rw("weights", bytemuck::cast_slice(weights)),
-                wy: rw("wy", bytemuck::cast_slice(wy)),
-                node_of: rw("node_of", bytemuck::cast_slice(&node_of)),
-                level_len: 1,
+        let rows = [
+            bytemuck::cast_slice(weights),
+            bytemuck::cast_slice(wy),
+            bytemuck::cast_slice(&node_of),
+        ];
+        gpu.scoped("uploading a tree's rows", || match &mut self.tree {
+            Some(tree) => {
+                let buffers = [&tree.weights, &tree.wy, &tree.node_of];
+                for (buffer, bytes) in buffers.into_iter().zip(rows) {
+                    gpu.queue().write_buffer(buffer, 0, bytes);
+                }
+                tree.level_len = 1;
             }
-        })?;
-        self.tree = Some(tree);
-        Ok(())
+            None => {
+                let [weights, wy, node_of] = rows.map(|bytes| {
+                    gpu.device()
+                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                            label: Some("tree rows"),
+                            contents: bytes,
+                            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                        })
+                });
+                self.tree = Some(TreeRows {
+                    weights,
+                    wy,
+                    node_of,
+                    level_len: 1,
+                });
+            }
+        })
     }
 
     fn histograms(
@@ -478,8 +582,7 @@ impl LevelBackend for GpuLevels<'_> {
     }
 
     fn next_level(&mut self, moves: &[Move]) -> Result<()> {
-        let tree = self.tree()?;
-        check_moves(moves, tree.level_len, self.n_features)?;
+        check_moves(moves, self.tree()?.level_len, self.n_features)?;
         let packed: Vec<[u32; 4]> = moves
             .iter()
             .map(|m| [m.feature, u32::from(m.last_left), m.left, m.right])
@@ -489,15 +592,17 @@ impl LevelBackend for GpuLevels<'_> {
         // Not waited for: the queue runs it before the next level's
         // histograms, whose readback waits (and reports a lost device).
         gpu.scoped("moving rows to the next level", || {
-            let moves = gpu.storage("moves", bytemuck::cast_slice(&packed));
+            let moves = self.input(|s| &mut s.moves, bytemuck::cast_slice(&packed));
             let mut encoder = gpu
                 .device()
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            let tree = self.tree()?;
             let buffers = [&self.codes, &tree.node_of, &moves];
             self.partition
                 .dispatch(gpu, &mut encoder, self.params(), &buffers);
             gpu.queue().submit([encoder.finish()]);
-        })?;
+            Ok(())
+        })??;
         if let Some(t) = &mut self.tree {
             t.level_len = next_len;
         }

@@ -383,7 +383,7 @@ impl gpu_wit::HostGpuTrainingSet for HostState {
         ranges_of: Vec<u32>,
     ) -> Result<gpu_wit::LevelHistograms, gpu_wit::GpuError> {
         let t = Instant::now();
-        let set = self.table.get(&set).map_err(table_error)?;
+        let set = self.table.get_mut(&set).map_err(table_error)?;
         let (bins, ranges) = set
             .level_histogram_words(&nodes, &ranges_of)
             .map_err(gpu_to_wit)?;
