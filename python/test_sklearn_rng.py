@@ -246,6 +246,10 @@ def _check(binary, files, name, seed, n_estimators, kw, trees=True):
     if trees:
         for i, (est, tree) in enumerate(zip(forest.estimators_, ours["trees"])):
             _compare_tree(i, est, tree)
+    # The same trees, so the same importances (the same sums, added in
+    # another order).
+    np.testing.assert_allclose(ours["importances"], forest.feature_importances_, rtol=0,
+                               atol=1e-12)
     got = np.asarray(ours["predictions"])
     np.testing.assert_allclose(got, expected, rtol=REL, atol=0)
     if BITWISE:
@@ -284,15 +288,6 @@ CLI_CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def cli():
-    path = os.environ.get("WASM_FOREST_BIN")
-    if not path:
-        pytest.fail("WASM_FOREST_BIN is not set: point it at the wasm-forest binary "
-                    "(cargo test sets it)")
-    return path
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("name,seed,n_estimators,kw", CLI_CASES,
                          ids=[f"{c[0]}-s{c[1]}" for c in CLI_CASES])
@@ -303,14 +298,18 @@ def test_cli_splitter_sklearn_predicts_as_sklearn(cli, files, tmp_path, workers,
     train, test = files[name]
     xtr, ytr = _load(train)
     xte, _ = _load(test)
-    expected = RandomForestRegressor(n_estimators=n_estimators, random_state=seed,
-                                     **kw).fit(xtr, ytr).predict(xte)
+    theirs = RandomForestRegressor(n_estimators=n_estimators, random_state=seed, **kw)
+    expected = theirs.fit(xtr, ytr).predict(xte)
     model, out = tmp_path / "m.bin", tmp_path / "p.csv"
     run = lambda *args: subprocess.run([cli, "--workers", str(workers), *args],  # noqa: E731
                                        capture_output=True, text=True, timeout=300)
     done = run("train", "--train", str(train), "--out", str(model), "--splitter", "sklearn",
                "--seed", str(seed), "--n-estimators", str(n_estimators), *_flags(kw))
     assert done.returncode == 0, done.stderr
+    done = run("info", "--json", str(model))
+    assert done.returncode == 0, done.stderr
+    importances = [f["importance"] for f in json.loads(done.stdout)["feature_importances"]]
+    np.testing.assert_allclose(importances, theirs.feature_importances_, rtol=0, atol=1e-12)
     done = run("predict", "--model", str(model), "--input", str(test), "--out", str(out))
     assert done.returncode == 0, done.stderr
     got = np.loadtxt(out, delimiter=",", skiprows=1)

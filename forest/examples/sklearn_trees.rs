@@ -107,10 +107,8 @@ fn main() {
     let seconds = started.elapsed().as_secs_f64();
     // The crate's prediction sums the trees in order, then divides: as
     // scikit-learn does.
-    let predictions = trainer
-        .assemble(&trees, None)
-        .predict(&tx, ty.len())
-        .unwrap();
+    let forest = trainer.assemble(&trees, None);
+    let predictions = forest.predict(&tx, ty.len()).unwrap();
     let mse = predictions
         .iter()
         .zip(&ty)
@@ -122,10 +120,11 @@ fn main() {
     let mut out = String::new();
     write!(
         out,
-        "{{\"seconds\":{seconds},\"settings\":\"{settings:?}\",\"tree_seeds\":[{}],\"node_counts\":[{}],\"predictions\":[{}],\"mse\":{mse:?}",
+        "{{\"seconds\":{seconds},\"settings\":\"{settings:?}\",\"tree_seeds\":[{}],\"node_counts\":[{}],\"predictions\":[{}],\"importances\":[{}],\"mse\":{mse:?}",
         list(&mut seeds.iter().map(u32::to_string)),
-        list(&mut trees.iter().map(|t| t.len().to_string())),
+        list(&mut trees.iter().map(|t| t.nodes.len().to_string())),
         list(&mut predictions.iter().map(|p| format!("{p:?}"))),
+        list(&mut forest.importances.iter().map(|v| format!("{v:?}"))),
     )
     .unwrap();
     if dump {
@@ -136,10 +135,10 @@ fn main() {
                 out,
                 "{}{{\"feature\":[{}],\"threshold_bits\":[{}],\"right\":[{}],\"value\":[{}]}}",
                 if i == 0 { "" } else { "," },
-                list(&mut t.feature.iter().map(u32::to_string)),
-                list(&mut t.threshold.iter().map(|v| v.to_bits().to_string())),
-                list(&mut t.right.iter().map(|r| right(r).to_string())),
-                list(&mut t.value.iter().map(|v| format!("{v:?}"))),
+                list(&mut t.nodes.feature.iter().map(u32::to_string)),
+                list(&mut t.nodes.threshold.iter().map(|v| v.to_bits().to_string())),
+                list(&mut t.nodes.right.iter().map(|r| right(r).to_string())),
+                list(&mut t.nodes.value.iter().map(|v| format!("{v:?}"))),
             )
             .unwrap();
         }

@@ -6,13 +6,16 @@
 
 use core::ops::Range;
 
+use crate::criterion::Sums;
 use crate::exact::{Exact, ExactNode};
 use crate::hist::{Binned, Hist};
+use crate::importance::{GrownTree, split_decrease};
 use crate::rng::Rng;
 use crate::split::{Split, SplitStrategy};
 use crate::tree::{LEAF, Nodes};
 use crate::workspace::{Gathered, Workspace};
 use alloc::vec;
+use alloc::vec::Vec;
 
 /// Under `auto`, nodes with at most this many in-bag rows are split exactly,
 /// and so is their subtree: on small nodes, scanning 256 bins per feature
@@ -93,11 +96,12 @@ impl<'t> TreeBuilder<'t> {
     }
 
     /// Grows a tree over the workspace's rows as they are weighted.
-    pub fn build(&mut self, rng: &mut Rng) -> Nodes {
+    pub fn build(&mut self, rng: &mut Rng) -> GrownTree {
         self.ws.start_tree();
         let mut tree = GrowingTree {
             rules: &self.rules,
             nodes: Nodes::default(),
+            decrease: vec![0.0; self.ws.n_features()],
             rng,
         };
         match &mut self.plan {
@@ -117,7 +121,10 @@ impl<'t> TreeBuilder<'t> {
                 tree.grow(hist, &mut self.ws, Pending::root(n, root), &mut small);
             }
         }
-        tree.nodes
+        GrownTree {
+            nodes: tree.nodes,
+            decrease: tree.decrease,
+        }
     }
 }
 
@@ -158,13 +165,18 @@ impl Place {
     }
 }
 
+/// A left child's parent: the split's feature and the parent's sums, from
+/// which the child's own sums give the split's decrease.
+type SplitOf = Option<(u32, Sums)>;
+
 /// A node waiting on the stack: its rows (a range of its strategy's order),
-/// where it hangs, and what its strategy keeps for it (`None`: the node is
-/// handed over).
+/// where it hangs, what its strategy keeps for it (`None`: the node is
+/// handed over), and for a left child, its parent's split.
 struct Pending<N> {
     rows: Range<usize>,
     place: Place,
     node: Option<N>,
+    split_of: SplitOf,
 }
 
 impl<N> Pending<N> {
@@ -173,6 +185,7 @@ impl<N> Pending<N> {
             rows: 0..n_rows,
             place: Place::ROOT,
             node,
+            split_of: None,
         }
     }
 }
@@ -182,14 +195,15 @@ trait Handover<S> {
     /// Whether a node of `n` rows is handed over.
     fn takes(&self, n: usize) -> bool;
 
-    /// Grows the subtree of `strategy`'s node `rows`, hanging at `place`.
+    /// Grows the subtree of `strategy`'s node `rows`, hanging at `place`
+    /// (a left child of `split_of`).
     fn grow(
         &mut self,
         tree: &mut GrowingTree,
         strategy: &S,
         ws: &mut Workspace,
         rows: Range<usize>,
-        place: Place,
+        at: (Place, SplitOf),
     );
 }
 
@@ -201,7 +215,14 @@ impl<S> Handover<S> for KeepsAll {
         false
     }
 
-    fn grow(&mut self, _: &mut GrowingTree, _: &S, _: &mut Workspace, _: Range<usize>, _: Place) {
+    fn grow(
+        &mut self,
+        _: &mut GrowingTree,
+        _: &S,
+        _: &mut Workspace,
+        _: Range<usize>,
+        _: (Place, SplitOf),
+    ) {
         unreachable!("no node is handed over")
     }
 }
@@ -225,7 +246,7 @@ impl Handover<Hist<'_>> for ExactSubtrees<'_> {
         hist: &Hist,
         ws: &mut Workspace,
         rows: Range<usize>,
-        place: Place,
+        (place, split_of): (Place, SplitOf),
     ) {
         let rows = hist.rows(rows);
         let mut copy = ws.gather(rows, self.gathered);
@@ -234,6 +255,7 @@ impl Handover<Hist<'_>> for ExactSubtrees<'_> {
             rows: 0..rows.len(),
             place,
             node: Some(ExactNode::default()),
+            split_of,
         };
         tree.grow(self.exact, &mut copy, root, &mut KeepsAll);
         ws.resume_draws(&copy);
@@ -244,6 +266,8 @@ impl Handover<Hist<'_>> for ExactSubtrees<'_> {
 struct GrowingTree<'a> {
     rules: &'a StopRules,
     nodes: Nodes,
+    /// Per feature, the decrease its splits bring.
+    decrease: Vec<f64>,
     rng: &'a mut Rng,
 }
 
@@ -258,12 +282,21 @@ impl GrowingTree<'_> {
         handover: &mut impl Handover<S>,
     ) {
         let mut stack = vec![root];
-        while let Some(Pending { rows, place, node }) = stack.pop() {
+        while let Some(Pending {
+            rows,
+            place,
+            node,
+            split_of,
+        }) = stack.pop()
+        {
             let Some(node) = node else {
-                handover.grow(self, strategy, ws, rows, place);
+                handover.grow(self, strategy, ws, rows, (place, split_of));
                 continue;
             };
             let (sums, pure) = strategy.node_sums(ws, rows.clone(), &node);
+            if let Some((feature, parent)) = split_of {
+                self.decrease[feature as usize] += split_decrease(parent, sums);
+            }
             let split = if self.rules.is_leaf(rows.len(), place.depth, pure) {
                 None
             } else {
@@ -283,11 +316,13 @@ impl GrowingTree<'_> {
                 rows: right,
                 place: right_place,
                 node: right_node,
+                split_of: None,
             });
             stack.push(Pending {
                 rows: left,
                 place: left_place,
                 node: left_node,
+                split_of: Some((split.feature, sums)),
             });
         }
     }

@@ -3,6 +3,7 @@
 
 use core::ops::Range;
 
+use crate::importance::{GrownTree, forest_importances};
 use crate::params::Params;
 use crate::tree::{LEAF, Nodes};
 use alloc::{string::String, vec, vec::Vec};
@@ -21,6 +22,10 @@ pub struct Forest {
     pub n_train_rows: u32,
     pub roots: Vec<u32>,
     pub nodes: Nodes,
+    /// Impurity-based feature importances (scikit-learn's
+    /// `feature_importances_`; see `importance`), `n_features` of them;
+    /// empty in a model of format 4, which did not store them.
+    pub importances: Vec<f64>,
 }
 
 /// Summary of a forest's shape.
@@ -35,20 +40,23 @@ pub struct ForestInfo {
 }
 
 impl Forest {
-    /// Concatenates trees (tree `t` = `trees[t]`, child ids relative to it).
-    pub fn from_trees<'n>(
+    /// Concatenates trees (tree `t` = `trees[t]`, child ids relative to it)
+    /// and computes the forest's importances from theirs.
+    pub fn from_trees(
         n_features: u32,
         feature_names: Option<Vec<String>>,
         params: Params,
         n_train_rows: u32,
-        trees: impl IntoIterator<Item = &'n Nodes>,
+        trees: &[GrownTree],
     ) -> Forest {
         let mut nodes = Nodes::default();
         let mut roots = Vec::new();
         for t in trees {
             roots.push(nodes.len() as u32);
-            nodes.append_shifted(t);
+            nodes.append_shifted(&t.nodes);
         }
+        let per_tree = trees.iter().map(|t| (t.nodes.len(), &t.decrease[..]));
+        let importances = forest_importances(per_tree, n_features as usize);
         Forest {
             n_features,
             feature_names,
@@ -57,6 +65,7 @@ impl Forest {
             n_train_rows,
             roots,
             nodes,
+            importances,
         }
     }
 

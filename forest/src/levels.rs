@@ -25,6 +25,7 @@
 use crate::builder::StopRules;
 use crate::criterion::{Sums, proxy_improvement_computed};
 use crate::hist::{Binned, MAX_BINS};
+use crate::importance::{GrownTree, split_decrease};
 use crate::rng::{Rng, mix64};
 use crate::split::{FEATURE_THRESHOLD, threshold_between};
 use crate::tree::{LEAF, Nodes};
@@ -449,6 +450,8 @@ struct Candidate {
     proxy: f64,
     /// In-bag rows going left.
     left_rows: usize,
+    /// Their weight and weighted targets (fixed point).
+    left: (u32, i64),
 }
 
 /// Grows trees level by level over one forest's binned features.
@@ -507,7 +510,7 @@ impl<'b> LevelGrower<'b> {
         weights: &[u32],
         targets: &[f64],
         rng: &mut Rng,
-    ) -> Result<Nodes, B::Error> {
+    ) -> Result<GrownTree, B::Error> {
         let wy: Vec<i64> = weights
             .iter()
             .zip(targets)
@@ -527,6 +530,7 @@ impl<'b> LevelGrower<'b> {
             derive: None,
         }];
         let mut buf = Buffers::default();
+        let mut decrease = vec![0.0; self.n_features];
         while !level.is_empty() {
             let mut moves = Vec::with_capacity(level.len());
             let mut next = Vec::new();
@@ -541,7 +545,8 @@ impl<'b> LevelGrower<'b> {
                     let range = buf.ranks[k];
                     let size = self.node_bins();
                     let bins = c.bins(i, (&buf.hist, &buf.kept), &mut buf.derived, size);
-                    let (m, rows) = self.decide(bins, range, node, &mut made, &mut next);
+                    let to = (&mut made, &mut next, &mut decrease[..]);
+                    let (m, rows) = self.decide(bins, range, node, to);
                     if m.feature != LEAF && rows[0].max(rows[1]) > self.derive_min_rows {
                         buf.next_kept.keep(bins, &mut next, rows);
                     }
@@ -552,7 +557,10 @@ impl<'b> LevelGrower<'b> {
             level = next;
             core::mem::swap(&mut buf.kept, &mut buf.next_kept);
         }
-        Ok(pre_order(&made))
+        Ok(GrownTree {
+            nodes: pre_order(&made),
+            decrease,
+        })
     }
 
     fn node_bins(&self) -> usize {
@@ -589,15 +597,14 @@ impl<'b> LevelGrower<'b> {
     }
 
     /// Makes `node` a leaf or splits it (its children made and queued in
-    /// `next`); where its rows go.
-    /// Also the in-bag rows of its children (none for a leaf).
+    /// `next`, the split's decrease added to its feature's); where its rows
+    /// go. Also the in-bag rows of its children (none for a leaf).
     fn decide(
         &self,
         h: &[Bin],
         [lowest, highest]: [u32; 2],
         node: Pending,
-        made: &mut Vec<Made>,
-        next: &mut Vec<Pending>,
+        (made, next, decrease): (&mut Vec<Made>, &mut Vec<Pending>, &mut [f64]),
     ) -> (Move, [usize; 2]) {
         let (rows, w, wy) = h[..MAX_BINS].iter().fold((0usize, 0u32, 0i64), |t, b| {
             (t.0 + b.rows as usize, t.1 + b.w, t.2 + b.wy)
@@ -614,6 +621,11 @@ impl<'b> LevelGrower<'b> {
         let Some(c) = self.best_split(h, rows, (w, wy), node.seed) else {
             return (Move::LEAF, [0; 2]);
         };
+        let left = Sums {
+            weight: c.left.0,
+            sum: self.fixed.value(c.left.1),
+        };
+        decrease[c.feature as usize] += split_decrease(total, left);
         let (l, r) = (made.len(), made.len() + 1);
         let child = |side: u64| Pending {
             made: made.len() + side as usize,
@@ -714,6 +726,7 @@ impl<'b> LevelGrower<'b> {
                         threshold: threshold_between(a, v),
                         proxy,
                         left_rows: rows,
+                        left: (w, wy),
                     });
                 }
             }

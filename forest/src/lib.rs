@@ -16,7 +16,8 @@
 //! only modules listed before it:
 //!
 //! - `error`, `rng`, `criterion` (target sums, split proxies), `tree` (the
-//!   flat node layout), `params`, `dataset`;
+//!   flat node layout), `importance` (a grown tree's decreases per feature,
+//!   scikit-learn's importances), `params`, `dataset`;
 //! - the model: `ensemble` (the `Forest` type), `validate`, `predict`,
 //!   `model` (the file);
 //! - training, bottom up: `workspace` (a tree's weighted rows, the feature
@@ -44,6 +45,7 @@ mod ensemble;
 mod error;
 mod exact;
 mod hist;
+mod importance;
 mod levels;
 pub mod model;
 mod params;
@@ -62,6 +64,7 @@ pub use dataset::Dataset;
 pub use ensemble::{Forest, ForestInfo};
 pub use error::{ForestError, Result};
 pub use hist::{Binned, MAX_BINS};
+pub use importance::GrownTree;
 pub use levels::{
     Bin, CpuLevels, FixedPoint, Hybrid, LevelBackend, LevelGrower, Move, target_ranks,
 };

@@ -21,7 +21,10 @@ use crate::params::Params;
 use crate::tree::{Nodes, RAW_NODE_BYTES};
 
 pub const MAGIC: [u8; 8] = *b"WFOREST\0";
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
+/// The oldest format this build reads: version 4 is version 5 without the
+/// importances.
+pub const OLDEST_READABLE_VERSION: u16 = 4;
 pub const HEADER_LEN: usize = 24;
 pub use crate::tree::MAX_MODEL_BYTES;
 
@@ -38,17 +41,27 @@ pub(crate) struct HeadRef<'a> {
     pub params: &'a Params,
     pub n_train_rows: u32,
     pub roots: &'a [u32],
+    pub importances: &'a [f64],
 }
 
-/// [`HeadRef`], decoded: the same postcard encoding.
+/// The head of a version 4 file: [`HeadRef`] without the importances.
 #[derive(Deserialize)]
-struct Head {
+struct HeadV4 {
     n_features: u32,
     feature_names: Option<Vec<String>>,
     target_name: Option<String>,
     params: Params,
     n_train_rows: u32,
     roots: Vec<u32>,
+}
+
+/// [`HeadRef`], decoded: postcard writes a struct's fields one after the
+/// other, so the version 4 head followed by the importances is the same
+/// encoding.
+#[derive(Deserialize)]
+struct Head {
+    base: HeadV4,
+    importances: Vec<f64>,
 }
 
 /// Serialises a forest into the model file format.
@@ -65,6 +78,7 @@ pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
         params: &forest.params,
         n_train_rows: forest.n_train_rows,
         roots: &forest.roots,
+        importances: &forest.importances,
     };
     write(&head, forest.nodes.len(), |out| {
         let at = out.len();
@@ -153,9 +167,22 @@ pub(crate) fn split_framed<'a, H: serde::Deserialize<'a>>(
     Ok((head, n, arrays))
 }
 
-/// Decodes a payload whose checksum matched.
-fn decode(payload: &[u8]) -> Result<Forest> {
-    let (head, n, arrays): (Head, _, _) = split_framed(payload, "the payload")?;
+/// Decodes a payload of format `version` whose checksum matched.
+fn decode(payload: &[u8], version: u16) -> Result<Forest> {
+    let (
+        Head {
+            base: head,
+            importances,
+        },
+        n,
+        arrays,
+    ) = if version == 4 {
+        let (base, n, arrays) = split_framed(payload, "the payload")?;
+        let importances = Vec::new();
+        (Head { base, importances }, n, arrays)
+    } else {
+        split_framed(payload, "the payload")?
+    };
     let mut nodes = Nodes::default();
     // Child ids out of range are reported by `validate`, with their node.
     nodes.append_raw(arrays, n, 0);
@@ -167,6 +194,7 @@ fn decode(payload: &[u8]) -> Result<Forest> {
         n_train_rows: head.n_train_rows,
         roots: head.roots,
         nodes,
+        importances,
     };
     forest.validate()?;
     Ok(forest)
@@ -193,9 +221,9 @@ pub fn payload_len(header: &[u8]) -> Result<u64> {
             "model format version {version} was written by a newer wasm-forest; this build reads version {FORMAT_VERSION}"
         )));
     }
-    if version != FORMAT_VERSION {
+    if version < OLDEST_READABLE_VERSION {
         return Err(invalid(format!(
-            "model format version {version} was written by an older wasm-forest (this build reads version {FORMAT_VERSION}); train the model again"
+            "model format version {version} was written by an older wasm-forest (this build reads versions {OLDEST_READABLE_VERSION} to {FORMAT_VERSION}); train the model again"
         )));
     }
     let declared = u64::from_le_bytes(header[12..20].try_into().unwrap());
@@ -231,5 +259,5 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Forest> {
             "checksum mismatch (stored {stored:08x}, computed {computed:08x}): the file is corrupted"
         )));
     }
-    decode(payload)
+    decode(payload, u16::from_le_bytes([bytes[8], bytes[9]]))
 }

@@ -9,7 +9,7 @@
 //! decoding and the merged forest is fully validated, as any model is.
 //!
 //! ```text
-//! magic b"WFPART4\0" | u32 LE header length | postcard(Header) | u32 LE node count N
+//! magic b"WFPART5\0" | u32 LE header length | postcard(Header) | u32 LE node count N
 //! | feature u32×N | threshold f32×N | right u32×N | value f64×N   (all LE)
 //! ```
 //!
@@ -22,13 +22,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::ensemble::Forest;
 use crate::error::{ForestError, Result};
+use crate::importance::{GrownTree, forest_importances};
 use crate::model::{self, HeadRef, split_framed};
 use crate::params::Params;
 use crate::trainer::Trainer;
 use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left};
 use crate::validate::{Node, check_feature_names, check_meta, check_node};
 
-const MAGIC: [u8; 8] = *b"WFPART4\0";
+const MAGIC: [u8; 8] = *b"WFPART5\0";
 
 /// Everything of a part but its node arrays: what the forest needs, and
 /// which of its trees the part holds.
@@ -42,6 +43,9 @@ pub struct Header {
     /// The part holds trees `first..first + roots.len()`.
     pub first: u32,
     pub roots: Vec<u32>,
+    /// Each tree's decreases per feature ([`GrownTree::decrease`]), tree
+    /// after tree: the merge makes the forest's importances from them.
+    pub decrease: Vec<f64>,
 }
 
 /// Trees of a forest, concatenated in `nodes` as in a [`Forest`]: tree `t`
@@ -84,7 +88,7 @@ impl Part {
         count: u32,
         (feature_names, target_name): (Option<Vec<String>>, Option<String>),
         mut on_tree: impl FnMut(u32),
-        mut tree: impl FnMut(u32) -> core::result::Result<Nodes, E>,
+        mut tree: impl FnMut(u32) -> core::result::Result<GrownTree, E>,
     ) -> core::result::Result<Part, E> {
         let n = trainer.params().n_estimators;
         let end = first.checked_add(count).filter(|&e| e <= n && count > 0);
@@ -102,13 +106,15 @@ impl Part {
         // Each tree is appended as soon as it is grown (a lone tree is moved):
         // the part is the only copy of its trees.
         let (mut nodes, mut roots) = (Nodes::default(), Vec::with_capacity(count as usize));
+        let mut decrease = Vec::with_capacity(count as usize * trainer.n_features());
         for t in first..end {
             let tree = tree(t)?;
             roots.push(nodes.len() as u32);
+            decrease.extend_from_slice(&tree.decrease);
             if nodes.is_empty() {
-                nodes = tree;
+                nodes = tree.nodes;
             } else {
-                nodes.append_shifted(&tree);
+                nodes.append_shifted(&tree.nodes);
             }
             on_tree(t + 1 - first);
         }
@@ -120,6 +126,7 @@ impl Part {
             n_train_rows: trainer.n_rows() as u32,
             first,
             roots,
+            decrease,
         };
         Ok(Part { header, nodes })
     }
@@ -186,6 +193,7 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
             return Err(ids_beyond_part(i, n.len()));
         }
     }
+    let importances = importances(parts.iter().map(|p| (&p.header, p.nodes.len())));
     let mut parts = parts.into_iter();
     let Part {
         mut header,
@@ -198,7 +206,7 @@ pub fn merge(mut parts: Vec<Part>) -> Result<Forest> {
         roots.extend(p.header.roots.iter().map(|r| r + offset));
         nodes.append_shifted(&p.nodes);
     }
-    assemble(header, roots, nodes)
+    assemble(header, roots, nodes, importances)
 }
 
 /// [`merge`] of encoded parts, straight into model file bytes: the bytes of
@@ -232,6 +240,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
         roots.extend(h.roots.iter().map(|r| r + offset));
         offset += *n as u32;
     }
+    let importances = importances(parsed.iter().map(|(h, n, _)| (h, *n)));
     let h = &parsed[0].0;
     check_meta(
         h.n_features,
@@ -248,6 +257,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
         params: &h.params,
         n_train_rows: h.n_train_rows,
         roots: &roots,
+        importances: &importances,
     };
     let mut at = 0; // the part's first node in the forest
     let mut tree = 0; // its first tree
@@ -345,8 +355,24 @@ fn u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
         .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
 }
 
+/// The forest's importances from its parts' (sorted by `first`, each with
+/// its node count; their decreases checked by [`check_cover`]).
+fn importances<'a>(parts: impl Iterator<Item = (&'a Header, usize)>) -> Vec<f64> {
+    let mut per_tree = Vec::new();
+    let mut n_features = 0;
+    for (h, len) in parts {
+        n_features = h.n_features as usize;
+        for (k, &root) in h.roots.iter().enumerate() {
+            let end = h.roots.get(k + 1).map_or(len, |&r| r as usize);
+            let decrease = &h.decrease[k * n_features..(k + 1) * n_features];
+            per_tree.push((end - root as usize, decrease));
+        }
+    }
+    forest_importances(per_tree, n_features)
+}
+
 /// The merged forest, fully validated.
-fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes) -> Result<Forest> {
+fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes, importances: Vec<f64>) -> Result<Forest> {
     let forest = Forest {
         n_features: head.n_features,
         feature_names: head.feature_names,
@@ -355,9 +381,30 @@ fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes) -> Result<Forest> {
         n_train_rows: head.n_train_rows,
         roots,
         nodes,
+        importances,
     };
     forest.validate()?;
     Ok(forest)
+}
+
+/// Refuses part `i` unless it holds one decrease per tree and feature,
+/// each finite and not negative.
+fn check_decrease(i: usize, p: &Header) -> Result<()> {
+    let expected = p.roots.len() as u64 * u64::from(p.n_features);
+    if p.decrease.len() as u64 != expected {
+        return Err(invalid(format!(
+            "forest part {i} holds {} impurity decreases for {} trees × {} features",
+            p.decrease.len(),
+            p.roots.len(),
+            p.n_features
+        )));
+    }
+    if let Some(d) = p.decrease.iter().find(|d| !(d.is_finite() && **d >= 0.0)) {
+        return Err(invalid(format!(
+            "forest part {i} holds an impurity decrease of {d}"
+        )));
+    }
+    Ok(())
 }
 
 /// The error for part `i` (of `len` nodes) holding node ids beyond its nodes.
@@ -404,6 +451,7 @@ fn check_cover<'a>(parts: impl Iterator<Item = (&'a Header, usize)>) -> Result<u
                 p.first.max(next)
             )));
         }
+        check_decrease(i, p)?;
         next = p.first.saturating_add(p.roots.len() as u32);
         total += len;
     }

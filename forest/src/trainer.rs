@@ -9,11 +9,11 @@ use crate::ensemble::Forest;
 use crate::error::Result;
 use crate::exact;
 use crate::hist::Binned;
+use crate::importance::GrownTree;
 use crate::levels::{CpuLevels, FixedPoint, LevelBackend, LevelGrower, target_ranks};
 use crate::params::{Params, SplitterKind};
 use crate::rng::Rng;
 use crate::sklearn::{self, SklearnTreeBuilder, TreeSettings};
-use crate::tree::Nodes;
 use crate::validate::check_feature_names;
 use crate::workspace::Workspace;
 use alloc::{borrow::Cow, string::String, vec, vec::Vec};
@@ -229,7 +229,7 @@ impl Trainer {
         index: u32,
         grower: &LevelGrower,
         backend: &mut B,
-    ) -> core::result::Result<Nodes, B::Error> {
+    ) -> core::result::Result<GrownTree, B::Error> {
         let mut rng = Rng::for_tree(self.params.seed, index);
         let mut weights = vec![u32::from(!self.params.bootstrap); self.n_rows];
         if self.params.bootstrap {
@@ -242,11 +242,11 @@ impl Trainer {
 
     /// Grows tree `index`. The result depends only on the data, the params and
     /// `index` — not on which grower (worker) grows it, nor in what order.
-    pub fn build_tree(&self, index: u32, grower: &mut Grower) -> Nodes {
+    pub fn build_tree(&self, index: u32, grower: &mut Grower) -> GrownTree {
         match grower {
             Grower::Depth(builder) => self.build_tree_depth(index, builder),
             Grower::Levels(levels, cpu) => match self.build_tree_levels(index, levels, cpu) {
-                Ok(nodes) => nodes,
+                Ok(tree) => tree,
                 Err(never) => match never {},
             },
             Grower::Sklearn(builder) => {
@@ -256,7 +256,7 @@ impl Trainer {
         }
     }
 
-    fn build_tree_depth(&self, index: u32, builder: &mut TreeBuilder) -> Nodes {
+    fn build_tree_depth(&self, index: u32, builder: &mut TreeBuilder) -> GrownTree {
         let mut rng = Rng::for_tree(self.params.seed, index);
         let ws = builder.workspace();
         if self.params.bootstrap {
@@ -271,13 +271,13 @@ impl Trainer {
     }
 
     /// Grows the trees `range` (in order) with one grower.
-    pub fn build_trees(&self, range: Range<u32>) -> Vec<Nodes> {
+    pub fn build_trees(&self, range: Range<u32>) -> Vec<GrownTree> {
         let mut grower = self.grower();
         range.map(|t| self.build_tree(t, &mut grower)).collect()
     }
 
     /// Assembles trees `0..n_estimators`, given in order, into a forest.
-    pub fn assemble(&self, trees: &[Nodes], feature_names: Option<Vec<String>>) -> Forest {
+    pub fn assemble(&self, trees: &[GrownTree], feature_names: Option<Vec<String>>) -> Forest {
         Forest::from_trees(
             self.n_features as u32,
             feature_names,

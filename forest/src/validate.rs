@@ -68,6 +68,7 @@ impl Forest {
             &self.roots,
             n.len(),
         )?;
+        check_importances(&self.importances, self.n_features)?;
         Layout {
             n_features: self.n_features,
             roots: &self.roots,
@@ -79,6 +80,24 @@ impl Forest {
         }
         .check()
     }
+}
+
+/// Importances are none (a model of format 4) or one per feature, each
+/// within 0..=1.
+pub fn check_importances(importances: &[f64], n_features: u32) -> Result<()> {
+    if !importances.is_empty() && importances.len() != n_features as usize {
+        return Err(ForestError::InvalidModel(format!(
+            "{} feature importances for {n_features} features",
+            importances.len()
+        )));
+    }
+    if let Some(i) = importances.iter().position(|v| !(0.0..=1.0).contains(v)) {
+        return Err(ForestError::InvalidModel(format!(
+            "feature importance {i} is {}, outside 0..=1",
+            importances[i]
+        )));
+    }
+    Ok(())
 }
 
 /// A forest's node arrays in the flat layout that every holder of them

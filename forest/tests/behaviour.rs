@@ -299,7 +299,7 @@ fn damaged_model_files_are_rejected() {
     flipped[last] ^= 0x10;
     assert!(rejected(&flipped).contains("checksum"));
     let mut future = good.clone();
-    future[8] = 5;
+    future[8] = 6;
     assert!(rejected(&future).contains("newer"));
     for v in [1, 2, 3] {
         let mut old = good.clone();

@@ -7,6 +7,7 @@ const LAYERS: &[&str] = &[
     "rng",
     "criterion",
     "tree",
+    "importance",
     "params",
     "dataset",
     "ensemble",

@@ -25,7 +25,7 @@ fn diabetes_seed_42_is_sklearns_forest() {
     let data = Dataset::new(y.len(), 10, &x, &y).unwrap();
     let trees = grow_forest(&data, &params(), 42).unwrap();
 
-    let counts: Vec<usize> = trees.iter().map(|t| t.len()).collect();
+    let counts: Vec<usize> = trees.iter().map(|t| t.nodes.len()).collect();
     assert_eq!(counts[..8], [433, 421, 409, 409, 409, 429, 447, 431]);
     assert_eq!(counts.iter().sum::<usize>(), 86268);
     assert_eq!(counts.iter().max(), Some(&465));
@@ -34,16 +34,16 @@ fn diabetes_seed_42_is_sklearns_forest() {
     // The first nodes of tree 0: features, float32 thresholds (the largest
     // not above sklearn's float64 ones), right children and values.
     let t = &trees[0];
-    assert_eq!(t.feature[..5], [2, 8, 7, 8, 9]);
-    let bits: Vec<u32> = t.threshold[..5].iter().map(|v| v.to_bits()).collect();
+    assert_eq!(t.nodes.feature[..5], [2, 8, 7, 8, 9]);
+    let bits: Vec<u32> = t.nodes.threshold[..5].iter().map(|v| v.to_bits()).collect();
     assert_eq!(
         bits,
         [0x3ba77ac9, 0x3c603b9c, 0x3d789964, 0xbd3436ab, 0xbd9ae6da]
     );
-    assert_eq!(t.right[..5], [248, 179, 174, 51, 14]);
-    assert_eq!(t.left[..5], [1, 2, 3, 4, 5]);
+    assert_eq!(t.nodes.right[..5], [248, 179, 174, 51, 14]);
+    assert_eq!(t.nodes.left[..5], [1, 2, 3, 4, 5]);
     assert_eq!(
-        t.value[..5],
+        t.nodes.value[..5],
         [
             157.08498583569406,
             125.61792452830188,
@@ -52,7 +52,7 @@ fn diabetes_seed_42_is_sklearns_forest() {
             72.02439024390245
         ]
     );
-    assert_eq!(t.not_pre_order(), None);
+    assert_eq!(t.nodes.not_pre_order(), None);
 
     // The crate's prediction of these trees: summed in order, then divided,
     // as scikit-learn does.
@@ -91,9 +91,10 @@ fn a_builder_grows_the_same_tree_again() {
     }
     for t in &first {
         assert!(
-            t.right
+            t.nodes
+                .right
                 .iter()
-                .zip(&t.left)
+                .zip(&t.nodes.left)
                 .all(|(r, l)| (*r == LEAF) == (*l == LEAF))
         );
     }
@@ -117,7 +118,7 @@ fn splitter_sklearn_trains_the_ports_forest_in_any_parts() {
     let trees = grow_forest(&data, &params, 42).unwrap();
     assert_eq!(
         model.nodes.len(),
-        trees.iter().map(|t| t.len()).sum::<usize>()
+        trees.iter().map(|t| t.nodes.len()).sum::<usize>()
     );
     let mse = |p: Vec<f64>| {
         p.iter()

@@ -1,9 +1,10 @@
 //! The model-file decoder on arbitrary bytes: it must reject or accept without
 //! panicking, and an accepted model must predict without panicking or looping.
 //!
-//! A random file almost never has a valid CRC, so the input is tried twice:
-//! as a whole file, and as a payload behind a correct header, which lets the
-//! fuzzer reach the payload decoding and the structure checks.
+//! A random file almost never has a valid CRC, so the input is tried as a
+//! whole file, and as a payload behind a correct header of every version
+//! the decoder reads (4, without importances, and 5), which lets the fuzzer
+//! reach the payload decoding and the structure checks.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -24,12 +25,14 @@ fn exercise(bytes: &[u8]) {
 
 fuzz_target!(|bytes: &[u8]| {
     exercise(bytes);
-    let mut file = Vec::with_capacity(forest::model::HEADER_LEN + bytes.len());
-    file.extend_from_slice(&forest::model::MAGIC);
-    file.extend_from_slice(&forest::model::FORMAT_VERSION.to_le_bytes());
-    file.extend_from_slice(&0u16.to_le_bytes());
-    file.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-    file.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
-    file.extend_from_slice(bytes);
-    exercise(&file);
+    for version in forest::model::OLDEST_READABLE_VERSION..=forest::model::FORMAT_VERSION {
+        let mut file = Vec::with_capacity(forest::model::HEADER_LEN + bytes.len());
+        file.extend_from_slice(&forest::model::MAGIC);
+        file.extend_from_slice(&version.to_le_bytes());
+        file.extend_from_slice(&0u16.to_le_bytes());
+        file.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        file.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
+        file.extend_from_slice(bytes);
+        exercise(&file);
+    }
 });

@@ -353,7 +353,7 @@ impl Trainer {
     /// this tree and the rest to the CPU: the same trees), else on the CPU.
     /// The GPU's trees are `cpu`'s level-wise ones (splitter `level`): its
     /// grower decides them and its CPU backend mirrors the device's rows.
-    fn tree(&self, t: u32, cpu: &mut forest::Grower) -> Result<forest::Nodes, GrowError> {
+    fn tree(&self, t: u32, cpu: &mut forest::Grower) -> Result<forest::GrownTree, GrowError> {
         let mut on_gpu = self.gpu.borrow_mut();
         if let (Some(g), forest::Grower::Levels(grower, mirror)) = (on_gpu.as_ref(), &mut *cpu) {
             let device = ImportLevels {
@@ -362,7 +362,7 @@ impl Trainer {
             };
             let mut both = forest::Hybrid::new(device, mirror, g.node_min_rows as usize);
             match self.trainer.build_tree_levels(t, grower, &mut both) {
-                Ok(nodes) => return Ok(nodes),
+                Ok(tree) => return Ok(tree),
                 Err(e) if self.device == wit::Device::Auto => {
                     *self.note.borrow_mut() = Some(format!(
                         "GPU failed at tree {t}, used the CPU: {}",
@@ -625,6 +625,7 @@ impl GuestModel for Model {
             target_name: self.forest.target_name.clone(),
             params: to_wit_params(&self.forest.params),
             n_train_rows: self.forest.n_train_rows,
+            feature_importances: self.forest.importances.clone(),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::fsio::write_output;
 use crate::jobs::{inference_bytes, load_test, load_training, train_native};
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
+use crate::report::{Importance, importances};
 use crate::runtime::{Dataset, Device, ModelInfo, Runtime};
 use crate::stats::{Summary, mb, mb_per_s, mib, ms, mse, plural};
 
@@ -63,6 +64,8 @@ pub struct BenchReport {
     /// The same training with splitter level's histograms on the GPU, when
     /// there was a GPU and the splitter was level.
     pub gpu_train: Option<GpuTrainBench>,
+    /// The model's impurity-based feature importances, largest first.
+    pub feature_importances: Vec<Importance>,
 }
 
 #[derive(Debug, Serialize)]
@@ -242,7 +245,13 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         mse: i.mse,
         gpu: i.gpu,
         gpu_train,
+        feature_importances: importances(
+            &i.info.feature_importances,
+            i.info.feature_names.as_deref(),
+            true,
+        ),
     };
+    print_importances(&report.feature_importances);
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report)?;
         write_output(path, text.as_bytes())?;
@@ -254,6 +263,22 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         );
     }
     Ok(report)
+}
+
+/// The five most important features (all of them with `info`).
+fn print_importances(ranked: &[Importance]) {
+    if ranked.is_empty() {
+        return;
+    }
+    println!();
+    println!("=== FEATURE IMPORTANCES (impurity-based, top 5) ===");
+    let ranked: Vec<(String, f64)> = ranked
+        .iter()
+        .map(|i| (i.feature.clone(), i.importance))
+        .collect();
+    for line in cli_common::importances::lines(&ranked, 5) {
+        println!("{line}");
+    }
 }
 
 /// The component and the data, as loaded.

@@ -482,6 +482,10 @@ impl TrainBenchArgs {
 pub struct InfoArgs {
     /// Model file.
     pub model: PathBuf,
+    /// Print the model's description as one JSON object (feature
+    /// importances in feature order) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_positive_secs(s: &str) -> Result<f64, String> {

@@ -1,6 +1,7 @@
 //! `train`, `predict` and `info`.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
+use crate::report::importances;
 use crate::runtime::{Device, Job, ModelHandle, ModelInfo, Runtime};
 
 use crate::stats::{mb, mb_per_s, mib, ms, mse};
@@ -233,6 +235,13 @@ pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
     let bytes = crate::fsio::read_model(&args.model)?;
     let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model)?;
     job.drop_model(model)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&info_json(&args.model, &info))?
+        );
+        return Ok(());
+    }
     println!("Model: {}", args.model.display());
     println!("Trees: {}", info.n_trees);
     println!("Nodes: {} ({} leaves)", info.n_nodes, info.n_leaves);
@@ -246,5 +255,31 @@ pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
     }
     println!("Training rows: {}", info.n_train_rows);
     println!("Parameters: {}", crate::runtime::from_wit(&info.params));
+    let names = info.feature_names.as_deref();
+    for line in cli_common::importances::info_lines(&info.feature_importances, names) {
+        println!("{line}");
+    }
     Ok(())
+}
+
+/// `info --json`: what `info` prints, as one object.
+fn info_json(path: &Path, info: &ModelInfo) -> serde_json::Value {
+    let importances = importances(
+        &info.feature_importances,
+        info.feature_names.as_deref(),
+        false,
+    );
+    serde_json::json!({
+        "model": path,
+        "n_trees": info.n_trees,
+        "n_nodes": info.n_nodes,
+        "n_leaves": info.n_leaves,
+        "max_depth_reached": info.max_depth,
+        "n_features": info.n_features,
+        "feature_names": info.feature_names,
+        "target_name": info.target_name,
+        "n_train_rows": info.n_train_rows,
+        "params": crate::runtime::from_wit(&info.params),
+        "feature_importances": importances,
+    })
 }

@@ -115,6 +115,29 @@ impl SameAsSklearn {
     }
 }
 
+/// One feature's impurity-based importance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Importance {
+    pub feature: String,
+    pub importance: f64,
+}
+
+/// A model's importances (`model-info.feature-importances`), named (see
+/// `cli_common::importances`), largest first if `ranked`.
+pub fn importances(values: &[f64], names: Option<&[String]>, ranked: bool) -> Vec<Importance> {
+    let list = if ranked {
+        cli_common::importances::ranked(values, names)
+    } else {
+        cli_common::importances::named(values, names)
+    };
+    list.into_iter()
+        .map(|(feature, importance)| Importance {
+            feature,
+            importance,
+        })
+        .collect()
+}
+
 /// Statistics of one system's runs of one phase, if it has any.
 pub fn phase_summary(rows: &[Row], system: &str, phase: &str) -> Option<Summary> {
     let runs: Vec<Duration> = rows

@@ -250,6 +250,30 @@ fn train_predict_info_round_trip() {
         "{info}"
     );
     assert!(info.contains("seed=3"), "{info}");
+    // Importances: every feature, ranked, largest first, summing to 1.
+    let ranked: Vec<f64> = info
+        .lines()
+        .skip_while(|l| !l.starts_with("Feature importances (impurity-based"))
+        .skip(1)
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ranked.len(), 10, "{info}");
+    assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "{info}");
+    assert!((ranked.iter().sum::<f64>() - 1.0).abs() < 1e-5, "{info}");
+    let (json, _) = ok(&["info", "--json", p(&model)]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let listed = json["feature_importances"].as_array().unwrap();
+    assert_eq!(listed[2]["feature"], "bmi");
+    assert_eq!(json["n_trees"], 50);
+    // A model file of format 4 (written before importances were stored)
+    // still loads and says why it has none.
+    let old = repo().join("forest/tests/data/diabetes_v4.bin");
+    let (info, _) = ok(&["info", p(&old)]);
+    assert!(info.contains("Trees: 5"), "{info}");
+    assert!(
+        info.contains("Feature importances: not stored (a model file of format 4"),
+        "{info}"
+    );
 }
 
 #[test]

@@ -141,6 +141,15 @@ fn models_move_between_the_command_component_and_the_host() {
     // Each side loads the other's model.
     let info = host(&["info", &p("cli.bin")]);
     assert!(info.contains("Trees: 20"), "{info}");
+    // Both print the importances alike.
+    let (ok, theirs, _) = forest_cli(d, &["info", "data/cli.bin"]);
+    assert!(ok);
+    let importances = |text: &str| -> Vec<String> {
+        let from = text.find("Feature importances (impurity-based").unwrap();
+        text[from..].lines().map(String::from).collect()
+    };
+    assert_eq!(importances(&info), importances(&theirs));
+    assert_eq!(importances(&info).len(), 11, "{info}");
     let (ok, out, err) = forest_cli(
         d,
         &[

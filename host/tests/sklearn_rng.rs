@@ -13,7 +13,6 @@ mod cli;
 #[path = "support/python.rs"]
 mod support;
 use cli::repo;
-use support::python;
 
 /// Builds the `sklearn_trees` example in this build's profile; its path.
 fn example() -> PathBuf {
@@ -60,25 +59,7 @@ fn splitter_sklearn_grows_scikit_learns_trees() {
     ) {
         return;
     }
-    let out = Command::new(python())
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "python/test_sklearn_rng.py",
-        ])
-        .env("SKLEARN_TREES_BIN", example())
-        .env("WASM_FOREST_BIN", env!("CARGO_BIN_EXE_wasm-forest"))
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "python/test_sklearn_rng.py failed");
-    assert!(
-        text.contains("32 passed") && !text.contains("skipped"),
-        "expected 32 tests to pass:\n{text}"
-    );
+    let example = example();
+    let envs = [("SKLEARN_TREES_BIN", example.as_os_str())];
+    support::pytest("python/test_sklearn_rng.py", &envs, 32);
 }

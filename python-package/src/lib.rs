@@ -453,6 +453,7 @@ impl Model {
         d.set_item("feature_names", i.feature_names.clone())?;
         d.set_item("target_name", i.target_name.clone())?;
         d.set_item("n_train_rows", i.n_train_rows)?;
+        d.set_item("feature_importances", i.feature_importances.clone())?;
         let p = wasm_forest::runtime::from_wit(&i.params);
         let params = PyDict::new(py);
         params.set_item("n_estimators", p.n_estimators)?;

@@ -64,6 +64,22 @@ def test_introspection_and_fit_time_phases(small):
     assert phases["total"] >= phases["validate"] + phases["sandbox"]
 
 
+def test_feature_importances_rank_the_features(small):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = small
+    with pytest.raises(NotFittedError):
+        RandomForestRegressor().feature_importances_
+    model = RandomForestRegressor(n_estimators=10, random_state=0).fit(X, y)
+    imp = model.feature_importances_
+    assert imp.shape == (4,) and imp.dtype == np.float64
+    assert abs(imp.sum() - 1.0) < 1e-12
+    # y is 10·x0 + sin(6·x1) + noise: x0 first, x1 second.
+    assert list(np.argsort(-imp)[:2]) == [0, 1]
+    imp[:] = 0  # a copy: the model keeps its own
+    assert model.feature_importances_.sum() > 0.99
+
+
 def test_pandas_names_float32_and_lists(diabetes):
     X, y, X_test, _ = diabetes
     est = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, y)

@@ -56,6 +56,22 @@ def test_splitter_sklearn_predicts_what_scikit_learn_predicts(diabetes, kw):
     expected = theirs.fit(X, y).predict(X_test)
     np.testing.assert_array_equal(ours.fit(X, y).predict(X_test), expected)
     assert ours.n_nodes_ == sum(e.tree_.node_count for e in theirs.estimators_)
+    # The same trees, so the same importances (summed in another order).
+    np.testing.assert_allclose(ours.feature_importances_, theirs.feature_importances_,
+                               rtol=0, atol=1e-12)
+
+
+def test_a_format_4_model_loads_without_importances(diabetes):
+    """A model file written before importances were stored (format 4)
+    still loads and predicts as it did; asking for importances says why
+    there are none."""
+    _, _, X_test, _ = diabetes
+    old = REPO / "forest" / "tests" / "data"
+    loaded = RandomForestRegressor.load(old / "diabetes_v4.bin", n_workers=1)
+    expected = np.loadtxt(old / "diabetes_v4_predictions.txt")
+    np.testing.assert_array_equal(loaded.predict(X_test), expected)
+    with pytest.raises(AttributeError, match="model format 4"):
+        loaded.feature_importances_
 
 
 def test_a_python_model_predicts_in_the_cli(diabetes, cli, tmp_path):

@@ -87,6 +87,9 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         The seed the trees were grown from.
     n_nodes_, n_leaves_, max_depth_reached_ : int
         Over all trees.
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Impurity-based importances, as scikit-learn's (stored in the
+        model, computed while training).
     training_device_ : str
         ``"cpu"`` or ``"gpu"`` (where ``splitter="level"`` built its
         histograms); why the CPU served, if it did, is in
@@ -289,6 +292,21 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         self.n_leaves_ = info["n_leaves"]
         self.max_depth_reached_ = info["max_depth"]
         self.n_features_in_ = info["n_features"]
+        self._importances = np.asarray(info["feature_importances"], dtype=np.float64)
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Impurity-based feature importances, as scikit-learn's: each
+        split's weighted squared-error decrease summed per feature, each
+        tree's normalised to 1, averaged over the trees and normalised
+        again. Stored in the model; a model file of format 4 has none."""
+        check_is_fitted(self)
+        if self._importances.size == 0:
+            raise AttributeError(
+                "feature_importances_: this model was saved by a wasm-forest that did not "
+                "store importances (model format 4); fit it again"
+            )
+        return self._importances.copy()
 
     # -- prediction --------------------------------------------------------
 

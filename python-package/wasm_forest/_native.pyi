@@ -35,6 +35,7 @@ class Info(TypedDict):
     feature_names: list[str] | None
     target_name: str | None
     n_train_rows: int
+    feature_importances: list[float]  # empty for a model file of format 4
     params: Params
 
 def train(

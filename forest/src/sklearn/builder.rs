@@ -9,12 +9,14 @@
 //! permutation left by a node is where the next node's draw starts, and the
 //! order a sort leaves tied rows in is the order the criterion sums them.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use super::TreeSettings;
 use super::criterion::{Mse, Rows};
 use super::random_state::{RAND_R_MAX, RandomState, rand_int};
 use super::sort::simultaneous_sort;
+use crate::importance::GrownTree;
 use crate::tree::{LEAF, Nodes};
 
 /// `FEATURE_THRESHOLD` of `_partitioner.pxd`, a float32 constant: feature
@@ -120,8 +122,12 @@ impl Splitter {
         weights: &[f64],
         settings: &TreeSettings,
         tree_seed: u32,
-    ) -> Nodes {
+    ) -> GrownTree {
         self.init(data, weights, tree_seed);
+        // scikit-learn's `compute_feature_importances`: per split,
+        // `w·impurity − w_l·impurity_l − w_r·impurity_r`, i.e. the split's
+        // improvement times the tree's total weight.
+        let mut decrease = vec![0.0; data.n_features];
         let rows = Rows {
             y: data.y,
             w: weights,
@@ -161,10 +167,11 @@ impl Splitter {
                 nodes.right[parent] = node_id;
             }
             if let Some((s, n_constant_features)) = split {
+                decrease[s.feature] += s.improvement * self.weighted_n_samples;
                 self.push_children(&rec, &s, node_id as usize, n_constant_features);
             }
         }
-        nodes
+        GrownTree { nodes, decrease }
     }
 
     /// The node's best split and its constant-feature count, or `None` for

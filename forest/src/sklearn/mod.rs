@@ -25,8 +25,8 @@ use alloc::{borrow::Cow, vec::Vec};
 
 use crate::dataset::Dataset;
 use crate::error::Result;
+use crate::importance::GrownTree;
 use crate::params::Params;
-use crate::tree::Nodes;
 
 pub use random_state::RandomState;
 
@@ -126,13 +126,13 @@ impl<'a> SklearnTreeBuilder<'a> {
 
     /// The tree whose `random_state` is `tree_seed` (one of [`tree_seeds`]),
     /// in the crate's layout: pre-order nodes, left child next.
-    pub fn grow(&mut self, params: &Params, tree_seed: u32) -> Result<Nodes> {
+    pub fn grow(&mut self, params: &Params, tree_seed: u32) -> Result<GrownTree> {
         let settings = TreeSettings::new(params, self.n_rows, self.n_features)?;
         Ok(self.grow_with(&settings, tree_seed))
     }
 
     /// [`SklearnTreeBuilder::grow`] with settings resolved once.
-    pub fn grow_with(&mut self, settings: &TreeSettings, tree_seed: u32) -> Nodes {
+    pub fn grow_with(&mut self, settings: &TreeSettings, tree_seed: u32) -> GrownTree {
         self.weights.clear();
         match settings.n_samples_bootstrap {
             Some(draws) => {
@@ -159,7 +159,7 @@ impl<'a> SklearnTreeBuilder<'a> {
 
 /// The trees of `RandomForestRegressor(n_estimators=params.n_estimators,
 /// random_state=random_state, ...)` fitted on `data`, in order.
-pub fn grow_forest(data: &Dataset, params: &Params, random_state: u32) -> Result<Vec<Nodes>> {
+pub fn grow_forest(data: &Dataset, params: &Params, random_state: u32) -> Result<Vec<GrownTree>> {
     let settings = TreeSettings::new(params, data.n_rows, data.n_features)?;
     let mut builder = SklearnTreeBuilder::new(data);
     Ok(tree_seeds(random_state, params.n_estimators)

@@ -289,6 +289,10 @@ fn info(model: &Path) -> Result<()> {
     if let Some(target) = &f.target_name {
         println!("Target: {target}");
     }
+    let names = f.feature_names.as_deref();
+    for line in cli_common::importances::info_lines(&f.importances, names) {
+        println!("{line}");
+    }
     Ok(())
 }
 

@@ -43,3 +43,24 @@ pub fn available(test: &str, modules: &str, hint: &str) -> bool {
     eprintln!("SKIPPED {test}: {reason} ({hint})");
     false
 }
+
+/// Runs pytest on `file` (from the repository's root) with `envs` and
+/// this build's binary as WASM_FOREST_BIN; fails unless exactly `n` tests
+/// passed and none was skipped.
+pub fn pytest(file: &str, envs: &[(&str, &std::ffi::OsStr)], n: usize) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(python())
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", file])
+        .envs(envs.iter().copied())
+        .env("WASM_FOREST_BIN", env!("CARGO_BIN_EXE_wasm-forest"))
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{file} failed");
+    assert!(
+        text.contains(&format!("{n} passed")) && !text.contains("skipped"),
+        "expected {n} tests of {file} to pass:\n{text}"
+    );
+}
