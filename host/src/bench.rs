@@ -15,7 +15,7 @@ use crate::fsio::write_output;
 use crate::jobs::{inference_bytes, load_test, load_training, train_native};
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
-use crate::report::{Importance, importances};
+use crate::report::Importance;
 use crate::runtime::{Dataset, Device, ModelInfo, Runtime};
 use crate::stats::{Summary, mb, mb_per_s, mib, ms, mse, plural};
 
@@ -211,6 +211,9 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
 
     println!("=== INFERENCE PHASE ===");
     let i = inference_phase(rt, args, &model_path, &test_xy)?;
+    let names = i.info.feature_names.as_deref();
+    let ranked = cli_common::importances::ranked(&i.info.feature_importances, names);
+    print_importances(&ranked);
     let native = t.native.as_ref();
     let identical = native.map(|n| n.model == t.model);
     let report = BenchReport {
@@ -245,13 +248,8 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         mse: i.mse,
         gpu: i.gpu,
         gpu_train,
-        feature_importances: importances(
-            &i.info.feature_importances,
-            i.info.feature_names.as_deref(),
-            true,
-        ),
+        feature_importances: ranked.into_iter().map(Importance::from).collect(),
     };
-    print_importances(&report.feature_importances);
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report)?;
         write_output(path, text.as_bytes())?;
@@ -265,18 +263,14 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
     Ok(report)
 }
 
-/// The five most important features (all of them with `info`).
-fn print_importances(ranked: &[Importance]) {
+/// The five most important features of `ranked` (all of them with `info`).
+fn print_importances(ranked: &[(String, f64)]) {
     if ranked.is_empty() {
         return;
     }
     println!();
     println!("=== FEATURE IMPORTANCES (impurity-based, top 5) ===");
-    let ranked: Vec<(String, f64)> = ranked
-        .iter()
-        .map(|i| (i.feature.clone(), i.importance))
-        .collect();
-    for line in cli_common::importances::lines(&ranked, 5) {
+    for line in cli_common::importances::lines(ranked, 5) {
         println!("{line}");
     }
 }

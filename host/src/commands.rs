@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
-use crate::report::importances;
+use crate::report::Importance;
 use crate::runtime::{Device, Job, ModelHandle, ModelInfo, Runtime};
 
 use crate::stats::{mb, mb_per_s, mib, ms, mse};
@@ -264,11 +264,12 @@ pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
 
 /// `info --json`: what `info` prints, as one object.
 fn info_json(path: &Path, info: &ModelInfo) -> serde_json::Value {
-    let importances = importances(
-        &info.feature_importances,
-        info.feature_names.as_deref(),
-        false,
-    );
+    let names = info.feature_names.as_deref();
+    let importances: Vec<Importance> =
+        cli_common::importances::named(&info.feature_importances, names)
+            .into_iter()
+            .map(Importance::from)
+            .collect();
     serde_json::json!({
         "model": path,
         "n_trees": info.n_trees,

@@ -122,20 +122,14 @@ pub struct Importance {
     pub importance: f64,
 }
 
-/// A model's importances (`model-info.feature-importances`), named (see
-/// `cli_common::importances`), largest first if `ranked`.
-pub fn importances(values: &[f64], names: Option<&[String]>, ranked: bool) -> Vec<Importance> {
-    let list = if ranked {
-        cli_common::importances::ranked(values, names)
-    } else {
-        cli_common::importances::named(values, names)
-    };
-    list.into_iter()
-        .map(|(feature, importance)| Importance {
+/// A (name, importance) pair of `cli_common::importances`.
+impl From<(String, f64)> for Importance {
+    fn from((feature, importance): (String, f64)) -> Importance {
+        Importance {
             feature,
             importance,
-        })
-        .collect()
+        }
+    }
 }
 
 /// Statistics of one system's runs of one phase, if it has any.
