@@ -10,11 +10,14 @@ pub fn named(values: &[f64], names: Option<&[String]>) -> Vec<(String, f64)> {
     values
         .iter()
         .enumerate()
-        .map(|(i, &v)| {
-            let name = names.and_then(|n| n.get(i)).cloned();
-            (name.unwrap_or_else(|| format!("x{i}")), v)
-        })
+        .map(|(i, &v)| (name(names, i), v))
         .collect()
+}
+
+/// Feature `i`'s name, else `x{i}` as scikit-learn names unnamed features.
+pub fn name(names: Option<&[String]>, i: usize) -> String {
+    let name = names.and_then(|n| n.get(i)).cloned();
+    name.unwrap_or_else(|| format!("x{i}"))
 }
 
 /// [`named`], largest first (ties in feature order).

@@ -28,6 +28,8 @@
 //!   training algorithm and its CPU backend), `sklearn` (scikit-learn's own
 //!   trees, random numbers included: splitter `sklearn`), `trainer` (data
 //!   prepared once per forest, bootstrap, `train`);
+//! - `oob`: out-of-bag predictions, from the trainer's bootstrap drawn again;
+//!   `permutation`: permutation importance, with numpy's shuffles;
 //! - `part`: trees grown apart, merged into one model.
 //!
 //! `no_std` (with `alloc`), so that the library component links no Rust standard
@@ -48,8 +50,10 @@ mod hist;
 mod importance;
 mod levels;
 pub mod model;
+pub mod oob;
 mod params;
 pub mod part;
+pub mod permutation;
 mod predict;
 pub mod rng;
 pub mod sklearn;
@@ -68,7 +72,9 @@ pub use importance::GrownTree;
 pub use levels::{
     Bin, CpuLevels, FixedPoint, Hybrid, LevelBackend, LevelGrower, Move, target_ranks,
 };
+pub use oob::{OutOfBag, r2_score};
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
+pub use permutation::PermutationScores;
 pub use predict::check_batch;
 pub use split::threshold_between;
 pub use trainer::{Grower, Trainer, train, transpose_in_place};

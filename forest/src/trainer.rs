@@ -230,13 +230,8 @@ impl Trainer {
         grower: &LevelGrower,
         backend: &mut B,
     ) -> core::result::Result<GrownTree, B::Error> {
-        let mut rng = Rng::for_tree(self.params.seed, index);
         let mut weights = vec![u32::from(!self.params.bootstrap); self.n_rows];
-        if self.params.bootstrap {
-            for _ in 0..self.n_draws {
-                weights[rng.below(self.n_rows as u64) as usize] += 1;
-            }
-        }
+        let mut rng = self.sample(index, |row| weights[row] += 1);
         grower.grow(backend, &weights, &self.targets, &mut rng)
     }
 
@@ -257,17 +252,22 @@ impl Trainer {
     }
 
     fn build_tree_depth(&self, index: u32, builder: &mut TreeBuilder) -> GrownTree {
-        let mut rng = Rng::for_tree(self.params.seed, index);
         let ws = builder.workspace();
-        if self.params.bootstrap {
-            ws.set_weights(0);
-            for _ in 0..self.n_draws {
-                ws.add_draw(rng.below(self.n_rows as u64) as usize);
-            }
-        } else {
-            ws.set_weights(1);
-        }
+        ws.set_weights(u32::from(!self.params.bootstrap));
+        let mut rng = self.sample(index, |row| ws.add_draw(row));
         builder.build(&mut rng)
+    }
+
+    /// Draws tree `index`'s bootstrap sample (none without bootstrap),
+    /// calling `each` with every draw's row, and returns the tree's
+    /// generator after the draws, for its feature draws.
+    fn sample(&self, index: u32, each: impl FnMut(usize)) -> Rng {
+        let draws = if self.params.bootstrap {
+            self.n_draws
+        } else {
+            0
+        };
+        bootstrap(self.params.seed, index, self.n_rows, draws, each)
     }
 
     /// Grows the trees `range` (in order) with one grower.
@@ -305,6 +305,25 @@ impl Trainer {
     pub fn n_rows(&self) -> usize {
         self.n_rows
     }
+}
+
+/// Tree `index`'s bootstrap sample in a forest seeded with `seed`: calls
+/// `each` with the row of each of `n_draws` draws from `0..n_rows`, in draw
+/// order, and returns the tree's generator after them. Training and the
+/// out-of-bag estimate (`oob`) both draw through here, so they see the same
+/// samples.
+pub(crate) fn bootstrap(
+    seed: u64,
+    index: u32,
+    n_rows: usize,
+    n_draws: usize,
+    mut each: impl FnMut(usize),
+) -> Rng {
+    let mut rng = Rng::for_tree(seed, index);
+    for _ in 0..n_draws {
+        each(rng.below(n_rows as u64) as usize);
+    }
+    rng
 }
 
 /// Transposes a row-major `rows × cols` matrix into column-major order in

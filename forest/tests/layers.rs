@@ -22,6 +22,8 @@ const LAYERS: &[&str] = &[
     "levels",
     "sklearn",
     "trainer",
+    "oob",
+    "permutation",
     "part",
 ];
 

@@ -613,6 +613,42 @@ impl GuestModel for Model {
         }
     }
 
+    fn out_of_bag(
+        &self,
+        features: Vec<f32>,
+        first_row: u32,
+        n_rows: u32,
+    ) -> Result<wit::OobPredictions, wit::ForestError> {
+        let oob = self
+            .forest
+            .out_of_bag(&features, first_row, n_rows)
+            .map_err(to_wit_error)?;
+        Ok(wit::OobPredictions {
+            predictions: oob.predictions,
+            n_trees: oob.n_trees,
+        })
+    }
+
+    fn permutation_importance(
+        &self,
+        features: Vec<f32>,
+        targets: Vec<f64>,
+        n_rows: u32,
+        columns: Vec<u32>,
+        n_repeats: u32,
+        random_state: u32,
+    ) -> Result<wit::PermutationScores, wit::ForestError> {
+        let data = (&features[..], &targets[..], n_rows as usize);
+        let scores = self
+            .forest
+            .permutation_importance(data, &columns, n_repeats, random_state)
+            .map_err(to_wit_error)?;
+        Ok(wit::PermutationScores {
+            baseline: scores.baseline,
+            importances: scores.importances,
+        })
+    }
+
     fn info(&self) -> wit::ModelInfo {
         let i = self.forest.info();
         wit::ModelInfo {

@@ -95,6 +95,7 @@ impl Cli {
                 }
             }
             Command::Train(a) => {
+                out("--oob-out", &a.oob_out);
                 outputs.push(("--out", a.out.clone()));
                 inputs.push(("--train", a.train.clone()));
             }
@@ -103,6 +104,10 @@ impl Cli {
                 inputs.extend([("--model", a.model.clone()), ("--input", a.input.clone())]);
             }
             Command::Info(a) => inputs.push(("model", a.model.clone())),
+            Command::Importance(a) => {
+                out("--json", &a.json);
+                inputs.extend([("--model", a.model.clone()), ("--input", a.input.clone())]);
+            }
             Command::PredictBench(a) => {
                 out("--json", &a.json);
                 inputs.push(("--train", a.train.clone()));
@@ -123,7 +128,7 @@ impl Command {
             Command::PredictBench(a) => Some(a.forest.params(200, Some(16))),
             Command::TrainBench(a) => Some(a.params()),
             Command::Train(a) => Some(a.forest.params(100, None)),
-            Command::Predict(_) | Command::Info(_) => None,
+            Command::Predict(_) | Command::Info(_) | Command::Importance(_) => None,
         }
     }
 }
@@ -140,7 +145,28 @@ impl TrainArgs {
                  the same bytes on the CPU and the GPU"
             );
         }
+        let oob_flag = if self.oob_out.is_some() {
+            "--oob-out"
+        } else {
+            "--oob-score"
+        };
+        if self.wants_oob() && !self.forest.bootstrap {
+            anyhow::bail!(
+                "{oob_flag} needs --bootstrap true: without bootstrap every tree sees every row, \
+                 so no row is out of bag (scikit-learn: \"Out of bag estimation only available \
+                 if bootstrap=True\")"
+            );
+        }
+        let stdout = |p: &Option<PathBuf>| p.as_deref().is_some_and(crate::fsio::is_stdout);
+        if crate::fsio::is_stdout(&self.out) && stdout(&self.oob_out) {
+            anyhow::bail!("--out and --oob-out cannot both be standard output ('-')");
+        }
         Ok(())
+    }
+
+    /// `--oob-score`, or `--oob-out` (which implies it).
+    pub fn wants_oob(&self) -> bool {
+        self.oob_score || self.oob_out.is_some()
     }
 }
 
@@ -235,6 +261,10 @@ pub enum Command {
     Predict(PredictArgs),
     /// Show what a model file holds (loaded and validated in the sandbox).
     Info(InfoArgs),
+    /// Permutation importance of a model's features on held-out data, in
+    /// the sandbox, as scikit-learn's `permutation_importance` computes it:
+    /// how much R² drops when one feature's column is shuffled.
+    Importance(ImportanceArgs),
     /// Prediction throughput by batch size: the CPU in the sandbox against the
     /// GPU import, and the batch size from which the GPU is faster (defaults:
     /// the diabetes forest, 200 trees, max_depth 16, rows resampled from the
@@ -370,6 +400,18 @@ pub struct TrainArgs {
     /// and falls back to the CPU, saying why.
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
+    /// After training, estimate the model's R² on unseen rows from the
+    /// training rows themselves (scikit-learn's oob_score_): each row is
+    /// predicted, in the sandbox, by the trees whose bootstrap sample left it
+    /// out. Needs --bootstrap true; the same figure for any --workers.
+    #[arg(long)]
+    pub oob_score: bool,
+    /// Write each training row's out-of-bag prediction to this CSV (implies
+    /// --oob-score): columns row (0 = the first data row), the target,
+    /// oob_prediction (empty when every tree drew the row) and oob_trees (how
+    /// many trees left it out); `-` is standard output.
+    #[arg(long, value_name = "CSV")]
+    pub oob_out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -486,6 +528,31 @@ pub struct InfoArgs {
     /// importances in feature order) instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportanceArgs {
+    /// Model file written by `train` or `bench`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Held-out CSV with the model's feature columns (found by name) and the
+    /// target; rows the model was trained on overstate what it learnt.
+    #[arg(long, value_name = "CSV")]
+    pub input: PathBuf,
+    /// Target column [default: the column the model was trained to predict].
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+    /// Shuffles per feature (scikit-learn's n_repeats): the importance is
+    /// their mean drop in R², the spread their standard deviation.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub repeats: u32,
+    /// Seed of the shuffles (scikit-learn's random_state: the same seed
+    /// shuffles the same rows as scikit-learn does).
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u32,
+    /// Also write the figures, every repeat's too, as one JSON object.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 fn parse_positive_secs(s: &str) -> Result<f64, String> {

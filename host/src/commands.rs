@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::cli::{InfoArgs, PredictArgs, TrainArgs};
+use crate::cli::{ImportanceArgs, InfoArgs, PredictArgs, TrainArgs};
 use crate::data;
 use crate::fsio::write_output;
 use crate::jobs::{hint_data_dir, inference_bytes, load_training, prediction_workers};
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::parallel::{self, Predictor};
 use crate::progress::TreeProgress;
 use crate::report::Importance;
-use crate::runtime::{Device, Job, ModelHandle, ModelInfo, Runtime};
+use crate::runtime::{Dataset, Device, Job, ModelHandle, ModelInfo, OobPredictions, Runtime};
 
 use crate::stats::{mb, mb_per_s, mib, ms, mse};
 
@@ -84,7 +84,77 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
         },
         bytes.len()
     );
+    if args.wants_oob() {
+        out_of_bag(rt, args, (&xy, &ds), &bytes, (workers, quiet))?;
+    }
     Ok(())
+}
+
+/// `--oob-score` and `--oob-out`: the training rows' out-of-bag predictions,
+/// made in the sandbox, their R² and, with `--oob-out`, the predictions.
+fn out_of_bag(
+    rt: &Runtime,
+    args: &TrainArgs,
+    (xy, ds): (&data::Xy, &Dataset),
+    model: &[u8],
+    (workers, quiet): (usize, bool),
+) -> Result<()> {
+    let t = Instant::now();
+    let workers = prediction_workers(workers, ds.n_rows as usize);
+    let need = inference_bytes(model.len(), ds.features.len() / workers);
+    let mut predictor = Predictor::new(rt, model, workers, need)?;
+    let oob = predictor.out_of_bag(&ds.features, ds.n_rows)?;
+    let n_trees = predictor.info.n_trees;
+    predictor.drop_models()?;
+    let elapsed = t.elapsed();
+    let score = forest::r2_score(&ds.targets, &oob.predictions);
+    let n = oob.n_trees.len();
+    let trees: u64 = oob.n_trees.iter().map(|&k| u64::from(k)).sum();
+    status!(
+        quiet,
+        "Out-of-bag R² (scikit-learn's oob_score_): {score:.4}; each row predicted by the {:.1} of {} trees that left it out, on average; {} in the sandbox ({workers} worker instance{})",
+        trees as f64 / n as f64,
+        n_trees,
+        ms(elapsed.as_secs_f64()),
+        if workers == 1 { "" } else { "s" },
+    );
+    let unseen = oob.n_trees.iter().filter(|&&k| k == 0).count();
+    if unseen > 0 {
+        eprintln!(
+            "warning: every tree drew {unseen} of the {n} rows, so they have no out-of-bag prediction: the score counts them as predicted 0, as scikit-learn does (more trees leave every row out of some)"
+        );
+    }
+    if let Some(path) = &args.oob_out {
+        write_output(
+            path,
+            &oob_csv(xy.target_name.as_deref(), &ds.targets, &oob)?,
+        )?;
+        status!(
+            quiet,
+            "Out-of-bag predictions written to: {}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// `--oob-out`'s CSV: row, target, oob_prediction (empty for a row no tree
+/// left out), oob_trees.
+fn oob_csv(target: Option<&str>, targets: &[f64], oob: &OobPredictions) -> Result<Vec<u8>> {
+    let mut csv = csv::Writer::from_writer(Vec::with_capacity(targets.len() * 48 + 64));
+    csv.write_record([
+        "row",
+        target.unwrap_or("target"),
+        "oob_prediction",
+        "oob_trees",
+    ])?;
+    let rows = targets.iter().zip(&oob.predictions).zip(&oob.n_trees);
+    for (row, ((y, p), &k)) in rows.enumerate() {
+        // `{}` prints the shortest text that reads back as the same f64.
+        let prediction = if k == 0 { String::new() } else { p.to_string() };
+        csv.write_record([row.to_string(), y.to_string(), prediction, k.to_string()])?;
+    }
+    Ok(csv.into_inner().map_err(|e| e.into_error())?)
 }
 
 /// ", histograms on the GPU (<adapter>, <time> in the import)", or why the
@@ -182,7 +252,16 @@ pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
 /// The input CSV, reading only the columns the model needs and the target
 /// (the model's, or `--target`): the others may hold anything.
 fn read_input(rt: &Runtime, args: &PredictArgs, info: &ModelInfo) -> Result<data::Xy> {
-    let target = args.target.as_deref().or(info.target_name.as_deref());
+    read_model_input(rt, (&args.input, args.target.as_deref()), info)
+}
+
+/// [`read_input`] of the CSV `input` with the target column `--target`.
+fn read_model_input(
+    rt: &Runtime,
+    (input, flag_target): (&Path, Option<&str>),
+    info: &ModelInfo,
+) -> Result<data::Xy> {
+    let target = flag_target.or(info.target_name.as_deref());
     let options = data::ReadOptions {
         budget: rt.data_budget(),
         only: info.feature_names.clone().map(|mut names| {
@@ -190,13 +269,110 @@ fn read_input(rt: &Runtime, args: &PredictArgs, info: &ModelInfo) -> Result<data
             names
         }),
     };
-    let table = data::read_csv(&args.input, &options).map_err(|e| hint_data_dir(e, &args.input))?;
+    let table = data::read_csv(input, &options).map_err(|e| hint_data_dir(e, input))?;
     table.for_prediction(
         info.n_features as usize,
         info.feature_names.as_deref(),
         target,
-        args.target.is_some(),
+        flag_target.is_some(),
     )
+}
+
+pub fn importance(rt: &Runtime, args: &ImportanceArgs, workers: usize) -> Result<()> {
+    let bytes = crate::fsio::read_model(&args.model)?;
+    let info = {
+        let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model)?;
+        job.drop_model(model)?;
+        info
+    };
+    let xy = read_model_input(rt, (&args.input, args.target.as_deref()), &info)?;
+    let Some(targets) = &xy.targets else {
+        bail!(
+            "{}: no target column to score against{}: give --target COLUMN",
+            args.input.display(),
+            info.target_name.as_ref().map_or(String::new(), |t| format!(
+                " (the model's, '{t}', is not there)"
+            ))
+        );
+    };
+    let n_features = info.n_features as usize;
+    let workers = workers.clamp(1, n_features);
+    let need = inference_bytes(bytes.len(), 3 * xy.features.len());
+    let mut predictor = Predictor::new(rt, &bytes, workers, need)
+        .with_context(|| format!("{} is not a usable model", args.model.display()))?;
+    let t = Instant::now();
+    let data = (&xy.features[..], &targets[..], xy.n_rows as u32);
+    let scores = predictor.permutation_importance(data, (args.repeats, args.seed))?;
+    let elapsed = t.elapsed();
+    predictor.drop_models()?;
+    let names: Vec<String> = (0..n_features)
+        .map(|i| cli_common::importances::name(info.feature_names.as_deref(), i))
+        .collect();
+    let rows = PermutationRow::ranked(&names, &scores.importances);
+    if let Some(path) = &args.json {
+        let json = serde_json::json!({
+            "model": args.model,
+            "input": args.input,
+            "n_rows": xy.n_rows,
+            "baseline_r2": scores.baseline,
+            "n_repeats": args.repeats,
+            "seed": args.seed,
+            "importances": rows,
+        });
+        write_output(path, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    }
+    println!(
+        "Permutation importance on {} ({} rows; R² {:.4} as given), {} repeat{} from seed {}: the drop in R² when a feature's column is shuffled, mean ± standard deviation over the repeats",
+        args.input.display(),
+        xy.n_rows,
+        scores.baseline,
+        args.repeats,
+        if args.repeats == 1 { "" } else { "s" },
+        args.seed
+    );
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for r in &rows {
+        println!("  {:<width$}  {:>8.4} ± {:.4}", r.feature, r.mean, r.std);
+    }
+    println!(
+        "Computed in the sandbox in {} ({workers} worker instance{})",
+        ms(elapsed.as_secs_f64()),
+        if workers == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+/// One feature's permutation importance, as `importance` prints and
+/// writes it.
+#[derive(serde::Serialize)]
+struct PermutationRow {
+    feature: String,
+    mean: f64,
+    std: f64,
+    /// Per repeat.
+    importances: Vec<f64>,
+}
+
+impl PermutationRow {
+    /// Features with their scores, the most important first (ties in
+    /// feature order).
+    fn ranked(names: &[String], importances: &[Vec<f64>]) -> Vec<PermutationRow> {
+        let mut rows: Vec<PermutationRow> = names
+            .iter()
+            .zip(importances)
+            .map(|(name, scores)| {
+                let (mean, std) = crate::stats::mean_std(scores);
+                PermutationRow {
+                    feature: name.clone(),
+                    mean,
+                    std,
+                    importances: scores.clone(),
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| b.mean.total_cmp(&a.mean));
+        rows
+    }
 }
 
 /// One `prediction` column, to `out` or standard output (data there,

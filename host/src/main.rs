@@ -55,6 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => commands::train(&rt, args, workers),
         Command::Predict(args) => commands::predict(&rt, args, workers),
         Command::Info(args) => commands::info(&rt, args),
+        Command::Importance(args) => commands::importance(&rt, args, workers),
         Command::PredictBench(args) => predict_bench::run(&rt, args, workers).map(drop),
         Command::TrainBench(args) => train_bench::run(&rt, args, workers).map(drop),
     }

@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 
 use crate::progress::TreeProgress;
 use crate::runtime::{
-    Dataset, Device, GpuStats, Job, ModelHandle, ModelInfo, NATIVE_STACK, Placement, Prediction,
-    Runtime,
+    Dataset, Device, GpuStats, Job, ModelHandle, ModelInfo, NATIVE_STACK, OobPredictions,
+    PermutationScores, Placement, Runtime,
 };
 
 /// The default worker count: the machine's cores.
@@ -449,41 +449,11 @@ impl Predictor {
     /// blocks); every row's prediction is the same whichever instance makes it.
     pub fn predict(&mut self, features: &[f32], n_rows: u32, device: Device) -> Result<Predicted> {
         let nf = self.info.n_features as usize;
-        let n_jobs = self.jobs.len();
-        let n_blocks = (n_rows.div_ceil(PREDICT_BLOCK_ROWS) as usize).max(n_jobs);
-        let blocks = shares(n_rows, n_blocks);
         let before: Vec<GpuStats> = self.jobs.iter().map(|(j, _)| j.gpu_stats()).collect();
-        let rows = |(first, count): (u32, u32)| {
-            &features[first as usize * nf..(first + count) as usize * nf]
-        };
-        let outs: Vec<Prediction> = if blocks.len() == 1 || n_jobs == 1 {
-            let (job, model) = &mut self.jobs[0];
-            let mut outs = Vec::new();
-            for &b in &blocks {
-                outs.push(job.predict_on(model, rows(b), b.1, device)?);
-            }
-            outs
-        } else {
-            let workers = n_jobs.min(blocks.len());
-            let slots: Vec<_> = self.jobs.iter_mut().take(workers).map(Some).collect();
-            let slots = std::sync::Mutex::new(slots);
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let done = run_workers(workers, |w| {
-                let slot = slots.lock().map_err(|_| anyhow!("poisoned"))?[w].take();
-                let (job, model) = slot.context("each instance runs once")?;
-                let mut mine = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&b) = blocks.get(i) else {
-                        return Ok(mine);
-                    };
-                    mine.push((i, job.predict_on(model, rows(b), b.1, device)?));
-                }
-            })?;
-            let mut outs: Vec<(usize, Prediction)> = done.into_iter().flatten().collect();
-            outs.sort_by_key(|(i, _)| *i);
-            outs.into_iter().map(|(_, p)| p).collect()
-        };
+        let outs = self.spread(n_rows, |job, model, (first, count)| {
+            let rows = &features[first as usize * nf..(first + count) as usize * nf];
+            job.predict_on(model, rows, count, device)
+        })?;
         let mut gpu = GpuStats::default();
         for ((job, _), b) in self.jobs.iter().zip(before) {
             let s = job.gpu_stats();
@@ -507,6 +477,101 @@ impl Predictor {
             note,
             gpu,
         })
+    }
+
+    /// Out-of-bag predictions of the model's `n_rows` training rows (see
+    /// `model.out-of-bag`), spread over the instances as `predict` spreads
+    /// rows: the values do not depend on the split.
+    pub fn out_of_bag(&mut self, features: &[f32], n_rows: u32) -> Result<OobPredictions> {
+        let nf = self.info.n_features as usize;
+        let outs = self.spread(n_rows, |job, model, (first, count)| {
+            let rows = &features[first as usize * nf..(first + count) as usize * nf];
+            job.out_of_bag(model, rows, first, count)
+        })?;
+        let mut all = OobPredictions {
+            predictions: Vec::with_capacity(n_rows as usize),
+            n_trees: Vec::with_capacity(n_rows as usize),
+        };
+        for o in outs {
+            all.predictions.extend(o.predictions);
+            all.n_trees.extend(o.n_trees);
+        }
+        Ok(all)
+    }
+
+    /// Permutation importance of every feature on held-out rows `data`
+    /// (row-major features, targets, row count), the features spread over
+    /// the instances (a column's scores do not depend on where it is
+    /// computed): the baseline R², and per feature the importance of each
+    /// of `n_repeats` shuffles.
+    pub fn permutation_importance(
+        &mut self,
+        data: (&[f32], &[f64], u32),
+        (n_repeats, random_state): (u32, u32),
+    ) -> Result<PermutationScores> {
+        let columns: Vec<(u32, u32)> = (0..self.info.n_features).map(|c| (c, 1)).collect();
+        let outs = self.take_turns(&columns, |job, model, (c, _)| {
+            job.permutation_importance(model, data, &[c], (n_repeats, random_state))
+        })?;
+        let baseline = outs.first().map_or(f64::NAN, |o| o.baseline);
+        if outs
+            .iter()
+            .any(|o| o.baseline.to_bits() != baseline.to_bits())
+        {
+            bail!(
+                "model.permutation-importance: the instances disagree on the baseline score; refused"
+            );
+        }
+        Ok(PermutationScores {
+            baseline,
+            importances: outs.into_iter().flat_map(|o| o.importances).collect(),
+        })
+    }
+
+    /// Runs `call` on contiguous blocks of `n_rows` rows (`(first, count)`)
+    /// of about [`PREDICT_BLOCK_ROWS`], which the instances take as they
+    /// finish the last (a busy core then takes fewer); the results in
+    /// block order.
+    fn spread<T: Send>(
+        &mut self,
+        n_rows: u32,
+        call: impl Fn(&mut Job, &ModelHandle, (u32, u32)) -> Result<T> + Sync,
+    ) -> Result<Vec<T>> {
+        let n_blocks = (n_rows.div_ceil(PREDICT_BLOCK_ROWS) as usize).max(self.jobs.len());
+        self.take_turns(&shares(n_rows, n_blocks), call)
+    }
+
+    /// Runs `call` on each of `blocks`, which the instances take in turn as
+    /// they finish the last; the results in block order.
+    fn take_turns<T: Send>(
+        &mut self,
+        blocks: &[(u32, u32)],
+        call: impl Fn(&mut Job, &ModelHandle, (u32, u32)) -> Result<T> + Sync,
+    ) -> Result<Vec<T>> {
+        let n_jobs = self.jobs.len();
+        if blocks.len() == 1 || n_jobs == 1 {
+            let (job, model) = &mut self.jobs[0];
+            return blocks.iter().map(|&b| call(job, model, b)).collect();
+        }
+        let workers = n_jobs.min(blocks.len());
+        let slots: Vec<_> = self.jobs.iter_mut().take(workers).map(Some).collect();
+        let slots = std::sync::Mutex::new(slots);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = run_workers(workers, |w| {
+            let slot = slots.lock().map_err(|_| anyhow!("poisoned"))?[w].take();
+            let (job, model) = slot.context("each instance runs once")?;
+            let mut mine = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&b) = blocks.get(i) else {
+                    return Ok(mine);
+                };
+                mine.push((i, call(job, model, b)?));
+            }
+        })?;
+        let mut outs: Vec<(usize, T)> = done.into_iter().flatten().collect();
+        outs.sort_by_key(|(i, _)| *i);
+        Ok(outs.into_iter().map(|(_, o)| o).collect())
     }
 
     pub fn drop_models(self) -> Result<()> {

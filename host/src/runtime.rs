@@ -41,7 +41,10 @@ use crate::{gpu, gpu_train, watchdog};
 use bindings::exports::wasm_forest::forest::forest as wit;
 use bindings::wasm_forest::forest::gpu as gpu_wit;
 use bindings::wasm_forest::forest::progress as progress_wit;
-pub use wit::{Dataset, Device, ForestError, ModelInfo, Placement, Prediction};
+pub use wit::{
+    Dataset, Device, ForestError, ModelInfo, OobPredictions, PermutationScores, Placement,
+    Prediction,
+};
 use wit::{MaxFeatures, MaxSamples, Params, Splitter};
 
 /// The component built from `guest/` by build.rs.
@@ -1326,6 +1329,71 @@ impl Job {
             );
         }
         Ok(p)
+    }
+
+    /// `model.out-of-bag` for training rows `first_row..first_row + n_rows`,
+    /// whose features are `features`.
+    pub fn out_of_bag(
+        &mut self,
+        model: &ModelHandle,
+        features: &[f32],
+        first_row: u32,
+        n_rows: u32,
+    ) -> Result<OobPredictions> {
+        let oob = self
+            .call("model.out-of-bag", 12 * n_rows as usize, |api, store| {
+                api.model()
+                    .call_out_of_bag(store, model.handle, features, first_row, n_rows)
+            })?
+            .map_err(guest_error)?;
+        let n = n_rows as usize;
+        if oob.predictions.len() != n || oob.n_trees.len() != n {
+            bail!(
+                "model.out-of-bag: the component returned {} predictions and {} tree counts for {n_rows} rows; refused",
+                oob.predictions.len(),
+                oob.n_trees.len()
+            );
+        }
+        Ok(oob)
+    }
+
+    /// `model.permutation-importance` of `columns` on held-out rows `data`
+    /// (row-major features, targets, row count).
+    pub fn permutation_importance(
+        &mut self,
+        model: &ModelHandle,
+        (features, targets, n_rows): (&[f32], &[f64], u32),
+        columns: &[u32],
+        (n_repeats, random_state): (u32, u32),
+    ) -> Result<PermutationScores> {
+        let budget = 8 * columns.len() * (n_repeats as usize + 2);
+        let scores = self
+            .call("model.permutation-importance", budget, |api, store| {
+                api.model().call_permutation_importance(
+                    store,
+                    model.handle,
+                    features,
+                    targets,
+                    n_rows,
+                    columns,
+                    n_repeats,
+                    random_state,
+                )
+            })?
+            .map_err(guest_error)?;
+        let shaped = scores.importances.len() == columns.len()
+            && scores
+                .importances
+                .iter()
+                .all(|s| s.len() == n_repeats as usize);
+        if !shaped {
+            bail!(
+                "model.permutation-importance: the component returned scores for {} columns, not {} columns × {n_repeats} repeats; refused",
+                scores.importances.len(),
+                columns.len()
+            );
+        }
+        Ok(scores)
     }
 
     pub fn model_info(&mut self, model: &ModelHandle) -> Result<ModelInfo> {

@@ -133,6 +133,15 @@ pub fn crossover(
     from
 }
 
+/// The mean and the standard deviation over `values.len()` (numpy's `std`,
+/// what scikit-learn reports as `importances_std`).
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -436,6 +436,42 @@ impl Model {
         Ok(PyBytes::new(py, &bytes))
     }
 
+    /// Out-of-bag predictions of the model's training rows `x` (C-contiguous
+    /// float32, all of them, in training order): float64 little-endian bytes,
+    /// and per row how many trees left it out, as uint32 little-endian bytes.
+    fn out_of_bag<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        sandbox: Sandbox,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        let (n_rows, n_features, features) = matrix(py, x)?;
+        if n_features != self.info.n_features as usize || n_rows != self.info.n_train_rows as usize
+        {
+            return Err(PyValueError::new_err(format!(
+                "X has {n_rows} rows of {n_features} features, but the model was trained on {} rows of {}",
+                self.info.n_train_rows, self.info.n_features
+            )));
+        }
+        let n_rows = rows_u32(n_rows)?;
+        let (rt, key) = (sandbox.runtime()?, sandbox.key()?);
+        let workers = wasm_forest::jobs::prediction_workers(sandbox.workers(), n_rows as usize);
+        let oob = py
+            .detach(|| {
+                self.with_predictor((&rt, key), features.len(), workers, |p| {
+                    p.out_of_bag(&features, n_rows)
+                })
+            })
+            .map_err(to_py)?;
+        let predictions: Vec<u8> = oob
+            .predictions
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let n_trees: Vec<u8> = oob.n_trees.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Ok((PyBytes::new(py, &predictions), PyBytes::new(py, &n_trees)))
+    }
+
     /// The model file's bytes.
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.bytes)
@@ -480,6 +516,20 @@ impl Model {
         n_rows: u32,
         (device, workers): (Device, usize),
     ) -> anyhow::Result<Vec<f64>> {
+        self.with_predictor((rt, key), features.len(), workers, |p| {
+            Ok(p.predict(features, n_rows, device)?.values)
+        })
+    }
+
+    /// Runs `f` on the kept instances when their count and runtime fit,
+    /// else on fresh ones (then kept), sized for `n_values` feature values.
+    fn with_predictor<T>(
+        &self,
+        (rt, key): (&Runtime, RuntimeKey),
+        n_values: usize,
+        workers: usize,
+        f: impl FnOnce(&mut Predictor) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         let reusable = loaded
             .as_ref()
@@ -487,11 +537,11 @@ impl Model {
         if !reusable {
             // The old instances go first: their memory is not needed twice.
             *loaded = None;
-            let need = inference_bytes(self.bytes.len(), features.len() / workers);
+            let need = inference_bytes(self.bytes.len(), n_values / workers);
             *loaded = Some((key, Predictor::new(rt, &self.bytes, workers, need)?));
         }
         let (_, predictor) = loaded.as_mut().expect("loaded above");
-        Ok(predictor.predict(features, n_rows, device)?.values)
+        f(predictor)
     }
 }
 

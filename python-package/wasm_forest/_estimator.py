@@ -7,11 +7,14 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
+from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -33,6 +36,11 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
     max_features, bootstrap, max_samples
         As in :class:`sklearn.ensemble.RandomForestRegressor`, with its
         defaults.
+    oob_score : bool or callable
+        As in scikit-learn: after fitting, each training row is predicted (in
+        the sandbox) by the trees whose bootstrap sample left it out, giving
+        ``oob_prediction_`` and ``oob_score_`` (R², or ``oob_score(y,
+        oob_prediction_)`` for a callable). Needs ``bootstrap=True``.
     random_state : int, RandomState instance or None
         An int is the seed itself: ``random_state=42`` gives the very model
         bytes of ``wasm-forest train --seed 42``. ``None`` or a
@@ -90,6 +98,11 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
     feature_importances_ : ndarray of shape (n_features_in_,)
         Impurity-based importances, as scikit-learn's (stored in the
         model, computed while training).
+    oob_score_ : float
+        With ``oob_score``: the out-of-bag score.
+    oob_prediction_ : ndarray of shape (n_samples,)
+        With ``oob_score``: each training row's out-of-bag prediction (0 for
+        a row every tree drew, with a warning, as scikit-learn has it).
     training_device_ : str
         ``"cpu"`` or ``"gpu"`` (where ``splitter="level"`` built its
         histograms); why the CPU served, if it did, is in
@@ -128,6 +141,7 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
             None,
         ],
         "bootstrap": ["boolean"],
+        "oob_score": ["boolean", callable],
         "max_samples": [
             None,
             Interval(RealNotInt, 0.0, None, closed="neither"),
@@ -153,6 +167,7 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         min_samples_leaf: int | float = 1,
         max_features: int | float | str | None = 1.0,
         bootstrap: bool = True,
+        oob_score: bool | Callable[[np.ndarray, np.ndarray], float] = False,
         max_samples: int | float | None = None,
         random_state: int | np.random.RandomState | None = None,
         splitter: str = "auto",
@@ -170,6 +185,7 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.max_features = max_features
         self.bootstrap = bootstrap
+        self.oob_score = oob_score
         self.max_samples = max_samples
         self.random_state = random_state
         self.splitter = splitter
@@ -199,6 +215,9 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
                 "device='gpu' trains with splitter='level' only (the splitter that "
                 f"builds its histograms on the GPU); got splitter={self.splitter!r}"
             )
+        if self.oob_score and not self.bootstrap:
+            # scikit-learn's words.
+            raise ValueError("Out of bag estimation only available if bootstrap=True")
         target_name = getattr(y, "name", None)
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], y_numeric=True, multi_output=False
@@ -225,8 +244,31 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         self.training_note_ = note
         self.fit_time_ = {"validate": validate, **phases}
         self.fit_time_["load"] = time.perf_counter() - t
+        t = time.perf_counter()
+        self._set_oob(x32, y64)
+        if self.oob_score:
+            self.fit_time_["oob"] = time.perf_counter() - t
         self.fit_time_["total"] = time.perf_counter() - t0
         return self
+
+    def _set_oob(self, x32: np.ndarray, y64: np.ndarray) -> None:
+        """``oob_prediction_`` and ``oob_score_``, predicted in the sandbox
+        (or neither, without ``oob_score``)."""
+        for name in ("oob_prediction_", "oob_score_"):
+            self.__dict__.pop(name, None)  # of an earlier fit
+        if not self.oob_score:
+            return
+        raw, counts = self._loaded.out_of_bag(x32, self._sandbox())
+        if (np.frombuffer(counts, dtype="<u4") == 0).any():
+            # scikit-learn's warning; those rows count as predicted 0.
+            warnings.warn(
+                "Some inputs do not have OOB scores. This probably means too few trees "
+                "were used to compute any reliable OOB estimates.",
+                UserWarning,
+            )
+        self.oob_prediction_ = np.frombuffer(raw, dtype="<f8").astype(np.float64)
+        score = self.oob_score if callable(self.oob_score) else r2_score
+        self.oob_score_ = score(y64, self.oob_prediction_)
 
     def _train(self, x32, y64, params, names, bar):
         if self.backend == "ray":

@@ -68,6 +68,9 @@ class Model:
     def __init__(self, bytes: bytes, sandbox: Sandbox) -> None: ...
     def predict(self, x: npt.NDArray[np.float32], sandbox: Sandbox) -> bytes:
         """Float64 little-endian predictions, one per row."""
+    def out_of_bag(self, x: npt.NDArray[np.float32], sandbox: Sandbox) -> tuple[bytes, bytes]:
+        """The training rows' out-of-bag predictions (float64 little-endian)
+        and, per row, how many trees left it out (uint32 little-endian)."""
     def to_bytes(self) -> bytes: ...
     def info(self) -> Info: ...
 

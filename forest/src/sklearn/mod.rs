@@ -42,6 +42,16 @@ pub fn tree_seeds(random_state: u32, n_estimators: u32) -> Vec<u32> {
         .collect()
 }
 
+/// `_generate_sample_indices`: the rows of a tree's `draws` bootstrap
+/// draws from `0..n_rows`, in draw order, each passed to `each`. Training
+/// and the out-of-bag estimate (`oob`) both draw through here.
+pub(crate) fn bootstrap(tree_seed: u32, n_rows: usize, draws: usize, mut each: impl FnMut(usize)) {
+    let mut rs = RandomState::new(tree_seed);
+    for _ in 0..draws {
+        each(rs.randint(0, n_rows as i64) as usize);
+    }
+}
+
 /// What one tree is grown with, resolved as scikit-learn 1.9.1 resolves
 /// its keywords for `n_rows × n_features` training data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,10 +148,8 @@ impl<'a> SklearnTreeBuilder<'a> {
             Some(draws) => {
                 // np.bincount(RandomState(seed).randint(0, n, draws)) as float64.
                 self.weights.resize(self.n_rows, 0.0);
-                let mut rs = RandomState::new(tree_seed);
-                for _ in 0..draws {
-                    self.weights[rs.randint(0, self.n_rows as i64) as usize] += 1.0;
-                }
+                let weights = &mut self.weights;
+                bootstrap(tree_seed, self.n_rows, draws, |row| weights[row] += 1.0);
             }
             // `sample_weight=None`: every row with weight 1.
             None => self.weights.resize(self.n_rows, 1.0),

@@ -111,6 +111,32 @@ impl RandomState {
     }
 }
 
+impl RandomState {
+    /// `RandomState.shuffle` of a 1-d array: numpy's Fisher-Yates
+    /// (`_shuffle_raw`), each swap partner drawn by `random_interval`.
+    pub fn shuffle<T>(&mut self, x: &mut [T]) {
+        for i in (1..x.len()).rev() {
+            let j = self.interval(i as u64) as usize;
+            x.swap(i, j);
+        }
+    }
+
+    /// numpy's `random_interval(max)`: a value of `0..=max` by masked
+    /// rejection, 32 bits at a time when `max` fits.
+    fn interval(&mut self, max: u64) -> u64 {
+        let mask = gen_mask(max);
+        loop {
+            let v = match max <= 0xFFFF_FFFF {
+                true => u64::from(self.next_u32()) & mask,
+                false => self.next_u64() & mask,
+            };
+            if v <= max {
+                return v;
+            }
+        }
+    }
+}
+
 /// The smallest `2^k - 1 >= max`.
 fn gen_mask(max: u64) -> u64 {
     let mut mask = max;
@@ -257,6 +283,26 @@ mod tests {
             draws(&mut rs, 0, 1000, 10),
             [834, 258, 959, 316, 641, 947, 858, 581, 872, 622]
         );
+    }
+
+    #[test]
+    fn shuffle_is_numpys() {
+        // a = np.arange(10); rs = RandomState(5); rs.shuffle(a); then again.
+        let mut rs = RandomState::new(5);
+        let mut a: Vec<u32> = (0..10).collect();
+        rs.shuffle(&mut a);
+        assert_eq!(a, [9, 5, 2, 4, 7, 1, 0, 8, 6, 3]);
+        rs.shuffle(&mut a);
+        assert_eq!(a, [2, 1, 0, 4, 6, 5, 7, 8, 3, 9]);
+        // RandomState(123).shuffle(np.arange(1000)): its first 8 and last 4.
+        let mut rs = RandomState::new(123);
+        let mut a: Vec<u32> = (0..1000).collect();
+        rs.shuffle(&mut a);
+        assert_eq!(a[..8], [131, 203, 50, 585, 138, 632, 328, 461]);
+        assert_eq!(a[996..], [322, 382, 365, 510]);
+        // permutation_importance's per-column seed for random_state=42.
+        let mut rs = RandomState::new(42);
+        assert_eq!(rs.randint(0, i64::from(i32::MAX) + 1), 1_608_637_542);
     }
 
     #[test]

@@ -212,6 +212,35 @@ impl wit::GuestModel for Model {
         })
     }
 
+    fn out_of_bag(
+        &self,
+        _features: Vec<f32>,
+        _first_row: u32,
+        n_rows: u32,
+    ) -> Result<wit::OobPredictions, wit::ForestError> {
+        // Too many predictions and too few counts: the host must refuse both.
+        Ok(wit::OobPredictions {
+            predictions: vec![f64::NAN; n_rows as usize + 7],
+            n_trees: vec![u32::MAX; n_rows as usize / 2],
+        })
+    }
+
+    fn permutation_importance(
+        &self,
+        _features: Vec<f32>,
+        _targets: Vec<f64>,
+        _n_rows: u32,
+        columns: Vec<u32>,
+        _n_repeats: u32,
+        _random_state: u32,
+    ) -> Result<wit::PermutationScores, wit::ForestError> {
+        // One column short, and no repeats in the one given.
+        Ok(wit::PermutationScores {
+            baseline: f64::NAN,
+            importances: vec![Vec::new(); columns.len().saturating_sub(1)],
+        })
+    }
+
     fn info(&self) -> wit::ModelInfo {
         wit::ModelInfo {
             n_trees: 0,
