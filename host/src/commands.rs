@@ -199,13 +199,17 @@ fn load_model_bytes(
     Ok((job, model, info))
 }
 
+/// What the model file `path` (its `bytes`) holds, from a sandbox that
+/// loads it and lets it go again (to size the instances that will use it).
+fn model_file_info(rt: &Runtime, bytes: &[u8], path: &Path) -> Result<ModelInfo> {
+    let (mut job, model, info) = load_model_bytes(rt, bytes, path)?;
+    job.drop_model(model)?;
+    Ok(info)
+}
+
 pub fn predict(rt: &Runtime, args: &PredictArgs, workers: usize) -> Result<()> {
     let bytes = crate::fsio::read_model(&args.model)?;
-    let info = {
-        let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model)?;
-        job.drop_model(model)?;
-        info
-    };
+    let info = model_file_info(rt, &bytes, &args.model)?;
     let xy = read_input(rt, args, &info)?;
     let workers = prediction_workers(workers, xy.n_rows);
     let need = inference_bytes(bytes.len(), xy.features.len() / workers);
@@ -280,11 +284,7 @@ fn read_model_input(
 
 pub fn importance(rt: &Runtime, args: &ImportanceArgs, workers: usize) -> Result<()> {
     let bytes = crate::fsio::read_model(&args.model)?;
-    let info = {
-        let (mut job, model, info) = load_model_bytes(rt, &bytes, &args.model)?;
-        job.drop_model(model)?;
-        info
-    };
+    let info = model_file_info(rt, &bytes, &args.model)?;
     let xy = read_model_input(rt, (&args.input, args.target.as_deref()), &info)?;
     let Some(targets) = &xy.targets else {
         bail!(

@@ -500,18 +500,20 @@ impl Predictor {
     }
 
     /// Permutation importance of every feature on held-out rows `data`
-    /// (row-major features, targets, row count), the features spread over
-    /// the instances (a column's scores do not depend on where it is
-    /// computed): the baseline R², and per feature the importance of each
-    /// of `n_repeats` shuffles.
+    /// (row-major features, targets, row count), each instance scoring one
+    /// contiguous share of the features in one call (so it is handed the
+    /// data and predicts the baseline once; a column's scores do not depend
+    /// on where it is computed): the baseline R², and per feature the
+    /// importance of each of `n_repeats` shuffles.
     pub fn permutation_importance(
         &mut self,
         data: (&[f32], &[f64], u32),
         (n_repeats, random_state): (u32, u32),
     ) -> Result<PermutationScores> {
-        let columns: Vec<(u32, u32)> = (0..self.info.n_features).map(|c| (c, 1)).collect();
-        let outs = self.take_turns(&columns, |job, model, (c, _)| {
-            job.permutation_importance(model, data, &[c], (n_repeats, random_state))
+        let groups = shares(self.info.n_features, self.jobs.len());
+        let outs = self.take_turns(&groups, |job, model, (first, count)| {
+            let columns: Vec<u32> = (first..first + count).collect();
+            job.permutation_importance(model, data, &columns, (n_repeats, random_state))
         })?;
         let baseline = outs.first().map_or(f64::NAN, |o| o.baseline);
         if outs

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use wasm_forest::parallel::Predictor;
-use wasm_forest::runtime::{Limits, Runtime};
+use wasm_forest::runtime::{Job, Limits, ModelHandle, Runtime};
 
 #[path = "support/cli.rs"]
 mod support;
@@ -145,8 +145,9 @@ fn oob_without_bootstrap_is_refused_before_any_work() {
     assert!(!model.exists());
 }
 
-#[test]
-fn a_component_answering_with_wrong_lengths_is_refused() {
+/// An instance of the chaos component (which misbehaves on purpose) with a
+/// "model" loaded.
+fn chaos_model() -> (Job, ModelHandle) {
     let chaos = Runtime::new(
         Some(Path::new(env!("WASM_FOREST_CHAOS_COMPONENT"))),
         Limits::default(),
@@ -154,6 +155,12 @@ fn a_component_answering_with_wrong_lengths_is_refused() {
     .unwrap();
     let mut job = chaos.instantiate(0).unwrap();
     let model = job.load_model(b"anything").unwrap();
+    (job, model)
+}
+
+#[test]
+fn a_component_answering_with_wrong_lengths_is_refused() {
+    let (mut job, model) = chaos_model();
     let e = job.out_of_bag(&model, &[0.0; 4], 0, 4).unwrap_err();
     let text = format!("{e:#}");
     assert!(
@@ -229,13 +236,7 @@ fn importance_explains_what_it_needs() {
 
 #[test]
 fn a_component_scoring_the_wrong_columns_is_refused() {
-    let chaos = Runtime::new(
-        Some(Path::new(env!("WASM_FOREST_CHAOS_COMPONENT"))),
-        Limits::default(),
-    )
-    .unwrap();
-    let mut job = chaos.instantiate(0).unwrap();
-    let model = job.load_model(b"anything").unwrap();
+    let (mut job, model) = chaos_model();
     let data = (&[0.0f32; 4][..], &[1.0, 2.0, 3.0, 4.0][..], 4);
     let e = job
         .permutation_importance(&model, data, &[0, 1], (3, 0))
