@@ -112,6 +112,9 @@ def sklearn_params(a):
         max_features=parse_max_features(a.max_features),
         bootstrap=a.bootstrap,
         max_samples=parse_max_samples(a.max_samples),
+        min_weight_fraction_leaf=a.min_weight_fraction_leaf,
+        max_leaf_nodes=a.max_leaf_nodes,
+        min_impurity_decrease=a.min_impurity_decrease,
     )
 
 
@@ -125,12 +128,16 @@ def make_model(system, a):
         from cuml.ensemble import RandomForestRegressor
 
         mf = parse_max_features(a.max_features)
+        if a.min_weight_fraction_leaf:
+            raise ValueError("cuML's RandomForestRegressor has no min_weight_fraction_leaf")
         return RandomForestRegressor(
             **common,
             max_features=mf,
             bootstrap=a.bootstrap,
             min_samples_split=a.min_samples_split,
             min_samples_leaf=a.min_samples_leaf,
+            max_leaves=-1 if a.max_leaf_nodes is None else a.max_leaf_nodes,
+            min_impurity_decrease=a.min_impurity_decrease,
             n_streams=1,  # reproducible with a fixed random_state
         )
     from sklearn.ensemble import RandomForestRegressor
@@ -264,6 +271,9 @@ def main(argv=None):
     ap.add_argument("--max-features", default="all")
     ap.add_argument("--bootstrap", type=lambda v: v.lower() == "true", default=True)
     ap.add_argument("--max-samples", default=None)
+    ap.add_argument("--min-weight-fraction-leaf", type=float, default=0.0)
+    ap.add_argument("--max-leaf-nodes", type=lambda v: None if v.lower() == "none" else int(v), default=None)
+    ap.add_argument("--min-impurity-decrease", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--splitter", default="auto", help="wasm-py only")
     ap.add_argument("--workers", type=int, default=None, help="wasm-py only (default: the host's)")

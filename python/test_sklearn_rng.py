@@ -169,6 +169,21 @@ CASES = [
     ("ties", 18, 30, {}),
     ("ties", 19, 30, {"bootstrap": False, "max_features": 2}),
     ("ties", 20, 30, {"max_features": "sqrt", "max_depth": 16, "min_samples_leaf": 5}),
+    # The leaf limits: scikit-learn's min_weight_leaf from the bootstrap
+    # counts, min_impurity_decrease's test, and best-first growth (its
+    # frontier's ties included: "ties" and "rounded" have many).
+    ("diabetes", 21, 20, {"min_weight_fraction_leaf": 0.02}),
+    ("diabetes", 22, 20, {"bootstrap": False, "min_weight_fraction_leaf": 0.1,
+                          "max_features": 0.5}),
+    ("diabetes", 23, 20, {"min_impurity_decrease": 30.0}),
+    ("diabetes", 24, 20, {"max_leaf_nodes": 20}),
+    ("diabetes", 25, 20, {"max_leaf_nodes": 2, "max_features": "sqrt"}),
+    ("friedman1", 26, 20, {"max_leaf_nodes": 50, "min_weight_fraction_leaf": 0.01,
+                           "max_depth": 6}),
+    ("friedman2", 27, 20, {"max_leaf_nodes": 30, "min_impurity_decrease": 50.0}),
+    ("rounded", 28, 20, {"max_leaf_nodes": 40, "bootstrap": False, "max_features": 3}),
+    ("ties", 29, 20, {"max_leaf_nodes": 64, "max_features": 2}),
+    ("constant", 30, 20, {"max_leaf_nodes": 16, "min_weight_fraction_leaf": 0.05}),
 ]
 
 
@@ -180,6 +195,9 @@ def _flags(kw):
         "max_features": "--max-features",
         "bootstrap": "--bootstrap",
         "max_samples": "--max-samples",
+        "min_weight_fraction_leaf": "--min-weight-fraction-leaf",
+        "min_impurity_decrease": "--min-impurity-decrease",
+        "max_leaf_nodes": "--max-leaf-nodes",
     }
     out = []
     for key, value in kw.items():
@@ -204,14 +222,37 @@ def _float32_at_most(t):
     return int(np.array(f, dtype=np.float32).view(np.uint32))
 
 
+class _PreOrder:
+    """A scikit-learn tree's arrays in pre-order, left child first: the
+    depth-first builder numbers its nodes so already; the best-first one
+    numbers them as it makes them, and ours are renumbered."""
+
+    def __init__(self, t):
+        order, stack = [], [0]
+        while stack:
+            j = stack.pop()
+            order.append(j)
+            if t.children_left[j] != -1:
+                stack += [t.children_right[j], t.children_left[j]]
+        new = np.empty(t.node_count, dtype=np.int64)
+        new[order] = np.arange(t.node_count)
+        order = np.asarray(order)
+        left, right = t.children_left[order], t.children_right[order]
+        self.children_left = np.where(left == -1, -1, new[left])
+        self.children_right = np.where(right == -1, -1, new[right])
+        self.feature = t.feature[order]
+        self.threshold = t.threshold[order]
+        self.value = t.value[order]
+        self.node_count = t.node_count
+
+
 def _compare_tree(i, est, ours):
-    t = est.tree_
+    t = _PreOrder(est.tree_)
     n = t.node_count
     leaf = t.children_left == -1
     right = np.asarray(ours["right"])
     assert np.array_equal(right == -1, leaf), f"tree {i}: leaves differ"
     inner = np.flatnonzero(~leaf)
-    # scikit-learn's depth-first builder numbers nodes in pre-order, left first.
     assert np.array_equal(t.children_left[inner], inner + 1), f"tree {i}"
     assert np.array_equal(right[inner], t.children_right[inner]), f"tree {i}: right children"
     feature = np.asarray(ours["feature"])

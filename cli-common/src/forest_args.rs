@@ -47,7 +47,36 @@ pub struct ForestArgs {
         default_value = "auto"
     )]
     pub splitter: SplitterKind,
+    /// Every leaf keeps at least this fraction of its tree's weight (its
+    /// bootstrap draws, or its rows without bootstrap), in [0, 0.5]
+    /// (scikit-learn's min_weight_fraction_leaf).
+    #[arg(
+        long,
+        value_name = "FLOAT",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub min_weight_fraction_leaf: f64,
+    /// Grow each tree best first, the split that decreases the impurity
+    /// most among all leaves next, up to N leaves (N >= 2; not with
+    /// --splitter level or GPU training) [default: none, depth first].
+    #[arg(long, value_name = "N|none", value_parser = parse_max_leaf_nodes)]
+    pub max_leaf_nodes: Option<MaxLeafNodes>,
+    /// Split a node only if the weighted impurity decrease, N_t / N × (impurity
+    /// − N_t_R / N_t × right impurity − N_t_L / N_t × left impurity),
+    /// reaches this (scikit-learn's min_impurity_decrease).
+    #[arg(
+        long,
+        value_name = "FLOAT",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub min_impurity_decrease: f64,
 }
+
+/// `--max-leaf-nodes` value: a count or "none".
+#[derive(Debug, Clone, Copy)]
+pub struct MaxLeafNodes(pub Option<u32>);
 
 /// `--max-depth` value: a depth or "none".
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +96,9 @@ impl ForestArgs {
             max_samples: self.max_samples,
             seed: self.seed,
             splitter: self.splitter,
+            min_weight_fraction_leaf: self.min_weight_fraction_leaf,
+            max_leaf_nodes: self.max_leaf_nodes.and_then(|n| n.0),
+            min_impurity_decrease: self.min_impurity_decrease,
         }
     }
 }
@@ -78,5 +110,15 @@ pub fn parse_max_depth(s: &str) -> Result<MaxDepth, String> {
     }
     s.parse::<u32>()
         .map(|d| MaxDepth(Some(d)))
+        .map_err(|_| format!("expected a non-negative integer or 'none', got '{s}'"))
+}
+
+/// Parses `--max-leaf-nodes`: a count or "none".
+pub fn parse_max_leaf_nodes(s: &str) -> Result<MaxLeafNodes, String> {
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(MaxLeafNodes(None));
+    }
+    s.parse::<u32>()
+        .map(|n| MaxLeafNodes(Some(n)))
         .map_err(|_| format!("expected a non-negative integer or 'none', got '{s}'"))
 }

@@ -86,6 +86,18 @@ fn main() {
                     v => Some(v.parse::<MaxSamples>().unwrap_or_else(|e| bad(&e))),
                 }
             }
+            "--min-weight-fraction-leaf" => {
+                params.min_weight_fraction_leaf = value.parse().unwrap_or_else(|e| bad(&e))
+            }
+            "--min-impurity-decrease" => {
+                params.min_impurity_decrease = value.parse().unwrap_or_else(|e| bad(&e))
+            }
+            "--max-leaf-nodes" => {
+                params.max_leaf_nodes = match value.as_str() {
+                    "none" | "None" => None,
+                    v => Some(v.parse().unwrap_or_else(|e| bad(&e))),
+                }
+            }
             _ => panic!("unknown flag {flag}"),
         }
     }

@@ -2,12 +2,14 @@
 //! explicit stack, nodes numbered in pre-order, left child first. One loop
 //! for every split strategy; `auto` is nothing but the choice of strategy
 //! per node: histograms for large nodes, exact splits from a node of at most
-//! [`AUTO_EXACT_ROWS`] rows down.
+//! [`AUTO_EXACT_ROWS`] rows down. With `max_leaf_nodes`, the loop grows best
+//! first instead (sklearn's `BestFirstTreeBuilder`), over the same strategies.
 
 use core::ops::Range;
 
 use crate::criterion::Sums;
 use crate::exact::{Exact, ExactNode};
+use crate::frontier::Frontier;
 use crate::hist::{Binned, Hist};
 use crate::importance::{GrownTree, split_decrease};
 use crate::rng::Rng;
@@ -30,14 +32,50 @@ pub struct StopRules {
     pub max_depth: u32,
     pub min_samples_split: usize,
     pub min_samples_leaf: usize,
+    /// scikit-learn's `min_weight_leaf`: each side of a split keeps at least
+    /// this weight (0: no limit).
+    pub min_weight_leaf: f64,
+    /// A split is made only if its weighted decrease, divided by
+    /// `total_weight`, reaches this (0: every split is).
+    pub min_impurity_decrease: f64,
+    /// A tree's total weight: its bootstrap draws, or its rows.
+    pub total_weight: f64,
+    /// `Some(n)`: grow best first, up to `n` leaves.
+    pub max_leaf_nodes: Option<u32>,
 }
 
 impl StopRules {
-    /// A node of `n` rows (targets all equal if `pure`) at `depth` is a leaf.
-    pub fn is_leaf(&self, n: usize, depth: u32, pure: bool) -> bool {
+    /// A node of `n` rows weighing `weight` (targets all equal if `pure`)
+    /// at `depth` is a leaf.
+    pub fn is_leaf(&self, n: usize, weight: u32, depth: u32, pure: bool) -> bool {
         pure || depth >= self.max_depth
             || n < self.min_samples_split
             || n < 2 * self.min_samples_leaf
+            || f64::from(weight) < 2.0 * self.min_weight_leaf
+    }
+
+    /// The least weight each side of a split keeps, in whole draws:
+    /// weights are integers, so `w >= min_weight_leaf` is `w >= ⌈it⌉`.
+    pub fn min_leaf_weight(&self) -> u32 {
+        // `as` truncates (no `ceil` in `no_std`); at most half a tree's
+        // draws, so the step up cannot overflow.
+        let w = self.min_weight_leaf as u32;
+        if f64::from(w) < self.min_weight_leaf {
+            w + 1
+        } else {
+            w
+        }
+    }
+
+    /// Whether the rules ask for a split's decrease at all.
+    pub fn weighs_decrease(&self) -> bool {
+        self.min_impurity_decrease > 0.0
+    }
+
+    /// scikit-learn's test, `improvement + EPSILON < min_impurity_decrease`
+    /// makes a leaf, for a split of weighted `decrease`.
+    pub fn decrease_suffices(&self, decrease: f64) -> bool {
+        decrease / self.total_weight + f64::EPSILON >= self.min_impurity_decrease
     }
 }
 
@@ -104,6 +142,14 @@ impl<'t> TreeBuilder<'t> {
             decrease: vec![0.0; self.ws.n_features()],
             rng,
         };
+        if let Some(max_leaves) = self.rules.max_leaf_nodes {
+            let strategies = (&mut self.plan, &mut self.exact);
+            grow_best_first(strategies, &mut self.ws, &mut tree, max_leaves);
+            return GrownTree {
+                nodes: tree.nodes.pre_ordered(),
+                decrease: tree.decrease,
+            };
+        }
         match &mut self.plan {
             Plan::Exact { order } => {
                 let n = self.exact.start_presorted(&self.ws, order);
@@ -124,6 +170,28 @@ impl<'t> TreeBuilder<'t> {
         GrownTree {
             nodes: tree.nodes,
             decrease: tree.decrease,
+        }
+    }
+}
+
+/// Grows `tree` best first over the whole tree, with exact or histogram
+/// splits (`auto` comes here as exact: see `Trainer`).
+fn grow_best_first(
+    (plan, exact): (&mut Plan, &mut Exact),
+    ws: &mut Workspace,
+    tree: &mut GrowingTree,
+    max_leaves: u32,
+) {
+    match plan {
+        Plan::Exact { order } => {
+            let n = exact.start_presorted(ws, order);
+            let root = ExactNode::default();
+            tree.grow_best_first(exact, ws, (0..n, root), max_leaves);
+        }
+        Plan::Hist { hist, .. } => {
+            let n = hist.start_tree(ws);
+            let root = hist.root(ws);
+            tree.grow_best_first(hist, ws, (0..n, root), max_leaves);
         }
     }
 }
@@ -262,6 +330,17 @@ impl Handover<Hist<'_>> for ExactSubtrees<'_> {
     }
 }
 
+/// A node on the best-first frontier: its id, rows, place and sums, and its
+/// best split with that split's left sums and what its strategy keeps for
+/// it (`None`: it stays a leaf).
+struct Open<N> {
+    id: u32,
+    rows: Range<usize>,
+    place: Place,
+    sums: Sums,
+    split: Option<(Split, Sums, N)>,
+}
+
 /// A tree being grown.
 struct GrowingTree<'a> {
     rules: &'a StopRules,
@@ -297,11 +376,7 @@ impl GrowingTree<'_> {
             if let Some((feature, parent)) = split_of {
                 self.decrease[feature as usize] += split_decrease(parent, sums);
             }
-            let split = if self.rules.is_leaf(rows.len(), place.depth, pure) {
-                None
-            } else {
-                strategy.best_split(ws, rows.clone(), &node, sums, self.rng)
-            };
+            let split = self.best_split(strategy, ws, rows.clone(), (&node, sums, pure), place);
             let id = self.push(place, split.as_ref(), sums.mean());
             let Some(split) = split else {
                 strategy.leaf(node);
@@ -325,6 +400,110 @@ impl GrowingTree<'_> {
                 split_of: Some((split.feature, sums)),
             });
         }
+    }
+
+    /// The node's best split if the rules let it split, and its left side's
+    /// sums when the rules weigh the decrease.
+    fn best_split<S: SplitStrategy>(
+        &mut self,
+        strategy: &mut S,
+        ws: &mut Workspace,
+        rows: Range<usize>,
+        (node, sums, pure): (&S::Node, Sums, bool),
+        place: Place,
+    ) -> Option<Split> {
+        if self
+            .rules
+            .is_leaf(rows.len(), sums.weight, place.depth, pure)
+        {
+            return None;
+        }
+        let split = strategy.best_split(ws, rows.clone(), node, sums, self.rng)?;
+        if self.rules.weighs_decrease() {
+            let left = strategy.left_sums(ws, rows, node, &split);
+            if !self.rules.decrease_suffices(split_decrease(sums, left)) {
+                return None;
+            }
+        }
+        Some(split)
+    }
+
+    /// Grows the tree from `root` best first (scikit-learn's
+    /// `BestFirstTreeBuilder`): every node's best split is found when the
+    /// node is made; the node whose split decreases the impurity most is
+    /// split next, until `max_leaves` leaves or no split is left. Nodes are
+    /// numbered as they are made; the caller puts them in pre-order.
+    fn grow_best_first<S: SplitStrategy>(
+        &mut self,
+        strategy: &mut S,
+        ws: &mut Workspace,
+        (rows, root): (Range<usize>, S::Node),
+        max_leaves: u32,
+    ) {
+        let mut frontier = Frontier::default();
+        let (key, open) = self.open(strategy, ws, rows, Place::ROOT, root);
+        frontier.push(key, open);
+        let mut splits_left = max_leaves - 1;
+        while let Some(open) = frontier.pop() {
+            let Some((split, left, node)) = open.split else {
+                continue; // a leaf: its strategy's node was given back
+            };
+            if splits_left == 0 {
+                strategy.leaf(node);
+                continue;
+            }
+            splits_left -= 1;
+            let id = open.id as usize;
+            self.nodes.feature[id] = split.feature;
+            self.nodes.threshold[id] = split.threshold;
+            self.decrease[split.feature as usize] += split_decrease(open.sums, left);
+            let rows = open.rows;
+            let mid = rows.start + split.n_left;
+            let sides = [rows.start..mid, mid..rows.end];
+            let children = strategy.split(ws, rows, node, &split, [true; 2]);
+            let (l, r) = open.place.children(open.id);
+            for ((rows, place), node) in sides.into_iter().zip([l, r]).zip(children) {
+                let node = node.expect("every child is kept");
+                let (key, open) = self.open(strategy, ws, rows, place, node);
+                frontier.push(key, open);
+            }
+        }
+    }
+
+    /// Makes a node of the frontier: a leaf for now, with its best split
+    /// (if any) and that split's weighted decrease, its priority. A node
+    /// without a split gives its strategy's node back at once: what waits
+    /// on the frontier (a histogram per node, for `hist`) is only what a
+    /// split will use.
+    fn open<S: SplitStrategy>(
+        &mut self,
+        strategy: &mut S,
+        ws: &mut Workspace,
+        rows: Range<usize>,
+        place: Place,
+        node: S::Node,
+    ) -> (f64, Open<S::Node>) {
+        let (sums, pure) = strategy.node_sums(ws, rows.clone(), &node);
+        let split = self.best_split(strategy, ws, rows.clone(), (&node, sums, pure), place);
+        let split = match split {
+            Some(s) => Some((s, strategy.left_sums(ws, rows.clone(), &node, &s), node)),
+            None => {
+                strategy.leaf(node);
+                None
+            }
+        };
+        let key = split
+            .as_ref()
+            .map_or(0.0, |(_, left, _)| split_decrease(sums, *left));
+        let id = self.push(place, None, sums.mean());
+        let open = Open {
+            id,
+            rows,
+            place,
+            sums,
+            split,
+        };
+        (key, open)
     }
 
     /// Appends a node (a split, or a leaf if `split` is `None`) at `place`.

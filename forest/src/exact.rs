@@ -196,6 +196,47 @@ impl Exact {
     }
 }
 
+impl Exact {
+    /// `best_split`, one instance with the `min_weight_fraction_leaf` rule
+    /// (`WEIGHED`) and one without, chosen once per node: a choice inside
+    /// the feature loop slows the scan down (callgrind, as in `hist`).
+    fn search<const WEIGHED: bool>(
+        &mut self,
+        ws: &mut Workspace,
+        rows: Range<usize>,
+        total: Sums,
+        rng: &mut Rng,
+    ) -> Option<Split> {
+        let n = rows.len();
+        let (min_leaf, min_weight) = (ws.min_samples_leaf(), ws.min_leaf_weight());
+        debug_assert!(n >= 2 * min_leaf && min_leaf >= 1);
+        let mut best: Option<Split> = None;
+        // The best proxy so far as a key: 0 for none, else the proxy's bits
+        // plus one (see `scan`).
+        let mut best_key = 0u64;
+        let (weighted, mut draw) = ws.draw();
+        while let Some(f) = draw.next(rng) {
+            let entries = self.entries(f, rows.clone());
+            let (lo, hi) = (entries[0].x, entries[n - 1].x);
+            if f64::from(hi) <= f64::from(lo) + FEATURE_THRESHOLD {
+                continue; // constant in this node: not worth a draw
+            }
+            draw.counts();
+            let mins = (min_leaf, min_weight);
+            let (key, p) = scan::<WEIGHED>(entries, weighted, &self.inverse, total, mins, best_key);
+            if p != 0 {
+                best_key = key;
+                best = Some(Split {
+                    feature: f as u32,
+                    n_left: p,
+                    threshold: threshold_between(entries[p - 1].x, entries[p].x),
+                });
+            }
+        }
+        best
+    }
+}
+
 impl SplitStrategy for Exact {
     type Node = ExactNode;
 
@@ -214,32 +255,20 @@ impl SplitStrategy for Exact {
         total: Sums,
         rng: &mut Rng,
     ) -> Option<Split> {
-        let n = rows.len();
-        let min_leaf = ws.min_samples_leaf();
-        debug_assert!(n >= 2 * min_leaf && min_leaf >= 1);
-        let mut best: Option<Split> = None;
-        // The best proxy so far as a key: 0 for none, else the proxy's bits
-        // plus one (see `scan`).
-        let mut best_key = 0u64;
-        let (weighted, mut draw) = ws.draw();
-        while let Some(f) = draw.next(rng) {
-            let entries = self.entries(f, rows.clone());
-            let (lo, hi) = (entries[0].x, entries[n - 1].x);
-            if f64::from(hi) <= f64::from(lo) + FEATURE_THRESHOLD {
-                continue; // constant in this node: not worth a draw
-            }
-            draw.counts();
-            let (key, p) = scan(entries, weighted, &self.inverse, total, min_leaf, best_key);
-            if p != 0 {
-                best_key = key;
-                best = Some(Split {
-                    feature: f as u32,
-                    n_left: p,
-                    threshold: threshold_between(entries[p - 1].x, entries[p].x),
-                });
-            }
+        if ws.min_leaf_weight() == 0 {
+            self.search::<false>(ws, rows, total, rng)
+        } else {
+            self.search::<true>(ws, rows, total, rng)
         }
-        best
+    }
+
+    fn left_sums(&self, ws: &Workspace, rows: Range<usize>, _: &ExactNode, split: &Split) -> Sums {
+        let mut left = Sums::default();
+        for e in &self.entries(split.feature as usize, rows)[..split.n_left] {
+            let d = ws.weighted()[e.row as usize];
+            left.add(d.w, d.wy);
+        }
+        left
     }
 
     /// Exact keeps every child (`kept` is for strategies that hand some over).
@@ -271,7 +300,9 @@ impl SplitStrategy for Exact {
 /// Scans the positions of one feature's sorted node `entries` for the best
 /// split: position `p` puts `entries[..p]` on the left. Splits leaving fewer
 /// than `min_leaf` rows on a side are never evaluated, nor positions between
-/// values closer than [`FEATURE_THRESHOLD`]. `inverse` is the table of
+/// values closer than [`FEATURE_THRESHOLD`], nor, if `WEIGHED`, those
+/// leaving less than `min_weight` on a side (a separate instance, so that
+/// the scan without that rule pays nothing for it). `inverse` is the table of
 /// [`proxy_improvement`], covering `total.weight`. Returns the best key, if
 /// above `top`, and its position (0: none above `top`).
 ///
@@ -280,12 +311,12 @@ impl SplitStrategy for Exact {
 /// do, so the scan compares and selects integers, which compile to
 /// branch-free moves natively and in wasm alike.
 #[inline]
-fn scan(
+fn scan<const WEIGHED: bool>(
     entries: &[Entry],
     weighted: &[Weighted],
     inverse: &[f64],
     total: Sums,
-    min_leaf: usize,
+    (min_leaf, min_weight): (usize, u32),
     top: u64,
 ) -> (u64, usize) {
     let n = entries.len();
@@ -310,7 +341,9 @@ fn scan(
             let (p, next): (usize, Entry) = ($p, $next);
             let d = weighted[joins as usize];
             left.add(d.w, d.wy);
-            let valid = f64::from(next.x) > f64::from(prev) + FEATURE_THRESHOLD;
+            let valid = f64::from(next.x) > f64::from(prev) + FEATURE_THRESHOLD
+                && (!WEIGHED
+                    || left.weight >= min_weight && total.weight - left.weight >= min_weight);
             (joins, prev) = (next.row, next.x);
             // Finite and never NaN: the trainer refused targets whose sums
             // could overflow (`Dataset::new`).

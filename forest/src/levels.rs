@@ -615,7 +615,7 @@ impl<'b> LevelGrower<'b> {
         };
         made[node.made].value = total.mean();
         let pure = lowest >= highest;
-        if self.rules.is_leaf(rows, node.depth, pure) {
+        if self.rules.is_leaf(rows, w, node.depth, pure) {
             return (Move::LEAF, [0; 2]);
         }
         let Some(c) = self.best_split(h, rows, (w, wy), node.seed) else {
@@ -625,7 +625,11 @@ impl<'b> LevelGrower<'b> {
             weight: c.left.0,
             sum: self.fixed.value(c.left.1),
         };
-        decrease[c.feature as usize] += split_decrease(total, left);
+        let gain = split_decrease(total, left);
+        if self.rules.weighs_decrease() && !self.rules.decrease_suffices(gain) {
+            return (Move::LEAF, [0; 2]);
+        }
+        decrease[c.feature as usize] += gain;
         let (l, r) = (made.len(), made.len() + 1);
         let child = |side: u64| Pending {
             made: made.len() + side as usize,
@@ -663,6 +667,22 @@ impl<'b> LevelGrower<'b> {
     /// `total`, over up to `max_features` non-constant features drawn with
     /// the node's own generator; ties keep the first found.
     fn best_split(&self, h: &[Bin], n: usize, total: (u32, i64), seed: u64) -> Option<Candidate> {
+        if self.rules.min_leaf_weight() == 0 {
+            self.search::<false>(h, n, total, seed)
+        } else {
+            self.search::<true>(h, n, total, seed)
+        }
+    }
+
+    /// `best_split`, one instance with the `min_weight_fraction_leaf` rule
+    /// (`WEIGHED`) and one without, chosen once per node (as in `hist`).
+    fn search<const WEIGHED: bool>(
+        &self,
+        h: &[Bin],
+        n: usize,
+        total: (u32, i64),
+        seed: u64,
+    ) -> Option<Candidate> {
         let mut rng = Rng::new(seed);
         let mut features: Vec<u32> = (0..self.n_features as u32).collect();
         let mut draw = FeatureDraw::new(&mut features, self.max_features);
@@ -678,7 +698,7 @@ impl<'b> LevelGrower<'b> {
                 continue; // constant in this node: not worth a draw
             }
             draw.counts();
-            if let Some(c) = self.scan(bins, bounds, (lo, hi), n, total, best_proxy) {
+            if let Some(c) = self.scan::<WEIGHED>(bins, bounds, (lo, hi), n, total, best_proxy) {
                 best_proxy = c.proxy;
                 best = Some(Candidate {
                     feature: f as u32,
@@ -690,8 +710,8 @@ impl<'b> LevelGrower<'b> {
     }
 
     /// `hist::scan` on integer sums: the best position between two bins
-    /// with rows whose proxy beats `best_proxy`.
-    fn scan(
+    /// with rows whose proxy beats `best_proxy` (`WEIGHED`: as there).
+    fn scan<const WEIGHED: bool>(
         &self,
         h: &[Bin],
         (bmin, bmax): (&[f32], &[f32]),
@@ -701,6 +721,7 @@ impl<'b> LevelGrower<'b> {
         mut best_proxy: f64,
     ) -> Option<Candidate> {
         let min_leaf = self.rules.min_samples_leaf;
+        let min_weight = self.rules.min_leaf_weight();
         let sums = |w: u32, wy: i64| Sums {
             weight: w,
             sum: self.fixed.value(wy),
@@ -716,7 +737,8 @@ impl<'b> LevelGrower<'b> {
                 break;
             }
             let (a, v) = (bmax[prev], bmin[b]);
-            if rows >= min_leaf && f64::from(v) > f64::from(a) + FEATURE_THRESHOLD {
+            let heavy = !WEIGHED || w >= min_weight && tw - w >= min_weight;
+            if rows >= min_leaf && heavy && f64::from(v) > f64::from(a) + FEATURE_THRESHOLD {
                 let proxy = proxy_improvement_computed(sums(w, wy), sums(tw - w, twy - wy));
                 if proxy > best_proxy {
                     best_proxy = proxy;

@@ -46,6 +46,7 @@ mod dataset;
 mod ensemble;
 mod error;
 mod exact;
+mod frontier;
 mod hist;
 mod importance;
 mod levels;

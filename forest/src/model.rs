@@ -21,9 +21,10 @@ use crate::params::Params;
 use crate::tree::{Nodes, RAW_NODE_BYTES};
 
 pub const MAGIC: [u8; 8] = *b"WFOREST\0";
-pub const FORMAT_VERSION: u16 = 5;
-/// The oldest format this build reads: version 4 is version 5 without the
-/// importances.
+pub const FORMAT_VERSION: u16 = 6;
+/// The oldest format this build reads: version 5 is version 6 without the
+/// leaf limits in its params ([`ParamsV5`]), version 4 is version 5 without
+/// the importances.
 pub const OLDEST_READABLE_VERSION: u16 = 4;
 pub const HEADER_LEN: usize = 24;
 pub use crate::tree::MAX_MODEL_BYTES;
@@ -44,13 +45,14 @@ pub(crate) struct HeadRef<'a> {
     pub importances: &'a [f64],
 }
 
-/// The head of a version 4 file: [`HeadRef`] without the importances.
+/// The head of a version 4 file: [`HeadRef`] without the importances
+/// (`P`: the params as that version wrote them).
 #[derive(Deserialize)]
-struct HeadV4 {
+struct HeadV4<P> {
     n_features: u32,
     feature_names: Option<Vec<String>>,
     target_name: Option<String>,
-    params: Params,
+    params: P,
     n_train_rows: u32,
     roots: Vec<u32>,
 }
@@ -59,9 +61,59 @@ struct HeadV4 {
 /// other, so the version 4 head followed by the importances is the same
 /// encoding.
 #[derive(Deserialize)]
-struct Head {
-    base: HeadV4,
+struct Head<P> {
+    base: HeadV4<P>,
     importances: Vec<f64>,
+}
+
+/// [`Params`] as versions 4 and 5 wrote them: without
+/// `min_weight_fraction_leaf`, `max_leaf_nodes` and `min_impurity_decrease`,
+/// whose defaults (no limit) those forests were grown with.
+#[derive(Deserialize)]
+struct ParamsV5 {
+    n_estimators: u32,
+    max_depth: Option<u32>,
+    min_samples_split: u32,
+    min_samples_leaf: u32,
+    max_features: crate::params::MaxFeatures,
+    bootstrap: bool,
+    max_samples: Option<crate::params::MaxSamples>,
+    seed: u64,
+    splitter: crate::params::SplitterKind,
+}
+
+impl From<ParamsV5> for Params {
+    fn from(p: ParamsV5) -> Params {
+        Params {
+            n_estimators: p.n_estimators,
+            max_depth: p.max_depth,
+            min_samples_split: p.min_samples_split,
+            min_samples_leaf: p.min_samples_leaf,
+            max_features: p.max_features,
+            bootstrap: p.bootstrap,
+            max_samples: p.max_samples,
+            seed: p.seed,
+            splitter: p.splitter,
+            ..Params::default()
+        }
+    }
+}
+
+impl<P: Into<Params>> Head<P> {
+    fn upgrade(self) -> Head<Params> {
+        let b = self.base;
+        Head {
+            base: HeadV4 {
+                n_features: b.n_features,
+                feature_names: b.feature_names,
+                target_name: b.target_name,
+                params: b.params.into(),
+                n_train_rows: b.n_train_rows,
+                roots: b.roots,
+            },
+            importances: self.importances,
+        }
+    }
 }
 
 /// Serialises a forest into the model file format.
@@ -176,12 +228,17 @@ fn decode(payload: &[u8], version: u16) -> Result<Forest> {
         },
         n,
         arrays,
-    ) = if version == 4 {
-        let (base, n, arrays) = split_framed(payload, "the payload")?;
-        let importances = Vec::new();
-        (Head { base, importances }, n, arrays)
-    } else {
-        split_framed(payload, "the payload")?
+    ) = match version {
+        4 => {
+            let (base, n, arrays) = split_framed::<HeadV4<ParamsV5>>(payload, "the payload")?;
+            let importances = Vec::new();
+            (Head { base, importances }.upgrade(), n, arrays)
+        }
+        5 => {
+            let (head, n, arrays) = split_framed::<Head<ParamsV5>>(payload, "the payload")?;
+            (head.upgrade(), n, arrays)
+        }
+        _ => split_framed(payload, "the payload")?,
     };
     let mut nodes = Nodes::default();
     // Child ids out of range are reported by `validate`, with their node.

@@ -99,6 +99,16 @@ pub struct Params {
     pub max_samples: Option<MaxSamples>,
     pub seed: u64,
     pub splitter: SplitterKind,
+    /// The least weight a leaf keeps, as a fraction of a tree's total weight
+    /// (its bootstrap draws, or its rows without bootstrap), in `[0, 0.5]`.
+    pub min_weight_fraction_leaf: f64,
+    /// `Some(n)`: trees grow best first (the split that decreases the
+    /// weighted impurity most, among all leaves, comes next) up to `n`
+    /// leaves, `n >= 2`.
+    pub max_leaf_nodes: Option<u32>,
+    /// A split is made only if it decreases the weighted impurity by at
+    /// least this much (scikit-learn's `N_t / N * (impurity - ...)`), `>= 0`.
+    pub min_impurity_decrease: f64,
 }
 
 impl Default for Params {
@@ -113,6 +123,9 @@ impl Default for Params {
             max_samples: None,
             seed: 0,
             splitter: SplitterKind::Auto,
+            min_weight_fraction_leaf: 0.0,
+            max_leaf_nodes: None,
+            min_impurity_decrease: 0.0,
         }
     }
 }
@@ -123,7 +136,7 @@ impl core::fmt::Display for Params {
         let text = |v: Option<String>| v.unwrap_or_else(|| "none".into());
         write!(
             f,
-            "n_estimators={} max_depth={} min_samples_split={} min_samples_leaf={} max_features={} bootstrap={} max_samples={} seed={} splitter={}",
+            "n_estimators={} max_depth={} min_samples_split={} min_samples_leaf={} max_features={} bootstrap={} max_samples={} seed={} splitter={} min_weight_fraction_leaf={:?} max_leaf_nodes={} min_impurity_decrease={:?}",
             self.n_estimators,
             text(self.max_depth.map(|d| d.to_string())),
             self.min_samples_split,
@@ -133,6 +146,9 @@ impl core::fmt::Display for Params {
             text(self.max_samples.map(|m| m.to_string())),
             self.seed,
             self.splitter,
+            self.min_weight_fraction_leaf,
+            text(self.max_leaf_nodes.map(|n| n.to_string())),
+            self.min_impurity_decrease,
         )
     }
 }
@@ -263,6 +279,7 @@ impl Params {
                 self.seed
             )));
         }
+        self.validate_leaf_limits()?;
         match self.max_samples {
             Some(_) if !self.bootstrap => {
                 return Err(invalid(
@@ -283,6 +300,43 @@ impl Params {
             _ => {}
         }
         Ok(())
+    }
+
+    /// `min_weight_fraction_leaf`, `max_leaf_nodes` and
+    /// `min_impurity_decrease`, in scikit-learn's ranges.
+    fn validate_leaf_limits(&self) -> Result<()> {
+        let f = self.min_weight_fraction_leaf;
+        if !(0.0..=0.5).contains(&f) {
+            return Err(invalid(format!(
+                "min_weight_fraction_leaf must be in [0.0, 0.5], got {f}"
+            )));
+        }
+        if let Some(n) = self.max_leaf_nodes
+            && n < 2
+        {
+            return Err(invalid(format!(
+                "max_leaf_nodes must be >= 2 or unset, got {n}"
+            )));
+        }
+        let d = self.min_impurity_decrease;
+        if !(d >= 0.0 && d.is_finite()) {
+            return Err(invalid(format!(
+                "min_impurity_decrease must be in [0.0, inf), got {d}"
+            )));
+        }
+        if self.max_leaf_nodes.is_some() && self.splitter == SplitterKind::Level {
+            return Err(invalid(
+                "max_leaf_nodes grows trees best first, splitter level a level at a time (GPU training too): use splitter exact, hist, auto or sklearn, or unset max_leaf_nodes"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// scikit-learn's `min_weight_leaf` for a tree whose weights add up to
+    /// `total_weight`: `min_weight_fraction_leaf × total_weight`.
+    pub fn min_weight_leaf(&self, total_weight: usize) -> f64 {
+        self.min_weight_fraction_leaf * total_weight as f64
     }
 
     /// Number of features examined per split, for `n_features` features.
@@ -412,6 +466,71 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+
+    #[test]
+    fn leaf_limits_are_checked_as_scikit_learn() {
+        let check = |p: Params| p.validate().map_err(|e| e.to_string());
+        let p = Params::default();
+        assert_eq!(
+            (
+                p.min_weight_fraction_leaf,
+                p.max_leaf_nodes,
+                p.min_impurity_decrease
+            ),
+            (0.0, None, 0.0)
+        );
+        for (f, ok) in [
+            (0.0, true),
+            (0.5, true),
+            (0.51, false),
+            (-0.1, false),
+            (f64::NAN, false),
+        ] {
+            let r = check(Params {
+                min_weight_fraction_leaf: f,
+                ..Params::default()
+            });
+            assert_eq!(r.is_ok(), ok, "{f}: {r:?}");
+        }
+        let e = check(Params {
+            min_weight_fraction_leaf: 0.6,
+            ..Params::default()
+        });
+        assert_eq!(
+            e.unwrap_err(),
+            "invalid parameters: min_weight_fraction_leaf must be in [0.0, 0.5], got 0.6"
+        );
+        for (n, ok) in [(0, false), (1, false), (2, true), (1000, true)] {
+            let r = check(Params {
+                max_leaf_nodes: Some(n),
+                ..Params::default()
+            });
+            assert_eq!(r.is_ok(), ok, "{n}: {r:?}");
+        }
+        for (d, ok) in [
+            (0.0, true),
+            (3.5, true),
+            (-1e-9, false),
+            (f64::INFINITY, false),
+        ] {
+            let r = check(Params {
+                min_impurity_decrease: d,
+                ..Params::default()
+            });
+            assert_eq!(r.is_ok(), ok, "{d}: {r:?}");
+        }
+        let e = check(Params {
+            max_leaf_nodes: Some(8),
+            splitter: SplitterKind::Level,
+            ..Params::default()
+        });
+        assert!(e.unwrap_err().contains("best first"));
+        let p = Params {
+            min_weight_fraction_leaf: 0.1,
+            ..Params::default()
+        };
+        assert_eq!(p.min_weight_leaf(353), 0.1 * 353.0);
     }
 
     #[test]

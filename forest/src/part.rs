@@ -9,7 +9,7 @@
 //! decoding and the merged forest is fully validated, as any model is.
 //!
 //! ```text
-//! magic b"WFPART5\0" | u32 LE header length | postcard(Header) | u32 LE node count N
+//! magic b"WFPART6\0" | u32 LE header length | postcard(Header) | u32 LE node count N
 //! | feature u32×N | threshold f32×N | right u32×N | value f64×N   (all LE)
 //! ```
 //!
@@ -29,7 +29,7 @@ use crate::trainer::Trainer;
 use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left};
 use crate::validate::{Node, check_feature_names, check_meta, check_node};
 
-const MAGIC: [u8; 8] = *b"WFPART5\0";
+const MAGIC: [u8; 8] = *b"WFPART6\0";
 
 /// Everything of a part but its node arrays: what the forest needs, and
 /// which of its trees the part holds.

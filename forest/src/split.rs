@@ -58,6 +58,16 @@ pub trait SplitStrategy {
         rng: &mut Rng,
     ) -> Option<Split>;
 
+    /// The sums of the rows `split` (of this node, the last found by
+    /// `best_split`) sends left.
+    fn left_sums(
+        &self,
+        ws: &Workspace,
+        rows: Range<usize>,
+        node: &Self::Node,
+        split: &Split,
+    ) -> Sums;
+
     /// Moves the node's rows to the split's sides: the `n_left` left rows
     /// first. `kept[i]` says whether child `i` (left, right) is split by this
     /// strategy too; the children's `Node`s are returned for those.

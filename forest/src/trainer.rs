@@ -15,7 +15,7 @@ use crate::params::{Params, SplitterKind};
 use crate::rng::Rng;
 use crate::sklearn::{self, SklearnTreeBuilder, TreeSettings};
 use crate::validate::check_feature_names;
-use crate::workspace::Workspace;
+use crate::workspace::{MinLeaf, Workspace};
 use alloc::{borrow::Cow, string::String, vec, vec::Vec};
 
 /// Everything training needs that does not change from tree to tree.
@@ -92,8 +92,12 @@ impl Trainer {
         // `auto` on data no larger than its crossover grows exact trees from
         // the root: the presorted path does that fastest (same trees).
         let sklearn = params.splitter == SplitterKind::Sklearn;
+        // So does `auto` growing best first: `auto` hands small nodes'
+        // subtrees to exact splits whole, which best-first growth, choosing
+        // among all leaves, cannot do.
         let exact = params.splitter == SplitterKind::Exact
-            || params.splitter == SplitterKind::Auto && n <= AUTO_EXACT_ROWS;
+            || params.splitter == SplitterKind::Auto
+                && (n <= AUTO_EXACT_ROWS || params.max_leaf_nodes.is_some());
         let mut order = Vec::new();
         if sklearn {
             // scikit-learn's splitter sorts each node's values itself.
@@ -161,17 +165,20 @@ impl Trainer {
         }
     }
 
-    /// A depth-first builder for one worker.
+    /// A depth-first (or best-first) builder for one worker.
     fn tree_builder(&self) -> TreeBuilder<'_> {
+        let rules = self.stop_rules();
         let ws = Workspace::new(
             &self.values,
             self.row_major,
             &self.targets,
             self.n_features,
-            self.params.min_samples_leaf as usize,
+            MinLeaf {
+                rows: self.params.min_samples_leaf as usize,
+                weight: rules.min_leaf_weight(),
+            },
             self.max_features,
         );
-        let rules = self.stop_rules();
         match (&self.binned, self.params.splitter) {
             (Some(binned), SplitterKind::Hist) => TreeBuilder::hist(ws, rules, binned, 0),
             (Some(binned), SplitterKind::Auto) => {
@@ -186,6 +193,19 @@ impl Trainer {
             max_depth: self.params.max_depth.unwrap_or(u32::MAX),
             min_samples_split: self.params.min_samples_split as usize,
             min_samples_leaf: self.params.min_samples_leaf as usize,
+            min_weight_leaf: self.params.min_weight_leaf(self.tree_weight()),
+            min_impurity_decrease: self.params.min_impurity_decrease,
+            total_weight: self.tree_weight() as f64,
+            max_leaf_nodes: self.params.max_leaf_nodes,
+        }
+    }
+
+    /// Every tree's total weight: its bootstrap draws, or its rows.
+    fn tree_weight(&self) -> usize {
+        if self.params.bootstrap {
+            self.n_draws
+        } else {
+            self.n_rows
         }
     }
 

@@ -71,6 +71,40 @@ impl Nodes {
         self.value.reserve(additional);
     }
 
+    /// The tree rooted at node 0, renumbered in pre-order, left child
+    /// first (the order every other use of the layout expects), from nodes
+    /// numbered in any order (best-first growth numbers them as it makes
+    /// them).
+    pub fn pre_ordered(&self) -> Nodes {
+        let mut out = Nodes::default();
+        out.reserve(self.len());
+        // (old id, new id of the parent, whether it is the left child)
+        let mut stack = alloc::vec![(0u32, LEAF, false)];
+        while let Some((old, parent, is_left)) = stack.pop() {
+            let o = old as usize;
+            let id = out.push(
+                self.feature[o],
+                self.threshold[o],
+                LEAF,
+                LEAF,
+                self.value[o],
+            );
+            if parent != LEAF {
+                let slot = if is_left {
+                    &mut out.left
+                } else {
+                    &mut out.right
+                };
+                slot[parent as usize] = id;
+            }
+            if self.left[o] != LEAF {
+                stack.push((self.right[o], id, false));
+                stack.push((self.left[o], id, true));
+            }
+        }
+        out
+    }
+
     /// Appends `other`, shifting its child ids by the current length.
     pub fn append_shifted(&mut self, other: &Nodes) {
         let offset = self.len() as u32;

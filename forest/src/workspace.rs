@@ -22,6 +22,14 @@ pub struct Weighted {
     pub w: u32,
 }
 
+/// What each side of a split keeps at least: rows (`min_samples_leaf`) and
+/// weight (`min_weight_fraction_leaf` of the tree's weight, in whole draws).
+#[derive(Debug, Clone, Copy)]
+pub struct MinLeaf {
+    pub rows: usize,
+    pub weight: u32,
+}
+
 /// One worker's rows and draws; reused from tree to tree.
 pub struct Workspace<'t> {
     /// The features: column-major `n_features × n_rows`, or row-major when
@@ -31,7 +39,7 @@ pub struct Workspace<'t> {
     row_major: bool,
     targets: &'t [f64],
     n_features: usize,
-    min_samples_leaf: usize,
+    min_leaf: MinLeaf,
     max_features: usize,
     /// Every row's bootstrap draw count and, from `start_tree`, count × target.
     weighted: Vec<Weighted>,
@@ -47,7 +55,7 @@ impl<'t> Workspace<'t> {
         row_major: bool,
         targets: &'t [f64],
         n_features: usize,
-        min_samples_leaf: usize,
+        min_leaf: MinLeaf,
         max_features: usize,
     ) -> Self {
         Workspace {
@@ -55,7 +63,7 @@ impl<'t> Workspace<'t> {
             row_major,
             targets,
             n_features,
-            min_samples_leaf,
+            min_leaf,
             max_features,
             weighted: vec![Weighted::default(); targets.len()],
             features: (0..n_features as u32).collect(),
@@ -71,7 +79,12 @@ impl<'t> Workspace<'t> {
     }
 
     pub fn min_samples_leaf(&self) -> usize {
-        self.min_samples_leaf
+        self.min_leaf.rows
+    }
+
+    /// The least weight each side of a split keeps (0: no limit).
+    pub fn min_leaf_weight(&self) -> u32 {
+        self.min_leaf.weight
     }
 
     /// Every row's weight and weighted target, by row id.
@@ -152,7 +165,7 @@ impl<'t> Workspace<'t> {
             false,
             &into.targets,
             self.n_features,
-            self.min_samples_leaf,
+            self.min_leaf,
             self.max_features,
         );
         for ((d, &y), &r) in ws.weighted.iter_mut().zip(&into.targets).zip(rows) {

@@ -299,7 +299,7 @@ fn damaged_model_files_are_rejected() {
     flipped[last] ^= 0x10;
     assert!(rejected(&flipped).contains("checksum"));
     let mut future = good.clone();
-    future[8] = 6;
+    future[8] = model::FORMAT_VERSION as u8 + 1;
     assert!(rejected(&future).contains("newer"));
     for v in [1, 2, 3] {
         let mut old = good.clone();
@@ -500,7 +500,7 @@ fn params_print_as_the_command_line_spells_them() {
     };
     assert_eq!(
         p.to_string(),
-        "n_estimators=100 max_depth=5 min_samples_split=2 min_samples_leaf=1 max_features=0.5 bootstrap=true max_samples=100 seed=42 splitter=auto"
+        "n_estimators=100 max_depth=5 min_samples_split=2 min_samples_leaf=1 max_features=0.5 bootstrap=true max_samples=100 seed=42 splitter=auto min_weight_fraction_leaf=0.0 max_leaf_nodes=none min_impurity_decrease=0.0"
     );
     let d = Params::default().to_string();
     assert!(

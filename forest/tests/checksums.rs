@@ -226,18 +226,36 @@ fn model_bytes(case: &Case) -> Vec<u8> {
     }
 }
 
-/// The length and payload CRC of model file `bytes` (format 5) written as
-/// format 4: the head without its last field, the importances (postcard:
-/// a one-byte length, below 128 features, and 8 bytes each).
-fn as_format_4(bytes: &[u8], n_features: usize) -> (usize, u32) {
+/// The length and payload CRC of model file `bytes` (format 6) written as
+/// format 4: the params without the leaf limits (format 6's last three
+/// fields, 17 bytes of postcard when unset: two f64 zeros and `None`), and
+/// the head without its last field, the importances (postcard: a one-byte
+/// length, below 128 features, and 8 bytes each).
+fn as_format_4(bytes: &[u8], params: &Params, n_features: usize) -> (usize, u32) {
     assert!(n_features < 128);
+    assert_eq!(
+        (
+            params.min_weight_fraction_leaf,
+            params.max_leaf_nodes,
+            params.min_impurity_decrease
+        ),
+        (0.0, None, 0.0)
+    );
+    let limits = 17;
+    let encoded = postcard::to_allocvec(params).unwrap();
     let cut = 1 + 8 * n_features;
     let head_len = u32::from_le_bytes(bytes[24..28].try_into().unwrap()) as usize;
-    let head_end = 28 + head_len;
+    let head = &bytes[28..28 + head_len];
+    let at = head
+        .windows(encoded.len())
+        .position(|w| w == encoded)
+        .expect("the params are in the head");
+    let params_end = at + encoded.len();
     let mut payload = Vec::new();
-    payload.extend_from_slice(&((head_len - cut) as u32).to_le_bytes());
-    payload.extend_from_slice(&bytes[28..head_end - cut]);
-    payload.extend_from_slice(&bytes[head_end..]);
+    payload.extend_from_slice(&((head_len - cut - limits) as u32).to_le_bytes());
+    payload.extend_from_slice(&head[..params_end - limits]);
+    payload.extend_from_slice(&head[params_end..head_len - cut]);
+    payload.extend_from_slice(&bytes[28 + head_len..]);
     (24 + payload.len(), crc32fast::hash(&payload))
 }
 
@@ -246,7 +264,7 @@ fn checksums(case: &Case) -> (usize, u32, u32) {
     let bytes = model_bytes(case);
     let model = forest::model::from_bytes(&bytes).unwrap();
     assert_eq!(model.importances.len(), case.data.n_features);
-    let (len, crc) = as_format_4(&bytes, case.data.n_features);
+    let (len, crc) = as_format_4(&bytes, &model.params, case.data.n_features);
     let rows = case.data.y.len().min(500);
     let x = &case.data.x[..rows * case.data.n_features];
     let predictions: Vec<u8> = model

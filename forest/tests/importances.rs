@@ -46,9 +46,51 @@ fn a_format_4_model_loads_and_predicts_as_it_did() {
     for (g, e) in got.iter().zip(&expected) {
         assert_eq!(g.to_bits(), e.to_bits());
     }
-    // Written again, it is a format 5 file with no importances.
+    // Written again, it is a current file with no importances.
     let again = model::to_bytes(&forest).unwrap();
-    assert_eq!(u16::from_le_bytes([again[8], again[9]]), 5);
+    assert_eq!(
+        u16::from_le_bytes([again[8], again[9]]),
+        model::FORMAT_VERSION
+    );
+    assert_eq!(model::from_bytes(&again).unwrap(), forest);
+}
+
+#[test]
+fn a_format_5_model_loads_and_predicts_as_it_did() {
+    // Written by wasm-forest 3601d94 (format 5, before the leaf limits):
+    // 5 trees of depth 4 on diabetes (`--splitter exact --seed 5`), with
+    // its predictions of data/diabetes_test.csv.
+    let bytes = fixture("diabetes_v5.bin");
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 5);
+    let forest = model::from_bytes(&bytes).unwrap();
+    assert_eq!(forest.n_trees(), 5);
+    assert_eq!(forest.importances.len(), 10);
+    let p = &forest.params;
+    assert_eq!(
+        (p.max_depth, p.seed, p.splitter),
+        (Some(4), 5, SplitterKind::Exact)
+    );
+    assert_eq!(
+        (
+            p.min_weight_fraction_leaf,
+            p.max_leaf_nodes,
+            p.min_impurity_decrease
+        ),
+        (0.0, None, 0.0)
+    );
+    let (x, n) = diabetes_test_rows();
+    let got = forest.predict(&x, n).unwrap();
+    let text = String::from_utf8(fixture("diabetes_v5_predictions.txt")).unwrap();
+    let expected: Vec<f64> = text.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(g.to_bits(), e.to_bits());
+    }
+    let again = model::to_bytes(&forest).unwrap();
+    assert_eq!(
+        u16::from_le_bytes([again[8], again[9]]),
+        model::FORMAT_VERSION
+    );
     assert_eq!(model::from_bytes(&again).unwrap(), forest);
 }
 

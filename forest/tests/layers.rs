@@ -5,6 +5,7 @@
 const LAYERS: &[&str] = &[
     "error",
     "rng",
+    "frontier",
     "criterion",
     "tree",
     "importance",

@@ -88,6 +88,9 @@ fn from_wit_params(p: wit::Params) -> forest::Params {
         }),
         seed: p.seed,
         splitter: splitter_from_wit(p.splitter),
+        min_weight_fraction_leaf: p.min_weight_fraction_leaf,
+        max_leaf_nodes: p.max_leaf_nodes,
+        min_impurity_decrease: p.min_impurity_decrease,
     }
 }
 
@@ -111,6 +114,9 @@ fn to_wit_params(p: &forest::Params) -> wit::Params {
         }),
         seed: p.seed,
         splitter: splitter_to_wit(p.splitter),
+        min_weight_fraction_leaf: p.min_weight_fraction_leaf,
+        max_leaf_nodes: p.max_leaf_nodes,
+        min_impurity_decrease: p.min_impurity_decrease,
     }
 }
 

@@ -94,6 +94,17 @@ impl PythonServer {
         if let Some(m) = p.max_samples {
             cmd.args(["--max-samples", &m.to_string()]);
         }
+        if let Some(n) = p.max_leaf_nodes {
+            cmd.args(["--max-leaf-nodes", &n.to_string()]);
+        }
+        cmd.args([
+            "--min-weight-fraction-leaf",
+            &p.min_weight_fraction_leaf.to_string(),
+        ])
+        .args([
+            "--min-impurity-decrease",
+            &p.min_impurity_decrease.to_string(),
+        ]);
         // stderr to a file: a pipe nobody reads could fill and stall it.
         let err_file = std::fs::File::create(&stderr).context("creating the Python stderr file")?;
         let mut child = cmd

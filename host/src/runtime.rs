@@ -1435,6 +1435,9 @@ pub fn from_wit(p: &Params) -> forest::Params {
             Splitter::Level => forest::SplitterKind::Level,
             Splitter::Sklearn => forest::SplitterKind::Sklearn,
         },
+        min_weight_fraction_leaf: p.min_weight_fraction_leaf,
+        max_leaf_nodes: p.max_leaf_nodes,
+        min_impurity_decrease: p.min_impurity_decrease,
     }
 }
 
@@ -1465,6 +1468,9 @@ fn to_wit(p: &forest::Params) -> Params {
             forest::SplitterKind::Level => Splitter::Level,
             forest::SplitterKind::Sklearn => Splitter::Sklearn,
         },
+        min_weight_fraction_leaf: p.min_weight_fraction_leaf,
+        max_leaf_nodes: p.max_leaf_nodes,
+        min_impurity_decrease: p.min_impurity_decrease,
     }
 }
 

@@ -177,8 +177,6 @@ fn models_move_between_the_command_component_and_the_host() {
 /// component gives the host's bytes too.
 #[test]
 fn splitter_sklearn_gives_the_hosts_bytes_in_the_command_component() {
-    let dir = data_dir();
-    let d = dir.path();
     let flags = [
         "--n-estimators",
         "10",
@@ -187,6 +185,33 @@ fn splitter_sklearn_gives_the_hosts_bytes_in_the_command_component() {
         "--seed",
         "3",
     ];
+    assert_same_bytes_as_the_host(&flags);
+}
+
+#[test]
+fn leaf_limits_give_the_hosts_bytes_in_the_command_component() {
+    for splitter in ["hist", "sklearn"] {
+        let flags = [
+            "--n-estimators",
+            "6",
+            "--splitter",
+            splitter,
+            "--max-leaf-nodes",
+            "10",
+            "--min-weight-fraction-leaf",
+            "0.01",
+            "--min-impurity-decrease",
+            "2.5",
+        ];
+        assert_same_bytes_as_the_host(&flags);
+    }
+}
+
+/// `train` with `flags` in the command component and in the host: the
+/// same model bytes.
+fn assert_same_bytes_as_the_host(flags: &[&str]) {
+    let dir = data_dir();
+    let d = dir.path();
     let mut args = vec![
         "train",
         "--train",
@@ -209,7 +234,8 @@ fn splitter_sklearn_gives_the_hosts_bytes_in_the_command_component() {
     host(&args);
     assert_eq!(
         std::fs::read(d.join("cli.bin")).unwrap(),
-        std::fs::read(model).unwrap()
+        std::fs::read(model).unwrap(),
+        "{flags:?}"
     );
 }
 

@@ -212,6 +212,13 @@ fn compare_says_splitter_sklearn_is_scikit_learns_model() {
         "7",
         "--max-features",
         "sqrt",
+        // The leaf limits reach the reference too: else the trees differ.
+        "--max-leaf-nodes",
+        "30",
+        "--min-weight-fraction-leaf",
+        "0.01",
+        "--min-impurity-decrease",
+        "1.0",
         "--no-gpu",
         "--json",
         json.to_str().unwrap(),

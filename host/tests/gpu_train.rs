@@ -115,6 +115,28 @@ fn gpu_trained_forests_are_the_cpu_backends_bit_for_bit() {
 }
 
 #[test]
+fn leaf_limits_on_the_gpu_are_the_cpus() {
+    // min_weight_fraction_leaf and min_impurity_decrease are decided on the
+    // CPU from the histograms, whoever built them: the same trees.
+    let Some(gpu) = gpu() else { return };
+    let (x, y) = diabetes();
+    let ds = Dataset::new(y.len(), 10, &x, &y).unwrap();
+    let p = Params {
+        min_weight_fraction_leaf: 0.01,
+        min_impurity_decrease: 2.0,
+        ..params(10)
+    };
+    let on_gpu = train_on_gpu(&gpu, &ds, &p, None);
+    assert_eq!(
+        bytes(&on_gpu),
+        bytes(&forest::train(&ds, &p, None).unwrap())
+    );
+    // The rules bind: smaller trees than without them.
+    let without = forest::train(&ds, &params(10), None).unwrap();
+    assert!(on_gpu.nodes.len() < without.nodes.len() / 2);
+}
+
+#[test]
 fn bad_requests_are_gpu_errors_not_garbage() {
     let Some(gpu) = gpu() else { return };
     let (x, y) = diabetes();

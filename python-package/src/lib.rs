@@ -111,6 +111,9 @@ struct ParamsArg {
     max_samples: Option<String>,
     seed: u64,
     splitter: String,
+    min_weight_fraction_leaf: f64,
+    max_leaf_nodes: Option<u32>,
+    min_impurity_decrease: f64,
 }
 
 impl ParamsArg {
@@ -132,6 +135,9 @@ impl ParamsArg {
             },
             seed: self.seed,
             splitter: self.splitter.parse().map_err(|e| bad("splitter", e))?,
+            min_weight_fraction_leaf: self.min_weight_fraction_leaf,
+            max_leaf_nodes: self.max_leaf_nodes,
+            min_impurity_decrease: self.min_impurity_decrease,
         })
     }
 }
@@ -501,6 +507,9 @@ impl Model {
         params.set_item("max_samples", p.max_samples.map(|m| m.to_string()))?;
         params.set_item("seed", p.seed)?;
         params.set_item("splitter", p.splitter.to_string())?;
+        params.set_item("min_weight_fraction_leaf", p.min_weight_fraction_leaf)?;
+        params.set_item("max_leaf_nodes", p.max_leaf_nodes)?;
+        params.set_item("min_impurity_decrease", p.min_impurity_decrease)?;
         d.set_item("params", params)?;
         Ok(d)
     }

@@ -167,6 +167,10 @@ def test_bad_data_is_a_value_error(X, y, message):
         ({"splitter": "best"}, "'splitter' parameter"),
         ({"random_state": -1}, "'random_state' parameter"),
         ({"max_samples": 1e30}, "max_samples gives"),  # beyond 2^32 - 1 draws: the component's check
+        ({"min_weight_fraction_leaf": 0.6}, "'min_weight_fraction_leaf' parameter"),
+        ({"max_leaf_nodes": 1}, "'max_leaf_nodes' parameter"),
+        ({"min_impurity_decrease": -1.0}, "'min_impurity_decrease' parameter"),
+        ({"max_leaf_nodes": 8, "splitter": "level"}, "max_leaf_nodes grows trees best first"),
     ],
 )
 def test_bad_parameters_are_value_errors(small, params, message):

@@ -44,7 +44,12 @@ def test_other_parameters_and_workers_give_the_cli_bytes(diabetes, cli, tmp_path
     assert est.fit(X, y).model_bytes_ == expected
 
 
-@pytest.mark.parametrize("kw", [{}, {"max_features": "sqrt", "max_samples": 0.6, "min_samples_leaf": 3}])
+@pytest.mark.parametrize("kw", [
+    {},
+    {"max_features": "sqrt", "max_samples": 0.6, "min_samples_leaf": 3},
+    {"max_leaf_nodes": 24, "min_weight_fraction_leaf": 0.01},
+    {"min_impurity_decrease": 20.0, "max_features": 0.5},
+])
 def test_splitter_sklearn_predicts_what_scikit_learn_predicts(diabetes, kw):
     """splitter="sklearn" grows scikit-learn's very trees from the same
     int random_state: every prediction equal, to the last bit."""
@@ -59,6 +64,34 @@ def test_splitter_sklearn_predicts_what_scikit_learn_predicts(diabetes, kw):
     # The same trees, so the same importances (summed in another order).
     np.testing.assert_allclose(ours.feature_importances_, theirs.feature_importances_,
                                rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("splitter", ["exact", "hist", "auto"])
+def test_leaf_limits_give_the_cli_bytes(diabetes, cli, tmp_path, splitter):
+    X, y, _, _ = diabetes
+    est = RandomForestRegressor(
+        n_estimators=5, max_leaf_nodes=12, min_weight_fraction_leaf=0.02,
+        min_impurity_decrease=1.5, splitter=splitter, random_state=4,
+    )
+    expected = cli_train(
+        cli, tmp_path / "cli.model", "--seed", "4", "--n-estimators", "5", "--max-leaf-nodes", "12",
+        "--min-weight-fraction-leaf", "0.02", "--min-impurity-decrease", "1.5", "--splitter", splitter,
+    )
+    assert est.fit(X, y).model_bytes_ == expected
+    # Best first, 12 leaves a tree: 23 nodes each.
+    assert est.n_nodes_ == 5 * 23
+    loaded = RandomForestRegressor.from_bytes(expected)
+    assert (loaded.max_leaf_nodes, loaded.min_weight_fraction_leaf, loaded.min_impurity_decrease) == (
+        12, 0.02, 1.5)
+
+
+def test_a_format_5_model_loads_with_the_leaf_limits_unset(diabetes):
+    _, _, X_test, _ = diabetes
+    old = REPO / "forest" / "tests" / "data"
+    loaded = RandomForestRegressor.load(old / "diabetes_v5.bin", n_workers=1)
+    np.testing.assert_array_equal(loaded.predict(X_test), np.loadtxt(old / "diabetes_v5_predictions.txt"))
+    assert (loaded.max_leaf_nodes, loaded.min_weight_fraction_leaf, loaded.min_impurity_decrease) == (
+        None, 0.0, 0.0)
 
 
 def test_a_format_4_model_loads_without_importances(diabetes):

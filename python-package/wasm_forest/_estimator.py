@@ -33,9 +33,11 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     n_estimators, max_depth, min_samples_split, min_samples_leaf,
-    max_features, bootstrap, max_samples
+    min_weight_fraction_leaf, max_features, max_leaf_nodes,
+    min_impurity_decrease, bootstrap, max_samples
         As in :class:`sklearn.ensemble.RandomForestRegressor`, with its
-        defaults.
+        defaults (``max_leaf_nodes`` grows trees best first; not with
+        ``splitter="level"``).
     oob_score : bool or callable
         As in scikit-learn: after fitting, each training row is predicted (in
         the sandbox) by the trees whose bootstrap sample left it out, giving
@@ -140,6 +142,9 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
             StrOptions({"sqrt", "log2"}),
             None,
         ],
+        "min_weight_fraction_leaf": [Interval(Real, 0.0, 0.5, closed="both")],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
+        "min_impurity_decrease": [Interval(Real, 0.0, None, closed="left")],
         "bootstrap": ["boolean"],
         "oob_score": ["boolean", callable],
         "max_samples": [
@@ -165,7 +170,10 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         max_depth: int | None = None,
         min_samples_split: int | float = 2,
         min_samples_leaf: int | float = 1,
+        min_weight_fraction_leaf: float = 0.0,
         max_features: int | float | str | None = 1.0,
+        max_leaf_nodes: int | None = None,
+        min_impurity_decrease: float = 0.0,
         bootstrap: bool = True,
         oob_score: bool | Callable[[np.ndarray, np.ndarray], float] = False,
         max_samples: int | float | None = None,
@@ -183,7 +191,10 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_features = max_features
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_impurity_decrease = min_impurity_decrease
         self.bootstrap = bootstrap
         self.oob_score = oob_score
         self.max_samples = max_samples
@@ -300,6 +311,9 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
             "max_samples": None if self.max_samples is None else _count_or_fraction(self.max_samples),
             "seed": self._seed(),
             "splitter": self.splitter,
+            "min_weight_fraction_leaf": float(self.min_weight_fraction_leaf),
+            "max_leaf_nodes": None if self.max_leaf_nodes is None else int(self.max_leaf_nodes),
+            "min_impurity_decrease": float(self.min_impurity_decrease),
         }
 
     def _seed(self) -> int:
@@ -444,4 +458,7 @@ def _sklearn_params(p: dict[str, Any]) -> dict[str, Any]:
         "max_samples": None if p["max_samples"] is None else _number(p["max_samples"]),
         "random_state": p["seed"],
         "splitter": p["splitter"],
+        "min_weight_fraction_leaf": p["min_weight_fraction_leaf"],
+        "max_leaf_nodes": p["max_leaf_nodes"],
+        "min_impurity_decrease": p["min_impurity_decrease"],
     }

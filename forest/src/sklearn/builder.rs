@@ -1,8 +1,8 @@
 //! scikit-learn's dense best-split tree: `BestSplitter` with its
-//! `DensePartitioner` (`_splitter.pyx`, `_partitioner.pyx`) and the
-//! `DepthFirstTreeBuilder` (`_tree.pyx`), for one output and data without
-//! missing values, no monotonic constraints, `min_weight_leaf = 0` and
-//! `min_impurity_decrease = 0`.
+//! `DensePartitioner` (`_splitter.pyx`, `_partitioner.pyx`), the
+//! `DepthFirstTreeBuilder` and, with `max_leaf_nodes`, the
+//! `BestFirstTreeBuilder` (`_tree.pyx`), for one output and data without
+//! missing values or monotonic constraints.
 //!
 //! The splitter's arrays (`samples`, `features`, `constant_features`) carry
 //! over from one node to the next exactly as in scikit-learn: the feature
@@ -16,6 +16,7 @@ use super::TreeSettings;
 use super::criterion::{Mse, Rows};
 use super::random_state::{RAND_R_MAX, RandomState, rand_int};
 use super::sort::simultaneous_sort;
+use crate::frontier::Frontier;
 use crate::importance::GrownTree;
 use crate::tree::{LEAF, Nodes};
 
@@ -61,6 +62,17 @@ struct StackRecord {
     right_of: Option<usize>,
     impurity: f64,
     n_constant_features: usize,
+}
+
+/// `FrontierRecord` of the best-first builder, the fields used here: a
+/// node's samples and depth, and its split (`None`: a leaf).
+#[derive(Debug, Clone, Copy)]
+struct FrontierRecord {
+    node_id: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    split: Option<SplitRecord>,
 }
 
 /// One tree's splitter state and scratch, reused from tree to tree.
@@ -124,6 +136,9 @@ impl Splitter {
         tree_seed: u32,
     ) -> GrownTree {
         self.init(data, weights, tree_seed);
+        if let Some(max_leaf_nodes) = settings.max_leaf_nodes {
+            return self.build_best_first(data, weights, settings, max_leaf_nodes);
+        }
         // scikit-learn's `compute_feature_importances`: per split,
         // `w·impurity − w_l·impurity_l − w_r·impurity_r`, i.e. the split's
         // improvement times the tree's total weight.
@@ -174,6 +189,119 @@ impl Splitter {
         GrownTree { nodes, decrease }
     }
 
+    /// `BestFirstTreeBuilder.build`: nodes numbered as scikit-learn numbers
+    /// them (in the order they are made), then put in pre-order.
+    fn build_best_first(
+        &mut self,
+        data: &Data,
+        weights: &[f64],
+        settings: &TreeSettings,
+        max_leaf_nodes: usize,
+    ) -> GrownTree {
+        let rows = Rows {
+            y: data.y,
+            w: weights,
+        };
+        let mut tree = (Nodes::default(), vec![0.0; data.n_features]);
+        let mut frontier = Frontier::default();
+        let root = (0, self.samples.len(), 0);
+        let (key, record) =
+            self.add_split_node(data, rows, settings, root, (None, None), &mut tree.0);
+        frontier.push(key, record);
+        let mut max_split_nodes = max_leaf_nodes - 1;
+        while let Some(record) = frontier.pop() {
+            let Some(split) = record.split.filter(|_| max_split_nodes > 0) else {
+                continue; // made a leaf, as it stays
+            };
+            max_split_nodes -= 1;
+            let (nodes, decrease) = &mut tree;
+            let id = record.node_id;
+            nodes.feature[id] = split.feature as u32;
+            nodes.threshold[id] = f32_at_most(split.threshold);
+            decrease[split.feature] += split.improvement * self.weighted_n_samples;
+            let depth = record.depth + 1;
+            let sides = [
+                (
+                    (record.start, split.pos, depth),
+                    (id, true),
+                    split.impurity_left,
+                ),
+                (
+                    (split.pos, record.end, depth),
+                    (id, false),
+                    split.impurity_right,
+                ),
+            ];
+            for (range, parent, impurity) in sides {
+                let made = (Some(parent), Some(impurity));
+                let (key, child) = self.add_split_node(data, rows, settings, range, made, nodes);
+                frontier.push(key, child);
+            }
+        }
+        GrownTree {
+            nodes: tree.0.pre_ordered(),
+            decrease: tree.1,
+        }
+    }
+
+    /// `_add_split_node`: makes the node of samples `start..end` at `depth`
+    /// (a leaf until it is split), the child of `parent` (`None`: the root,
+    /// whose impurity is computed; the others' is their parent's split's),
+    /// with its best split and the split's improvement, its priority.
+    fn add_split_node(
+        &mut self,
+        data: &Data,
+        rows: Rows,
+        settings: &TreeSettings,
+        (start, end, depth): (usize, usize, usize),
+        (parent, impurity): (Option<(usize, bool)>, Option<f64>),
+        nodes: &mut Nodes,
+    ) -> (f64, FrontierRecord) {
+        self.criterion
+            .init(rows, self.weighted_n_samples, &self.samples, start, end);
+        let impurity = impurity.unwrap_or_else(|| self.criterion.node_impurity());
+        let n_node_samples = end - start;
+        let is_leaf = depth >= settings.max_depth
+            || n_node_samples < settings.min_samples_split
+            || n_node_samples < 2 * settings.min_samples_leaf
+            || self.criterion.weighted_n_node_samples < 2.0 * settings.min_weight_leaf
+            || impurity <= EPSILON;
+        let mut split = None;
+        if !is_leaf {
+            // Best-first growth forgets which features were constant.
+            let mut n_constant_features = 0;
+            let s = self.node_split_best(
+                data,
+                rows,
+                settings,
+                start,
+                end,
+                impurity,
+                &mut n_constant_features,
+            );
+            let leaf = s.pos >= end || s.improvement + EPSILON < settings.min_impurity_decrease;
+            split = (!leaf).then_some(s);
+        }
+        let node_id = nodes.push_leaf(self.criterion.node_value()) as usize;
+        if let Some((parent, is_left)) = parent {
+            let slot = if is_left {
+                &mut nodes.left
+            } else {
+                &mut nodes.right
+            };
+            slot[parent] = node_id as u32;
+        }
+        let key = split.map_or(0.0, |s| s.improvement);
+        let record = FrontierRecord {
+            node_id,
+            start,
+            end,
+            depth,
+            split,
+        };
+        (key, record)
+    }
+
     /// The node's best split and its constant-feature count, or `None` for
     /// a leaf: the builder's stopping rules, before and after the search.
     fn split_or_leaf(
@@ -184,9 +312,6 @@ impl Splitter {
         rec: &StackRecord,
         first: &mut bool,
     ) -> Option<(SplitRecord, usize)> {
-        // Fixed at scikit-learn's defaults (see the module's documentation).
-        const MIN_WEIGHT_LEAF: f64 = 0.0;
-        const MIN_IMPURITY_DECREASE: f64 = 0.0;
         let (start, end) = (rec.start, rec.end);
         let n_node_samples = end - start;
         self.criterion
@@ -194,7 +319,7 @@ impl Splitter {
         let is_leaf = rec.depth >= settings.max_depth
             || n_node_samples < settings.min_samples_split
             || n_node_samples < 2 * settings.min_samples_leaf
-            || self.criterion.weighted_n_node_samples < 2.0 * MIN_WEIGHT_LEAF;
+            || self.criterion.weighted_n_node_samples < 2.0 * settings.min_weight_leaf;
         let mut impurity = rec.impurity;
         if *first {
             impurity = self.criterion.node_impurity();
@@ -213,7 +338,8 @@ impl Splitter {
             impurity,
             &mut n_constant_features,
         );
-        let is_leaf = split.pos >= end || split.improvement + EPSILON < MIN_IMPURITY_DECREASE;
+        let is_leaf =
+            split.pos >= end || split.improvement + EPSILON < settings.min_impurity_decrease;
         (!is_leaf).then_some((split, n_constant_features))
     }
 
@@ -302,7 +428,7 @@ impl Splitter {
 
             self.scan_thresholds(
                 rows,
-                min_samples_leaf,
+                (min_samples_leaf, settings.min_weight_leaf),
                 (start, end),
                 &mut current,
                 &mut best,
@@ -334,18 +460,18 @@ impl Splitter {
 
     /// The `while p < end` loop of `node_split_best` over one sorted
     /// feature: every position between distinct values that leaves
-    /// `min_samples_leaf` rows on each side; a strictly larger proxy
+    /// `min_samples_leaf` rows and `min_weight_leaf` weight on each side; a
+    /// strictly larger proxy
     /// improvement becomes `best`.
     fn scan_thresholds(
         &mut self,
         rows: Rows,
-        min_samples_leaf: usize,
+        (min_samples_leaf, min_weight_leaf): (usize, f64),
         (start, end): (usize, usize),
         current: &mut SplitRecord,
         best: &mut SplitRecord,
         best_proxy_improvement: &mut f64,
     ) {
-        let min_weight_leaf = 0.0;
         let fv = &self.feature_values;
         self.criterion.reset();
         let mut p = start;

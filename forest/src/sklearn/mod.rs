@@ -54,7 +54,7 @@ pub(crate) fn bootstrap(tree_seed: u32, n_rows: usize, draws: usize, mut each: i
 
 /// What one tree is grown with, resolved as scikit-learn 1.9.1 resolves
 /// its keywords for `n_rows × n_features` training data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TreeSettings {
     /// `max_depth`, `np.iinfo(np.int32).max` for `None`.
     pub max_depth: usize,
@@ -65,6 +65,11 @@ pub struct TreeSettings {
     pub max_features: usize,
     /// Draws per bootstrap sample; `None` without bootstrap.
     pub n_samples_bootstrap: Option<usize>,
+    /// `min_weight_fraction_leaf × Σ sample_weight`: the draws, or the rows.
+    pub min_weight_leaf: f64,
+    pub min_impurity_decrease: f64,
+    /// `Some`: `BestFirstTreeBuilder`.
+    pub max_leaf_nodes: Option<usize>,
 }
 
 impl TreeSettings {
@@ -74,7 +79,9 @@ impl TreeSettings {
     /// `max(1, int(np.log2(n)))`, a count, `max(1, int(f * n))`),
     /// `max_samples` as [`Params::resolve_n_draws`]
     /// (`_get_n_samples_bootstrap`), and the integer forms of
-    /// `min_samples_split`, `min_samples_leaf` and `max_depth`.
+    /// `min_samples_split`, `min_samples_leaf` and `max_depth`;
+    /// `min_weight_leaf` as `BaseDecisionTree._fit` computes it, from the
+    /// bootstrap counts the forest passes as sample weights.
     pub fn new(params: &Params, n_rows: usize, n_features: usize) -> Result<Self> {
         params.validate()?;
         let n_samples_bootstrap = match params.bootstrap {
@@ -88,6 +95,9 @@ impl TreeSettings {
             min_samples_leaf,
             max_features: params.resolve_max_features(n_features)?,
             n_samples_bootstrap,
+            min_weight_leaf: params.min_weight_leaf(n_samples_bootstrap.unwrap_or(n_rows)),
+            min_impurity_decrease: params.min_impurity_decrease,
+            max_leaf_nodes: params.max_leaf_nodes.map(|n| n as usize),
         })
     }
 }

@@ -85,6 +85,9 @@ impl wit::Guest for Chaos {
             max_samples: None,
             seed: 0,
             splitter: wit::Splitter::Auto,
+            min_weight_fraction_leaf: 0.0,
+            max_leaf_nodes: None,
+            min_impurity_decrease: 0.0,
         }
     }
 
