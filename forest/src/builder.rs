@@ -402,8 +402,9 @@ impl GrowingTree<'_> {
         }
     }
 
-    /// The node's best split if the rules let it split, and its left side's
-    /// sums when the rules weigh the decrease.
+    /// The node's best split if the rules let it split (and, when they
+    /// weigh the decrease, it decreases the impurity enough).
+    #[inline]
     fn best_split<S: SplitStrategy>(
         &mut self,
         strategy: &mut S,

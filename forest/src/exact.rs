@@ -196,47 +196,6 @@ impl Exact {
     }
 }
 
-impl Exact {
-    /// `best_split`, one instance with the `min_weight_fraction_leaf` rule
-    /// (`WEIGHED`) and one without, chosen once per node: a choice inside
-    /// the feature loop slows the scan down (callgrind, as in `hist`).
-    fn search<const WEIGHED: bool>(
-        &mut self,
-        ws: &mut Workspace,
-        rows: Range<usize>,
-        total: Sums,
-        rng: &mut Rng,
-    ) -> Option<Split> {
-        let n = rows.len();
-        let (min_leaf, min_weight) = (ws.min_samples_leaf(), ws.min_leaf_weight());
-        debug_assert!(n >= 2 * min_leaf && min_leaf >= 1);
-        let mut best: Option<Split> = None;
-        // The best proxy so far as a key: 0 for none, else the proxy's bits
-        // plus one (see `scan`).
-        let mut best_key = 0u64;
-        let (weighted, mut draw) = ws.draw();
-        while let Some(f) = draw.next(rng) {
-            let entries = self.entries(f, rows.clone());
-            let (lo, hi) = (entries[0].x, entries[n - 1].x);
-            if f64::from(hi) <= f64::from(lo) + FEATURE_THRESHOLD {
-                continue; // constant in this node: not worth a draw
-            }
-            draw.counts();
-            let mins = (min_leaf, min_weight);
-            let (key, p) = scan::<WEIGHED>(entries, weighted, &self.inverse, total, mins, best_key);
-            if p != 0 {
-                best_key = key;
-                best = Some(Split {
-                    feature: f as u32,
-                    n_left: p,
-                    threshold: threshold_between(entries[p - 1].x, entries[p].x),
-                });
-            }
-        }
-        best
-    }
-}
-
 impl SplitStrategy for Exact {
     type Node = ExactNode;
 
@@ -255,11 +214,39 @@ impl SplitStrategy for Exact {
         total: Sums,
         rng: &mut Rng,
     ) -> Option<Split> {
-        if ws.min_leaf_weight() == 0 {
-            self.search::<false>(ws, rows, total, rng)
-        } else {
-            self.search::<true>(ws, rows, total, rng)
+        let n = rows.len();
+        let (min_leaf, min_weight) = (ws.min_samples_leaf(), ws.min_leaf_weight());
+        debug_assert!(n >= 2 * min_leaf && min_leaf >= 1);
+        let mut best: Option<Split> = None;
+        // The best proxy so far as a key: 0 for none, else the proxy's bits
+        // plus one (see `scan`).
+        let mut best_key = 0u64;
+        let (weighted, mut draw) = ws.draw();
+        while let Some(f) = draw.next(rng) {
+            let entries = self.entries(f, rows.clone());
+            let (lo, hi) = (entries[0].x, entries[n - 1].x);
+            if f64::from(hi) <= f64::from(lo) + FEATURE_THRESHOLD {
+                continue; // constant in this node: not worth a draw
+            }
+            draw.counts();
+            let positions = match min_weight {
+                0 => (min_leaf, n - min_leaf),
+                w => match heavy_positions(entries, weighted, (min_leaf, w)) {
+                    Some(range) => range,
+                    None => continue,
+                },
+            };
+            let (key, p) = scan(entries, weighted, &self.inverse, total, positions, best_key);
+            if p != 0 {
+                best_key = key;
+                best = Some(Split {
+                    feature: f as u32,
+                    n_left: p,
+                    threshold: threshold_between(entries[p - 1].x, entries[p].x),
+                });
+            }
         }
+        best
     }
 
     fn left_sums(&self, ws: &Workspace, rows: Range<usize>, _: &ExactNode, split: &Split) -> Sums {
@@ -297,12 +284,38 @@ impl SplitStrategy for Exact {
     fn leaf(&mut self, _: ExactNode) {}
 }
 
-/// Scans the positions of one feature's sorted node `entries` for the best
-/// split: position `p` puts `entries[..p]` on the left. Splits leaving fewer
-/// than `min_leaf` rows on a side are never evaluated, nor positions between
-/// values closer than [`FEATURE_THRESHOLD`], nor, if `WEIGHED`, those
-/// leaving less than `min_weight` on a side (a separate instance, so that
-/// the scan without that rule pays nothing for it). `inverse` is the table of
+/// The positions `first..=last` of `entries` (position `p` puts
+/// `entries[..p]` on the left) that leave `min_leaf` rows and `min_weight`
+/// weight on each side, if any. The left side's weight only grows with `p`,
+/// so they are one range, found from the two ends: the scan itself stays
+/// the scan of forests without the weight rule (a test inside its loop made
+/// the compiler trade its branch-free selects for a mispredicted branch).
+#[inline(never)]
+fn heavy_positions(
+    entries: &[Entry],
+    weighted: &[Weighted],
+    (min_leaf, min_weight): (usize, u32),
+) -> Option<(usize, usize)> {
+    let n = entries.len();
+    let reach = |mut rows: core::slice::Iter<'_, Entry>, back: bool| {
+        let (mut w, mut taken) = (0u32, 0usize);
+        while w < min_weight {
+            let e = if back { rows.next_back() } else { rows.next() }?;
+            w += weighted[e.row as usize].w;
+            taken += 1;
+        }
+        Some(taken)
+    };
+    let first = reach(entries.iter(), false)?.max(min_leaf);
+    let last = (n - reach(entries.iter(), true)?).min(n - min_leaf);
+    (first <= last).then_some((first, last))
+}
+
+/// Scans the positions `first..=last` of one feature's sorted node
+/// `entries` for the best split: position `p` puts `entries[..p]` on the
+/// left (`1 <= first`, `last < entries.len()`: the caller's rows and weights
+/// per side). Positions between values closer than [`FEATURE_THRESHOLD`]
+/// are not evaluated. `inverse` is the table of
 /// [`proxy_improvement`], covering `total.weight`. Returns the best key, if
 /// above `top`, and its position (0: none above `top`).
 ///
@@ -311,27 +324,26 @@ impl SplitStrategy for Exact {
 /// do, so the scan compares and selects integers, which compile to
 /// branch-free moves natively and in wasm alike.
 #[inline]
-fn scan<const WEIGHED: bool>(
+fn scan(
     entries: &[Entry],
     weighted: &[Weighted],
     inverse: &[f64],
     total: Sums,
-    (min_leaf, min_weight): (usize, u32),
+    (first, last): (usize, usize),
     top: u64,
 ) -> (u64, usize) {
-    let n = entries.len();
     // Cut here, in the function that indexes it: one bounds check on the
     // left weight then covers the table for both sides.
     let inverse = &inverse[..=total.weight as usize];
     // Rows before the first valid position are only summed.
     let mut left = Sums::default();
-    for e in &entries[..min_leaf - 1] {
+    for e in &entries[..first - 1] {
         let d = weighted[e.row as usize];
         left.add(d.w, d.wy);
     }
     // The row that joins the left side at the next position, and the last
     // value on the left.
-    let (mut joins, mut prev) = (entries[min_leaf - 1].row, entries[min_leaf - 1].x);
+    let (mut joins, mut prev) = (entries[first - 1].row, entries[first - 1].x);
     // Whether a position beats the best so far is unpredictable: no branch
     // on it, and the caller computes the threshold once, after the scan.
     let (mut top, mut top_p) = (top, 0);
@@ -341,9 +353,7 @@ fn scan<const WEIGHED: bool>(
             let (p, next): (usize, Entry) = ($p, $next);
             let d = weighted[joins as usize];
             left.add(d.w, d.wy);
-            let valid = f64::from(next.x) > f64::from(prev) + FEATURE_THRESHOLD
-                && (!WEIGHED
-                    || left.weight >= min_weight && total.weight - left.weight >= min_weight);
+            let valid = f64::from(next.x) > f64::from(prev) + FEATURE_THRESHOLD;
             (joins, prev) = (next.row, next.x);
             // Finite and never NaN: the trainer refused targets whose sums
             // could overflow (`Dataset::new`).
@@ -354,12 +364,12 @@ fn scan<const WEIGHED: bool>(
             top_p = if better { p } else { top_p };
         }};
     }
-    // Positions min_leaf..=n - min_leaf, four per iteration: the loop's own
-    // counting and branch are paid once for four (Cranelift, which compiles
-    // the sandboxed engine, does not unroll loops).
-    let positions = &entries[min_leaf..=n - min_leaf];
+    // Positions first..=last, four per iteration: the loop's own counting
+    // and branch are paid once for four (Cranelift, which compiles the
+    // sandboxed engine, does not unroll loops).
+    let positions = &entries[first..=last];
     let mut quads = positions.chunks_exact(4);
-    let mut p = min_leaf;
+    let mut p = first;
     for four in &mut quads {
         step!(p, four[0]);
         step!(p + 1, four[1]);

@@ -3,8 +3,9 @@
 //!
 //! A random file almost never has a valid CRC, so the input is tried as a
 //! whole file, and as a payload behind a correct header of every version
-//! the decoder reads (4, without importances, and 5), which lets the fuzzer
-//! reach the payload decoding and the structure checks.
+//! the decoder reads (4, without importances; 5, without the leaf limits;
+//! 6), which lets the fuzzer reach the payload decoding and the structure
+//! checks.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
