@@ -128,6 +128,13 @@ impl<'t> TreeBuilder<'t> {
         }
     }
 
+    /// See [`crate::hist::WAIT_BYTES`]; no effect without histograms.
+    pub fn set_hist_wait_bytes(&mut self, bytes: usize) {
+        if let Plan::Hist { hist, .. } = &mut self.plan {
+            hist.set_wait_bytes(bytes);
+        }
+    }
+
     /// The workspace, to weigh the rows of the next tree.
     pub fn workspace(&mut self) -> &mut Workspace<'t> {
         &mut self.ws
@@ -473,9 +480,9 @@ impl GrowingTree<'_> {
 
     /// Makes a node of the frontier: a leaf for now, with its best split
     /// (if any) and that split's weighted decrease, its priority. A node
-    /// without a split gives its strategy's node back at once: what waits
-    /// on the frontier (a histogram per node, for `hist`) is only what a
-    /// split will use.
+    /// without a split gives its strategy's node back at once; one with a
+    /// split waits (`SplitStrategy::wait`: `hist` keeps a bounded number of
+    /// histograms meanwhile).
     fn open<S: SplitStrategy>(
         &mut self,
         strategy: &mut S,
@@ -487,7 +494,10 @@ impl GrowingTree<'_> {
         let (sums, pure) = strategy.node_sums(ws, rows.clone(), &node);
         let split = self.best_split(strategy, ws, rows.clone(), (&node, sums, pure), place);
         let split = match split {
-            Some(s) => Some((s, strategy.left_sums(ws, rows.clone(), &node, &s), node)),
+            Some(s) => {
+                let left = strategy.left_sums(ws, rows.clone(), &node, &s);
+                Some((s, left, strategy.wait(ws, node)))
+            }
             None => {
                 strategy.leaf(node);
                 None

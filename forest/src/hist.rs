@@ -135,7 +135,8 @@ struct Bin {
 }
 
 /// The histogram strategy's buffers, reused from tree to tree. A node is a
-/// range of `rows`; what it keeps is the slot of its histogram in `pool`.
+/// range of `rows`; what it keeps is the slot of its histogram in `pool`,
+/// or [`SHELVED`].
 #[derive(Debug)]
 pub struct Hist<'b> {
     binned: &'b Binned,
@@ -146,7 +147,21 @@ pub struct Hist<'b> {
     pool: Vec<Vec<Bin>>,
     /// Slots not in use.
     free: Vec<usize>,
+    /// The most bytes of histograms nodes waiting on best-first growth's
+    /// frontier keep ([`WAIT_BYTES`]; a setting for tests).
+    wait_bytes: usize,
 }
+
+/// The slot of a node whose histogram was given back while it waited:
+/// `split` builds it again from the node's rows.
+const SHELVED: usize = usize::MAX;
+
+/// How many bytes of histograms best-first growth keeps for the nodes on
+/// its frontier; beyond, a waiting node's histogram is given back and built
+/// again when the node is split. Depth-first growth keeps one histogram per
+/// level; best first, a frontier of up to `max_leaf_nodes` nodes would keep
+/// one each (10 features: 40 KiB a node, 800 MB for 20 000 leaves).
+pub const WAIT_BYTES: usize = 64 << 20;
 
 impl<'b> Hist<'b> {
     pub fn new(binned: &'b Binned) -> Self {
@@ -156,7 +171,13 @@ impl<'b> Hist<'b> {
             scratch: Vec::new(),
             pool: Vec::new(),
             free: Vec::new(),
+            wait_bytes: WAIT_BYTES,
         }
+    }
+
+    /// Sets [`WAIT_BYTES`] (tests use it to shelve every waiting node).
+    pub fn set_wait_bytes(&mut self, bytes: usize) {
+        self.wait_bytes = bytes;
     }
 
     /// Starts a tree on the rows of `ws` with a non-zero weight; returns
@@ -393,6 +414,14 @@ impl SplitStrategy for Hist<'_> {
         kept: [bool; 2],
     ) -> [Option<usize>; 2] {
         let (nf, f) = (ws.n_features(), split.feature as usize);
+        let slot = match slot {
+            SHELVED => {
+                let slot = self.take_slot(nf);
+                self.fill(slot, rows.clone(), ws);
+                slot
+            }
+            slot => slot,
+        };
         let last_left = last_left_bin(
             &self.pool[slot][f * MAX_BINS..(f + 1) * MAX_BINS],
             split.n_left,
@@ -428,6 +457,20 @@ impl SplitStrategy for Hist<'_> {
     }
 
     fn leaf(&mut self, slot: usize) {
+        if slot != SHELVED {
+            self.free.push(slot);
+        }
+    }
+
+    /// Keeps the histogram while the slots in use (the waiting nodes')
+    /// stay within `wait_bytes`; else gives it back.
+    fn wait(&mut self, ws: &Workspace, slot: usize) -> usize {
+        let slot_bytes = ws.n_features() * MAX_BINS * size_of::<Bin>();
+        let in_use = self.pool.len() - self.free.len();
+        if in_use * slot_bytes <= self.wait_bytes {
+            return slot;
+        }
         self.free.push(slot);
+        SHELVED
     }
 }

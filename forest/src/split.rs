@@ -82,6 +82,14 @@ pub trait SplitStrategy {
 
     /// The node is a leaf: what it kept is given back.
     fn leaf(&mut self, node: Self::Node);
+
+    /// The node waits on best-first growth's frontier, its best split found,
+    /// until it is split or made a leaf; many nodes may wait at once. A
+    /// strategy may give back (some of) what it keeps meanwhile and rebuild
+    /// it in `split`; by default it keeps the node as it is.
+    fn wait(&mut self, _ws: &Workspace, node: Self::Node) -> Self::Node {
+        node
+    }
 }
 
 #[cfg(test)]

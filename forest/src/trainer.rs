@@ -36,6 +36,8 @@ pub struct Trainer {
     binned: Option<Binned>,
     /// `auto`: nodes of at most this many rows use exact splits.
     auto_exact_rows: usize,
+    /// `hist` growing best first: the histograms its frontier keeps.
+    hist_wait_bytes: usize,
     /// `level`: every row's target rank (see `levels::target_ranks`).
     ranks: Vec<u32>,
     /// `sklearn`: each tree's seed and the resolved settings.
@@ -133,6 +135,7 @@ impl Trainer {
             order,
             binned,
             auto_exact_rows: AUTO_EXACT_ROWS,
+            hist_wait_bytes: crate::hist::WAIT_BYTES,
             ranks,
             sklearn: match sklearn {
                 true => Some((
@@ -179,13 +182,15 @@ impl Trainer {
             },
             self.max_features,
         );
-        match (&self.binned, self.params.splitter) {
+        let mut builder = match (&self.binned, self.params.splitter) {
             (Some(binned), SplitterKind::Hist) => TreeBuilder::hist(ws, rules, binned, 0),
             (Some(binned), SplitterKind::Auto) => {
                 TreeBuilder::hist(ws, rules, binned, self.auto_exact_rows)
             }
             _ => TreeBuilder::exact(ws, rules, &self.order),
-        }
+        };
+        builder.set_hist_wait_bytes(self.hist_wait_bytes);
+        builder
     }
 
     fn stop_rules(&self) -> StopRules {
@@ -312,6 +317,14 @@ impl Trainer {
     #[doc(hidden)]
     pub fn set_auto_exact_rows(&mut self, rows: usize) {
         self.auto_exact_rows = rows;
+    }
+
+    /// Changes [`crate::hist::WAIT_BYTES`] (tests shelve every waiting
+    /// node with 0). Trees may then differ from `train`'s in the last bits
+    /// of a histogram built again rather than by subtraction.
+    #[doc(hidden)]
+    pub fn set_hist_wait_bytes(&mut self, bytes: usize) {
+        self.hist_wait_bytes = bytes;
     }
 
     pub fn params(&self) -> &Params {
