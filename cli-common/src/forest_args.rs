@@ -105,20 +105,20 @@ impl ForestArgs {
 
 /// Parses `--max-depth`: a depth or "none".
 pub fn parse_max_depth(s: &str) -> Result<MaxDepth, String> {
-    if s.eq_ignore_ascii_case("none") {
-        return Ok(MaxDepth(None));
-    }
-    s.parse::<u32>()
-        .map(|d| MaxDepth(Some(d)))
-        .map_err(|_| format!("expected a non-negative integer or 'none', got '{s}'"))
+    count_or_none(s).map(MaxDepth)
 }
 
 /// Parses `--max-leaf-nodes`: a count or "none".
 pub fn parse_max_leaf_nodes(s: &str) -> Result<MaxLeafNodes, String> {
+    count_or_none(s).map(MaxLeafNodes)
+}
+
+/// A non-negative integer, or "none" (any case) for no limit.
+fn count_or_none(s: &str) -> Result<Option<u32>, String> {
     if s.eq_ignore_ascii_case("none") {
-        return Ok(MaxLeafNodes(None));
+        return Ok(None);
     }
     s.parse::<u32>()
-        .map(|n| MaxLeafNodes(Some(n)))
+        .map(Some)
         .map_err(|_| format!("expected a non-negative integer or 'none', got '{s}'"))
 }

@@ -221,12 +221,7 @@ impl Place {
     /// Points the parent's child slot at `id`.
     fn link(&self, nodes: &mut Nodes, id: u32) {
         if self.parent != LEAF {
-            let slot = if self.is_left {
-                &mut nodes.left
-            } else {
-                &mut nodes.right
-            };
-            slot[self.parent as usize] = id;
+            nodes.set_child(self.parent, self.is_left, id);
         }
     }
 

@@ -28,7 +28,7 @@ use crate::hist::{Binned, MAX_BINS};
 use crate::importance::{GrownTree, split_decrease};
 use crate::rng::{Rng, mix64};
 use crate::split::{FEATURE_THRESHOLD, threshold_between};
-use crate::tree::{LEAF, Nodes};
+use crate::tree::{self, LEAF, Nodes};
 use crate::workspace::FeatureDraw;
 use alloc::{vec, vec::Vec};
 
@@ -837,28 +837,11 @@ impl Chunk {
 /// The nodes `made` level by level, renumbered in pre-order (left child
 /// first), as every model stores them.
 fn pre_order(made: &[Made]) -> Nodes {
-    let mut nodes = Nodes::default();
-    nodes.reserve(made.len());
-    // (node, parent's id in `nodes`, is the parent's left child)
-    let mut stack = vec![(0usize, LEAF, false)];
-    while let Some((i, parent, is_left)) = stack.pop() {
+    tree::pre_order(made.len(), |i| {
         let m = made[i];
-        let id = match m.children {
-            Some(_) => nodes.push(m.feature, m.threshold, LEAF, LEAF, m.value),
-            None => nodes.push_leaf(m.value),
-        };
-        if parent != LEAF {
-            let slot = if is_left {
-                &mut nodes.left
-            } else {
-                &mut nodes.right
-            };
-            slot[parent as usize] = id;
-        }
-        if let Some((l, r)) = m.children {
-            stack.push((r, id, false));
-            stack.push((l, id, true));
-        }
-    }
-    nodes
+        let split = m
+            .children
+            .map(|children| (m.feature, m.threshold, children));
+        (m.value, split)
+    })
 }

@@ -76,33 +76,23 @@ impl Nodes {
     /// numbered in any order (best-first growth numbers them as it makes
     /// them).
     pub fn pre_ordered(&self) -> Nodes {
-        let mut out = Nodes::default();
-        out.reserve(self.len());
-        // (old id, new id of the parent, whether it is the left child)
-        let mut stack = alloc::vec![(0u32, LEAF, false)];
-        while let Some((old, parent, is_left)) = stack.pop() {
-            let o = old as usize;
-            let id = out.push(
-                self.feature[o],
-                self.threshold[o],
-                LEAF,
-                LEAF,
-                self.value[o],
-            );
-            if parent != LEAF {
-                let slot = if is_left {
-                    &mut out.left
-                } else {
-                    &mut out.right
-                };
-                slot[parent as usize] = id;
-            }
-            if self.left[o] != LEAF {
-                stack.push((self.right[o], id, false));
-                stack.push((self.left[o], id, true));
-            }
-        }
-        out
+        pre_order(self.len(), |i| {
+            let split = (self.left[i] != LEAF).then(|| {
+                let children = (self.left[i] as usize, self.right[i] as usize);
+                (self.feature[i], self.threshold[i], children)
+            });
+            (self.value[i], split)
+        })
+    }
+
+    /// Points `parent`'s left (or right) child slot at `id`.
+    pub fn set_child(&mut self, parent: u32, is_left: bool, id: u32) {
+        let slot = if is_left {
+            &mut self.left
+        } else {
+            &mut self.right
+        };
+        slot[parent as usize] = id;
     }
 
     /// Appends `other`, shifting its child ids by the current length.
@@ -203,6 +193,34 @@ impl Nodes {
         }
         n as u32
     }
+}
+
+/// A tree of `n` nodes rooted at node 0, given node by node by `node(i)`:
+/// its value and, for a split, its feature, threshold and children (left,
+/// right); as [`Nodes`] in pre-order, left child first.
+pub(crate) fn pre_order<F>(n: usize, node: F) -> Nodes
+where
+    F: Fn(usize) -> (f64, Option<(u32, f32, (usize, usize))>),
+{
+    let mut out = Nodes::default();
+    out.reserve(n);
+    // (node, its parent's new id, whether it is the parent's left child)
+    let mut stack = alloc::vec![(0usize, LEAF, false)];
+    while let Some((i, parent, is_left)) = stack.pop() {
+        let (value, split) = node(i);
+        let id = match split {
+            Some((feature, threshold, _)) => out.push(feature, threshold, LEAF, LEAF, value),
+            None => out.push_leaf(value),
+        };
+        if parent != LEAF {
+            out.set_child(parent, is_left, id);
+        }
+        if let Some((_, _, (l, r))) = split {
+            stack.push((r, id, false));
+            stack.push((l, id, true));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

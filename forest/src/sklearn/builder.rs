@@ -257,39 +257,20 @@ impl Splitter {
         (parent, impurity): (Option<(usize, bool)>, Option<f64>),
         nodes: &mut Nodes,
     ) -> (f64, FrontierRecord) {
-        self.criterion
-            .init(rows, self.weighted_n_samples, &self.samples, start, end);
-        let impurity = impurity.unwrap_or_else(|| self.criterion.node_impurity());
-        let n_node_samples = end - start;
-        let is_leaf = depth >= settings.max_depth
-            || n_node_samples < settings.min_samples_split
-            || n_node_samples < 2 * settings.min_samples_leaf
-            || self.criterion.weighted_n_node_samples < 2.0 * settings.min_weight_leaf
-            || impurity <= EPSILON;
-        let mut split = None;
-        if !is_leaf {
-            // Best-first growth forgets which features were constant.
-            let mut n_constant_features = 0;
-            let s = self.node_split_best(
-                data,
-                rows,
-                settings,
-                start,
-                end,
-                impurity,
-                &mut n_constant_features,
-            );
-            let leaf = s.pos >= end || s.improvement + EPSILON < settings.min_impurity_decrease;
-            split = (!leaf).then_some(s);
-        }
+        // Best-first growth forgets which features were constant.
+        let mut n_constant_features = 0;
+        let node = (start, end, depth);
+        let split = self.node_split(
+            data,
+            rows,
+            settings,
+            node,
+            impurity,
+            &mut n_constant_features,
+        );
         let node_id = nodes.push_leaf(self.criterion.node_value()) as usize;
         if let Some((parent, is_left)) = parent {
-            let slot = if is_left {
-                &mut nodes.left
-            } else {
-                &mut nodes.right
-            };
-            slot[parent] = node_id as u32;
+            nodes.set_child(parent as u32, is_left, node_id as u32);
         }
         let key = split.map_or(0.0, |s| s.improvement);
         let record = FrontierRecord {
@@ -312,23 +293,45 @@ impl Splitter {
         rec: &StackRecord,
         first: &mut bool,
     ) -> Option<(SplitRecord, usize)> {
-        let (start, end) = (rec.start, rec.end);
-        let n_node_samples = end - start;
+        let impurity = (!core::mem::take(first)).then_some(rec.impurity);
+        let mut n_constant_features = rec.n_constant_features;
+        let node = (rec.start, rec.end, rec.depth);
+        let split = self.node_split(
+            data,
+            rows,
+            settings,
+            node,
+            impurity,
+            &mut n_constant_features,
+        );
+        split.map(|s| (s, n_constant_features))
+    }
+
+    /// Both builders' step for the node of samples `start..end` at `depth`:
+    /// `node_reset`, the stopping rules, `node_split` and the rules on its
+    /// result. `impurity` is the node's (`None`: the root's, computed
+    /// here). `None` for a leaf.
+    fn node_split(
+        &mut self,
+        data: &Data,
+        rows: Rows,
+        settings: &TreeSettings,
+        (start, end, depth): (usize, usize, usize),
+        impurity: Option<f64>,
+        n_constant_features: &mut usize,
+    ) -> Option<SplitRecord> {
         self.criterion
             .init(rows, self.weighted_n_samples, &self.samples, start, end);
-        let is_leaf = rec.depth >= settings.max_depth
+        let impurity = impurity.unwrap_or_else(|| self.criterion.node_impurity());
+        let n_node_samples = end - start;
+        let is_leaf = depth >= settings.max_depth
             || n_node_samples < settings.min_samples_split
             || n_node_samples < 2 * settings.min_samples_leaf
-            || self.criterion.weighted_n_node_samples < 2.0 * settings.min_weight_leaf;
-        let mut impurity = rec.impurity;
-        if *first {
-            impurity = self.criterion.node_impurity();
-            *first = false;
-        }
-        if is_leaf || impurity <= EPSILON {
+            || self.criterion.weighted_n_node_samples < 2.0 * settings.min_weight_leaf
+            || impurity <= EPSILON;
+        if is_leaf {
             return None;
         }
-        let mut n_constant_features = rec.n_constant_features;
         let split = self.node_split_best(
             data,
             rows,
@@ -336,11 +339,11 @@ impl Splitter {
             start,
             end,
             impurity,
-            &mut n_constant_features,
+            n_constant_features,
         );
         let is_leaf =
             split.pos >= end || split.improvement + EPSILON < settings.min_impurity_decrease;
-        (!is_leaf).then_some((split, n_constant_features))
+        (!is_leaf).then_some(split)
     }
 
     /// Pushes the children of `node_id`, the right one first so that the
