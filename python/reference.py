@@ -35,7 +35,8 @@ SYSTEMS = ("sklearn-1", "sklearn-all", "cuml", "wasm-py")
 def load_csv(path, target):
     with open(path) as f:
         header = f.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    # Empty cells and NaN (the host's missing values) read as NaN.
+    data = np.genfromtxt(path, delimiter=",", skip_header=1, ndmin=2, filling_values=np.nan)
     t = header.index(target) if target else len(header) - 1
     X = np.delete(data, t, axis=1)
     return X, data[:, t], [h for i, h in enumerate(header) if i != t]

@@ -7,10 +7,13 @@
 //   x  split feature, or LEAF for a leaf
 //   y  split threshold (f32 bits), or the leaf's value (f32 bits)
 //   z  right child id (splits; 0 for leaves)
-//   w  0 (padding to the vector's alignment)
+//   w  1 if rows missing the split feature (NaN) go left, else 0
+//      (0 for leaves)
 // Node ids are relative to the group's first node (the host rebases them when
 // a forest is split into groups that fit the device's buffers). A row goes
-// left, to the next node, when `x[feature] <= threshold`, else right.
+// left, to the next node, when `x[feature] <= threshold` or, if `x[feature]`
+// is NaN (a missing value), when `w` says so; else right. NaN is recognised
+// by its bits: WGSL lets an implementation assume floats are never NaN.
 //
 // Bindings (group 0):
 //   0 uniform            params     sizes of this dispatch (see `Params`)
@@ -54,7 +57,9 @@ fn predict(@builtin(global_invocation_id) gid: vec3<u32>) {
         var id = roots[t];
         var node = nodes[id];
         for (var step = 0u; step < params.max_steps && node.x != LEAF; step++) {
-            if (rows[base + node.x] <= bitcast<f32>(node.y)) {
+            let x = rows[base + node.x];
+            let missing = (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+            if (select(x <= bitcast<f32>(node.y), node.w != 0u, missing)) {
                 id = id + 1u;
             } else {
                 id = node.z;

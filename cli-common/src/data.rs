@@ -1,5 +1,6 @@
 //! CSV input: a header row, then numeric rows. Every error names the file,
-//! the line and, where it applies, the column.
+//! the line and, where it applies, the column. A feature cell may be missing
+//! ([`MISSING_MARKERS`]: empty, `NaN`, `NA`, ...); a target may not.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -15,6 +16,13 @@ const MAX_FIELD_BYTES: usize = 256;
 /// header of tens of thousands of named columns fits, and a file without
 /// line breaks is refused after this much instead of being read whole.
 pub const MAX_RECORD_BYTES: u64 = 8 << 20;
+
+/// Cells that mean "missing value" (read as NaN): pandas' default
+/// `na_values`, so a file that pandas reads with gaps reads the same here.
+pub const MISSING_MARKERS: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
 
 /// What to read of a CSV file.
 #[derive(Debug, Clone)]
@@ -197,15 +205,18 @@ fn parse_cell(field: &str, at: impl Fn() -> String) -> Result<f64> {
             field.len()
         );
     }
+    if MISSING_MARKERS.contains(&field) {
+        return Ok(f64::NAN);
+    }
     let value: f64 = match field.parse() {
         Ok(v) => v,
-        Err(_) if field.is_empty() => {
-            bail!("{}: empty cell (missing values are not supported)", at())
-        }
         Err(_) => bail!("{}: cannot parse '{field}' as a number", at()),
     };
     if !value.is_finite() {
-        bail!("{}: '{field}' is not a finite number", at());
+        bail!(
+            "{}: '{field}' is not a finite number (a missing value is an empty cell or NaN)",
+            at()
+        );
     }
     Ok(value)
 }
@@ -453,7 +464,7 @@ impl Table {
         for (r, row) in self.cells.chunks_exact(width).enumerate() {
             for (&c, &s) in features.iter().zip(&feature_slots) {
                 let v = row[s] as f32;
-                if !v.is_finite() {
+                if v.is_infinite() {
                     bail!(
                         "{}: line {}, column '{}' ({}): {:e} is too large for a 32-bit float feature",
                         self.path.display(),
@@ -466,8 +477,19 @@ impl Table {
                 x.push(v);
             }
         }
-        let targets =
+        let targets: Option<Vec<f64>> =
             target_slot.map(|t| self.cells.chunks_exact(width).map(|row| row[t]).collect());
+        if let (Some(t), Some(ys)) = (target, &targets)
+            && let Some(r) = ys.iter().position(|y| y.is_nan())
+        {
+            bail!(
+                "{}: line {}, column '{}' ({}): the target is missing (only features may have missing values)",
+                self.path.display(),
+                self.lines[r],
+                self.headers[t],
+                t + 1
+            );
+        }
         Ok(Xy {
             feature_names: features.iter().map(|&c| self.headers[c].clone()).collect(),
             target_name: target.map(|t| self.headers[t].clone()),

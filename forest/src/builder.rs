@@ -459,6 +459,7 @@ impl GrowingTree<'_> {
             let id = open.id as usize;
             self.nodes.feature[id] = split.feature;
             self.nodes.threshold[id] = split.threshold;
+            self.nodes.missing_left[id] = split.missing_left;
             self.decrease[split.feature as usize] += split_decrease(open.sums, left);
             let rows = open.rows;
             let mid = rows.start + split.n_left;
@@ -515,7 +516,7 @@ impl GrowingTree<'_> {
     /// Appends a node (a split, or a leaf if `split` is `None`) at `place`.
     fn push(&mut self, place: Place, split: Option<&Split>, value: f64) -> u32 {
         let id = match split {
-            Some(s) => self.nodes.push(s.feature, s.threshold, LEAF, LEAF, value),
+            Some(s) => self.nodes.push(s.test(), LEAF, LEAF, value),
             None => self.nodes.push_leaf(value),
         };
         place.link(&mut self.nodes, id);

@@ -6,7 +6,8 @@ use crate::criterion;
 use crate::error::{ForestError, Result};
 
 /// A dense regression dataset: `features` is row-major `n_rows × n_features`
-/// (f32, as scikit-learn trees use), `targets` has one f64 per row.
+/// (f32, as scikit-learn trees use; NaN is a missing value), `targets` has
+/// one f64 per row.
 #[derive(Debug, Clone, Copy)]
 pub struct Dataset<'a> {
     pub n_rows: usize,
@@ -45,7 +46,7 @@ impl<'a> Dataset<'a> {
                 targets.len()
             ));
         }
-        check_finite_features(features, n_features)?;
+        check_features(features, n_features)?;
         if let Some(i) = targets.iter().position(|v| !v.is_finite()) {
             return bad(format!(
                 "target of row {i} is {}, expected a finite number",
@@ -68,12 +69,20 @@ impl<'a> Dataset<'a> {
     }
 }
 
-/// NaN and infinity have no place in a split; reject them with their position.
-pub(crate) fn check_finite_features(features: &[f32], n_features: usize) -> Result<()> {
-    match features.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
+/// Features are finite numbers or NaN (a missing value); infinity has no
+/// place in a split: rejects it with its position. Returns whether a value
+/// is missing.
+pub(crate) fn check_features(features: &[f32], n_features: usize) -> Result<bool> {
+    // Exponent all ones: infinity or NaN (one test per value on the common
+    // path; only a hit looks closer).
+    let exp = |v: &f32| v.to_bits() & 0x7f80_0000 == 0x7f80_0000;
+    if !features.iter().any(exp) {
+        return Ok(false);
+    }
+    match features.iter().position(|v| v.is_infinite()) {
+        None => Ok(true),
         Some(i) => Err(ForestError::InvalidData(format!(
-            "feature {} of row {} is {}, expected a finite number",
+            "feature {} of row {} is {}, expected a finite number or NaN (a missing value)",
             i % n_features,
             i / n_features,
             features[i]

@@ -11,11 +11,12 @@ use core::ops::Range;
 
 use crate::criterion::{Sums, proxy_improvement};
 use crate::rng::Rng;
-use crate::split::{FEATURE_THRESHOLD, Split, SplitStrategy, threshold_between};
+use crate::split::{FEATURE_THRESHOLD, Split, SplitStrategy, more_rows_left, threshold_between};
 use crate::workspace::{self, Weighted, Workspace};
 use alloc::vec::Vec;
 
-/// Every row of each column sorted by (value in total order, row id),
+/// Every row of each column sorted by (value in total order, missing last,
+/// row id),
 /// column after column: the order [`Exact::start_presorted`] starts trees
 /// from. Once per forest; `columns` is column-major `n_features × n_rows`.
 pub fn presort(columns: &[f32], n_rows: usize, n_features: usize) -> Vec<u32> {
@@ -32,7 +33,14 @@ pub fn presort(columns: &[f32], n_rows: usize, n_features: usize) -> Vec<u32> {
 #[inline]
 fn order_bits(v: f32) -> u32 {
     let b = v.to_bits();
-    if b >> 31 == 1 { !b } else { b | 1 << 31 }
+    // Missing values (NaN, of either sign) last, as scikit-learn keeps them.
+    if v.is_nan() {
+        u32::MAX
+    } else if b >> 31 == 1 {
+        !b
+    } else {
+        b | 1 << 31
+    }
 }
 
 /// Fills `keys` with every row of `col` sorted by (`col[row]` in total
@@ -180,11 +188,16 @@ impl Exact {
         let base = bf * self.n_in_bag;
         let n_left = split.n_left;
         let node = &self.sorted[base + rows.start..base + rows.end];
+        let (n, m) = (node.len(), n_missing(node));
+        // With the missing rows on the left, the left side is the first
+        // present rows and the missing ones, which end the order.
+        let missing_left = split.missing_left && m > 0;
+        let present_left = if missing_left { n_left - m } else { n_left };
         for (i, e) in node.iter().enumerate() {
-            self.goes_left[e.row as usize] = i < n_left;
+            self.goes_left[e.row as usize] = i < present_left || (missing_left && i >= n - m);
         }
         for f in 0..self.n_features {
-            if f == bf {
+            if f == bf && !missing_left {
                 continue; // already in order: that is how the split was found
             }
             let base = f * self.n_in_bag;
@@ -215,45 +228,61 @@ impl SplitStrategy for Exact {
         rng: &mut Rng,
     ) -> Option<Split> {
         let n = rows.len();
-        let (min_leaf, min_weight) = (ws.min_samples_leaf(), ws.min_leaf_weight());
-        debug_assert!(n >= 2 * min_leaf && min_leaf >= 1);
-        let mut best: Option<Split> = None;
-        // The best proxy so far as a key: 0 for none, else the proxy's bits
-        // plus one (see `scan`).
-        let mut best_key = 0u64;
+        let limits = (ws.min_samples_leaf(), ws.min_leaf_weight());
+        debug_assert!(n >= 2 * limits.0 && limits.0 >= 1);
+        let mut best = Best {
+            split: None,
+            key: 0,
+            total,
+            inverse: &self.inverse,
+        };
         let (weighted, mut draw) = ws.draw();
         while let Some(f) = draw.next(rng) {
             let entries = self.entries(f, rows.clone());
-            let (lo, hi) = (entries[0].x, entries[n - 1].x);
-            if f64::from(hi) <= f64::from(lo) + FEATURE_THRESHOLD {
-                continue; // constant in this node: not worth a draw
+            let m = n_missing(entries);
+            let present = &entries[..n - m];
+            let constant = match present {
+                [] => true,
+                [lo, .., hi] => m == 0 && f64::from(hi.x) <= f64::from(lo.x) + FEATURE_THRESHOLD,
+                [_] => m == 0,
+            };
+            if constant {
+                continue; // not worth a draw
             }
             draw.counts();
-            let positions = match min_weight {
-                0 => (min_leaf, n - min_leaf),
-                w => match heavy_positions(entries, weighted, (min_leaf, w)) {
-                    Some(range) => range,
-                    None => continue,
-                },
-            };
-            let (key, p) = scan(entries, weighted, &self.inverse, total, positions, best_key);
-            if p != 0 {
-                best_key = key;
-                best = Some(Split {
-                    feature: f as u32,
+            let f = f as u32;
+            // Missing values (if any) on the right, as scikit-learn searches
+            // first: the scan of every forest without them.
+            if let Some(range) = positions(entries, weighted, (0, 0), limits, n - m - 1) {
+                best.scan(entries, weighted, Sums::default(), range, |p| Split {
+                    feature: f,
                     n_left: p,
                     threshold: threshold_between(entries[p - 1].x, entries[p].x),
+                    missing_left: m == 0 && more_rows_left(p, n),
                 });
             }
+            if m > 0 {
+                best.missing_apart(present, &entries[n - m..], weighted, limits, f);
+            }
         }
-        best
+        best.split
     }
 
     fn left_sums(&self, ws: &Workspace, rows: Range<usize>, _: &ExactNode, split: &Split) -> Sums {
+        let entries = self.entries(split.feature as usize, rows);
+        let m = n_missing(entries);
         let mut left = Sums::default();
-        for e in &self.entries(split.feature as usize, rows)[..split.n_left] {
+        let mut add = |e: &Entry| {
             let d = ws.weighted()[e.row as usize];
             left.add(d.w, d.wy);
+        };
+        if split.missing_left && m > 0 {
+            // As the scan added them: the missing rows first.
+            let n = entries.len();
+            entries[n - m..].iter().for_each(&mut add);
+            entries[..split.n_left - m].iter().for_each(add);
+        } else {
+            entries[..split.n_left].iter().for_each(add);
         }
         left
     }
@@ -284,38 +313,170 @@ impl SplitStrategy for Exact {
     fn leaf(&mut self, _: ExactNode) {}
 }
 
-/// The positions `first..=last` of `entries` (position `p` puts
-/// `entries[..p]` on the left) that leave `min_leaf` rows and `min_weight`
-/// weight on each side, if any. The left side's weight only grows with `p`,
-/// so they are one range, found from the two ends: the scan itself stays
-/// the scan of forests without the weight rule (a test inside its loop made
-/// the compiler trade its branch-free selects for a mispredicted branch).
+/// The number of rows at the end of a feature's sorted node `entries` whose
+/// value is missing (NaN sorts last). Most features of most nodes have
+/// none: one look at the last entry tells.
+#[inline]
+fn n_missing(entries: &[Entry]) -> usize {
+    match entries.last() {
+        Some(e) if e.x.is_nan() => entries.len() - entries.partition_point(|e| !e.x.is_nan()),
+        _ => 0,
+    }
+}
+
+/// The positions `first..=last` of a scan of `entries` (position `p` puts
+/// `entries[..p]` on the left, beside the `base` rows and weight already
+/// there, and `entries[p..]` on the right) that leave `min_leaf` rows and
+/// `min_weight` weight on each side, with `1 <= p <= cap`; if any. The left
+/// side's weight only grows with `p`, so they are one range, found from the
+/// two ends: the scan itself stays the scan of forests without the weight
+/// rule (a test inside its loop made the compiler trade its branch-free
+/// selects for a mispredicted branch).
+#[inline]
+fn positions(
+    entries: &[Entry],
+    weighted: &[Weighted],
+    base: (usize, u32),
+    (min_leaf, min_weight): (usize, u32),
+    cap: usize,
+) -> Option<(usize, usize)> {
+    let n = entries.len();
+    let first = min_leaf.saturating_sub(base.0).max(1);
+    let last = (n - min_leaf.min(n)).min(cap);
+    if min_weight == 0 {
+        return (first <= last).then_some((first, last));
+    }
+    heavy_positions(
+        entries,
+        weighted,
+        (first, last),
+        (min_weight - min_weight.min(base.1), min_weight),
+    )
+}
+
+/// [`positions`] narrowed to those that leave `need.0` weight on the left
+/// (beyond the base) and `need.1` on the right.
 #[inline(never)]
 fn heavy_positions(
     entries: &[Entry],
     weighted: &[Weighted],
-    (min_leaf, min_weight): (usize, u32),
+    (first, last): (usize, usize),
+    need: (u32, u32),
 ) -> Option<(usize, usize)> {
-    let n = entries.len();
-    let reach = |mut rows: core::slice::Iter<'_, Entry>, back: bool| {
+    let reach = |mut rows: core::slice::Iter<'_, Entry>, back: bool, need: u32| {
         let (mut w, mut taken) = (0u32, 0usize);
-        while w < min_weight {
+        while w < need {
             let e = if back { rows.next_back() } else { rows.next() }?;
             w += weighted[e.row as usize].w;
             taken += 1;
         }
         Some(taken)
     };
-    let first = reach(entries.iter(), false)?.max(min_leaf);
-    let last = (n - reach(entries.iter(), true)?).min(n - min_leaf);
+    let first = reach(entries.iter(), false, need.0)?.max(first);
+    let last = (entries.len() - reach(entries.iter(), true, need.1)?).min(last);
     (first <= last).then_some((first, last))
+}
+
+/// The best split of a node so far, over its features and their searches.
+struct Best<'a> {
+    split: Option<Split>,
+    /// The best proxy as a key: 0 for none, else the proxy's bits plus one
+    /// (see [`scan`]).
+    key: u64,
+    total: Sums,
+    /// The table of [`proxy_improvement`].
+    inverse: &'a [f64],
+}
+
+impl Best<'_> {
+    /// Scans `entries` at the positions `range` with `base` already on the
+    /// left; keeps `make(p)` if position `p` beats the best so far.
+    #[inline]
+    fn scan(
+        &mut self,
+        entries: &[Entry],
+        weighted: &[Weighted],
+        base: Sums,
+        range: (usize, usize),
+        make: impl FnOnce(usize) -> Split,
+    ) {
+        let (key, p) = scan(
+            entries,
+            weighted,
+            self.inverse,
+            (base, self.total),
+            range,
+            self.key,
+        );
+        if p != 0 {
+            self.key = key;
+            self.split = Some(make(p));
+        }
+    }
+
+    /// The searches of a feature whose node rows `missing` (after the
+    /// `present` ones) miss it, after the one with them on the right, in
+    /// scikit-learn's order: every present row left and the missing ones
+    /// right (threshold +inf: NaN is not <= inf), then the missing rows on
+    /// the left of every split of the present ones.
+    #[inline(never)]
+    fn missing_apart(
+        &mut self,
+        present: &[Entry],
+        missing: &[Entry],
+        weighted: &[Weighted],
+        (min_leaf, min_weight): (usize, u32),
+        feature: u32,
+    ) {
+        let sums = |entries: &[Entry]| {
+            let mut s = Sums::default();
+            for e in entries {
+                let d = weighted[e.row as usize];
+                s.add(d.w, d.wy);
+            }
+            s
+        };
+        let (lost, m) = (sums(missing), missing.len());
+        let kept = self.total.minus(lost);
+        if present.len() >= min_leaf
+            && m >= min_leaf
+            && kept.weight >= min_weight
+            && lost.weight >= min_weight
+        {
+            let key = proxy_improvement(kept, lost, self.inverse).to_bits() + 1;
+            if key > self.key {
+                self.key = key;
+                self.split = Some(Split {
+                    feature,
+                    n_left: present.len(),
+                    threshold: f32::INFINITY,
+                    missing_left: false,
+                });
+            }
+        }
+        let cap = present.len() - 1;
+        if let Some(range) = positions(
+            present,
+            weighted,
+            (m, lost.weight),
+            (min_leaf, min_weight),
+            cap,
+        ) {
+            self.scan(present, weighted, lost, range, |p| Split {
+                feature,
+                n_left: m + p,
+                threshold: threshold_between(present[p - 1].x, present[p].x),
+                missing_left: true,
+            });
+        }
+    }
 }
 
 /// Scans the positions `first..=last` of one feature's sorted node
 /// `entries` for the best split: position `p` puts `entries[..p]` on the
-/// left (`1 <= first`, `last < entries.len()`: the caller's rows and weights
-/// per side). Positions between values closer than [`FEATURE_THRESHOLD`]
-/// are not evaluated. `inverse` is the table of
+/// left, beside `base` (`1 <= first`, `last < entries.len()`: the caller's
+/// rows and weights per side). Positions between values closer than
+/// [`FEATURE_THRESHOLD`] are not evaluated. `inverse` is the table of
 /// [`proxy_improvement`], covering `total.weight`. Returns the best key, if
 /// above `top`, and its position (0: none above `top`).
 ///
@@ -328,7 +489,7 @@ fn scan(
     entries: &[Entry],
     weighted: &[Weighted],
     inverse: &[f64],
-    total: Sums,
+    (base, total): (Sums, Sums),
     (first, last): (usize, usize),
     top: u64,
 ) -> (u64, usize) {
@@ -336,7 +497,7 @@ fn scan(
     // left weight then covers the table for both sides.
     let inverse = &inverse[..=total.weight as usize];
     // Rows before the first valid position are only summed.
-    let mut left = Sums::default();
+    let mut left = base;
     for e in &entries[..first - 1] {
         let d = weighted[e.row as usize];
         left.add(d.w, d.wy);

@@ -11,17 +11,25 @@
 //! feature draws), and the threshold is `threshold_between` the largest
 //! training value of the last left bin and the smallest of the first right
 //! bin: with one bin per distinct value, `hist` grows `exact`'s trees.
+//!
+//! A feature with missing values (NaN) keeps its last bin, [`MISSING_BIN`],
+//! for them (and at most 255 for its values); its splits are searched as
+//! `exact` searches them: missing rows on the right, then apart (threshold
+//! +inf), then on the left.
 
 use core::ops::Range;
 
 use crate::criterion::{Sums, proxy_improvement_computed};
 use crate::rng::Rng;
-use crate::split::{FEATURE_THRESHOLD, Split, SplitStrategy, threshold_between};
+use crate::split::{FEATURE_THRESHOLD, Split, SplitStrategy, more_rows_left, threshold_between};
 use crate::workspace::{self, Workspace};
 use alloc::{vec, vec::Vec};
 
 /// Bins per feature at most (codes are u8).
 pub const MAX_BINS: usize = 256;
+
+/// The bin of the missing values of a feature that has some.
+pub const MISSING_BIN: u8 = u8::MAX;
 
 /// The features of one forest, quantized.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +41,8 @@ pub struct Binned {
     /// in each bin (unused bins: +inf / -inf).
     bin_min: Vec<f32>,
     bin_max: Vec<f32>,
+    /// Per feature: whether some rows miss it (code [`MISSING_BIN`]).
+    missing: Vec<bool>,
 }
 
 impl Binned {
@@ -41,18 +51,24 @@ impl Binned {
         let mut codes = vec![0u8; n_rows * n_features];
         let mut bin_min = vec![f32::INFINITY; MAX_BINS * n_features];
         let mut bin_max = vec![f32::NEG_INFINITY; MAX_BINS * n_features];
+        let mut missing = vec![false; n_features];
         let mut sorted = Vec::with_capacity(n_rows);
         for f in 0..n_features {
             let col = || values.iter().skip(f).step_by(n_features);
             sorted.clear();
-            sorted.extend(col());
+            sorted.extend(col().filter(|v| !v.is_nan()));
             sorted.sort_unstable_by(f32::total_cmp);
-            let uppers = bin_uppers(&sorted);
+            missing[f] = sorted.len() < n_rows;
+            let uppers = bin_uppers(&sorted, MAX_BINS - usize::from(missing[f]));
             let (lo, hi) = (
                 &mut bin_min[f * MAX_BINS..(f + 1) * MAX_BINS],
                 &mut bin_max[f * MAX_BINS..(f + 1) * MAX_BINS],
             );
             for (r, &v) in col().enumerate() {
+                if v.is_nan() {
+                    codes[r * n_features + f] = MISSING_BIN;
+                    continue;
+                }
                 // First bin whose upper bound is >= v.
                 let b = uppers.partition_point(|&u| u < v);
                 codes[r * n_features + f] = b as u8;
@@ -64,7 +80,18 @@ impl Binned {
             codes,
             bin_min,
             bin_max,
+            missing,
         }
+    }
+
+    /// Whether some rows miss feature `f` (their code is [`MISSING_BIN`]).
+    pub fn has_missing(&self, f: usize) -> bool {
+        self.missing[f]
+    }
+
+    /// Whether some rows miss some feature.
+    pub fn any_missing(&self) -> bool {
+        self.missing.contains(&true)
     }
 }
 
@@ -89,12 +116,12 @@ impl Binned {
 
 /// The upper bound (largest value) of every bin of a feature whose values
 /// are `sorted`, in increasing order: one bin per distinct value if there
-/// are at most [`MAX_BINS`], else runs of about equal row counts.
-fn bin_uppers(sorted: &[f32]) -> Vec<f32> {
+/// are at most `max_bins`, else runs of about equal row counts.
+fn bin_uppers(sorted: &[f32], max_bins: usize) -> Vec<f32> {
     let n_rows = sorted.len();
-    let mut uppers: Vec<f32> = Vec::with_capacity(MAX_BINS);
+    let mut uppers: Vec<f32> = Vec::with_capacity(max_bins);
     let distinct = 1 + sorted.windows(2).filter(|w| w[0] != w[1]).count();
-    if distinct <= MAX_BINS {
+    if distinct <= max_bins {
         uppers.extend(
             sorted
                 .iter()
@@ -114,7 +141,7 @@ fn bin_uppers(sorted: &[f32]) -> Vec<f32> {
             j += 1;
         }
         in_bin += j - i;
-        let share = remaining.div_ceil(MAX_BINS - uppers.len());
+        let share = remaining.div_ceil(max_bins - uppers.len());
         if in_bin >= share || j == n_rows {
             uppers.push(sorted[j - 1]);
             remaining -= in_bin;
@@ -248,12 +275,26 @@ impl<'b> Hist<'b> {
     }
 
     /// Moves the node's rows whose bin of `feature` is at most `last_left`
-    /// to the front of its range, keeping both sides in order.
-    fn partition(&mut self, rows: Range<usize>, n_features: usize, feature: usize, last_left: u8) {
+    /// (and, if `missing_left`, those missing it) to the front of its range,
+    /// keeping both sides in order.
+    fn partition(
+        &mut self,
+        rows: Range<usize>,
+        n_features: usize,
+        (feature, last_left, missing_left): (usize, u8, bool),
+    ) {
         let codes = &self.binned.codes[..];
-        workspace::partition(&mut self.rows[rows], &mut self.scratch, |r| {
-            codes[r as usize * n_features + feature] <= last_left
-        });
+        let seg = &mut self.rows[rows];
+        if missing_left {
+            workspace::partition(seg, &mut self.scratch, |r| {
+                let c = codes[r as usize * n_features + feature];
+                c <= last_left || c == MISSING_BIN
+            });
+        } else {
+            workspace::partition(seg, &mut self.scratch, |r| {
+                codes[r as usize * n_features + feature] <= last_left
+            });
+        }
     }
 }
 
@@ -281,21 +322,24 @@ struct Candidate {
 /// Scans the bins `lo..=hi` (the first and last with rows) of one feature's
 /// histogram `h` of a node of `n` rows for the best split whose proxy
 /// beats `best_proxy`: between two bins with rows, as exact's positions
-/// between two rows (`bmin`, `bmax`: the feature's bin bounds), each side
-/// keeping `min_leaf` rows and, if `WEIGHED` (a separate instance, so that
-/// the scan without the rule pays nothing for it), `min_weight` weight.
+/// between two rows (`bmin`, `bmax`: the feature's bin bounds), with `base`
+/// on the left beside the bins before the split, each side keeping
+/// `min_leaf` rows and, if `WEIGHED` (a separate instance, so that the scan
+/// without the rule pays nothing for it), `min_weight` weight.
+#[allow(clippy::too_many_arguments)]
 fn scan<const WEIGHED: bool>(
     h: &[Bin],
     (bmin, bmax): (&[f32], &[f32]),
     (lo, hi): (usize, usize),
     n: usize,
     (min_leaf, min_weight): (usize, u32),
-    total: Sums,
+    (base, total): (Bin, Sums),
     mut best_proxy: f64,
 ) -> Option<Candidate> {
     let mut best: Option<Candidate> = None;
-    let mut left = h[lo].sums;
-    let mut left_rows = h[lo].rows as usize;
+    let mut left = base.sums;
+    left.add(h[lo].sums.weight, h[lo].sums.sum);
+    let mut left_rows = base.rows as usize + h[lo].rows as usize;
     let mut prev = lo;
     for (b, bin) in h.iter().enumerate().take(hi + 1).skip(lo + 1) {
         if bin.rows == 0 {
@@ -346,21 +390,56 @@ impl Hist<'_> {
             let bins = f * MAX_BINS..(f + 1) * MAX_BINS;
             let h = &hist[bins.clone()];
             let bounds = (&binned.bin_min[bins.clone()], &binned.bin_max[bins]);
-            let Some(lo) = h.iter().position(|b| b.rows > 0) else {
-                continue;
+            let missing = if binned.missing[f] {
+                h[MISSING_BIN as usize]
+            } else {
+                Bin::default()
             };
-            let hi = h.iter().rposition(|b| b.rows > 0).unwrap_or(lo);
-            if f64::from(bounds.1[hi]) <= f64::from(bounds.0[lo]) + FEATURE_THRESHOLD {
+            let values = &h[..MAX_BINS - usize::from(binned.missing[f])];
+            let Some(lo) = values.iter().position(|b| b.rows > 0) else {
+                continue; // every row misses it: constant
+            };
+            let hi = values.iter().rposition(|b| b.rows > 0).unwrap_or(lo);
+            let m = missing.rows as usize;
+            if m == 0 && f64::from(bounds.1[hi]) <= f64::from(bounds.0[lo]) + FEATURE_THRESHOLD {
                 continue; // constant in this node: not worth a draw
             }
             draw.counts();
-            if let Some(c) = scan::<WEIGHED>(h, bounds, (lo, hi), n, mins, total, best_proxy) {
+            let found = |c: Candidate, missing_left| Split {
+                feature: f as u32,
+                n_left: c.n_left,
+                threshold: c.threshold,
+                missing_left,
+            };
+            let none = (Bin::default(), total);
+            if let Some(c) = scan::<WEIGHED>(values, bounds, (lo, hi), n, mins, none, best_proxy) {
                 best_proxy = c.proxy;
-                best = Some(Split {
-                    feature: f as u32,
-                    n_left: c.n_left,
-                    threshold: c.threshold,
-                });
+                let missing_left = m == 0 && more_rows_left(c.n_left, n);
+                best = Some(found(c, missing_left));
+            }
+            if m == 0 {
+                continue;
+            }
+            // The searches with the missing rows apart, then on the left,
+            // in exact's order (see `exact::Best::missing_apart`).
+            let kept = total.minus(missing.sums);
+            let heavy = |s: Sums| !WEIGHED || s.weight >= mins.1;
+            if n - m >= mins.0 && m >= mins.0 && heavy(kept) && heavy(missing.sums) {
+                let proxy = proxy_improvement_computed(kept, missing.sums);
+                if proxy > best_proxy {
+                    best_proxy = proxy;
+                    let c = Candidate {
+                        n_left: n - m,
+                        threshold: f32::INFINITY,
+                        proxy,
+                    };
+                    best = Some(found(c, false));
+                }
+            }
+            let left = (missing, total);
+            if let Some(c) = scan::<WEIGHED>(values, bounds, (lo, hi), n, mins, left, best_proxy) {
+                best_proxy = c.proxy;
+                best = Some(found(c, true));
             }
         }
         best
@@ -391,8 +470,15 @@ impl SplitStrategy for Hist<'_> {
 
     fn left_sums(&self, _: &Workspace, _: Range<usize>, &slot: &usize, split: &Split) -> Sums {
         let f = split.feature as usize;
+        let h = &self.pool[slot][f * MAX_BINS..(f + 1) * MAX_BINS];
         let (mut left, mut rows) = (Sums::default(), 0);
-        for bin in &self.pool[slot][f * MAX_BINS..(f + 1) * MAX_BINS] {
+        if split.missing_left && self.binned.missing[f] {
+            // As the scan added them: the missing rows first.
+            let missing = h[MISSING_BIN as usize];
+            rows = missing.rows as usize;
+            left = missing.sums;
+        }
+        for bin in &h[..MAX_BINS - usize::from(self.binned.missing[f])] {
             if rows >= split.n_left {
                 break;
             }
@@ -422,11 +508,15 @@ impl SplitStrategy for Hist<'_> {
             }
             slot => slot,
         };
-        let last_left = last_left_bin(
-            &self.pool[slot][f * MAX_BINS..(f + 1) * MAX_BINS],
-            split.n_left,
-        );
-        self.partition(rows.clone(), nf, f, last_left);
+        let h = &self.pool[slot][f * MAX_BINS..(f + 1) * MAX_BINS];
+        let missing_left = split.missing_left && self.binned.missing[f];
+        let m = if missing_left {
+            h[MISSING_BIN as usize].rows
+        } else {
+            0
+        };
+        let last_left = last_left_bin(h, split.n_left - m as usize);
+        self.partition(rows.clone(), nf, (f, last_left, missing_left));
         if kept == [false, false] {
             self.free.push(slot);
             return [None, None];

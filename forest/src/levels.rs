@@ -27,8 +27,8 @@ use crate::criterion::{Sums, proxy_improvement_computed};
 use crate::hist::{Binned, MAX_BINS};
 use crate::importance::{GrownTree, split_decrease};
 use crate::rng::{Rng, mix64};
-use crate::split::{FEATURE_THRESHOLD, threshold_between};
-use crate::tree::{self, LEAF, Nodes};
+use crate::split::{FEATURE_THRESHOLD, more_rows_left, threshold_between};
+use crate::tree::{self, LEAF, Nodes, Test};
 use crate::workspace::FeatureDraw;
 use alloc::{vec, vec::Vec};
 
@@ -426,6 +426,8 @@ pub fn target_ranks(targets: &[f64]) -> Vec<u32> {
 struct Made {
     feature: u32,
     threshold: f32,
+    /// No row misses a value here: the side with more rows.
+    missing_left: bool,
     value: f64,
     children: Option<(usize, usize)>,
 }
@@ -520,6 +522,7 @@ impl<'b> LevelGrower<'b> {
         let mut made = vec![Made {
             feature: LEAF,
             threshold: 0.0,
+            missing_left: false,
             value: 0.0,
             children: None,
         }];
@@ -641,6 +644,7 @@ impl<'b> LevelGrower<'b> {
         made[node.made] = Made {
             feature: c.feature,
             threshold: c.threshold,
+            missing_left: more_rows_left(c.left_rows, rows),
             value: total.mean(),
             children: Some((l, r)),
         };
@@ -648,6 +652,7 @@ impl<'b> LevelGrower<'b> {
             made.push(Made {
                 feature: LEAF,
                 threshold: 0.0,
+                missing_left: false,
                 value: 0.0,
                 children: None,
             });
@@ -839,9 +844,12 @@ impl Chunk {
 fn pre_order(made: &[Made]) -> Nodes {
     tree::pre_order(made.len(), |i| {
         let m = made[i];
-        let split = m
-            .children
-            .map(|children| (m.feature, m.threshold, children));
+        let test = Test {
+            feature: m.feature,
+            threshold: m.threshold,
+            missing_left: m.missing_left,
+        };
+        let split = m.children.map(|children| (test, children));
         (m.value, split)
     })
 }

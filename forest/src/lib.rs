@@ -79,5 +79,5 @@ pub use permutation::PermutationScores;
 pub use predict::check_batch;
 pub use split::threshold_between;
 pub use trainer::{Grower, Trainer, train, transpose_in_place};
-pub use tree::{LEAF, Nodes, RAW_NODE_BYTES};
+pub use tree::{LEAF, Nodes, RAW_MISSING_LEFT, RAW_NODE_BYTES, Test};
 pub use validate::{Layout, check_feature_names};

@@ -21,10 +21,12 @@ use crate::params::Params;
 use crate::tree::{Nodes, RAW_NODE_BYTES};
 
 pub const MAGIC: [u8; 8] = *b"WFOREST\0";
-pub const FORMAT_VERSION: u16 = 6;
-/// The oldest format this build reads: version 5 is version 6 without the
-/// leaf limits in its params ([`ParamsV5`]), version 4 is version 5 without
-/// the importances.
+pub const FORMAT_VERSION: u16 = 7;
+/// The oldest format this build reads: version 6 is version 7 without the
+/// missing-value directions (bit 31 of a split's raw `right`; its forests
+/// send missing values right), version 5 is version 6 without the leaf
+/// limits in its params ([`ParamsV5`]), version 4 is version 5 without the
+/// importances.
 pub const OLDEST_READABLE_VERSION: u16 = 4;
 pub const HEADER_LEN: usize = 24;
 pub use crate::tree::MAX_MODEL_BYTES;
@@ -243,6 +245,15 @@ fn decode(payload: &[u8], version: u16) -> Result<Forest> {
     let mut nodes = Nodes::default();
     // Child ids out of range are reported by `validate`, with their node.
     nodes.append_raw(arrays, n, 0);
+    if version < 7
+        && let Some(i) = nodes.missing_left.iter().position(|&m| m)
+    {
+        // Bit 31 meant nothing then: such an id is out of range.
+        return Err(invalid(format!(
+            "node {i}: child id {} out of range",
+            nodes.right[i] | crate::tree::RAW_MISSING_LEFT
+        )));
+    }
     let forest = Forest {
         n_features: head.n_features,
         feature_names: head.feature_names,

@@ -9,7 +9,7 @@
 //! decoding and the merged forest is fully validated, as any model is.
 //!
 //! ```text
-//! magic b"WFPART6\0" | u32 LE header length | postcard(Header) | u32 LE node count N
+//! magic b"WFPART7\0" | u32 LE header length | postcard(Header) | u32 LE node count N
 //! | feature u32×N | threshold f32×N | right u32×N | value f64×N   (all LE)
 //! ```
 //!
@@ -26,10 +26,10 @@ use crate::importance::{GrownTree, forest_importances};
 use crate::model::{self, HeadRef, split_framed};
 use crate::params::Params;
 use crate::trainer::Trainer;
-use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left};
+use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left, split_raw_right};
 use crate::validate::{Node, check_feature_names, check_meta, check_node};
 
-const MAGIC: [u8; 8] = *b"WFPART6\0";
+const MAGIC: [u8; 8] = *b"WFPART7\0";
 
 /// Everything of a part but its node arrays: what the forest needs, and
 /// which of its trees the part holds.
@@ -228,6 +228,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
         let right = &arrays[8 * n..12 * n];
         // A fold, not `any`: no exit per id, so the loop vectorizes.
         let beyond_part = u32s(right)
+            .map(|c| split_raw_right(c).0)
             .fold(false, |bad, c| bad | ((c != LEAF) & (c as usize >= *n)))
             || u32s(right).last().is_some_and(|c| c != LEAF);
         if beyond_part {
@@ -309,7 +310,7 @@ fn check_raw(
     let (r, v) = rest.split_at(4 * n);
     let node = |k: usize| {
         let word = |b: &[u8]| u32::from_le_bytes(b[4 * k..4 * k + 4].try_into().expect("4 bytes"));
-        let right = word(r);
+        let (right, missing_left) = split_raw_right(word(r));
         let right = if right == LEAF {
             LEAF
         } else {
@@ -321,6 +322,7 @@ fn check_raw(
             left: implied_left(at + k, right),
             right,
             value: f64::from_le_bytes(v[8 * k..8 * k + 8].try_into().expect("8 bytes")),
+            missing_left,
         }
     };
     for (t, &root) in roots.iter().enumerate() {
@@ -338,7 +340,7 @@ fn check_raw(
                     (node.right as usize > i + 1)
                         & ((node.right as usize) < range.end)
                         & (node.feature < n_features)
-                        & node.threshold.is_finite()
+                        & (node.threshold.is_finite() | (node.threshold == f32::INFINITY))
                 };
         }
         if !ok {

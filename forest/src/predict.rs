@@ -1,6 +1,6 @@
 //! Prediction: the mean of the trees' leaves for each row of a batch.
 
-use crate::dataset::check_finite_features;
+use crate::dataset::check_features;
 use crate::ensemble::Forest;
 use crate::error::{ForestError, Result};
 use crate::tree::LEAF;
@@ -14,15 +14,16 @@ use alloc::{format, vec, vec::Vec};
 /// docs/performance.md). 65536 rows of 10 features are 2.5 MiB.
 const PREDICT_BLOCK_ROWS: usize = 65536;
 
-/// A prediction batch must be `n_rows × n_features` finite values.
-pub fn check_batch(features: &[f32], n_rows: usize, n_features: usize) -> Result<()> {
+/// A prediction batch must be `n_rows × n_features` finite values or NaN
+/// (missing); returns whether a value is missing.
+pub fn check_batch(features: &[f32], n_rows: usize, n_features: usize) -> Result<bool> {
     if Some(features.len()) != n_rows.checked_mul(n_features) {
         return Err(ForestError::InvalidData(format!(
             "features has {} values, expected n_rows × n_features = {n_rows} × {n_features} (the model was trained on {n_features} features)",
             features.len()
         )));
     }
-    check_finite_features(features, n_features)
+    check_features(features, n_features)
 }
 
 impl Forest {
@@ -32,7 +33,18 @@ impl Forest {
     /// does.
     pub fn predict(&self, features: &[f32], n_rows: usize) -> Result<Vec<f64>> {
         let nf = self.n_features as usize;
-        check_batch(features, n_rows, nf)?;
+        // Missing values need a look at each node's direction: an instance
+        // of its own, so that batches without them pay nothing for it.
+        Ok(if check_batch(features, n_rows, nf)? {
+            self.walk::<true>(features, n_rows)
+        } else {
+            self.walk::<false>(features, n_rows)
+        })
+    }
+
+    /// [`Forest::predict`] of a checked batch; `MISSING`: it has NaN.
+    fn walk<const MISSING: bool>(&self, features: &[f32], n_rows: usize) -> Vec<f64> {
+        let nf = self.n_features as usize;
         let mut out = vec![0f64; n_rows];
         // Blocks of rows against every tree: the part of a tree that the
         // block's rows reach stays in cache while they all walk it. Each row
@@ -44,6 +56,7 @@ impl Forest {
         // registers (faster in wasm, a little slower natively).
         let right = &n.right[..];
         let (feature, threshold) = (&n.feature[..right.len()], &n.threshold[..right.len()]);
+        let missing_left = &n.missing_left[..right.len()];
         let mut at = vec![0u32; n_rows.min(PREDICT_BLOCK_ROWS)];
         for (b, block) in features.chunks(PREDICT_BLOCK_ROWS * nf).enumerate() {
             let first = b * PREDICT_BLOCK_ROWS;
@@ -68,7 +81,14 @@ impl Forest {
                         let node: &mut u32 = $node;
                         let i = *node as usize;
                         let (left, right) = (*node + 1, right[i]);
-                        let go_right = $row[feature[i] as usize] > threshold[i];
+                        let x = $row[feature[i] as usize];
+                        // NaN > t is false: without the direction, a
+                        // missing value would go left.
+                        let go_right = if MISSING {
+                            (x > threshold[i]) | (x.is_nan() & !missing_left[i])
+                        } else {
+                            x > threshold[i]
+                        };
                         let next = core::hint::select_unpredictable(go_right, right, left);
                         let inner = right != LEAF;
                         moving |= inner;
@@ -98,6 +118,6 @@ impl Forest {
         }
         let n_trees = self.n_trees() as f64;
         out.iter_mut().for_each(|v| *v /= n_trees);
-        Ok(out)
+        out
     }
 }

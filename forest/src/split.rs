@@ -6,6 +6,7 @@ use core::ops::Range;
 
 use crate::criterion::Sums;
 use crate::rng::Rng;
+use crate::tree::Test;
 use crate::workspace::Workspace;
 
 /// Values closer than this are treated as equal (sklearn's FEATURE_THRESHOLD).
@@ -14,9 +15,32 @@ pub const FEATURE_THRESHOLD: f64 = 1e-7;
 #[derive(Debug, Clone, Copy)]
 pub struct Split {
     pub feature: u32,
-    /// Number of the node's rows that go left.
+    /// Number of the node's rows that go left (those missing the feature
+    /// included when they go left).
     pub n_left: usize,
     pub threshold: f32,
+    /// Where rows missing the feature go: the side that suits them best if
+    /// the node has such rows, else the side with more rows (scikit-learn's
+    /// rule for rows missing at prediction only).
+    pub missing_left: bool,
+}
+
+impl Split {
+    /// The split's test, as the node stores it.
+    pub fn test(&self) -> Test {
+        Test {
+            feature: self.feature,
+            threshold: self.threshold,
+            missing_left: self.missing_left,
+        }
+    }
+}
+
+/// scikit-learn's `missing_go_to_left` for a split whose node has no row
+/// missing its feature: the side with more rows, ties to the right.
+#[inline]
+pub fn more_rows_left(n_left: usize, n_rows: usize) -> bool {
+    n_left > n_rows - n_left
 }
 
 /// The threshold between two consecutive distinct values `a < b`: sklearn's

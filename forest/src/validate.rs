@@ -77,6 +77,7 @@ impl Forest {
             left: &n.left,
             right: &n.right,
             value: &n.value,
+            missing_left: &n.missing_left,
         }
         .check()
     }
@@ -114,14 +115,15 @@ pub struct Layout<'a, V> {
     pub left: &'a [u32],
     pub right: &'a [u32],
     pub value: &'a [V],
+    pub missing_left: &'a [bool],
 }
 
 impl<V: Copy + Into<f64>> Layout<'_, V> {
     /// The one check of the flat layout, whoever holds it: arrays of equal
     /// length, at least one feature, roots strictly increasing from 0, and
     /// every node as [`check_node`] says (pre-order with the left child
-    /// next, children within their tree, features in range, finite
-    /// thresholds and values, leaves without a split). Errors are
+    /// next, children within their tree, features in range, finite values,
+    /// thresholds finite or +inf, leaves without a split). Errors are
     /// `invalid-model`.
     pub fn check(&self) -> Result<()> {
         let len = self.feature.len();
@@ -130,11 +132,12 @@ impl<V: Copy + Into<f64>> Layout<'_, V> {
             self.left.len(),
             self.right.len(),
             self.value.len(),
+            self.missing_left.len(),
         ];
         if lens.iter().any(|&l| l != len) {
             return Err(ForestError::InvalidModel(format!(
-                "node arrays have different lengths (feature {len}, threshold {}, left {}, right {}, value {})",
-                lens[0], lens[1], lens[2], lens[3]
+                "node arrays have different lengths (feature {len}, threshold {}, left {}, right {}, value {}, missing-left {})",
+                lens[0], lens[1], lens[2], lens[3], lens[4]
             )));
         }
         if self.n_features == 0 {
@@ -153,6 +156,7 @@ impl<V: Copy + Into<f64>> Layout<'_, V> {
                     left: self.left[i],
                     right: self.right[i],
                     value: self.value[i].into(),
+                    missing_left: self.missing_left[i],
                 };
                 check_node(i, t, &range, node, self.n_features)?;
             }
@@ -184,6 +188,7 @@ pub(crate) struct Node {
     pub left: u32,
     pub right: u32,
     pub value: f64,
+    pub missing_left: bool,
 }
 
 /// The checks of [`Forest::validate`] that are not about single nodes: the
@@ -240,6 +245,7 @@ pub(crate) fn check_node(
         left: l,
         right: r,
         value,
+        missing_left,
     } = node;
     if !value.is_finite() {
         return bad(format!("node {i}: value {value} is not finite"));
@@ -249,9 +255,9 @@ pub(crate) fn check_node(
             return bad(format!("node {i}: a leaf on the left but not on the right"));
         }
         // Leaves carry no split; anything but the canonical zeros is damage.
-        if feature != 0 || threshold.to_bits() != 0 {
+        if feature != 0 || threshold.to_bits() != 0 || missing_left {
             return bad(format!(
-                "node {i}: a leaf with a split feature or threshold"
+                "node {i}: a leaf with a split feature, threshold or missing-value direction"
             ));
         }
         return Ok(());
@@ -277,8 +283,11 @@ pub(crate) fn check_node(
             "node {i}: feature {feature} >= n_features {n_features}"
         ));
     }
-    if !threshold.is_finite() {
-        return bad(format!("node {i}: threshold {threshold} is not finite"));
+    // +inf: every present value goes left, missing ones right.
+    if !threshold.is_finite() && threshold != f32::INFINITY {
+        return bad(format!(
+            "node {i}: threshold {threshold} is neither finite nor +inf"
+        ));
     }
     Ok(())
 }

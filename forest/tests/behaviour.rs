@@ -354,10 +354,16 @@ fn inconsistent_trees_are_rejected() {
 
 #[test]
 fn bad_data_is_invalid_data() {
-    let x = [1.0f32, f32::NAN];
+    let x = [1.0f32, f32::NEG_INFINITY];
     assert!(
-        matches!(Dataset::new(2, 1, &x, &[1.0, 2.0]), Err(ForestError::InvalidData(m)) if m.contains("row 1"))
+        matches!(Dataset::new(2, 1, &x, &[1.0, 2.0]), Err(ForestError::InvalidData(m)) if m.contains("row 1") && m.contains("-inf"))
     );
+    // NaN is a missing value; a missing target is not.
+    assert!(Dataset::new(2, 1, &[1.0, f32::NAN], &[1.0, 2.0]).is_ok());
+    assert!(matches!(
+        Dataset::new(2, 1, &[1.0, 2.0], &[1.0, f64::NAN]),
+        Err(ForestError::InvalidData(m)) if m.contains("target of row 1")
+    ));
     assert!(matches!(
         Dataset::new(2, 1, &[1.0, 2.0], &[1.0]),
         Err(ForestError::InvalidData(_))

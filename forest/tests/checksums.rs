@@ -226,11 +226,12 @@ fn model_bytes(case: &Case) -> Vec<u8> {
     }
 }
 
-/// The length and payload CRC of model file `bytes` (format 6) written as
+/// The length and payload CRC of model file `bytes` (format 7) written as
 /// format 4: the params without the leaf limits (format 6's last three
-/// fields, 17 bytes of postcard when unset: two f64 zeros and `None`), and
-/// the head without its last field, the importances (postcard: a one-byte
-/// length, below 128 features, and 8 bytes each).
+/// fields, 17 bytes of postcard when unset: two f64 zeros and `None`), the
+/// head without its last field, the importances (postcard: a one-byte
+/// length, below 128 features, and 8 bytes each), and the splits' `right`
+/// without format 7's missing-value direction (bit 31).
 fn as_format_4(bytes: &[u8], params: &Params, n_features: usize) -> (usize, u32) {
     assert!(n_features < 128);
     assert_eq!(
@@ -255,7 +256,16 @@ fn as_format_4(bytes: &[u8], params: &Params, n_features: usize) -> (usize, u32)
     payload.extend_from_slice(&((head_len - cut - limits) as u32).to_le_bytes());
     payload.extend_from_slice(&head[..params_end - limits]);
     payload.extend_from_slice(&head[params_end..head_len - cut]);
-    payload.extend_from_slice(&bytes[28 + head_len..]);
+    let nodes = &bytes[28 + head_len..];
+    let n = u32::from_le_bytes(nodes[..4].try_into().unwrap()) as usize;
+    let at = payload.len();
+    payload.extend_from_slice(nodes);
+    for word in payload[at + 4 + 8 * n..at + 4 + 12 * n].chunks_exact_mut(4) {
+        let right = u32::from_le_bytes(word.try_into().unwrap());
+        if right != forest::LEAF {
+            word.copy_from_slice(&(right & !forest::RAW_MISSING_LEFT).to_le_bytes());
+        }
+    }
     (24 + payload.len(), crc32fast::hash(&payload))
 }
 

@@ -264,7 +264,7 @@ fn an_owning_trainer_grows_the_borrowing_trainers_trees() {
     }
     // The owning trainer checks its data as Dataset::new does.
     let mut bad = x.clone();
-    bad[5] = f32::NAN;
+    bad[5] = f32::INFINITY;
     let err = Trainer::from_owned(300, 4, bad, y.clone(), &params())
         .err()
         .unwrap();

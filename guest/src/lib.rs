@@ -510,6 +510,7 @@ impl Model {
             left: n.left.clone(),
             right: n.right.clone(),
             value: n.value.iter().map(|&v| (v * scale) as f32).collect(),
+            missing_left: n.missing_left.clone(),
         };
         (flat, pow2(exponent))
     }

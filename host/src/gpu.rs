@@ -83,6 +83,7 @@ pub fn flat_forest<'a>(forest: &'a forest::Forest, values: &'a [f32]) -> FlatFor
         left: &forest.nodes.left,
         right: &forest.nodes.right,
         value: values,
+        missing_left: &forest.nodes.missing_left,
     }
 }
 
@@ -151,7 +152,13 @@ fn pack(f: &FlatForest, range: Range<usize>, base: u32) -> Vec<[u32; 4]> {
             if f.left[i] == LEAF {
                 [LEAF, f.value[i].to_bits(), 0, 0]
             } else {
-                [f.feature[i], f.threshold[i].to_bits(), f.right[i] - base, 0]
+                let missing_left = u32::from(f.missing_left[i]);
+                [
+                    f.feature[i],
+                    f.threshold[i].to_bits(),
+                    f.right[i] - base,
+                    missing_left,
+                ]
             }
         })
         .collect()
@@ -361,9 +368,9 @@ impl Gpu {
                 features.len()
             )));
         }
-        if let Some(i) = features.iter().position(|v| !v.is_finite()) {
+        if let Some(i) = features.iter().position(|v| v.is_infinite()) {
             return Err(GpuError::InvalidInput(format!(
-                "row {}, feature {}: {} is not finite",
+                "row {}, feature {}: {} is neither finite nor NaN (a missing value)",
                 i / nf,
                 i % nf,
                 features[i]

@@ -310,6 +310,7 @@ impl gpu_wit::HostGpuForest for HostState {
                 left: &forest.left,
                 right: &forest.right,
                 value: &forest.value,
+                missing_left: &forest.missing_left,
             })
             .map_err(gpu_to_wit)?;
         self.gpu_stats.uploads += 1;

@@ -600,7 +600,12 @@ fn every_kind_of_bad_model_file_has_its_own_message() {
         (
             "NaN threshold",
             restructured(&|f| f.nodes.threshold[internal] = f32::NAN),
-            "threshold NaN is not finite",
+            "threshold NaN is neither finite nor +inf",
+        ),
+        (
+            "-inf threshold",
+            restructured(&|f| f.nodes.threshold[internal] = f32::NEG_INFINITY),
+            "threshold -inf is neither finite nor +inf",
         ),
         (
             "empty file",
@@ -648,8 +653,12 @@ fn every_kind_of_bad_csv_names_file_line_and_column() {
             "line 3: 2 fields, but the header has 3",
         ),
         (
-            "a,b,target\n1,2,3\n4,nan,6\n".into(),
-            "line 3, column 'b' (2): 'nan' is not a finite number",
+            "a,b,target\n1,2,3\n4,-inf,6\n".into(),
+            "line 3, column 'b' (2): '-inf' is not a finite number (a missing value is an empty cell or NaN)",
+        ),
+        (
+            "a,b,target\n1,,3\n4,5,NA\n".into(),
+            "line 3, column 'target' (3): the target is missing (only features may have missing values)",
         ),
         ("a,b,target\n".into(), "no data rows after the header"),
         (
@@ -679,7 +688,7 @@ fn every_kind_of_bad_csv_names_file_line_and_column() {
         ),
         (
             "a,target\n1,\n3,4\n".into(),
-            "line 2, column 'target' (2): empty cell",
+            "line 2, column 'target' (2): the target is missing",
         ),
         (
             format!("a,target\n{long},2\n3,4\n"),

@@ -448,3 +448,93 @@ fn unwritable_outputs_are_refused_before_any_work() {
     let (ok, _, err) = forest_cli(d, &["bench", "--model-out", "-"]);
     assert!(!ok && err.contains("not a regular file"), "{err}");
 }
+
+/// `src` with gaps: cells of the feature columns blanked (empty, `NaN` or
+/// `NA`, pandas' markers) by a fixed pattern, column `bp` in every row
+/// only if `all_bp`; the target column (last) kept.
+fn with_gaps(src: &Path, dst: &Path, all_bp: bool) {
+    let text = std::fs::read_to_string(src).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let bp = header.split(',').position(|h| h == "bp").unwrap();
+    let mut out = format!("{header}\n");
+    for (r, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let last = cells.len() - 1;
+        let row: Vec<&str> = cells
+            .iter()
+            .enumerate()
+            .map(|(c, &v)| match (r * 7 + c * 3) % 10 {
+                _ if c == last => v,
+                _ if all_bp && c == bp => "",
+                0 | 1 if c % 3 == 0 => "",
+                2 if c % 3 == 0 => "NaN",
+                3 if c == 2 => "NA",
+                _ => v,
+            })
+            .collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    std::fs::write(dst, out).unwrap();
+}
+
+/// Training data with gaps gives the host's bytes in the command component
+/// (`exact`, `hist`, `auto`), and rows with gaps (and a column missing in
+/// every row, which training saw complete) predict alike in both, on the
+/// host's CPU and on its GPU.
+#[test]
+fn missing_values_train_and_predict_alike_in_the_component_the_host_and_the_gpu() {
+    let dir = data_dir();
+    let d = dir.path();
+    let p = |f: &str| d.join(f).to_str().unwrap().to_string();
+    with_gaps(&d.join("diabetes_train.csv"), &d.join("gaps.csv"), false);
+    with_gaps(&d.join("diabetes_test.csv"), &d.join("gaps_test.csv"), true);
+    for splitter in ["exact", "hist", "auto"] {
+        let flags = ["--n-estimators", "8", "--splitter", splitter, "--seed", "5"];
+        let mut args = vec!["train", "--train", "data/gaps.csv", "--out", "data/cli.bin"];
+        args.extend(flags);
+        let (ok, out, err) = forest_cli(d, &args);
+        assert!(ok, "{out}\n{err}");
+        let host_args = ["train", "--train", &p("gaps.csv"), "--out", &p("host.bin")];
+        host(&[&host_args[..], &flags].concat());
+        let model = std::fs::read(d.join("host.bin")).unwrap();
+        assert_eq!(
+            std::fs::read(d.join("cli.bin")).unwrap(),
+            model,
+            "{splitter}"
+        );
+        let predict = [
+            "predict",
+            "--model",
+            "data/host.bin",
+            "--input",
+            "data/gaps_test.csv",
+        ];
+        let (ok, theirs, err) = forest_cli(d, &predict);
+        assert!(ok, "{err}");
+        let on = |device: &str| {
+            let args = [
+                "predict",
+                "--model",
+                &p("host.bin"),
+                "--input",
+                &p("gaps_test.csv"),
+            ];
+            host(&[&args[..], &["--device", device]].concat())
+        };
+        let cpu = on("cpu");
+        assert_eq!(theirs, cpu, "{splitter}: the component and the host's CPU");
+        let values =
+            |text: &str| -> Vec<f64> { text.lines().skip(1).map(|l| l.parse().unwrap()).collect() };
+        let (cpu, gpu) = (values(&cpu), values(&on("gpu")));
+        assert_eq!(cpu.len(), 89);
+        for (c, g) in cpu.iter().zip(&gpu) {
+            // f32 sums on the device.
+            assert!(
+                (c - g).abs() <= 1e-4 * c.abs(),
+                "{splitter}: cpu {c}, gpu {g}"
+            );
+        }
+    }
+}

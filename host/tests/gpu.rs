@@ -131,6 +131,7 @@ fn every_row_reaches_the_same_leaf_on_the_gpu() {
             left: &left,
             right: &right,
             value: &ids,
+            missing_left: &f.nodes.missing_left[range.clone()],
         };
         let up = gpu.upload(&one).unwrap();
         let (leaves, _) = gpu.predict(&up, sample, 2000).unwrap();
@@ -182,14 +183,37 @@ fn invalid_forests_and_inputs_are_refused_not_run() {
         left: &[1, LEAF, LEAF, LEAF],
         right: &[2, LEAF, LEAF, LEAF],
         value: &[0.0, 1.0, 2.0, 10.0],
+        missing_left: &[false; 4],
     };
     let up = gpu.upload(&ok).unwrap();
     let (p, _) = gpu.predict(&up, &[0.0, 0.0, 0.0, 1.0], 2).unwrap();
     assert_eq!(p, vec![5.5, 6.0]);
+    // A missing value (NaN, either sign) follows the node's direction: node
+    // 0 splits feature 1; left is 1.0, right 2.0, the second tree 10.0.
+    let nan = [0.0, f32::NAN, 0.0, -f32::NAN];
+    let (p, _) = gpu.predict(&up, &nan, 2).unwrap();
+    assert_eq!(p, vec![6.0, 6.0]);
+    let left = gpu
+        .upload(&FlatForest {
+            missing_left: &[true, false, false, false],
+            ..ok
+        })
+        .unwrap();
+    let (p, _) = gpu.predict(&left, &nan, 2).unwrap();
+    assert_eq!(p, vec![5.5, 5.5]);
+    let inf = gpu.predict(&up, &[0.0, f32::INFINITY, 0.0, 0.0], 2);
+    assert!(matches!(inf, Err(GpuError::InvalidInput(m)) if m.contains("row 0, feature 1")));
     let invalid = |f: FlatForest| match gpu.upload(&f) {
         Err(GpuError::InvalidForest(m)) => m,
         other => panic!("expected invalid-forest, got {:?}", other.map(|_| ())),
     };
+    assert!(
+        invalid(FlatForest {
+            missing_left: &[false, true, false, false],
+            ..ok
+        })
+        .contains("a leaf with a split feature, threshold or missing-value direction")
+    );
     assert!(
         invalid(FlatForest {
             left: &[7, LEAF, LEAF, LEAF],
@@ -246,7 +270,7 @@ fn invalid_forests_and_inputs_are_refused_not_run() {
         other => panic!("expected invalid-input, got {other:?}"),
     };
     assert!(input(&[0.0; 3], 2).contains("expected n_rows × n_features = 2 × 2"));
-    assert!(input(&[0.0, f32::INFINITY], 1).contains("not finite"));
+    assert!(input(&[0.0, f32::INFINITY], 1).contains("neither finite nor NaN"));
 }
 
 #[test]
@@ -443,6 +467,7 @@ fn a_forest_whose_sums_overflow_f32_is_invalid() {
             left: &[LEAF; 3],
             right: &[LEAF; 3],
             value,
+            missing_left: &[false; 3],
         })
     };
     match three(&[half, -half, half]) {

@@ -230,8 +230,16 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
             # scikit-learn's words.
             raise ValueError("Out of bag estimation only available if bootstrap=True")
         target_name = getattr(y, "name", None)
+        # NaN in X is a missing value (scikit-learn's trees take them too);
+        # y must be complete.
         X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], y_numeric=True, multi_output=False
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            y_numeric=True,
+            multi_output=False,
+            ensure_all_finite="allow-nan",
         )
         x32 = _as_float32(X)
         y64 = np.ascontiguousarray(y, dtype=np.float64)
@@ -364,12 +372,20 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
             )
         return self._importances.copy()
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # NaN is a missing value, handled at each split (see `fit`).
+        tags.input_tags.allow_nan = True
+        return tags
+
     # -- prediction --------------------------------------------------------
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets for the rows of ``X`` (float64)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
         raw = self._loaded.predict(_as_float32(X), self._sandbox())
         return np.frombuffer(raw, dtype="<f8").astype(np.float64)
 
@@ -417,11 +433,11 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
 
 def _as_float32(X: np.ndarray) -> np.ndarray:
     """X as C-contiguous float32; values that overflow float32 are refused,
-    not turned into infinities."""
+    not turned into infinities (NaN, a missing value, stays)."""
     with np.errstate(over="ignore"):  # refused below, with the cell named
         x32 = np.ascontiguousarray(X, dtype=np.float32)
-    if not np.isfinite(x32).all():
-        row, col = np.argwhere(~np.isfinite(x32))[0]
+    if np.isinf(x32).any():
+        row, col = np.argwhere(np.isinf(x32))[0]
         raise ValueError(
             f"X[{row}, {col}] = {float(X[row, col])!r} is beyond float32's range "
             "(the forest splits on float32 values, as scikit-learn's trees do)"

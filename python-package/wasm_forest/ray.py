@@ -184,8 +184,8 @@ class _BatchPredictor:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         x = np.column_stack([np.asarray(batch[c], dtype=np.float32) for c in self.columns])
-        if not np.isfinite(x).all():
-            raise ValueError("a batch has NaN or infinite feature values (or values beyond float32's range)")
+        if np.isinf(x).any():
+            raise ValueError("a batch has infinite feature values (or values beyond float32's range)")
         raw = self.model.predict(np.ascontiguousarray(x), self.sandbox)
         batch[self.output] = np.frombuffer(raw, dtype="<f8").copy()
         return batch

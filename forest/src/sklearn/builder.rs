@@ -18,7 +18,7 @@ use super::random_state::{RAND_R_MAX, RandomState, rand_int};
 use super::sort::simultaneous_sort;
 use crate::frontier::Frontier;
 use crate::importance::GrownTree;
-use crate::tree::{LEAF, Nodes};
+use crate::tree::{LEAF, Nodes, Test};
 
 /// `FEATURE_THRESHOLD` of `_partitioner.pxd`, a float32 constant: feature
 /// values closer than this (in float32 arithmetic) count as equal.
@@ -169,13 +169,12 @@ impl Splitter {
                 // right child sets `right` when it is created.
                 Some((s, _)) => {
                     let left = nodes.len() as u32 + 1;
-                    nodes.push(
-                        s.feature as u32,
-                        f32_at_most(s.threshold),
-                        left,
-                        LEAF,
-                        value,
-                    )
+                    let test = Test {
+                        feature: s.feature as u32,
+                        threshold: f32_at_most(s.threshold),
+                        missing_left: s.pos - rec.start > rec.end - s.pos,
+                    };
+                    nodes.push(test, left, LEAF, value)
                 }
             };
             if let Some(parent) = rec.right_of {
@@ -218,6 +217,7 @@ impl Splitter {
             let id = record.node_id;
             nodes.feature[id] = split.feature as u32;
             nodes.threshold[id] = f32_at_most(split.threshold);
+            nodes.missing_left[id] = split.pos - record.start > record.end - split.pos;
             decrease[split.feature] += split.improvement * self.weighted_n_samples;
             let depth = record.depth + 1;
             let sides = [

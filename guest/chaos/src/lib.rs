@@ -129,6 +129,7 @@ impl wit::Guest for Chaos {
                     left: vec![7, u32::MAX, u32::MAX],
                     right: vec![2, u32::MAX, u32::MAX],
                     value: vec![0.0, 1.0, 2.0],
+                    missing_left: vec![false; 3],
                 };
                 let answer = match gpu::GpuForest::upload(&bad) {
                     Ok(_) => "uploaded".to_string(),
