@@ -43,6 +43,7 @@ pub struct Binned {
     bin_max: Vec<f32>,
     /// Per feature: whether some rows miss it (code [`MISSING_BIN`]).
     missing: Vec<bool>,
+    any_missing: bool,
 }
 
 impl Binned {
@@ -80,6 +81,7 @@ impl Binned {
             codes,
             bin_min,
             bin_max,
+            any_missing: missing.contains(&true),
             missing,
         }
     }
@@ -91,7 +93,7 @@ impl Binned {
 
     /// Whether some rows miss some feature.
     pub fn any_missing(&self) -> bool {
-        self.missing.contains(&true)
+        self.any_missing
     }
 }
 
@@ -327,6 +329,7 @@ struct Candidate {
 /// `min_leaf` rows and, if `WEIGHED` (a separate instance, so that the scan
 /// without the rule pays nothing for it), `min_weight` weight.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn scan<const WEIGHED: bool>(
     h: &[Bin],
     (bmin, bmax): (&[f32], &[f32]),
@@ -369,11 +372,47 @@ fn scan<const WEIGHED: bool>(
     best
 }
 
+/// The searches of a feature some of whose node rows (`missing`) miss it,
+/// after the one with them on the right, in exact's order (see
+/// `exact::Best::missing_apart`): the missing rows apart (threshold +inf),
+/// then on the left. Out of line: inside the feature loop, this code slowed
+/// the common search down.
+#[inline(never)]
+fn missing_apart<const WEIGHED: bool>(
+    h: &[Bin],
+    bounds: (&[f32], &[f32]),
+    (lo, hi): (usize, usize),
+    (n, mins): (usize, (usize, u32)),
+    (missing, total): (Bin, Sums),
+    mut best_proxy: f64,
+) -> Option<(Candidate, bool)> {
+    let m = missing.rows as usize;
+    let mut best = None;
+    let kept = total.minus(missing.sums);
+    let heavy = |s: Sums| !WEIGHED || s.weight >= mins.1;
+    if n - m >= mins.0 && m >= mins.0 && heavy(kept) && heavy(missing.sums) {
+        let proxy = proxy_improvement_computed(kept, missing.sums);
+        if proxy > best_proxy {
+            best_proxy = proxy;
+            let c = Candidate {
+                n_left: n - m,
+                threshold: f32::INFINITY,
+                proxy,
+            };
+            best = Some((c, false));
+        }
+    }
+    let left = (missing, total);
+    scan::<WEIGHED>(h, bounds, (lo, hi), n, mins, left, best_proxy)
+        .map(|c| (c, true))
+        .or(best)
+}
+
 impl Hist<'_> {
     /// `best_split`, one instance with the `min_weight_fraction_leaf` rule
     /// (`WEIGHED`) and one without: a choice inside the feature loop slowed
     /// the plain scan down by a sixth (callgrind).
-    fn search<const WEIGHED: bool>(
+    fn search<const WEIGHED: bool, const MISSING: bool>(
         &mut self,
         ws: &mut Workspace,
         rows: Range<usize>,
@@ -390,12 +429,12 @@ impl Hist<'_> {
             let bins = f * MAX_BINS..(f + 1) * MAX_BINS;
             let h = &hist[bins.clone()];
             let bounds = (&binned.bin_min[bins.clone()], &binned.bin_max[bins]);
-            let missing = if binned.missing[f] {
+            let missing = if MISSING && binned.missing[f] {
                 h[MISSING_BIN as usize]
             } else {
                 Bin::default()
             };
-            let values = &h[..MAX_BINS - usize::from(binned.missing[f])];
+            let values = &h[..MAX_BINS - usize::from(MISSING && binned.missing[f])];
             let Some(lo) = values.iter().position(|b| b.rows > 0) else {
                 continue; // every row misses it: constant
             };
@@ -412,34 +451,26 @@ impl Hist<'_> {
                 missing_left,
             };
             let none = (Bin::default(), total);
-            if let Some(c) = scan::<WEIGHED>(values, bounds, (lo, hi), n, mins, none, best_proxy) {
+            // `h` whole, not `values`: slices of MAX_BINS bins let the
+            // compiler drop the loop's bounds checks (`hi` is a value bin).
+            if let Some(c) = scan::<WEIGHED>(h, bounds, (lo, hi), n, mins, none, best_proxy) {
                 best_proxy = c.proxy;
                 let missing_left = m == 0 && more_rows_left(c.n_left, n);
                 best = Some(found(c, missing_left));
             }
-            if m == 0 {
-                continue;
-            }
-            // The searches with the missing rows apart, then on the left,
-            // in exact's order (see `exact::Best::missing_apart`).
-            let kept = total.minus(missing.sums);
-            let heavy = |s: Sums| !WEIGHED || s.weight >= mins.1;
-            if n - m >= mins.0 && m >= mins.0 && heavy(kept) && heavy(missing.sums) {
-                let proxy = proxy_improvement_computed(kept, missing.sums);
-                if proxy > best_proxy {
-                    best_proxy = proxy;
-                    let c = Candidate {
-                        n_left: n - m,
-                        threshold: f32::INFINITY,
-                        proxy,
-                    };
-                    best = Some(found(c, false));
-                }
-            }
-            let left = (missing, total);
-            if let Some(c) = scan::<WEIGHED>(values, bounds, (lo, hi), n, mins, left, best_proxy) {
+            if MISSING
+                && m > 0
+                && let Some((c, missing_left)) = missing_apart::<WEIGHED>(
+                    h,
+                    bounds,
+                    (lo, hi),
+                    (n, mins),
+                    (missing, total),
+                    best_proxy,
+                )
+            {
                 best_proxy = c.proxy;
-                best = Some(found(c, true));
+                best = Some(found(c, missing_left));
             }
         }
         best
@@ -461,10 +492,13 @@ impl SplitStrategy for Hist<'_> {
         total: Sums,
         rng: &mut Rng,
     ) -> Option<Split> {
-        if ws.min_leaf_weight() == 0 {
-            self.search::<false>(ws, rows, slot, total, rng)
-        } else {
-            self.search::<true>(ws, rows, slot, total, rng)
+        // An instance per case: the searches of missing values inside the
+        // feature loop slowed forests without any down by a tenth.
+        match (ws.min_leaf_weight() == 0, self.binned.any_missing) {
+            (true, false) => self.search::<false, false>(ws, rows, slot, total, rng),
+            (true, true) => self.search::<false, true>(ws, rows, slot, total, rng),
+            (false, false) => self.search::<true, false>(ws, rows, slot, total, rng),
+            (false, true) => self.search::<true, true>(ws, rows, slot, total, rng),
         }
     }
 
