@@ -6,8 +6,11 @@ Runs the `sklearn_trees` example (its path in SKLEARN_TREES_BIN, built with
 keywords on the same CSV files, and compares node for node: the tree seeds,
 node counts, the tree shape (which nodes are leaves, right children),
 features, thresholds (ours is the largest float32 not above scikit-learn's
-float64 threshold, so every float32 input is routed alike), node values and
-the forest's test predictions (within 1e-9 relative).
+float64 threshold, so every float32 input is routed alike; +inf where only
+the missing values go right), where each split sends missing values
+(`missing_go_to_left`), node values and the forest's test predictions
+(within 1e-9 relative). Some data sets miss values (NaN, `nan` in the CSV
+files) in training and test rows alike.
 
     SKLEARN_TREES_BIN=target/release/examples/sklearn_trees \
         python3 -m pytest python/test_sklearn_rng.py
@@ -108,6 +111,51 @@ def _ties():
     return _split(x, y, 300)
 
 
+def _diabetes():
+    return tuple(_load(DATA / f"diabetes_{part}.csv") for part in ("train", "test"))
+
+
+def _with_missing(make, features, fraction, seed):
+    """`make()`'s split with a `fraction` of the values of `features` (in
+    training and test rows alike) replaced by NaN, drawn from
+    RandomState(seed)."""
+    (xtr, ytr), (xte, yte) = make()
+    x = np.vstack([xtr, xte])
+    rng = np.random.RandomState(seed)
+    for f in features:
+        x[rng.rand(len(x)) < fraction, f] = np.nan
+    assert np.isnan(x[: len(xtr), features]).any(axis=0).all()
+    return (x[: len(xtr)], ytr), (x[len(xtr):], yte)
+
+
+def _all_missing():
+    # A feature missing in every row (constant wherever it is drawn; the
+    # depth-first builder's children then know it) beside informative ones
+    # that miss 20% of theirs.
+    (xtr, ytr), (xte, yte) = _with_missing(
+        lambda: _friedman(make_friedman1, noise=1.0), [0, 3], 0.2, 31)
+    xtr[:, 2], xte[:, 2] = np.nan, np.nan
+    return (xtr, ytr), (xte, yte)
+
+
+def _present_constant():
+    # Features whose present values are all equal, missing in some rows: not
+    # constant (a split sends the missing ones apart, threshold +inf), and
+    # the target depends on whether they are missing. Column 5 has a single
+    # present value in training.
+    rng = np.random.RandomState(32)
+    n = 400
+    x = rng.rand(n, 6)
+    x[:, 1] = np.where(rng.rand(n) < 0.3, np.nan, 0.5)
+    x[:, 3] = np.where(rng.rand(n) < 0.6, np.nan, -2.0)
+    x[:, 5] = np.nan
+    x[[7, 300], 5] = 1.0
+    x[rng.rand(n) < 0.1, 4] = np.nan
+    y = (3 * x[:, 0] + 2 * np.isnan(x[:, 1]) - np.isnan(x[:, 3]) + np.nan_to_num(x[:, 4])
+         + 0.1 * rng.randn(n))
+    return _split(x, y, 300)
+
+
 DATASETS = {
     "friedman1": lambda: _friedman(make_friedman1, noise=1.0),
     "friedman2": lambda: _friedman(make_friedman2, noise=5.0),
@@ -115,6 +163,15 @@ DATASETS = {
     "rounded": _rounded,
     "constant": _constant,
     "ties": _ties,
+    # Missing values: 10% or 50% of some features, MCAR.
+    "diabetes_nan10": lambda: _with_missing(_diabetes, [0, 2, 3, 8], 0.1, 21),
+    "diabetes_nan50": lambda: _with_missing(_diabetes, [1, 2, 6, 8, 9], 0.5, 22),
+    "friedman1_nan10": lambda: _with_missing(
+        lambda: _friedman(make_friedman1, noise=1.0), [0, 1, 3, 7], 0.1, 23),
+    "friedman1_nan50": lambda: _with_missing(
+        lambda: _friedman(make_friedman1, noise=1.0), [1, 3, 4, 5], 0.5, 24),
+    "all_missing": _all_missing,
+    "present_constant": _present_constant,
 }
 
 
@@ -184,6 +241,25 @@ CASES = [
     ("rounded", 28, 20, {"max_leaf_nodes": 40, "bootstrap": False, "max_features": 3}),
     ("ties", 29, 20, {"max_leaf_nodes": 64, "max_features": 2}),
     ("constant", 30, 20, {"max_leaf_nodes": 16, "min_weight_fraction_leaf": 0.05}),
+    # Missing values: both searches (missing right, then left), the split
+    # that sends only them right, and where partitions leave them.
+    ("diabetes_nan10", 31, 30, {}),
+    ("diabetes_nan10", 32, 20, {"bootstrap": False, "max_features": "sqrt"}),
+    ("diabetes_nan50", 33, 30, {"max_features": "sqrt"}),
+    ("diabetes_nan50", 34, 20, {"bootstrap": False, "max_features": 1.0}),
+    ("diabetes_nan50", 35, 20, {"min_samples_leaf": 5}),
+    ("friedman1_nan10", 36, 30, {}),
+    ("friedman1_nan10", 37, 20, {"bootstrap": False, "max_features": "sqrt", "max_depth": 16}),
+    ("friedman1_nan50", 38, 30, {"max_features": "sqrt", "min_samples_leaf": 5}),
+    ("friedman1_nan50", 39, 20, {"bootstrap": False}),
+    ("all_missing", 40, 30, {}),
+    ("all_missing", 41, 30, {"bootstrap": False, "max_features": "sqrt"}),
+    ("present_constant", 42, 30, {}),
+    ("present_constant", 43, 30, {"bootstrap": False, "max_features": "sqrt"}),
+    ("diabetes_nan10", 44, 20, {"max_leaf_nodes": 30}),
+    ("friedman1_nan50", 45, 20, {"max_leaf_nodes": 40, "bootstrap": False,
+                                 "max_features": "sqrt"}),
+    ("diabetes_nan10", 46, 20, {"min_weight_fraction_leaf": 0.02, "max_features": "sqrt"}),
 ]
 
 
@@ -242,6 +318,7 @@ class _PreOrder:
         self.children_right = np.where(right == -1, -1, new[right])
         self.feature = t.feature[order]
         self.threshold = t.threshold[order]
+        self.missing_go_to_left = t.missing_go_to_left[order].astype(bool)
         self.value = t.value[order]
         self.node_count = t.node_count
 
@@ -259,6 +336,12 @@ def _compare_tree(i, est, ours):
     assert np.array_equal(feature[inner], t.feature[inner]), f"tree {i}: features"
     bits = [_float32_at_most(float(t.threshold[j])) for j in inner]
     assert np.array_equal(np.asarray(ours["threshold_bits"])[inner], bits), f"tree {i}: thresholds"
+    # A leaf's direction is whatever scikit-learn's node array held: only
+    # the splits' are compared.
+    missing_left = np.asarray(ours["missing_left"], dtype=bool)
+    assert np.array_equal(missing_left[inner], t.missing_go_to_left[inner]), \
+        f"tree {i}: missing_go_to_left"
+    assert not missing_left[leaf].any(), f"tree {i}: a leaf with a missing-value direction"
     value = t.value[:, 0, 0]
     np.testing.assert_allclose(np.asarray(ours["value"]), value, rtol=REL, atol=0,
                                err_msg=f"tree {i}: node values")

@@ -11,17 +11,19 @@
 //! ```
 //!
 //! Both CSVs have a header row and the target in the last column (the test
-//! targets give `mse`). Also printed: the seconds spent growing, the
-//! resolved settings and each tree's seed. `--trees` adds every node:
-//! feature, float32 threshold (as its bits), right child (-1 for a leaf)
-//! and value.
+//! targets give `mse`); a missing feature value is `nan`. Also printed: the
+//! seconds spent growing, the resolved settings and each tree's seed.
+//! `--trees` adds every node: feature, float32 threshold (as its bits),
+//! right child (-1 for a leaf), value and where missing values go
+//! (`missing_left`, false for a leaf).
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use forest::sklearn::{TreeSettings, tree_seeds};
 use forest::{Dataset, LEAF, MaxSamples, Params, SplitterKind, Trainer};
 
-/// A header row, then comma-separated numbers with the target last.
+/// A header row, then comma-separated numbers with the target last (`nan`,
+/// which Rust reads as NaN, for a missing feature).
 fn read_csv(path: &str) -> (usize, Vec<f32>, Vec<f64>) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut lines = text.lines();
@@ -145,12 +147,13 @@ fn main() {
             let right = |r: &u32| if *r == LEAF { -1 } else { i64::from(*r) };
             write!(
                 out,
-                "{}{{\"feature\":[{}],\"threshold_bits\":[{}],\"right\":[{}],\"value\":[{}]}}",
+                "{}{{\"feature\":[{}],\"threshold_bits\":[{}],\"right\":[{}],\"value\":[{}],\"missing_left\":[{}]}}",
                 if i == 0 { "" } else { "," },
                 list(&mut t.nodes.feature.iter().map(u32::to_string)),
                 list(&mut t.nodes.threshold.iter().map(|v| v.to_bits().to_string())),
                 list(&mut t.nodes.right.iter().map(|r| right(r).to_string())),
                 list(&mut t.nodes.value.iter().map(|v| format!("{v:?}"))),
+                list(&mut t.nodes.missing_left.iter().map(bool::to_string)),
             )
             .unwrap();
         }

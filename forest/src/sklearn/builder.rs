@@ -1,13 +1,16 @@
 //! scikit-learn's dense best-split tree: `BestSplitter` with its
 //! `DensePartitioner` (`_splitter.pyx`, `_partitioner.pyx`), the
 //! `DepthFirstTreeBuilder` and, with `max_leaf_nodes`, the
-//! `BestFirstTreeBuilder` (`_tree.pyx`), for one output and data without
-//! missing values or monotonic constraints.
+//! `BestFirstTreeBuilder` (`_tree.pyx`), for one output, missing values
+//! (NaN) included, without monotonic constraints.
 //!
 //! The splitter's arrays (`samples`, `features`, `constant_features`) carry
 //! over from one node to the next exactly as in scikit-learn: the feature
 //! permutation left by a node is where the next node's draw starts, and the
 //! order a sort leaves tied rows in is the order the criterion sums them.
+//! Missing values take part in that order too: the swaps that move them
+//! after the present ones, and the rotation that brings them to the front
+//! for the second search, leave the samples where scikit-learn leaves them.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -32,10 +35,14 @@ const EPSILON: f64 = f64::EPSILON;
 struct SplitRecord {
     feature: usize,
     pos: usize,
+    /// `+inf` for the split that sends only the missing values right.
     threshold: f64,
     improvement: f64,
     impurity_left: f64,
     impurity_right: f64,
+    /// Where rows missing `feature` go: the search's direction when the
+    /// node has some, else the side with more rows.
+    missing_go_to_left: bool,
 }
 
 impl SplitRecord {
@@ -48,8 +55,16 @@ impl SplitRecord {
             improvement: f64::NEG_INFINITY,
             impurity_left: f64::INFINITY,
             impurity_right: f64::INFINITY,
+            missing_go_to_left: false,
         }
     }
+}
+
+/// The best split of a node so far and its proxy improvement, which a
+/// candidate must beat strictly.
+struct Best {
+    split: SplitRecord,
+    proxy_improvement: f64,
 }
 
 /// `StackRecord` of the depth-first builder.
@@ -95,6 +110,9 @@ pub(super) struct Data<'a> {
     pub n_rows: usize,
     pub n_features: usize,
     pub y: &'a [f64],
+    /// `missing_values_in_feature_mask`: whether the feature has a NaN
+    /// anywhere in the training data (only those are searched for them).
+    pub missing_values_in_feature_mask: &'a [bool],
 }
 
 impl Data<'_> {
@@ -172,7 +190,7 @@ impl Splitter {
                     let test = Test {
                         feature: s.feature as u32,
                         threshold: f32_at_most(s.threshold),
-                        missing_left: s.pos - rec.start > rec.end - s.pos,
+                        missing_left: s.missing_go_to_left,
                     };
                     nodes.push(test, left, LEAF, value)
                 }
@@ -217,7 +235,7 @@ impl Splitter {
             let id = record.node_id;
             nodes.feature[id] = split.feature as u32;
             nodes.threshold[id] = f32_at_most(split.threshold);
-            nodes.missing_left[id] = split.pos - record.start > record.end - split.pos;
+            nodes.missing_left[id] = split.missing_go_to_left;
             decrease[split.feature] += split.improvement * self.weighted_n_samples;
             let depth = record.depth + 1;
             let sides = [
@@ -373,7 +391,7 @@ impl Splitter {
         });
     }
 
-    /// `node_split_best` for the `DensePartitioner` without missing values.
+    /// `node_split_best` with the `DensePartitioner`.
     #[allow(clippy::too_many_arguments)]
     fn node_split_best(
         &mut self,
@@ -387,11 +405,12 @@ impl Splitter {
     ) -> SplitRecord {
         let n_features = data.n_features;
         let max_features = settings.max_features;
-        let min_samples_leaf = settings.min_samples_leaf;
+        let limits = (settings.min_samples_leaf, settings.min_weight_leaf);
 
-        let mut best = SplitRecord::new(end);
-        let mut current = SplitRecord::new(end);
-        let mut best_proxy_improvement = f64::NEG_INFINITY;
+        let mut best = Best {
+            split: SplitRecord::new(end),
+            proxy_improvement: f64::NEG_INFINITY,
+        };
 
         let mut f_i = n_features;
         let mut n_visited_features = 0;
@@ -416,11 +435,17 @@ impl Splitter {
                 continue;
             }
             f_j += n_found_constants;
-            current.feature = self.features[f_j];
+            let feature = self.features[f_j];
 
-            self.sort_samples_and_feature_values(data, current.feature, start, end);
+            let n_missing = self.sort_samples_and_feature_values(data, feature, start, end);
+            let end_non_missing = end - n_missing;
             let fv = &self.feature_values;
-            if fv[end - 1] <= fv[start] + FEATURE_THRESHOLD {
+            // Every value missing, or the present ones within
+            // FEATURE_THRESHOLD and none missing: a feature with a single
+            // present value still splits its missing values apart.
+            if end_non_missing == start
+                || (fv[end_non_missing - 1] <= fv[start] + FEATURE_THRESHOLD && n_missing == 0)
+            {
                 self.features.swap(f_j, n_total_constants);
                 n_found_constants += 1;
                 n_total_constants += 1;
@@ -429,16 +454,24 @@ impl Splitter {
             f_i -= 1;
             self.features.swap(f_i, f_j);
 
-            self.scan_thresholds(
-                rows,
-                (min_samples_leaf, settings.min_weight_leaf),
-                (start, end),
-                &mut current,
-                &mut best,
-                &mut best_proxy_improvement,
-            );
+            // Missing values (if any) on the right, then on the left.
+            let n_searches = if n_missing != 0 { 2 } else { 1 };
+            for i in 0..n_searches {
+                let missing_go_to_left = i == 1;
+                if missing_go_to_left {
+                    self.shift_missing_to_the_left(start, end, n_missing);
+                }
+                self.search(
+                    rows,
+                    limits,
+                    (start, end, n_missing),
+                    (feature, missing_go_to_left),
+                    &mut best,
+                );
+            }
         }
 
+        let mut best = best.split;
         if best.pos < end {
             self.partition_samples_final(data, &best, start, end);
             self.criterion.reset();
@@ -461,37 +494,33 @@ impl Splitter {
         best
     }
 
-    /// The `while p < end` loop of `node_split_best` over one sorted
-    /// feature: every position between distinct values that leaves
-    /// `min_samples_leaf` rows and `min_weight_leaf` weight on each side; a
-    /// strictly larger proxy
-    /// improvement becomes `best`.
-    fn scan_thresholds(
+    /// One pass of the `while p < end` loop of `node_split_best` over a
+    /// sorted feature with `n_missing` missing values, last
+    /// (`missing_go_to_left` false) or first: every position [`next_p`]
+    /// gives that leaves `min_samples_leaf` rows and `min_weight_leaf`
+    /// weight on each side; a strictly larger proxy improvement becomes
+    /// `best`.
+    fn search(
         &mut self,
         rows: Rows,
         (min_samples_leaf, min_weight_leaf): (usize, f64),
-        (start, end): (usize, usize),
-        current: &mut SplitRecord,
-        best: &mut SplitRecord,
-        best_proxy_improvement: &mut f64,
+        (start, end, n_missing): (usize, usize, usize),
+        (feature, missing_go_to_left): (usize, bool),
+        best: &mut Best,
     ) {
+        let end_non_missing = end - n_missing;
         let fv = &self.feature_values;
         self.criterion.reset();
         let mut p = start;
         while p < end {
-            // next_p
-            p += 1;
-            while p < end && fv[p] <= fv[p - 1] + FEATURE_THRESHOLD {
-                p += 1;
-            }
-            let p_prev = p - 1;
+            let p_prev = next_p(fv, &mut p, (start, end, n_missing), missing_go_to_left);
             if p == end {
                 continue;
             }
-            if p - start < min_samples_leaf || end - p < min_samples_leaf {
+            let (n_left, n_right) = (p - start, end - p);
+            if n_left < min_samples_leaf || n_right < min_samples_leaf {
                 continue;
             }
-            current.pos = p;
             self.criterion.update(rows, &self.samples, p);
             if self.criterion.weighted_n_left < min_weight_leaf
                 || self.criterion.weighted_n_right < min_weight_leaf
@@ -499,32 +528,103 @@ impl Splitter {
                 continue;
             }
             let proxy = self.criterion.proxy_impurity_improvement();
-            if proxy > *best_proxy_improvement {
-                *best_proxy_improvement = proxy;
-                current.threshold = f64::from(fv[p_prev]) / 2.0 + f64::from(fv[p]) / 2.0;
-                *best = *current;
+            if proxy > best.proxy_improvement {
+                best.proxy_improvement = proxy;
+                // The first pass's last position leaves only the missing
+                // values on the right: every present value is below +inf,
+                // and NaN is not.
+                let threshold = if p == end_non_missing && !missing_go_to_left {
+                    f64::INFINITY
+                } else {
+                    f64::from(fv[p_prev]) / 2.0 + f64::from(fv[p]) / 2.0
+                };
+                // Without missing values here, prediction sends them to
+                // the side that had more rows.
+                let missing_go_to_left = match n_missing {
+                    0 => n_left > n_right,
+                    _ => missing_go_to_left,
+                };
+                best.split = SplitRecord {
+                    feature,
+                    pos: p,
+                    threshold,
+                    missing_go_to_left,
+                    ..SplitRecord::new(end)
+                };
             }
         }
     }
 
-    /// `sort_samples_and_feature_values` without missing values: the
-    /// node's values of `feature`, sorted with its samples.
+    /// `sort_samples_and_feature_values`: the node's values of `feature`,
+    /// sorted with its samples, the samples missing it after them (in the
+    /// order the swaps leave them, unsorted); returns their number. Only a
+    /// feature of `missing_values_in_feature_mask` is looked at for them.
     fn sort_samples_and_feature_values(
         &mut self,
         data: &Data,
         feature: usize,
         start: usize,
         end: usize,
-    ) {
-        let fv = &mut self.feature_values[start..end];
-        for (v, &s) in fv.iter_mut().zip(&self.samples[start..end]) {
-            *v = data.x(s, feature);
+    ) -> usize {
+        let end_non_missing = if data.missing_values_in_feature_mask[feature] {
+            self.move_missing_to_the_end(data, feature, start, end)
+        } else {
+            let fv = &mut self.feature_values[start..end];
+            for (v, &s) in fv.iter_mut().zip(&self.samples[start..end]) {
+                *v = data.x(s, feature);
+            }
+            end
+        };
+        simultaneous_sort(
+            &mut self.feature_values[start..end_non_missing],
+            &mut self.samples[start..end_non_missing],
+        );
+        end - end_non_missing
+    }
+
+    /// The swap loop of `sort_samples_and_feature_values`: from the front,
+    /// each sample missing `feature` swaps places with the last present
+    /// one not yet visited, and the present values are copied; returns
+    /// where the missing ones start. Their `feature_values` are left as
+    /// they were: no search reads them.
+    fn move_missing_to_the_end(
+        &mut self,
+        data: &Data,
+        feature: usize,
+        start: usize,
+        end: usize,
+    ) -> usize {
+        let samples = &mut self.samples;
+        // `current_end + 1` of scikit-learn: samples[end_non_missing..end]
+        // are missing.
+        let (mut i, mut end_non_missing) = (start, end);
+        while i < end_non_missing {
+            if data.x(samples[end_non_missing - 1], feature).is_nan() {
+                end_non_missing -= 1;
+                continue;
+            }
+            if data.x(samples[i], feature).is_nan() {
+                end_non_missing -= 1;
+                samples.swap(i, end_non_missing);
+            }
+            self.feature_values[i] = data.x(samples[i], feature);
+            i += 1;
         }
-        simultaneous_sort(fv, &mut self.samples[start..end]);
+        end_non_missing
+    }
+
+    /// `shift_missing_to_the_left`: the node's `n_missing` last samples and
+    /// values to the front, both blocks keeping their inner order
+    /// (`swap_array_slices`, a rotation).
+    fn shift_missing_to_the_left(&mut self, start: usize, end: usize, n_missing: usize) {
+        let n_non_missing = end - start - n_missing;
+        self.samples[start..end].rotate_left(n_non_missing);
+        self.feature_values[start..end].rotate_left(n_non_missing);
     }
 
     /// `DensePartitioner.partition_samples_final`: rows with
-    /// `x <= threshold` (float32 widened to float64) to the front, by swaps.
+    /// `x <= threshold` (float32 widened to float64), and the rows missing
+    /// `x` if `missing_go_to_left`, to the front, by swaps.
     fn partition_samples_final(
         &mut self,
         data: &Data,
@@ -535,7 +635,11 @@ impl Splitter {
         let (mut lo, mut hi) = (start, end);
         while lo < hi {
             let v = data.x(self.samples[lo], best.feature);
-            if f64::from(v) <= best.threshold {
+            let go_to_left = match v.is_nan() {
+                true => best.missing_go_to_left,
+                false => f64::from(v) <= best.threshold,
+            };
+            if go_to_left {
                 lo += 1;
             } else {
                 hi -= 1;
@@ -543,6 +647,41 @@ impl Splitter {
             }
         }
     }
+}
+
+/// `DensePartitioner.next_p`: moves `p` to the next candidate position of
+/// a search over `feature_values[start..end]` (`n_missing` missing values
+/// last, or first if `missing_go_to_left`), past present values within
+/// FEATURE_THRESHOLD of the one before; returns `p_prev`, the last position
+/// left of `p`. Missing last: positions up to `end - n_missing` (all present
+/// values left), then `end`. Missing first: from `start + n_missing + 1`,
+/// since the missing values alone on the left would repeat the split with
+/// them alone on the right.
+#[inline]
+fn next_p(
+    feature_values: &[f32],
+    p: &mut usize,
+    (start, end, n_missing): (usize, usize, usize),
+    missing_go_to_left: bool,
+) -> usize {
+    let fv = feature_values;
+    let end_non_missing = if missing_go_to_left {
+        end
+    } else {
+        end - n_missing
+    };
+    if *p == end_non_missing && !missing_go_to_left {
+        *p = end;
+        return end;
+    }
+    if missing_go_to_left && *p == start {
+        *p = start + n_missing;
+    }
+    *p += 1;
+    while *p < end_non_missing && fv[*p] <= fv[*p - 1] + FEATURE_THRESHOLD {
+        *p += 1;
+    }
+    *p - 1
 }
 
 /// The largest float32 not above `t`: a float32 `x` satisfies

@@ -12,6 +12,9 @@
 //!   sample weights), then `BaseDecisionTree._fit` with a `BestSplitter`
 //!   seeded from another fresh `RandomState(tree_seed)`.
 //!
+//! Missing values (NaN features) are searched, sent and predicted as
+//! scikit-learn 1.9.1 does.
+//!
 //! [`Params`] map to scikit-learn's keywords as [`TreeSettings::new`] says.
 //! `Params::seed` and `Params::splitter` play no part: the forest seed is
 //! `S`, and the split search is always scikit-learn's.
@@ -112,6 +115,12 @@ pub struct SklearnTreeBuilder<'a> {
     n_rows: usize,
     n_features: usize,
     targets: &'a [f64],
+    /// Per feature, whether a training row misses it (is NaN):
+    /// `_compute_missing_values_in_feature_mask`, once for every tree, on
+    /// all the rows as the forest computes it. The trees would be the same
+    /// without it (a feature without NaN has nothing to move); it spares
+    /// those features the look for them.
+    missing_values_in_feature_mask: Vec<bool>,
     weights: Vec<f64>,
     splitter: builder::Splitter,
 }
@@ -134,11 +143,19 @@ impl<'a> SklearnTreeBuilder<'a> {
         n_features: usize,
         targets: &'a [f64],
     ) -> Self {
+        let missing_values_in_feature_mask = (0..n_features)
+            .map(|f| {
+                columns[f * n_rows..(f + 1) * n_rows]
+                    .iter()
+                    .any(|v| v.is_nan())
+            })
+            .collect();
         SklearnTreeBuilder {
             columns,
             n_rows,
             n_features,
             targets,
+            missing_values_in_feature_mask,
             weights: Vec::new(),
             splitter: builder::Splitter::default(),
         }
@@ -169,6 +186,7 @@ impl<'a> SklearnTreeBuilder<'a> {
             n_rows: self.n_rows,
             n_features: self.n_features,
             y: self.targets,
+            missing_values_in_feature_mask: &self.missing_values_in_feature_mask,
         };
         self.splitter
             .build(&data, &self.weights, settings, tree_seed)
