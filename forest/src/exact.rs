@@ -248,10 +248,15 @@ impl Exact {
             let entries = self.entries(f, rows.clone());
             let m = if MISSING { n_missing(entries) } else { 0 };
             let present = &entries[..n - m];
-            let constant = match present {
-                [] => true,
-                [lo, .., hi] => m == 0 && f64::from(hi.x) <= f64::from(lo.x) + FEATURE_THRESHOLD,
-                [_] => m == 0,
+            // Constant: every value missing, or the present ones (nearly)
+            // equal and none missing.
+            let constant = match present.len() {
+                0 => true,
+                k => {
+                    m == 0
+                        && f64::from(present[k - 1].x)
+                            <= f64::from(present[0].x) + FEATURE_THRESHOLD
+                }
             };
             if constant {
                 continue; // not worth a draw
@@ -260,7 +265,11 @@ impl Exact {
             let f = f as u32;
             // Missing values (if any) on the right, as scikit-learn searches
             // first: the scan of every forest without them.
-            if let Some(range) = positions(entries, weighted, (0, 0), limits, n - m - 1) {
+            let range = match (MISSING, limits) {
+                (false, (min_leaf, 0)) => Some((min_leaf, n - min_leaf)),
+                _ => positions(entries, weighted, (0, 0), limits, n - m - 1),
+            };
+            if let Some(range) = range {
                 best.scan(entries, weighted, Sums::default(), range, |p| Split {
                     feature: f,
                     n_left: p,
@@ -426,7 +435,7 @@ struct Best<'a> {
 impl Best<'_> {
     /// Scans `entries` at the positions `range` with `base` already on the
     /// left; keeps `make(p)` if position `p` beats the best so far.
-    #[inline]
+    #[inline(always)]
     fn scan(
         &mut self,
         entries: &[Entry],
@@ -519,7 +528,7 @@ impl Best<'_> {
 /// positive weights, never negative, and such floats order as their bits
 /// do, so the scan compares and selects integers, which compile to
 /// branch-free moves natively and in wasm alike.
-#[inline]
+#[inline(always)]
 fn scan(
     entries: &[Entry],
     weighted: &[Weighted],

@@ -208,7 +208,7 @@ impl<'w> FeatureDraw<'w> {
     }
 
     /// The next feature to search, or `None` once the draw is over.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, rng: &mut Rng) -> Option<usize> {
         let (i, n) = (self.next, self.features.len());
         if i == n || self.visited >= self.max_features {

@@ -85,6 +85,46 @@ def test_leaf_limits_give_the_cli_bytes(diabetes, cli, tmp_path, splitter):
         12, 0.02, 1.5)
 
 
+def _with_gaps(X, rate, seed):
+    """The DataFrame `X` with a `rate` of the cells of bmi, bp and s5 missing."""
+    rng = np.random.default_rng(seed)
+    cols = ["bmi", "bp", "s5"]
+    return X.assign(**{c: X[c].mask(rng.random(len(X)) < rate) for c in cols})
+
+
+@pytest.mark.parametrize("splitter", ["exact", "hist", "auto", "sklearn"])
+def test_missing_values_give_the_cli_bytes_and_predictions(diabetes, cli, tmp_path, splitter):
+    """NaN in X is a missing value: the estimator trains the CLI's bytes
+    from the same cells left empty in a CSV, and both predict alike on rows
+    with gaps."""
+    X, y, X_test, _ = diabetes
+    X, X_test = _with_gaps(X, 0.2, 1), _with_gaps(X_test, 0.2, 2)
+    est = RandomForestRegressor(n_estimators=6, splitter=splitter, random_state=5).fit(X, y)
+    train, test = tmp_path / "gaps.csv", tmp_path / "gaps_test.csv"
+    X.assign(target=y).to_csv(train, index=False, na_rep="", float_format="%.17g")
+    X_test.to_csv(test, index=False, na_rep="NaN", float_format="%.17g")
+    model = tmp_path / "cli.model"
+    subprocess.run([cli, "train", "--train", str(train), "--out", str(model), "--seed", "5",
+                    "--n-estimators", "6", "--splitter", splitter], check=True, capture_output=True)
+    assert est.model_bytes_ == model.read_bytes()
+    out = tmp_path / "p.csv"
+    subprocess.run([cli, "predict", "--model", str(model), "--input", str(test), "--out", str(out)],
+                   check=True, capture_output=True)
+    np.testing.assert_array_equal(est.predict(X_test), np.loadtxt(out, skiprows=1))
+    if splitter == "sklearn":
+        from sklearn.ensemble import RandomForestRegressor as SkForest
+
+        theirs = SkForest(n_estimators=6, random_state=5).fit(X, y)
+        np.testing.assert_array_equal(est.predict(X_test), theirs.predict(X_test))
+
+
+def test_missing_values_on_the_gpu_are_refused_with_the_reason(diabetes):
+    X, y, _, _ = diabetes
+    est = RandomForestRegressor(n_estimators=2, splitter="level", device="gpu")
+    with pytest.raises(ValueError, match="splitter level .and so GPU training. does not handle yet"):
+        est.fit(_with_gaps(X, 0.1, 3), y)
+
+
 def test_a_format_5_model_loads_with_the_leaf_limits_unset(diabetes):
     _, _, X_test, _ = diabetes
     old = REPO / "forest" / "tests" / "data"
