@@ -10,7 +10,9 @@
 //                                 entry, in the next one on exit (or LEAF)
 //   3 storage, read      moves    per node of the current level: split
 //                                 feature (LEAF: a leaf), last bin of the
-//                                 left side, left child, right child
+//                                 left side (bits 0-7) and whether bin 255,
+//                                 a feature's missing values, goes left
+//                                 too (bit 8), left child, right child
 //
 // Node ids come from the host, which made them; WGSL clamps any
 // out-of-range read to the buffer.
@@ -46,5 +48,7 @@ fn partition_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let word = codes[r * params.words_per_row + m.x / 4u];
     let code = (word >> ((m.x % 4u) * 8u)) & 0xffu;
-    node_of[r] = select(m.w, m.z, code <= m.y);
+    let last_left = m.y & 0xffu;
+    let missing_left = (m.y >> 8u) != 0u;
+    node_of[r] = select(m.w, m.z, code <= last_left || (missing_left && code == 255u));
 }

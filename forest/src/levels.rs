@@ -24,7 +24,7 @@
 
 use crate::builder::StopRules;
 use crate::criterion::{Sums, proxy_improvement_computed};
-use crate::hist::{Binned, MAX_BINS};
+use crate::hist::{Binned, MAX_BINS, MISSING_BIN};
 use crate::importance::{GrownTree, split_decrease};
 use crate::rng::{Rng, mix64};
 use crate::split::{FEATURE_THRESHOLD, more_rows_left, threshold_between};
@@ -111,15 +111,25 @@ pub struct Move {
     pub feature: u32,
     /// Rows whose bin of `feature` is at most this go left.
     pub last_left: u8,
+    /// Rows missing `feature` (bin [`MISSING_BIN`] of a feature with gaps)
+    /// go left too.
+    pub missing_left: bool,
     /// The children's ids in the next level.
     pub left: u32,
     pub right: u32,
 }
 
 impl Move {
+    /// Whether a row whose bin of the split feature is `code` goes left.
+    #[inline]
+    pub fn sends_left(&self, code: u8) -> bool {
+        code <= self.last_left || (self.missing_left && code == MISSING_BIN)
+    }
+
     pub const LEAF: Move = Move {
         feature: LEAF,
         last_left: 0,
+        missing_left: false,
         left: LEAF,
         right: LEAF,
     };
@@ -282,7 +292,7 @@ impl LevelBackend for CpuLevels<'_> {
             for &r in rows {
                 let to = if m.feature == LEAF {
                     LEAF
-                } else if self.binned.row_codes(r as usize, nf)[m.feature as usize] <= m.last_left {
+                } else if m.sends_left(self.binned.row_codes(r as usize, nf)[m.feature as usize]) {
                     m.left
                 } else {
                     m.right
@@ -449,6 +459,10 @@ struct Candidate {
     feature: u32,
     last_left: u8,
     threshold: f32,
+    /// Where the node sends rows missing `feature` ([`Split::missing_left`]).
+    ///
+    /// [`Split::missing_left`]: crate::split::Split::missing_left
+    missing_left: bool,
     proxy: f64,
     /// In-bag rows going left.
     left_rows: usize,
@@ -644,7 +658,7 @@ impl<'b> LevelGrower<'b> {
         made[node.made] = Made {
             feature: c.feature,
             threshold: c.threshold,
-            missing_left: more_rows_left(c.left_rows, rows),
+            missing_left: c.missing_left,
             value: total.mean(),
             children: Some((l, r)),
         };
@@ -662,6 +676,8 @@ impl<'b> LevelGrower<'b> {
         let m = Move {
             feature: c.feature,
             last_left: c.last_left,
+            // Bin MISSING_BIN holds values of a feature without gaps.
+            missing_left: c.missing_left && self.binned.has_missing(c.feature as usize),
             left: ids.0,
             right: ids.1,
         };
@@ -672,16 +688,20 @@ impl<'b> LevelGrower<'b> {
     /// `total`, over up to `max_features` non-constant features drawn with
     /// the node's own generator; ties keep the first found.
     fn best_split(&self, h: &[Bin], n: usize, total: (u32, i64), seed: u64) -> Option<Candidate> {
-        if self.rules.min_leaf_weight() == 0 {
-            self.search::<false>(h, n, total, seed)
-        } else {
-            self.search::<true>(h, n, total, seed)
+        // An instance per case, as in `hist`.
+        match (self.rules.min_leaf_weight() == 0, self.binned.any_missing()) {
+            (true, false) => self.search::<false, false>(h, n, total, seed),
+            (true, true) => self.search::<false, true>(h, n, total, seed),
+            (false, false) => self.search::<true, false>(h, n, total, seed),
+            (false, true) => self.search::<true, true>(h, n, total, seed),
         }
     }
 
     /// `best_split`, one instance with the `min_weight_fraction_leaf` rule
-    /// (`WEIGHED`) and one without, chosen once per node (as in `hist`).
-    fn search<const WEIGHED: bool>(
+    /// (`WEIGHED`) and one without, chosen once per node, and one with the
+    /// searches of missing values (`MISSING`) for data with gaps (as in
+    /// `hist`).
+    fn search<const WEIGHED: bool, const MISSING: bool>(
         &self,
         h: &[Bin],
         n: usize,
@@ -695,15 +715,38 @@ impl<'b> LevelGrower<'b> {
         while let Some(f) = draw.next(&mut rng) {
             let bins = &h[f * MAX_BINS..(f + 1) * MAX_BINS];
             let bounds = self.binned.bounds(f);
-            let Some(lo) = bins.iter().position(|b| b.rows > 0) else {
-                continue;
+            let gaps = MISSING && self.binned.has_missing(f);
+            let missing = if gaps {
+                bins[MISSING_BIN as usize]
+            } else {
+                Bin::default()
             };
-            let hi = bins.iter().rposition(|b| b.rows > 0).unwrap_or(lo);
-            if f64::from(bounds.1[hi]) <= f64::from(bounds.0[lo]) + FEATURE_THRESHOLD {
+            let values = &bins[..MAX_BINS - usize::from(gaps)];
+            let Some(lo) = values.iter().position(|b| b.rows > 0) else {
+                continue; // every row misses it: constant
+            };
+            let hi = values.iter().rposition(|b| b.rows > 0).unwrap_or(lo);
+            let m = missing.rows as usize;
+            if m == 0 && f64::from(bounds.1[hi]) <= f64::from(bounds.0[lo]) + FEATURE_THRESHOLD {
                 continue; // constant in this node: not worth a draw
             }
             draw.counts();
-            if let Some(c) = self.scan::<WEIGHED>(bins, bounds, (lo, hi), n, total, best_proxy) {
+            // `bins` whole: `hi` is a value bin (as in `hist`).
+            let none = Bin::default();
+            let mut found = self
+                .scan::<WEIGHED>(bins, bounds, (lo, hi), (n, none), total, best_proxy)
+                .map(|c| Candidate {
+                    missing_left: m == 0 && more_rows_left(c.left_rows, n),
+                    ..c
+                });
+            if MISSING && m > 0 {
+                let top = found.map_or(best_proxy, |c| c.proxy);
+                let apart = (n, missing);
+                found = self
+                    .missing_apart::<WEIGHED>(bins, bounds, (lo, hi), apart, total, top)
+                    .or(found);
+            }
+            if let Some(c) = found {
                 best_proxy = c.proxy;
                 best = Some(Candidate {
                     feature: f as u32,
@@ -714,14 +757,62 @@ impl<'b> LevelGrower<'b> {
         best
     }
 
+    /// The searches of a feature some of whose node rows (`missing`) miss
+    /// it, in `hist`'s order: the missing rows apart (threshold +inf), then
+    /// on the left. Out of line, as in `hist`.
+    #[inline(never)]
+    fn missing_apart<const WEIGHED: bool>(
+        &self,
+        h: &[Bin],
+        bounds: (&[f32], &[f32]),
+        (lo, hi): (usize, usize),
+        (n, missing): (usize, Bin),
+        (tw, twy): (u32, i64),
+        best_proxy: f64,
+    ) -> Option<Candidate> {
+        let m = missing.rows as usize;
+        let (min_leaf, min_weight) = (self.rules.min_samples_leaf, self.rules.min_leaf_weight());
+        let sums = |w: u32, wy: i64| Sums {
+            weight: w,
+            sum: self.fixed.value(wy),
+        };
+        let (kw, kwy) = (tw - missing.w, twy - missing.wy);
+        let heavy = |w: u32| !WEIGHED || w >= min_weight;
+        let mut best = None;
+        let mut top = best_proxy;
+        if n - m >= min_leaf && m >= min_leaf && heavy(kw) && heavy(missing.w) {
+            let proxy = proxy_improvement_computed(sums(kw, kwy), sums(missing.w, missing.wy));
+            if proxy > top {
+                top = proxy;
+                best = Some(Candidate {
+                    feature: 0,
+                    last_left: hi as u8,
+                    threshold: f32::INFINITY,
+                    missing_left: false,
+                    proxy,
+                    left_rows: n - m,
+                    left: (kw, kwy),
+                });
+            }
+        }
+        let left = self.scan::<WEIGHED>(h, bounds, (lo, hi), (n, missing), (tw, twy), top);
+        left.map(|c| Candidate {
+            missing_left: true,
+            ..c
+        })
+        .or(best)
+    }
+
     /// `hist::scan` on integer sums: the best position between two bins
-    /// with rows whose proxy beats `best_proxy` (`WEIGHED`: as there).
+    /// with rows, `base` on the left beside the bins before it, whose proxy
+    /// beats `best_proxy` (`WEIGHED`: as there).
+    #[inline(always)]
     fn scan<const WEIGHED: bool>(
         &self,
         h: &[Bin],
         (bmin, bmax): (&[f32], &[f32]),
         (lo, hi): (usize, usize),
-        n: usize,
+        (n, base): (usize, Bin),
         (tw, twy): (u32, i64),
         mut best_proxy: f64,
     ) -> Option<Candidate> {
@@ -732,7 +823,11 @@ impl<'b> LevelGrower<'b> {
             sum: self.fixed.value(wy),
         };
         let mut best = None;
-        let (mut rows, mut w, mut wy) = (h[lo].rows as usize, h[lo].w, h[lo].wy);
+        let (mut rows, mut w, mut wy) = (
+            base.rows as usize + h[lo].rows as usize,
+            base.w + h[lo].w,
+            base.wy + h[lo].wy,
+        );
         let mut prev = lo;
         for (b, bin) in h.iter().enumerate().take(hi + 1).skip(lo + 1) {
             if bin.rows == 0 {
@@ -751,6 +846,7 @@ impl<'b> LevelGrower<'b> {
                         feature: 0,
                         last_left: prev as u8,
                         threshold: threshold_between(a, v),
+                        missing_left: false,
                         proxy,
                         left_rows: rows,
                         left: (w, wy),

@@ -6,7 +6,7 @@ use core::ops::Range;
 use crate::builder::{AUTO_EXACT_ROWS, StopRules, TreeBuilder};
 use crate::dataset::Dataset;
 use crate::ensemble::Forest;
-use crate::error::{ForestError, Result};
+use crate::error::Result;
 use crate::exact;
 use crate::hist::Binned;
 use crate::importance::GrownTree;
@@ -114,11 +114,6 @@ impl Trainer {
         // make that one miss a row instead of one a feature.
         let binned = (!exact && !sklearn).then(|| Binned::new(&values, n, nf));
         let level = params.splitter == SplitterKind::Level;
-        if level && binned.as_ref().is_some_and(Binned::any_missing) {
-            return Err(ForestError::InvalidData(
-                "the data has missing values (NaN), which splitter level (and so GPU training) does not handle yet: use exact, hist or auto".into(),
-            ));
-        }
         let ranks = if level {
             target_ranks(&targets)
         } else {

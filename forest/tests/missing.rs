@@ -168,7 +168,12 @@ fn a_stump_splits_the_best_of_every_way_to_send_missing_rows() {
             max_features: MaxFeatures::All,
             ..params(SplitterKind::Exact, false)
         };
-        for splitter in [SplitterKind::Exact, SplitterKind::Hist, SplitterKind::Auto] {
+        for splitter in [
+            SplitterKind::Exact,
+            SplitterKind::Hist,
+            SplitterKind::Auto,
+            SplitterKind::Level,
+        ] {
             let f = train(
                 &x,
                 &y,
@@ -298,13 +303,27 @@ fn a_column_missing_in_every_row_is_never_split_on() {
 }
 
 #[test]
-fn level_and_so_gpu_training_refuse_missing_values() {
-    let (x, y) = data(100, 10, false);
-    let ds = Dataset::new(y.len(), 4, &x, &y).unwrap();
-    let err = forest::train(&ds, &params(SplitterKind::Level, true), None).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("splitter level (and so GPU training) does not handle yet"),
-        "{err}"
-    );
+fn level_grows_trees_whose_missing_rows_go_where_they_were_sent() {
+    // Level-wise growth moves a level's rows by bin code at its end: the
+    // training rows reaching each node are the ones the stored tests send
+    // there, missing values included.
+    let (x, y) = data(500, 30, true);
+    let f = train(&x, &y, &params(SplitterKind::Level, false));
+    let at = reach(&f, &x, y.len());
+    let n = &f.nodes;
+    assert!(n.missing_left.contains(&true) && n.threshold.contains(&f32::INFINITY));
+    for i in (0..n.len()).filter(|&i| n.left[i] != LEAF) {
+        let (l, r) = (at[n.left[i] as usize].len(), at[n.right[i] as usize].len());
+        assert_eq!(l + r, at[i].len(), "node {i}");
+        assert!(l > 0 && r > 0, "node {i}: {l} rows left, {r} right");
+        assert_ne!(n.feature[i], 3, "the column missing in every row");
+    }
+    // Every node's value is the mean target of the rows it holds.
+    for (i, rows) in at.iter().enumerate() {
+        let mean = rows.iter().map(|&r| y[r]).sum::<f64>() / rows.len() as f64;
+        assert!(
+            (n.value[i] - mean).abs() <= 1e-9 * mean.abs().max(1.0),
+            "node {i}"
+        );
+    }
 }

@@ -300,6 +300,7 @@ impl forest::LevelBackend for ImportLevels<'_> {
             .map(|m| gpu::RowMove {
                 feature: m.feature,
                 last_left: m.last_left,
+                missing_left: m.missing_left,
                 left: m.left,
                 right: m.right,
             })

@@ -585,7 +585,10 @@ impl LevelBackend for GpuLevels<'_> {
         check_moves(moves, self.tree()?.level_len, self.n_features)?;
         let packed: Vec<[u32; 4]> = moves
             .iter()
-            .map(|m| [m.feature, u32::from(m.last_left), m.left, m.right])
+            .map(|m| {
+                let bins = u32::from(m.last_left) | u32::from(m.missing_left) << 8;
+                [m.feature, bins, m.left, m.right]
+            })
             .collect();
         let next_len = Move::next_level_len(moves) as u32;
         let gpu = self.gpu;

@@ -408,6 +408,7 @@ impl gpu_wit::HostGpuTrainingSet for HostState {
             .map(|m| forest::Move {
                 feature: m.feature,
                 last_left: m.last_left,
+                missing_left: m.missing_left,
                 left: m.left,
                 right: m.right,
             })

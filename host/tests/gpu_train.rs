@@ -137,6 +137,31 @@ fn leaf_limits_on_the_gpu_are_the_cpus() {
 }
 
 #[test]
+fn missing_values_on_the_gpu_are_the_cpus() {
+    // Rows missing a feature sit in its bin 255 on the device too, and
+    // follow the moves' direction: the same trees.
+    let Some(gpu) = gpu() else { return };
+    let (mut x, y) = diabetes();
+    for (i, v) in x.iter_mut().enumerate() {
+        // A third of bmi (2) and s5 (8), and every value of s1 (4).
+        let (r, f) = (i / 10, i % 10);
+        if (f == 2 || f == 8) && (r * 7 + f) % 3 == 0 || f == 4 {
+            *v = f32::NAN;
+        }
+    }
+    let ds = Dataset::new(y.len(), 10, &x, &y).unwrap();
+    let on_gpu = train_on_gpu(&gpu, &ds, &params(10), None);
+    let on_cpu = forest::train(&ds, &params(10), None).unwrap();
+    assert_eq!(bytes(&on_gpu), bytes(&on_cpu));
+    // The gaps shaped the trees: splits that send them left, and apart.
+    let n = &on_cpu.nodes;
+    let splits = || (0..n.len()).filter(|&i| n.left[i] != forest::LEAF);
+    assert!(splits().any(|i| n.missing_left[i] && [2, 8].contains(&n.feature[i])));
+    assert!(splits().any(|i| n.threshold[i] == f32::INFINITY));
+    assert!(splits().all(|i| n.feature[i] != 4));
+}
+
+#[test]
 fn bad_requests_are_gpu_errors_not_garbage() {
     let Some(gpu) = gpu() else { return };
     let (x, y) = diabetes();
@@ -168,6 +193,7 @@ fn bad_requests_are_gpu_errors_not_garbage() {
     let split = |feature, left, right| Move {
         feature,
         last_left: 3,
+        missing_left: false,
         left,
         right,
     };
@@ -221,6 +247,7 @@ fn the_workgroup_memory_kernel_gives_the_same_histograms() {
     let split = |feature, last_left, left| Move {
         feature,
         last_left,
+        missing_left: false,
         left,
         right: left + 1,
     };

@@ -57,6 +57,7 @@ fn bad_training_requests() -> String {
     let split = |feature, left, right| gpu::RowMove {
         feature,
         last_left: 1,
+        missing_left: false,
         left,
         right,
     };
