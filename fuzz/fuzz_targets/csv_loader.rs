@@ -12,9 +12,11 @@ fuzz_target!(|bytes: &[u8]| {
     if let Ok(table) = data::parse_csv(bytes, Path::new("fuzz.csv"), &data::ReadOptions::all(1 << 30)) {
         if let Ok(xy) = table.for_training(None) {
             assert_eq!(xy.features.len(), xy.n_rows * xy.n_features());
-            assert!(xy.features.iter().all(|v| v.is_finite()));
+            // Missing features are NaN; infinity never, and targets are all there.
+            assert!(xy.features.iter().all(|v| !v.is_infinite()));
+            assert!(xy.targets.iter().flatten().all(|y| y.is_finite()));
         }
-        let _ = table.for_prediction(2, None, None);
-        let _ = table.for_prediction(1, Some(&["a".to_string()]), Some("b"));
+        let _ = table.for_prediction(2, None, None, false);
+        let _ = table.for_prediction(1, Some(&["a".to_string()]), Some("b"), true);
     }
 });
