@@ -227,6 +227,9 @@ impl Exact {
 
 impl Exact {
     /// [`SplitStrategy::best_split`]; `MISSING`: the data misses values.
+    /// Out of line: inlined into the builder's node step, its scan loop
+    /// ran more instructions (docs/performance.md).
+    #[inline(never)]
     fn search<const MISSING: bool>(
         &mut self,
         ws: &mut Workspace,
@@ -304,7 +307,7 @@ impl SplitStrategy for Exact {
         rng: &mut Rng,
     ) -> Option<Split> {
         // An instance without the searches of missing values for data
-        // without any: inside the feature loop, they slowed it down.
+        // without any: inside the feature loop, they cost every node.
         if self.missing {
             self.search::<true>(ws, rows, total, rng)
         } else {

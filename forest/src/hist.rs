@@ -375,8 +375,8 @@ fn scan<const WEIGHED: bool>(
 /// The searches of a feature some of whose node rows (`missing`) miss it,
 /// after the one with them on the right, in exact's order (see
 /// `exact::Best::missing_apart`): the missing rows apart (threshold +inf),
-/// then on the left. Out of line: inside the feature loop, this code slowed
-/// the common search down.
+/// then on the left. Out of line: the feature loop stays the one of data
+/// without gaps.
 #[inline(never)]
 fn missing_apart<const WEIGHED: bool>(
     h: &[Bin],
@@ -411,7 +411,8 @@ fn missing_apart<const WEIGHED: bool>(
 impl Hist<'_> {
     /// `best_split`, one instance with the `min_weight_fraction_leaf` rule
     /// (`WEIGHED`) and one without: a choice inside the feature loop slowed
-    /// the plain scan down by a sixth (callgrind).
+    /// the plain scan down (callgrind). Out of line, as `exact`'s.
+    #[inline(never)]
     fn search<const WEIGHED: bool, const MISSING: bool>(
         &mut self,
         ws: &mut Workspace,
@@ -493,7 +494,7 @@ impl SplitStrategy for Hist<'_> {
         rng: &mut Rng,
     ) -> Option<Split> {
         // An instance per case: the searches of missing values inside the
-        // feature loop slowed forests without any down by a tenth.
+        // feature loop cost forests without any (docs/performance.md).
         match (ws.min_leaf_weight() == 0, self.binned.any_missing) {
             (true, false) => self.search::<false, false>(ws, rows, slot, total, rng),
             (true, true) => self.search::<false, true>(ws, rows, slot, total, rng),

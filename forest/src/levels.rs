@@ -700,7 +700,8 @@ impl<'b> LevelGrower<'b> {
     /// `best_split`, one instance with the `min_weight_fraction_leaf` rule
     /// (`WEIGHED`) and one without, chosen once per node, and one with the
     /// searches of missing values (`MISSING`) for data with gaps (as in
-    /// `hist`).
+    /// `hist`). Out of line, as `exact`'s.
+    #[inline(never)]
     fn search<const WEIGHED: bool, const MISSING: bool>(
         &self,
         h: &[Bin],
@@ -733,12 +734,11 @@ impl<'b> LevelGrower<'b> {
             draw.counts();
             // `bins` whole: `hi` is a value bin (as in `hist`).
             let none = Bin::default();
-            let mut found = self
-                .scan::<WEIGHED>(bins, bounds, (lo, hi), (n, none), total, best_proxy)
-                .map(|c| Candidate {
-                    missing_left: m == 0 && more_rows_left(c.left_rows, n),
-                    ..c
-                });
+            let mut found =
+                self.scan::<WEIGHED>(bins, bounds, (lo, hi), (n, none), total, best_proxy);
+            if let Some(c) = &mut found {
+                c.missing_left = m == 0 && more_rows_left(c.left_rows, n);
+            }
             if MISSING && m > 0 {
                 let top = found.map_or(best_proxy, |c| c.proxy);
                 let apart = (n, missing);
