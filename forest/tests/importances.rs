@@ -1,6 +1,7 @@
 //! Impurity-based feature importances: stored in the model, checked on
 //! load, the same however the trees were shared out; model files of format
-//! 4 (before importances) still load and predict as they did.
+//! 4 (before importances), 5 (before the leaf limits) and 6 (before missing
+//! values) still load and predict as they did.
 //! (Agreement with scikit-learn itself is tested in python/test_importances.py
 //! and python/test_sklearn_rng.py.)
 
@@ -66,6 +67,38 @@ fn a_format_5_model_loads_and_predicts_as_it_did() {
         (0.0, None, 0.0)
     );
     predicts_as_recorded_and_rewrites(&forest, "diabetes_v5_predictions.txt");
+}
+
+#[test]
+fn a_format_6_model_loads_and_predicts_as_it_did() {
+    // Written by wasm-forest 9f129fe (format 6, before missing values):
+    // `--splitter hist --seed 6 --n-estimators 5 --max-depth 6
+    // --max-leaf-nodes 12 --min-impurity-decrease 0.5` on diabetes, with its
+    // predictions of data/diabetes_test.csv.
+    let bytes = fixture("diabetes_v6.bin");
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 6);
+    let forest = model::from_bytes(&bytes).unwrap();
+    let p = &forest.params;
+    assert_eq!((p.max_leaf_nodes, p.min_impurity_decrease), (Some(12), 0.5));
+    // Grown without gaps, and without directions: missing values go right.
+    assert!(!forest.nodes.missing_left.contains(&true));
+    predicts_as_recorded_and_rewrites(&forest, "diabetes_v6_predictions.txt");
+    // A version 6 file whose right id has bit 31 set is damaged, not a
+    // direction: that bit meant nothing then.
+    let split = forest
+        .nodes
+        .left
+        .iter()
+        .position(|&l| l != forest::LEAF)
+        .unwrap();
+    let mut forest7 = forest.clone();
+    forest7.nodes.missing_left[split] = true;
+    let mut v6 = model::to_bytes(&forest7).unwrap();
+    v6[8..10].copy_from_slice(&6u16.to_le_bytes());
+    let crc = crc32fast::hash(&v6[model::HEADER_LEN..]);
+    v6[20..24].copy_from_slice(&crc.to_le_bytes());
+    let err = model::from_bytes(&v6).unwrap_err().to_string();
+    assert!(err.contains(&format!("node {split}: child id")), "{err}");
 }
 
 /// `forest` predicts data/diabetes_test.csv as the build that wrote it did
