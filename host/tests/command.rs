@@ -450,13 +450,13 @@ fn unwritable_outputs_are_refused_before_any_work() {
 }
 
 /// `src` with gaps: cells of the feature columns blanked (empty, `NaN` or
-/// `NA`, pandas' markers) by a fixed pattern, column `bp` in every row
-/// only if `all_bp`; the target column (last) kept.
-fn with_gaps(src: &Path, dst: &Path, all_bp: bool) {
+/// `NA`, pandas' markers) by a fixed pattern (never in column `sex`), and
+/// `sex` in every row if `all_sex`; the target column (last) kept.
+fn with_gaps(src: &Path, dst: &Path, all_sex: bool) {
     let text = std::fs::read_to_string(src).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();
-    let bp = header.split(',').position(|h| h == "bp").unwrap();
+    let sex = header.split(',').position(|h| h == "sex").unwrap();
     let mut out = format!("{header}\n");
     for (r, line) in lines.enumerate() {
         let cells: Vec<&str> = line.split(',').collect();
@@ -466,7 +466,13 @@ fn with_gaps(src: &Path, dst: &Path, all_bp: bool) {
             .enumerate()
             .map(|(c, &v)| match (r * 7 + c * 3) % 10 {
                 _ if c == last => v,
-                _ if all_bp && c == bp => "",
+                _ if c == sex => {
+                    if all_sex {
+                        ""
+                    } else {
+                        v
+                    }
+                }
                 0 | 1 if c % 3 == 0 => "",
                 2 if c % 3 == 0 => "NaN",
                 3 if c == 2 => "NA",
