@@ -205,11 +205,13 @@ fn parse_cell(field: &str, at: impl Fn() -> String) -> Result<f64> {
             field.len()
         );
     }
-    if MISSING_MARKERS.contains(&field) {
-        return Ok(f64::NAN);
-    }
-    let value: f64 = match field.parse() {
+    // Numbers first: the markers are looked up only for a cell that is not
+    // one (and for `nan`, which parses), not for every cell of a file.
+    let missing = || MISSING_MARKERS.contains(&field);
+    let value: f64 = match field.parse::<f64>() {
+        Ok(v) if v.is_nan() && missing() => return Ok(f64::NAN),
         Ok(v) => v,
+        Err(_) if missing() => return Ok(f64::NAN),
         Err(_) => bail!("{}: cannot parse '{field}' as a number", at()),
     };
     if !value.is_finite() {

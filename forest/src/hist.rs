@@ -43,6 +43,8 @@ pub struct Binned {
     bin_max: Vec<f32>,
     /// Per feature: whether some rows miss it (code [`MISSING_BIN`]).
     missing: Vec<bool>,
+    /// Whether `missing` holds a true: asked once per node, to choose the
+    /// search's instance.
     any_missing: bool,
 }
 

@@ -27,7 +27,7 @@ use crate::model::{self, HeadRef, split_framed};
 use crate::params::Params;
 use crate::trainer::Trainer;
 use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left, split_raw_right};
-use crate::validate::{Node, check_feature_names, check_meta, check_node};
+use crate::validate::{Node, check_feature_names, check_meta, check_node, threshold_ok};
 
 const MAGIC: [u8; 8] = *b"WFPART7\0";
 
@@ -283,6 +283,8 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
             if offset > 0 {
                 for c in out[start..].chunks_exact_mut(4) {
                     let r = u32::from_le_bytes(c.try_into().expect("4 bytes"));
+                    // A split's missing-value bit (31) rides along: ids
+                    // plus offset stay below 2^31 (the model's size limit).
                     if r != LEAF {
                         c.copy_from_slice(&(r + offset).to_le_bytes());
                     }
@@ -340,7 +342,7 @@ fn check_raw(
                     (node.right as usize > i + 1)
                         & ((node.right as usize) < range.end)
                         & (node.feature < n_features)
-                        & (node.threshold.is_finite() | (node.threshold == f32::INFINITY))
+                        & threshold_ok(node.threshold)
                 };
         }
         if !ok {

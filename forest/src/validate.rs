@@ -191,6 +191,13 @@ pub(crate) struct Node {
     pub missing_left: bool,
 }
 
+/// A split's threshold is finite, or +inf: every present value goes left,
+/// the missing ones right.
+#[inline]
+pub(crate) fn threshold_ok(threshold: f32) -> bool {
+    threshold.is_finite() || threshold == f32::INFINITY
+}
+
 /// The checks of [`Forest::validate`] that are not about single nodes: the
 /// feature count and names, the recorded parameters, and `roots` (one per
 /// tree, strictly increasing from 0, all below `len` nodes).
@@ -283,8 +290,7 @@ pub(crate) fn check_node(
             "node {i}: feature {feature} >= n_features {n_features}"
         ));
     }
-    // +inf: every present value goes left, missing ones right.
-    if !threshold.is_finite() && threshold != f32::INFINITY {
+    if !threshold_ok(threshold) {
         return bad(format!(
             "node {i}: threshold {threshold} is neither finite nor +inf"
         ));

@@ -19,6 +19,13 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// The model file `name` of format `version`, loaded.
+fn old_model(name: &str, version: u16) -> forest::Forest {
+    let bytes = fixture(name);
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), version);
+    model::from_bytes(&bytes).unwrap()
+}
+
 fn diabetes_test_rows() -> (Vec<f32>, usize) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/diabetes_test.csv");
     let text = std::fs::read_to_string(path).unwrap();
@@ -36,7 +43,7 @@ fn diabetes_test_rows() -> (Vec<f32>, usize) {
 fn a_format_4_model_loads_and_predicts_as_it_did() {
     // Written by wasm-forest 28d8632 (format 4): 5 trees of depth 4 on
     // diabetes, with its predictions of data/diabetes_test.csv.
-    let forest = model::from_bytes(&fixture("diabetes_v4.bin")).unwrap();
+    let forest = old_model("diabetes_v4.bin", 4);
     assert!(forest.importances.is_empty());
     assert_eq!(forest.n_trees(), 5);
     // Written again, it is a current file with no importances.
@@ -48,9 +55,7 @@ fn a_format_5_model_loads_and_predicts_as_it_did() {
     // Written by wasm-forest 3601d94 (format 5, before the leaf limits):
     // 5 trees of depth 4 on diabetes (`--splitter exact --seed 5`), with
     // its predictions of data/diabetes_test.csv.
-    let bytes = fixture("diabetes_v5.bin");
-    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 5);
-    let forest = model::from_bytes(&bytes).unwrap();
+    let forest = old_model("diabetes_v5.bin", 5);
     assert_eq!(forest.n_trees(), 5);
     assert_eq!(forest.importances.len(), 10);
     let p = &forest.params;
@@ -75,9 +80,7 @@ fn a_format_6_model_loads_and_predicts_as_it_did() {
     // `--splitter hist --seed 6 --n-estimators 5 --max-depth 6
     // --max-leaf-nodes 12 --min-impurity-decrease 0.5` on diabetes, with its
     // predictions of data/diabetes_test.csv.
-    let bytes = fixture("diabetes_v6.bin");
-    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 6);
-    let forest = model::from_bytes(&bytes).unwrap();
+    let forest = old_model("diabetes_v6.bin", 6);
     let p = &forest.params;
     assert_eq!((p.max_leaf_nodes, p.min_impurity_decrease), (Some(12), 0.5));
     // Grown without gaps, and without directions: missing values go right.
