@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -260,7 +261,29 @@ CASES = [
     ("friedman1_nan50", 45, 20, {"max_leaf_nodes": 40, "bootstrap": False,
                                  "max_features": "sqrt"}),
     ("diabetes_nan10", 46, 20, {"min_weight_fraction_leaf": 0.02, "max_features": "sqrt"}),
+    # Sample weights (see _sample_weight): with bootstrap they choose the
+    # draws (scikit-learn >= 1.9), without they weigh the rows; a row of
+    # weight 0 takes no part.
+    ("diabetes", 47, 30, {"sample_weight": "real"}),
+    ("diabetes", 48, 20, {"sample_weight": "real", "bootstrap": False, "max_features": "sqrt"}),
+    ("diabetes", 49, 20, {"sample_weight": "integer", "max_samples": 0.5}),
+    ("friedman1", 50, 20, {"sample_weight": "integer", "bootstrap": False,
+                           "min_weight_fraction_leaf": 0.05}),
+    ("diabetes_nan10", 51, 20, {"sample_weight": "real", "bootstrap": False,
+                                "min_impurity_decrease": 10.0}),
+    ("rounded", 52, 20, {"sample_weight": "real", "bootstrap": False, "max_leaf_nodes": 30}),
 ]
+
+
+def _sample_weight(kind, n):
+    """Weights for n training rows: "integer" 0 to 3, "real" uniform in
+    [0.1, 3) with a tenth of them 0."""
+    rng = np.random.RandomState(2026)
+    if kind == "integer":
+        return rng.randint(0, 4, n).astype(np.float64)
+    w = rng.uniform(0.1, 3.0, n)
+    w[rng.rand(n) < 0.1] = 0.0
+    return w
 
 
 def _flags(kw):
@@ -281,12 +304,17 @@ def _flags(kw):
     return out
 
 
-def _run(binary, train, test, seed, n_estimators, kw, trees=True):
+def _run(binary, train, test, seed, n_estimators, kw, trees=True, weights=None):
     cmd = [binary, "--train", str(train), "--test", str(test), "--seed", str(seed),
            "--n-estimators", str(n_estimators), *_flags(kw)]
     if trees:
         cmd.append("--trees")
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    with tempfile.TemporaryDirectory() as tmp:
+        if weights is not None:
+            path = Path(tmp) / "sample_weight.txt"
+            np.savetxt(path, weights, fmt="%.17g")
+            cmd += ["--sample-weight", str(path)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -361,10 +389,14 @@ def _check(binary, files, name, seed, n_estimators, kw, trees=True):
     train, test = files[name]
     xtr, ytr = _load(train)
     xte, yte = _load(test)
+    kw = dict(kw)
+    kind = kw.pop("sample_weight", None)
+    weights = None if kind is None else _sample_weight(kind, len(ytr))
     forest = RandomForestRegressor(n_estimators=n_estimators, random_state=seed,
-                                   criterion="squared_error", **kw).fit(xtr, ytr)
+                                   criterion="squared_error", **kw).fit(xtr, ytr,
+                                                                        sample_weight=weights)
     expected = forest.predict(xte)
-    ours = _run(binary, train, test, seed, n_estimators, kw, trees)
+    ours = _run(binary, train, test, seed, n_estimators, kw, trees, weights)
     assert ours["tree_seeds"] == [e.random_state for e in forest.estimators_]
     assert ours["node_counts"] == [e.tree_.node_count for e in forest.estimators_]
     if trees:

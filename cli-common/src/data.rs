@@ -66,6 +66,8 @@ pub struct Xy {
     pub n_rows: usize,
     pub features: Vec<f32>,
     pub targets: Option<Vec<f64>>,
+    /// The sample weight column's name and values, when one was asked for.
+    pub weights: Option<(String, Vec<f64>)>,
     /// Size of the CSV it came from, bytes.
     pub source_bytes: u64,
 }
@@ -74,6 +76,14 @@ impl Xy {
     pub fn n_features(&self) -> usize {
         self.feature_names.len()
     }
+}
+
+/// `" weighted by 'COLUMN'"` when the rows have sample weights, for status
+/// lines; empty otherwise.
+pub fn weighted_by(xy: &Xy) -> String {
+    xy.weights
+        .as_ref()
+        .map_or(String::new(), |(name, _)| format!(" weighted by '{name}'"))
 }
 
 pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<Table> {
@@ -373,21 +383,42 @@ impl Table {
     }
 
     /// For training: the target is `target` or, by default, the last column;
-    /// every other column is a feature.
-    pub fn for_training(&self, target: Option<&str>) -> Result<Xy> {
+    /// `weight` names a column of sample weights; every other column is a
+    /// feature.
+    pub fn for_training(&self, target: Option<&str>, weight: Option<&str>) -> Result<Xy> {
         let t = match target {
             Some(name) => self.column(name)?,
             None => self.headers.len() - 1,
         };
-        if self.headers.len() < 2 {
+        let w = weight.map(|name| self.column(name)).transpose()?;
+        if w == Some(t) {
             bail!(
-                "{}: only one column ('{}'); training needs at least one feature column and a target column",
+                "{}: column '{}' cannot be both the target and the sample weights",
                 self.path.display(),
-                self.headers[0]
+                self.headers[t]
             );
         }
-        let features: Vec<usize> = (0..self.headers.len()).filter(|&c| c != t).collect();
-        let xy = self.select(&features, Some(t))?;
+        let others = 1 + usize::from(w.is_some());
+        if self.headers.len() <= others {
+            bail!(
+                "{}: only {} ({}); training needs at least one feature column beside the target{}",
+                self.path.display(),
+                if others == 1 {
+                    "one column"
+                } else {
+                    "two columns"
+                },
+                self.headers.join(", "),
+                if others == 1 { "" } else { " and the weights" }
+            );
+        }
+        let features: Vec<usize> = (0..self.headers.len())
+            .filter(|&c| c != t && Some(c) != w)
+            .collect();
+        let mut xy = self.select(&features, Some(t))?;
+        if let Some(w) = w {
+            xy.weights = Some((self.headers[w].clone(), self.weights(w)?));
+        }
         // The forest crate refuses these too, by row; here the user gets the line.
         let targets = xy.targets.as_deref().unwrap_or_default();
         if let Some(r) = forest::first_target_beyond_limit(targets) {
@@ -448,6 +479,45 @@ impl Table {
         self.select(&features, target_col)
     }
 
+    /// Column `c` as sample weights: each 0 or a positive finite number, not
+    /// all 0 (the forest crate's rule, see `forest::check_sample_weight`),
+    /// an error naming the line otherwise.
+    fn weights(&self, c: usize) -> Result<Vec<f64>> {
+        let width = self.slot.iter().flatten().count().max(1);
+        let s = self.slot[c].context("the weight column was not read")?;
+        let w: Vec<f64> = self.cells.chunks_exact(width).map(|row| row[s]).collect();
+        let at = |r: usize| {
+            format!(
+                "{}: line {}, column '{}' ({})",
+                self.path.display(),
+                self.lines[r],
+                self.headers[c],
+                c + 1
+            )
+        };
+        if let Some(r) = w.iter().position(|v| v.is_nan()) {
+            bail!(
+                "{}: the sample weight is missing (every row needs one)",
+                at(r)
+            );
+        }
+        if let Err(e) = forest::check_sample_weight(&w, w.len()) {
+            // The crate names the row; the user gets the line.
+            let row = w
+                .iter()
+                .position(|&v| !(v == 0.0 || v.is_normal() && v > 0.0));
+            match row {
+                Some(r) => bail!(
+                    "{}: sample weight {:?}; weights must be 0 or positive finite numbers",
+                    at(r),
+                    w[r]
+                ),
+                None => bail!("{}: {}", self.path.display(), e),
+            }
+        }
+        Ok(w)
+    }
+
     /// Columns `features` (and `target`) by header index; they must have been read.
     fn select(&self, features: &[usize], target: Option<usize>) -> Result<Xy> {
         let width = self.slot.iter().flatten().count().max(1);
@@ -498,6 +568,7 @@ impl Table {
             n_rows: self.n_rows,
             features: x,
             targets,
+            weights: None,
             source_bytes: self.bytes,
         })
     }

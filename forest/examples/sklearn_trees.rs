@@ -53,6 +53,7 @@ fn read_csv(path: &str) -> (usize, Vec<f32>, Vec<f64>) {
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut train, mut test, mut seed, mut dump) = (None, None, 0u32, false);
+    let mut weights_file = None;
     let mut params = Params::default();
     while let Some(flag) = args.next() {
         if flag == "--trees" {
@@ -66,6 +67,7 @@ fn main() {
         match flag.as_str() {
             "--train" => train = Some(value),
             "--test" => test = Some(value),
+            "--sample-weight" => weights_file = Some(value),
             "--seed" => seed = value.parse().unwrap_or_else(|e| bad(&e)),
             "--n-estimators" => params.n_estimators = value.parse().unwrap_or_else(|e| bad(&e)),
             "--max-depth" => {
@@ -106,8 +108,17 @@ fn main() {
     let (n_features, x, y) = read_csv(&train.expect("--train"));
     let (test_features, tx, ty) = read_csv(&test.expect("--test"));
     assert_eq!(test_features, n_features, "train and test columns differ");
-    let data = Dataset::new(y.len(), n_features, &x, &y).unwrap();
-    let settings = TreeSettings::new(&params, data.n_rows, n_features).unwrap();
+    // One weight per line, as `fit(sample_weight=...)` gets them.
+    let weights: Option<Vec<f64>> = weights_file.map(|path| {
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        text.lines().map(|l| l.trim().parse().unwrap()).collect()
+    });
+    let mut data = Dataset::new(y.len(), n_features, &x, &y).unwrap();
+    if let Some(w) = &weights {
+        data = data.with_sample_weight(w).unwrap();
+    }
+    let settings =
+        TreeSettings::weighted(&params, data.n_rows, n_features, weights.as_deref()).unwrap();
     let seeds = tree_seeds(seed, params.n_estimators);
     let params = Params {
         splitter: SplitterKind::Sklearn,

@@ -7,7 +7,7 @@
 
 use core::ops::Range;
 
-use crate::criterion::Sums;
+use crate::criterion::{Sums, Weight};
 use crate::exact::{Exact, ExactNode};
 use crate::frontier::Frontier;
 use crate::hist::{Binned, Hist};
@@ -47,24 +47,17 @@ pub struct StopRules {
 impl StopRules {
     /// A node of `n` rows weighing `weight` (targets all equal if `pure`)
     /// at `depth` is a leaf.
-    pub fn is_leaf(&self, n: usize, weight: u32, depth: u32, pure: bool) -> bool {
+    pub fn is_leaf(&self, n: usize, weight: f64, depth: u32, pure: bool) -> bool {
         pure || depth >= self.max_depth
             || n < self.min_samples_split
             || n < 2 * self.min_samples_leaf
-            || f64::from(weight) < 2.0 * self.min_weight_leaf
+            || weight < 2.0 * self.min_weight_leaf
     }
 
-    /// The least weight each side of a split keeps, in whole draws:
-    /// weights are integers, so `w >= min_weight_leaf` is `w >= ⌈it⌉`.
-    pub fn min_leaf_weight(&self) -> u32 {
-        // `as` truncates (no `ceil` in `no_std`); at most half a tree's
-        // draws, so the step up cannot overflow.
-        let w = self.min_weight_leaf as u32;
-        if f64::from(w) < self.min_weight_leaf {
-            w + 1
-        } else {
-            w
-        }
+    /// The least weight each side of a split keeps, as a weight of type
+    /// `W` (see [`Weight::at_least`]: in whole draws for counts).
+    pub fn min_leaf_weight<W: Weight>(&self) -> W {
+        W::at_least(self.min_weight_leaf)
     }
 
     /// Whether the rules ask for a split's decrease at all.
@@ -80,36 +73,39 @@ impl StopRules {
 }
 
 /// How a builder splits the nodes of its trees.
-enum Plan<'t> {
+enum Plan<'t, W> {
     /// Exact splits from the root, on the rows presorted once per forest.
     Exact { order: &'t [u32] },
     /// Histogram splits; nodes of at most `exact_rows` rows (`auto`; 0 for
     /// `hist`) grow their subtree with exact splits.
-    Hist { hist: Hist<'t>, exact_rows: usize },
+    Hist {
+        hist: Hist<'t, W>,
+        exact_rows: usize,
+    },
 }
 
 /// One worker's tree builder: its workspace and the strategies' buffers,
 /// reused from tree to tree.
-pub struct TreeBuilder<'t> {
-    ws: Workspace<'t>,
+pub struct TreeBuilder<'t, W = u32> {
+    ws: Workspace<'t, W>,
     rules: StopRules,
-    plan: Plan<'t>,
+    plan: Plan<'t, W>,
     exact: Exact,
     /// Under `auto`, the copy of the rows an exact subtree is grown on.
     gathered: Gathered,
 }
 
-impl<'t> TreeBuilder<'t> {
+impl<'t, W: Weight> TreeBuilder<'t, W> {
     /// Exact splits, on column-major values presorted into `order`
     /// ([`crate::exact::presort`]).
-    pub fn exact(ws: Workspace<'t>, rules: StopRules, order: &'t [u32]) -> Self {
+    pub fn exact(ws: Workspace<'t, W>, rules: StopRules, order: &'t [u32]) -> Self {
         Self::new(ws, rules, Plan::Exact { order })
     }
 
     /// Histogram splits over `binned`; nodes of at most `exact_rows` rows
     /// are split exactly (on row-major values), and so is their subtree.
     pub fn hist(
-        ws: Workspace<'t>,
+        ws: Workspace<'t, W>,
         rules: StopRules,
         binned: &'t Binned,
         exact_rows: usize,
@@ -118,7 +114,7 @@ impl<'t> TreeBuilder<'t> {
         Self::new(ws, rules, Plan::Hist { hist, exact_rows })
     }
 
-    fn new(ws: Workspace<'t>, rules: StopRules, plan: Plan<'t>) -> Self {
+    fn new(ws: Workspace<'t, W>, rules: StopRules, plan: Plan<'t, W>) -> Self {
         TreeBuilder {
             ws,
             rules,
@@ -136,7 +132,7 @@ impl<'t> TreeBuilder<'t> {
     }
 
     /// The workspace, to weigh the rows of the next tree.
-    pub fn workspace(&mut self) -> &mut Workspace<'t> {
+    pub fn workspace(&mut self) -> &mut Workspace<'t, W> {
         &mut self.ws
     }
 
@@ -170,7 +166,7 @@ impl<'t> TreeBuilder<'t> {
                     max_rows: *exact_rows,
                 };
                 let n = hist.start_tree(&self.ws);
-                let root = (!small.takes(n)).then(|| hist.root(&self.ws));
+                let root = (n > small.max_rows).then(|| hist.root(&self.ws));
                 tree.grow(hist, &mut self.ws, Pending::root(n, root), &mut small);
             }
         }
@@ -183,9 +179,9 @@ impl<'t> TreeBuilder<'t> {
 
 /// Grows `tree` best first over the whole tree, with exact or histogram
 /// splits (`auto` comes here as exact: see `Trainer`).
-fn grow_best_first(
-    (plan, exact): (&mut Plan, &mut Exact),
-    ws: &mut Workspace,
+fn grow_best_first<W: Weight>(
+    (plan, exact): (&mut Plan<W>, &mut Exact),
+    ws: &mut Workspace<W>,
     tree: &mut GrowingTree,
     max_leaves: u32,
 ) {
@@ -237,19 +233,19 @@ impl Place {
 
 /// A left child's parent: the split's feature and the parent's sums, from
 /// which the child's own sums give the split's decrease.
-type SplitOf = Option<(u32, Sums)>;
+type SplitOf<W> = Option<(u32, Sums<W>)>;
 
 /// A node waiting on the stack: its rows (a range of its strategy's order),
 /// where it hangs, what its strategy keeps for it (`None`: the node is
 /// handed over), and for a left child, its parent's split.
-struct Pending<N> {
+struct Pending<N, W> {
     rows: Range<usize>,
     place: Place,
     node: Option<N>,
-    split_of: SplitOf,
+    split_of: SplitOf<W>,
 }
 
-impl<N> Pending<N> {
+impl<N, W> Pending<N, W> {
     fn root(n_rows: usize, node: Option<N>) -> Self {
         Pending {
             rows: 0..n_rows,
@@ -261,7 +257,7 @@ impl<N> Pending<N> {
 }
 
 /// Who grows the nodes a strategy does not keep.
-trait Handover<S> {
+trait Handover<S, W> {
     /// Whether a node of `n` rows is handed over.
     fn takes(&self, n: usize) -> bool;
 
@@ -271,16 +267,16 @@ trait Handover<S> {
         &mut self,
         tree: &mut GrowingTree,
         strategy: &S,
-        ws: &mut Workspace,
+        ws: &mut Workspace<W>,
         rows: Range<usize>,
-        at: (Place, SplitOf),
+        at: (Place, SplitOf<W>),
     );
 }
 
 /// A strategy splits all its nodes itself.
 struct KeepsAll;
 
-impl<S> Handover<S> for KeepsAll {
+impl<S, W> Handover<S, W> for KeepsAll {
     fn takes(&self, _: usize) -> bool {
         false
     }
@@ -289,9 +285,9 @@ impl<S> Handover<S> for KeepsAll {
         &mut self,
         _: &mut GrowingTree,
         _: &S,
-        _: &mut Workspace,
+        _: &mut Workspace<W>,
         _: Range<usize>,
-        _: (Place, SplitOf),
+        _: (Place, SplitOf<W>),
     ) {
         unreachable!("no node is handed over")
     }
@@ -305,7 +301,7 @@ struct ExactSubtrees<'a> {
     max_rows: usize,
 }
 
-impl Handover<Hist<'_>> for ExactSubtrees<'_> {
+impl<W: Weight> Handover<Hist<'_, W>, W> for ExactSubtrees<'_> {
     fn takes(&self, n: usize) -> bool {
         n <= self.max_rows
     }
@@ -313,10 +309,10 @@ impl Handover<Hist<'_>> for ExactSubtrees<'_> {
     fn grow(
         &mut self,
         tree: &mut GrowingTree,
-        hist: &Hist,
-        ws: &mut Workspace,
+        hist: &Hist<W>,
+        ws: &mut Workspace<W>,
         rows: Range<usize>,
-        (place, split_of): (Place, SplitOf),
+        (place, split_of): (Place, SplitOf<W>),
     ) {
         let rows = hist.rows(rows);
         let mut copy = ws.gather(rows, self.gathered);
@@ -335,12 +331,12 @@ impl Handover<Hist<'_>> for ExactSubtrees<'_> {
 /// A node on the best-first frontier: its id, rows, place and sums, and its
 /// best split with that split's left sums and what its strategy keeps for
 /// it (`None`: it stays a leaf).
-struct Open<N> {
+struct Open<N, W> {
     id: u32,
     rows: Range<usize>,
     place: Place,
-    sums: Sums,
-    split: Option<(Split, Sums, N)>,
+    sums: Sums<W>,
+    split: Option<(Split, Sums<W>, N)>,
 }
 
 /// A tree being grown.
@@ -355,12 +351,12 @@ struct GrowingTree<'a> {
 impl GrowingTree<'_> {
     /// Grows the subtree at `root` with `strategy`, appending its nodes in
     /// pre-order; the nodes `handover` takes grow their subtree its way.
-    fn grow<S: SplitStrategy>(
+    fn grow<W: Weight, S: SplitStrategy<W>>(
         &mut self,
         strategy: &mut S,
-        ws: &mut Workspace,
-        root: Pending<S::Node>,
-        handover: &mut impl Handover<S>,
+        ws: &mut Workspace<W>,
+        root: Pending<S::Node, W>,
+        handover: &mut impl Handover<S, W>,
     ) {
         let mut stack = vec![root];
         while let Some(Pending {
@@ -407,17 +403,17 @@ impl GrowingTree<'_> {
     /// The node's best split if the rules let it split (and, when they
     /// weigh the decrease, it decreases the impurity enough).
     #[inline]
-    fn best_split<S: SplitStrategy>(
+    fn best_split<W: Weight, S: SplitStrategy<W>>(
         &mut self,
         strategy: &mut S,
-        ws: &mut Workspace,
+        ws: &mut Workspace<W>,
         rows: Range<usize>,
-        (node, sums, pure): (&S::Node, Sums, bool),
+        (node, sums, pure): (&S::Node, Sums<W>, bool),
         place: Place,
     ) -> Option<Split> {
         if self
             .rules
-            .is_leaf(rows.len(), sums.weight, place.depth, pure)
+            .is_leaf(rows.len(), sums.weight.to_f64(), place.depth, pure)
         {
             return None;
         }
@@ -436,10 +432,10 @@ impl GrowingTree<'_> {
     /// node is made; the node whose split decreases the impurity most is
     /// split next, until `max_leaves` leaves or no split is left. Nodes are
     /// numbered as they are made; the caller puts them in pre-order.
-    fn grow_best_first<S: SplitStrategy>(
+    fn grow_best_first<W: Weight, S: SplitStrategy<W>>(
         &mut self,
         strategy: &mut S,
-        ws: &mut Workspace,
+        ws: &mut Workspace<W>,
         (rows, root): (Range<usize>, S::Node),
         max_leaves: u32,
     ) {
@@ -479,14 +475,14 @@ impl GrowingTree<'_> {
     /// without a split gives its strategy's node back at once; one with a
     /// split waits (`SplitStrategy::wait`: `hist` keeps a bounded number of
     /// histograms meanwhile).
-    fn open<S: SplitStrategy>(
+    fn open<W: Weight, S: SplitStrategy<W>>(
         &mut self,
         strategy: &mut S,
-        ws: &mut Workspace,
+        ws: &mut Workspace<W>,
         rows: Range<usize>,
         place: Place,
         node: S::Node,
-    ) -> (f64, Open<S::Node>) {
+    ) -> (f64, Open<S::Node, W>) {
         let (sums, pure) = strategy.node_sums(ws, rows.clone(), &node);
         let split = self.best_split(strategy, ws, rows.clone(), (&node, sums, pure), place);
         let split = match split {

@@ -14,6 +14,9 @@ pub struct Dataset<'a> {
     pub n_features: usize,
     pub features: &'a [f32],
     pub targets: &'a [f64],
+    /// One weight per row (scikit-learn's `sample_weight`), or `None`: every
+    /// row weighs 1. Set with [`Dataset::with_sample_weight`].
+    pub sample_weight: Option<&'a [f64]>,
 }
 
 impl<'a> Dataset<'a> {
@@ -65,6 +68,17 @@ impl<'a> Dataset<'a> {
             n_features,
             features,
             targets,
+            sample_weight: None,
+        })
+    }
+
+    /// The dataset with a weight per row, checked as
+    /// [`crate::check_sample_weight`] says.
+    pub fn with_sample_weight(self, sample_weight: &'a [f64]) -> Result<Self> {
+        crate::sample::check_sample_weight(sample_weight, self.n_rows)?;
+        Ok(Dataset {
+            sample_weight: Some(sample_weight),
+            ..self
         })
     }
 }

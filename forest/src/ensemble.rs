@@ -5,6 +5,7 @@ use core::ops::Range;
 
 use crate::importance::{GrownTree, forest_importances};
 use crate::params::Params;
+use crate::sample::TrainedWeights;
 use crate::tree::{LEAF, Nodes};
 use alloc::{string::String, vec, vec::Vec};
 
@@ -26,6 +27,9 @@ pub struct Forest {
     /// `feature_importances_`; see `importance`), `n_features` of them;
     /// empty in a model of format 4, which did not store them.
     pub importances: Vec<f64>,
+    /// The sample weights it was trained with, if any (formats before 8:
+    /// none).
+    pub sample_weight: Option<TrainedWeights>,
 }
 
 /// Summary of a forest's shape.
@@ -66,6 +70,7 @@ impl Forest {
             roots,
             nodes,
             importances,
+            sample_weight: None,
         }
     }
 

@@ -9,7 +9,7 @@
 
 use core::ops::Range;
 
-use crate::criterion::{Sums, proxy_improvement};
+use crate::criterion::{Sums, Weight, proxy_improvement};
 use crate::rng::Rng;
 use crate::split::{FEATURE_THRESHOLD, Split, SplitStrategy, more_rows_left, threshold_between};
 use crate::workspace::{self, Weighted, Workspace};
@@ -56,6 +56,11 @@ fn sort_by_value(col: &[f32], keys: &mut Vec<u64>) {
     keys.sort_unstable();
 }
 
+/// The inverse table the weights `weighted` need (see [`Weight::table_len`]).
+fn table_len<W: Weight>(weighted: &[Weighted<W>]) -> usize {
+    W::table_len(weighted.iter().fold(W::default(), |t, d| t + d.w))
+}
+
 /// One row of a feature's sorted order, with its value: scans read values
 /// in order instead of looking each row's up (one array, one bounds check
 /// and one base fewer per step; in wasm, Cranelift spilled and reloaded
@@ -91,19 +96,18 @@ pub struct Exact {
 /// What an exact node keeps: its sums and purity, when known before its
 /// rows are partitioned (the default: not known).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ExactNode {
-    known: Option<(Sums, bool)>,
+pub struct ExactNode<W = u32> {
+    known: Option<(Sums<W>, bool)>,
 }
 
 impl Exact {
     /// Starts a tree of `ws`'s column-major rows: keeps the rows with a
     /// non-zero weight, in the order of [`presort`]. Returns their number.
-    pub fn start_presorted(&mut self, ws: &Workspace, order: &[u32]) -> usize {
+    pub fn start_presorted<W: Weight>(&mut self, ws: &Workspace<W>, order: &[u32]) -> usize {
         let (n_rows, nf) = (ws.n_rows(), ws.n_features());
         let weighted = ws.weighted();
-        let total: usize = weighted.iter().map(|d| d.w as usize).sum();
-        self.start(n_rows, nf, total);
-        let n_in_bag = weighted.iter().filter(|d| d.w > 0).count();
+        self.start(n_rows, nf, table_len(weighted));
+        let n_in_bag = weighted.iter().filter(|d| d.w > W::default()).count();
         // One slot more than needed: the filter below writes every row and
         // advances past the in-bag ones only (whether a row is in the bag is
         // a coin flip, a branch on it would miss a third of the time).
@@ -122,7 +126,7 @@ impl Exact {
                     row: r,
                     x: col[r as usize],
                 };
-                k += usize::from(weighted[r as usize].w > 0);
+                k += usize::from(weighted[r as usize].w > W::default());
             }
             debug_assert_eq!(k, n_in_bag);
         }
@@ -138,10 +142,9 @@ impl Exact {
     /// in-bag rows), each feature's rows sorted by (value, row id): the
     /// order [`presort`] gives, so the subtree is the one `exact` would
     /// grow from that node.
-    pub fn start_all(&mut self, ws: &Workspace) {
+    pub fn start_all<W: Weight>(&mut self, ws: &Workspace<W>) {
         let (n_rows, nf) = (ws.n_rows(), ws.n_features());
-        let total: usize = ws.weighted().iter().map(|d| d.w as usize).sum();
-        self.start(n_rows, nf, total);
+        self.start(n_rows, nf, table_len(ws.weighted()));
         self.sorted.clear();
         self.missing = false;
         for f in 0..nf {
@@ -162,13 +165,13 @@ impl Exact {
         self.n_in_bag = n_rows;
     }
 
-    /// Sizes the buffers for `n_rows` rows of `n_features` features and
-    /// weights adding up to `total` (the inverse table only grows).
-    fn start(&mut self, n_rows: usize, n_features: usize, total: usize) {
+    /// Sizes the buffers for `n_rows` rows of `n_features` features and an
+    /// inverse table of `table_len` entries (which only grows).
+    fn start(&mut self, n_rows: usize, n_features: usize, table_len: usize) {
         self.n_features = n_features;
         self.goes_left.resize(n_rows, false);
-        if self.inverse.len() <= total {
-            self.inverse = (0..=total)
+        if self.inverse.len() < table_len {
+            self.inverse = (0..table_len)
                 .map(|k| if k == 0 { 0.0 } else { 1.0 / k as f64 })
                 .collect();
         }
@@ -182,7 +185,7 @@ impl Exact {
     /// Sums of the two rows of a two-row node split in two (in the split
     /// feature's order: the left one first), each as
     /// [`Workspace::node_sums`] gives it for a one-row node.
-    fn two_rows(&self, ws: &Workspace, start: usize, split: &Split) -> [Sums; 2] {
+    fn two_rows<W: Weight>(&self, ws: &Workspace<W>, start: usize, split: &Split) -> [Sums<W>; 2] {
         let entries = self.entries(split.feature as usize, start..start + 2);
         [entries[0], entries[1]].map(|e| {
             let d = ws.weighted()[e.row as usize];
@@ -230,11 +233,11 @@ impl Exact {
     /// Out of line: inlined into the builder's node step, its scan loop
     /// ran more instructions (docs/performance.md).
     #[inline(never)]
-    fn search<const MISSING: bool>(
+    fn search<W: Weight, const MISSING: bool>(
         &mut self,
-        ws: &mut Workspace,
+        ws: &mut Workspace<W>,
         rows: Range<usize>,
-        total: Sums,
+        total: Sums<W>,
         rng: &mut Rng,
     ) -> Option<Split> {
         let n = rows.len();
@@ -269,8 +272,8 @@ impl Exact {
             // Missing values (if any) on the right, as scikit-learn searches
             // first: the scan of every forest without them.
             let range = match (MISSING, limits) {
-                (false, (min_leaf, 0)) => Some((min_leaf, n - min_leaf)),
-                _ => positions(entries, weighted, (0, 0), limits, n - m - 1),
+                (false, (min_leaf, w)) if w == W::default() => Some((min_leaf, n - min_leaf)),
+                _ => positions(entries, weighted, (0, W::default()), limits, n - m - 1),
             };
             if let Some(range) = range {
                 best.scan(entries, weighted, Sums::default(), range, |p| Split {
@@ -288,10 +291,15 @@ impl Exact {
     }
 }
 
-impl SplitStrategy for Exact {
-    type Node = ExactNode;
+impl<W: Weight> SplitStrategy<W> for Exact {
+    type Node = ExactNode<W>;
 
-    fn node_sums(&self, ws: &Workspace, rows: Range<usize>, node: &ExactNode) -> (Sums, bool) {
+    fn node_sums(
+        &self,
+        ws: &Workspace<W>,
+        rows: Range<usize>,
+        node: &ExactNode<W>,
+    ) -> (Sums<W>, bool) {
         let rows = || self.entries(0, rows).iter().map(|e| e.row);
         // Feature 0's order: the order the sums are added in is part of the
         // model (floating-point addition is not associative).
@@ -300,22 +308,28 @@ impl SplitStrategy for Exact {
 
     fn best_split(
         &mut self,
-        ws: &mut Workspace,
+        ws: &mut Workspace<W>,
         rows: Range<usize>,
-        _: &ExactNode,
-        total: Sums,
+        _: &ExactNode<W>,
+        total: Sums<W>,
         rng: &mut Rng,
     ) -> Option<Split> {
         // An instance without the searches of missing values for data
         // without any: inside the feature loop, they cost every node.
         if self.missing {
-            self.search::<true>(ws, rows, total, rng)
+            self.search::<W, true>(ws, rows, total, rng)
         } else {
-            self.search::<false>(ws, rows, total, rng)
+            self.search::<W, false>(ws, rows, total, rng)
         }
     }
 
-    fn left_sums(&self, ws: &Workspace, rows: Range<usize>, _: &ExactNode, split: &Split) -> Sums {
+    fn left_sums(
+        &self,
+        ws: &Workspace<W>,
+        rows: Range<usize>,
+        _: &ExactNode<W>,
+        split: &Split,
+    ) -> Sums<W> {
         let entries = self.entries(split.feature as usize, rows);
         let m = n_missing(entries);
         let mut left = Sums::default();
@@ -337,12 +351,12 @@ impl SplitStrategy for Exact {
     /// Exact keeps every child (`kept` is for strategies that hand some over).
     fn split(
         &mut self,
-        ws: &Workspace,
+        ws: &Workspace<W>,
         rows: Range<usize>,
-        _: ExactNode,
+        _: ExactNode<W>,
         split: &Split,
         _kept: [bool; 2],
-    ) -> [Option<ExactNode>; 2] {
+    ) -> [Option<ExactNode<W>>; 2] {
         if rows.len() == 2 {
             // Two one-row children, leaves whatever the stop rules (a node of
             // one row never splits): nothing reads their rows again, so no
@@ -357,7 +371,7 @@ impl SplitStrategy for Exact {
         [Some(ExactNode::default()); 2]
     }
 
-    fn leaf(&mut self, _: ExactNode) {}
+    fn leaf(&mut self, _: ExactNode<W>) {}
 }
 
 /// The number of rows at the end of a feature's sorted node `entries` whose
@@ -380,38 +394,38 @@ fn n_missing(entries: &[Entry]) -> usize {
 /// rule (a test inside its loop made the compiler trade its branch-free
 /// selects for a mispredicted branch).
 #[inline]
-fn positions(
+fn positions<W: Weight>(
     entries: &[Entry],
-    weighted: &[Weighted],
-    base: (usize, u32),
-    (min_leaf, min_weight): (usize, u32),
+    weighted: &[Weighted<W>],
+    base: (usize, W),
+    (min_leaf, min_weight): (usize, W),
     cap: usize,
 ) -> Option<(usize, usize)> {
     let n = entries.len();
     let first = min_leaf.saturating_sub(base.0).max(1);
     let last = (n - min_leaf.min(n)).min(cap);
-    if min_weight == 0 {
+    if min_weight == W::default() {
         return (first <= last).then_some((first, last));
     }
     heavy_positions(
         entries,
         weighted,
         (first, last),
-        (min_weight - min_weight.min(base.1), min_weight),
+        (W::still_needed(min_weight, base.1), min_weight),
     )
 }
 
 /// [`positions`] narrowed to those that leave `need.0` weight on the left
 /// (beyond the base) and `need.1` on the right.
 #[inline(never)]
-fn heavy_positions(
+fn heavy_positions<W: Weight>(
     entries: &[Entry],
-    weighted: &[Weighted],
+    weighted: &[Weighted<W>],
     (first, last): (usize, usize),
-    need: (u32, u32),
+    need: (W, W),
 ) -> Option<(usize, usize)> {
-    let reach = |mut rows: core::slice::Iter<'_, Entry>, back: bool, need: u32| {
-        let (mut w, mut taken) = (0u32, 0usize);
+    let reach = |mut rows: core::slice::Iter<'_, Entry>, back: bool, need: W| {
+        let (mut w, mut taken) = (W::default(), 0usize);
         while w < need {
             let e = if back { rows.next_back() } else { rows.next() }?;
             w += weighted[e.row as usize].w;
@@ -425,25 +439,25 @@ fn heavy_positions(
 }
 
 /// The best split of a node so far, over its features and their searches.
-struct Best<'a> {
+struct Best<'a, W> {
     split: Option<Split>,
     /// The best proxy as a key: 0 for none, else the proxy's bits plus one
     /// (see [`scan`]).
     key: u64,
-    total: Sums,
+    total: Sums<W>,
     /// The table of [`proxy_improvement`].
     inverse: &'a [f64],
 }
 
-impl Best<'_> {
+impl<W: Weight> Best<'_, W> {
     /// Scans `entries` at the positions `range` with `base` already on the
     /// left; keeps `make(p)` if position `p` beats the best so far.
     #[inline(always)]
     fn scan(
         &mut self,
         entries: &[Entry],
-        weighted: &[Weighted],
-        base: Sums,
+        weighted: &[Weighted<W>],
+        base: Sums<W>,
         range: (usize, usize),
         make: impl FnOnce(usize) -> Split,
     ) {
@@ -471,8 +485,8 @@ impl Best<'_> {
         &mut self,
         present: &[Entry],
         missing: &[Entry],
-        weighted: &[Weighted],
-        (min_leaf, min_weight): (usize, u32),
+        weighted: &[Weighted<W>],
+        (min_leaf, min_weight): (usize, W),
         feature: u32,
     ) {
         let sums = |entries: &[Entry]| {
@@ -532,17 +546,17 @@ impl Best<'_> {
 /// do, so the scan compares and selects integers, which compile to
 /// branch-free moves natively and in wasm alike.
 #[inline(always)]
-fn scan(
+fn scan<W: Weight>(
     entries: &[Entry],
-    weighted: &[Weighted],
+    weighted: &[Weighted<W>],
     inverse: &[f64],
-    (base, total): (Sums, Sums),
+    (base, total): (Sums<W>, Sums<W>),
     (first, last): (usize, usize),
     top: u64,
 ) -> (u64, usize) {
     // Cut here, in the function that indexes it: one bounds check on the
     // left weight then covers the table for both sides.
-    let inverse = &inverse[..=total.weight as usize];
+    let inverse = W::table_upto(inverse, total.weight);
     // Rows before the first valid position are only summed.
     let mut left = base;
     for e in &entries[..first - 1] {

@@ -19,7 +19,7 @@
 
 use core::ops::Range;
 
-use crate::criterion::{Sums, proxy_improvement_computed};
+use crate::criterion::{Sums, Weight, proxy_improvement_computed};
 use crate::rng::Rng;
 use crate::split::{FEATURE_THRESHOLD, Split, SplitStrategy, more_rows_left, threshold_between};
 use crate::workspace::{self, Workspace};
@@ -158,24 +158,24 @@ fn bin_uppers(sorted: &[f32], max_bins: usize) -> Vec<f32> {
 
 /// One bin of a node's histogram.
 #[derive(Debug, Clone, Copy, Default)]
-struct Bin {
+struct Bin<W = u32> {
     /// In-bag rows (each counted once).
     rows: u32,
-    /// Their bootstrap weights and weighted targets.
-    sums: Sums,
+    /// Their weights and weighted targets.
+    sums: Sums<W>,
 }
 
 /// The histogram strategy's buffers, reused from tree to tree. A node is a
 /// range of `rows`; what it keeps is the slot of its histogram in `pool`,
 /// or [`SHELVED`].
 #[derive(Debug)]
-pub struct Hist<'b> {
+pub struct Hist<'b, W = u32> {
     binned: &'b Binned,
     /// The tree's in-bag row ids, each node's in increasing order.
     rows: Vec<u32>,
     scratch: Vec<u32>,
     /// Histograms (`n_features × MAX_BINS` bins each), by slot.
-    pool: Vec<Vec<Bin>>,
+    pool: Vec<Vec<Bin<W>>>,
     /// Slots not in use.
     free: Vec<usize>,
     /// The most bytes of histograms nodes waiting on best-first growth's
@@ -194,7 +194,7 @@ const SHELVED: usize = usize::MAX;
 /// one each (10 features: 40 KiB a node, 800 MB for 20 000 leaves).
 pub const WAIT_BYTES: usize = 64 << 20;
 
-impl<'b> Hist<'b> {
+impl<'b, W: Weight> Hist<'b, W> {
     pub fn new(binned: &'b Binned) -> Self {
         Hist {
             binned,
@@ -213,17 +213,17 @@ impl<'b> Hist<'b> {
 
     /// Starts a tree on the rows of `ws` with a non-zero weight; returns
     /// their number.
-    pub fn start_tree(&mut self, ws: &Workspace) -> usize {
+    pub fn start_tree(&mut self, ws: &Workspace<W>) -> usize {
         self.rows.clear();
         let weighted = ws.weighted();
         self.rows
-            .extend((0..weighted.len() as u32).filter(|&r| weighted[r as usize].w > 0));
+            .extend((0..weighted.len() as u32).filter(|&r| weighted[r as usize].w > W::default()));
         self.free = (0..self.pool.len()).collect();
         self.rows.len()
     }
 
     /// The histogram of the tree's root: its slot.
-    pub fn root(&mut self, ws: &Workspace) -> usize {
+    pub fn root(&mut self, ws: &Workspace<W>) -> usize {
         let slot = self.take_slot(ws.n_features());
         self.fill(slot, 0..self.rows.len(), ws);
         slot
@@ -245,7 +245,7 @@ impl<'b> Hist<'b> {
     }
 
     /// Fills histogram `slot` with the node `rows`.
-    fn fill(&mut self, slot: usize, rows: Range<usize>, ws: &Workspace) {
+    fn fill(&mut self, slot: usize, rows: Range<usize>, ws: &Workspace<W>) {
         let out = &mut self.pool[slot];
         out.iter_mut().for_each(|b| *b = Bin::default());
         let nf = ws.n_features();
@@ -305,7 +305,7 @@ impl<'b> Hist<'b> {
 /// The last bin on the left side of a split of `n_left` rows, in the
 /// histogram of the split feature `bins`: where the rows, counted in bin
 /// order, reach `n_left` (the split scan ends the left side there).
-fn last_left_bin(bins: &[Bin], n_left: usize) -> u8 {
+fn last_left_bin<W>(bins: &[Bin<W>], n_left: usize) -> u8 {
     let mut rows = 0;
     for (b, bin) in bins.iter().enumerate() {
         rows += bin.rows as usize;
@@ -332,13 +332,13 @@ struct Candidate {
 /// without the rule pays nothing for it), `min_weight` weight.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn scan<const WEIGHED: bool>(
-    h: &[Bin],
+fn scan<W: Weight, const WEIGHED: bool>(
+    h: &[Bin<W>],
     (bmin, bmax): (&[f32], &[f32]),
     (lo, hi): (usize, usize),
     n: usize,
-    (min_leaf, min_weight): (usize, u32),
-    (base, total): (Bin, Sums),
+    (min_leaf, min_weight): (usize, W),
+    (base, total): (Bin<W>, Sums<W>),
     mut best_proxy: f64,
 ) -> Option<Candidate> {
     let mut best: Option<Candidate> = None;
@@ -380,18 +380,18 @@ fn scan<const WEIGHED: bool>(
 /// then on the left. Out of line: the feature loop stays the one of data
 /// without gaps.
 #[inline(never)]
-fn missing_apart<const WEIGHED: bool>(
-    h: &[Bin],
+fn missing_apart<W: Weight, const WEIGHED: bool>(
+    h: &[Bin<W>],
     bounds: (&[f32], &[f32]),
     (lo, hi): (usize, usize),
-    (n, mins): (usize, (usize, u32)),
-    (missing, total): (Bin, Sums),
+    (n, mins): (usize, (usize, W)),
+    (missing, total): (Bin<W>, Sums<W>),
     mut best_proxy: f64,
 ) -> Option<(Candidate, bool)> {
     let m = missing.rows as usize;
     let mut best = None;
     let kept = total.minus(missing.sums);
-    let heavy = |s: Sums| !WEIGHED || s.weight >= mins.1;
+    let heavy = |s: Sums<W>| !WEIGHED || s.weight >= mins.1;
     if n - m >= mins.0 && m >= mins.0 && heavy(kept) && heavy(missing.sums) {
         let proxy = proxy_improvement_computed(kept, missing.sums);
         if proxy > best_proxy {
@@ -405,22 +405,22 @@ fn missing_apart<const WEIGHED: bool>(
         }
     }
     let left = (missing, total);
-    scan::<WEIGHED>(h, bounds, (lo, hi), n, mins, left, best_proxy)
+    scan::<W, WEIGHED>(h, bounds, (lo, hi), n, mins, left, best_proxy)
         .map(|c| (c, true))
         .or(best)
 }
 
-impl Hist<'_> {
+impl<W: Weight> Hist<'_, W> {
     /// `best_split`, one instance with the `min_weight_fraction_leaf` rule
     /// (`WEIGHED`) and one without: a choice inside the feature loop slowed
     /// the plain scan down (callgrind). Out of line, as `exact`'s.
     #[inline(never)]
     fn search<const WEIGHED: bool, const MISSING: bool>(
         &mut self,
-        ws: &mut Workspace,
+        ws: &mut Workspace<W>,
         rows: Range<usize>,
         slot: usize,
-        total: Sums,
+        total: Sums<W>,
         rng: &mut Rng,
     ) -> Option<Split> {
         let (n, mins) = (rows.len(), (ws.min_samples_leaf(), ws.min_leaf_weight()));
@@ -456,14 +456,14 @@ impl Hist<'_> {
             let none = (Bin::default(), total);
             // `h` whole, not `values`: slices of MAX_BINS bins let the
             // compiler drop the loop's bounds checks (`hi` is a value bin).
-            if let Some(c) = scan::<WEIGHED>(h, bounds, (lo, hi), n, mins, none, best_proxy) {
+            if let Some(c) = scan::<W, WEIGHED>(h, bounds, (lo, hi), n, mins, none, best_proxy) {
                 best_proxy = c.proxy;
                 let missing_left = m == 0 && more_rows_left(c.n_left, n);
                 best = Some(found(c, missing_left));
             }
             if MISSING
                 && m > 0
-                && let Some((c, missing_left)) = missing_apart::<WEIGHED>(
+                && let Some((c, missing_left)) = missing_apart::<W, WEIGHED>(
                     h,
                     bounds,
                     (lo, hi),
@@ -480,24 +480,27 @@ impl Hist<'_> {
     }
 }
 
-impl SplitStrategy for Hist<'_> {
+impl<W: Weight> SplitStrategy<W> for Hist<'_, W> {
     type Node = usize;
 
-    fn node_sums(&self, ws: &Workspace, rows: Range<usize>, _: &usize) -> (Sums, bool) {
+    fn node_sums(&self, ws: &Workspace<W>, rows: Range<usize>, _: &usize) -> (Sums<W>, bool) {
         ws.node_sums(self.rows[rows].iter().copied())
     }
 
     fn best_split(
         &mut self,
-        ws: &mut Workspace,
+        ws: &mut Workspace<W>,
         rows: Range<usize>,
         &slot: &usize,
-        total: Sums,
+        total: Sums<W>,
         rng: &mut Rng,
     ) -> Option<Split> {
         // An instance per case: the searches of missing values inside the
         // feature loop cost forests without any (docs/performance.md).
-        match (ws.min_leaf_weight() == 0, self.binned.any_missing) {
+        match (
+            ws.min_leaf_weight() == W::default(),
+            self.binned.any_missing,
+        ) {
             (true, false) => self.search::<false, false>(ws, rows, slot, total, rng),
             (true, true) => self.search::<false, true>(ws, rows, slot, total, rng),
             (false, false) => self.search::<true, false>(ws, rows, slot, total, rng),
@@ -505,7 +508,13 @@ impl SplitStrategy for Hist<'_> {
         }
     }
 
-    fn left_sums(&self, _: &Workspace, _: Range<usize>, &slot: &usize, split: &Split) -> Sums {
+    fn left_sums(
+        &self,
+        _: &Workspace<W>,
+        _: Range<usize>,
+        &slot: &usize,
+        split: &Split,
+    ) -> Sums<W> {
         let f = split.feature as usize;
         let h = &self.pool[slot][f * MAX_BINS..(f + 1) * MAX_BINS];
         let (mut left, mut rows) = (Sums::default(), 0);
@@ -530,7 +539,7 @@ impl SplitStrategy for Hist<'_> {
     /// by `hist` keep one.
     fn split(
         &mut self,
-        ws: &Workspace,
+        ws: &Workspace<W>,
         rows: Range<usize>,
         slot: usize,
         split: &Split,
@@ -591,8 +600,8 @@ impl SplitStrategy for Hist<'_> {
 
     /// Keeps the histogram while the slots in use (the waiting nodes')
     /// stay within `wait_bytes`; else gives it back.
-    fn wait(&mut self, ws: &Workspace, slot: usize) -> usize {
-        let slot_bytes = ws.n_features() * MAX_BINS * size_of::<Bin>();
+    fn wait(&mut self, ws: &Workspace<W>, slot: usize) -> usize {
+        let slot_bytes = ws.n_features() * MAX_BINS * size_of::<Bin<W>>();
         let in_use = self.pool.len() - self.free.len();
         if in_use * slot_bytes <= self.wait_bytes {
             return slot;

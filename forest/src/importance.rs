@@ -10,7 +10,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::criterion::Sums;
+use crate::criterion::{Sums, Weight};
 use crate::tree::Nodes;
 
 /// A grown tree: its nodes, and per feature the weighted squared-error
@@ -25,14 +25,15 @@ pub struct GrownTree {
 /// `parent` into `left` and the rest: `S_l²/W_l + S_r²/W_r − S²/W`, computed
 /// as `W_l·W_r/W·(m_l − m_r)²`, which neither goes negative nor cancels when
 /// the targets' mean is large against their spread.
-pub fn split_decrease(parent: Sums, left: Sums) -> f64 {
+pub fn split_decrease<W: Weight>(parent: Sums<W>, left: Sums<W>) -> f64 {
     let right = parent.minus(left);
-    if left.weight == 0 || right.weight == 0 {
+    let zero = W::default();
+    if left.weight == zero || right.weight == zero {
         return 0.0;
     }
     weighted_decrease(
-        (f64::from(left.weight), left.mean()),
-        (f64::from(right.weight), right.mean()),
+        (left.weight.to_f64(), left.mean()),
+        (right.weight.to_f64(), right.mean()),
     )
 }
 

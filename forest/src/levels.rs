@@ -632,7 +632,7 @@ impl<'b> LevelGrower<'b> {
         };
         made[node.made].value = total.mean();
         let pure = lowest >= highest;
-        if self.rules.is_leaf(rows, w, node.depth, pure) {
+        if self.rules.is_leaf(rows, f64::from(w), node.depth, pure) {
             return (Move::LEAF, [0; 2]);
         }
         let Some(c) = self.best_split(h, rows, (w, wy), node.seed) else {
@@ -689,7 +689,10 @@ impl<'b> LevelGrower<'b> {
     /// the node's own generator; ties keep the first found.
     fn best_split(&self, h: &[Bin], n: usize, total: (u32, i64), seed: u64) -> Option<Candidate> {
         // An instance per case, as in `hist`.
-        match (self.rules.min_leaf_weight() == 0, self.binned.any_missing()) {
+        match (
+            self.rules.min_leaf_weight::<u32>() == 0,
+            self.binned.any_missing(),
+        ) {
             (true, false) => self.search::<false, false>(h, n, total, seed),
             (true, true) => self.search::<false, true>(h, n, total, seed),
             (false, false) => self.search::<true, false>(h, n, total, seed),

@@ -17,7 +17,8 @@
 //!
 //! - `error`, `rng`, `criterion` (target sums, split proxies), `tree` (the
 //!   flat node layout), `importance` (a grown tree's decreases per feature,
-//!   scikit-learn's importances), `params`, `dataset`;
+//!   scikit-learn's importances), `params`, `sample` (sample weights and
+//!   how they weigh the bootstrap draws), `dataset`;
 //! - the model: `ensemble` (the `Forest` type), `validate`, `predict`,
 //!   `model` (the file);
 //! - training, bottom up: `workspace` (a tree's weighted rows, the feature
@@ -57,6 +58,7 @@ pub mod part;
 pub mod permutation;
 mod predict;
 pub mod rng;
+mod sample;
 pub mod sklearn;
 mod split;
 mod trainer;
@@ -77,6 +79,7 @@ pub use oob::{OutOfBag, r2_score};
 pub use params::{MaxFeatures, MaxSamples, Params, SplitterKind};
 pub use permutation::PermutationScores;
 pub use predict::check_batch;
+pub use sample::{check_sample_weight, numpy_sum};
 pub use split::threshold_between;
 pub use trainer::{Grower, Trainer, train, transpose_in_place};
 pub use tree::{LEAF, Nodes, RAW_MISSING_LEFT, RAW_NODE_BYTES, Test};

@@ -18,11 +18,13 @@ use serde::{Deserialize, Serialize};
 use crate::ensemble::Forest;
 use crate::error::{ForestError, Result};
 use crate::params::Params;
+use crate::sample::TrainedWeights;
 use crate::tree::{Nodes, RAW_NODE_BYTES};
 
 pub const MAGIC: [u8; 8] = *b"WFOREST\0";
-pub const FORMAT_VERSION: u16 = 7;
-/// The oldest format this build reads: version 6 is version 7 without the
+pub const FORMAT_VERSION: u16 = 8;
+/// The oldest format this build reads: version 7 is version 8 without the
+/// sample weights' record ([`HeadV8`]), version 6 is version 7 without the
 /// missing-value directions (bit 31 of a split's raw `right`; its forests
 /// send missing values right), version 5 is version 6 without the leaf
 /// limits in its params ([`ParamsV5`]), version 4 is version 5 without the
@@ -45,6 +47,7 @@ pub(crate) struct HeadRef<'a> {
     pub n_train_rows: u32,
     pub roots: &'a [u32],
     pub importances: &'a [f64],
+    pub sample_weight: &'a Option<TrainedWeights>,
 }
 
 /// The head of a version 4 file: [`HeadRef`] without the importances
@@ -66,6 +69,14 @@ struct HeadV4<P> {
 struct Head<P> {
     base: HeadV4<P>,
     importances: Vec<f64>,
+}
+
+/// The head of a version 8 file: the version 7 head, then what the forest
+/// keeps of its sample weights.
+#[derive(Deserialize)]
+struct HeadV8 {
+    head: Head<Params>,
+    sample_weight: Option<TrainedWeights>,
 }
 
 /// [`Params`] as versions 4 and 5 wrote them: without
@@ -133,6 +144,7 @@ pub fn to_bytes(forest: &Forest) -> Result<Vec<u8>> {
         n_train_rows: forest.n_train_rows,
         roots: &forest.roots,
         importances: &forest.importances,
+        sample_weight: &forest.sample_weight,
     };
     write(&head, forest.nodes.len(), |out| {
         let at = out.len();
@@ -224,9 +236,12 @@ pub(crate) fn split_framed<'a, H: serde::Deserialize<'a>>(
 /// Decodes a payload of format `version` whose checksum matched.
 fn decode(payload: &[u8], version: u16) -> Result<Forest> {
     let (
-        Head {
-            base: head,
-            importances,
+        HeadV8 {
+            head: Head {
+                base: head,
+                importances,
+            },
+            sample_weight,
         },
         n,
         arrays,
@@ -234,11 +249,15 @@ fn decode(payload: &[u8], version: u16) -> Result<Forest> {
         4 => {
             let (base, n, arrays) = split_framed::<HeadV4<ParamsV5>>(payload, "the payload")?;
             let importances = Vec::new();
-            (Head { base, importances }.upgrade(), n, arrays)
+            (Head { base, importances }.upgrade().into(), n, arrays)
         }
         5 => {
             let (head, n, arrays) = split_framed::<Head<ParamsV5>>(payload, "the payload")?;
-            (head.upgrade(), n, arrays)
+            (head.upgrade().into(), n, arrays)
+        }
+        6 | 7 => {
+            let (head, n, arrays) = split_framed::<Head<Params>>(payload, "the payload")?;
+            (head.into(), n, arrays)
         }
         _ => split_framed(payload, "the payload")?,
     };
@@ -263,9 +282,20 @@ fn decode(payload: &[u8], version: u16) -> Result<Forest> {
         roots: head.roots,
         nodes,
         importances,
+        sample_weight,
     };
     forest.validate()?;
     Ok(forest)
+}
+
+/// A head of a format before 8: no sample weights.
+impl From<Head<Params>> for HeadV8 {
+    fn from(head: Head<Params>) -> HeadV8 {
+        HeadV8 {
+            head,
+            sample_weight: None,
+        }
+    }
 }
 
 /// The payload length a model file's header announces, after checking

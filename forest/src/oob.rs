@@ -5,7 +5,9 @@
 //! The samples are drawn again from the model's params, through the same
 //! functions training draws with (`trainer::bootstrap`, and
 //! `sklearn::bootstrap` for splitter `sklearn`), so a model and its training
-//! rows are all it takes: nothing about the samples is stored. Each row adds
+//! rows (and sample weights, which chose the draws) are all it takes:
+//! nothing about the samples is stored. The model keeps a digest of its
+//! sample weights, so that other weights are refused. Each row adds
 //! its trees' predictions in tree order, as scikit-learn does, so the result
 //! depends neither on how rows are split among calls or instances nor on how
 //! the forest was trained (one call, parts, any worker count).
@@ -14,6 +16,7 @@ use crate::ensemble::Forest;
 use crate::error::{ForestError, Result};
 use crate::params::SplitterKind;
 use crate::predict::check_batch;
+use crate::sample::{Draw, TrainedWeights};
 use crate::{sklearn, trainer};
 use alloc::{format, vec, vec::Vec};
 
@@ -31,8 +34,15 @@ impl Forest {
     /// The out-of-bag predictions of training rows `first_row..first_row +
     /// n_rows`, given as `features` (row-major, those rows only, as in the
     /// training set). The rows must be the model's training rows, in their
-    /// training order: only their count can be checked.
-    pub fn out_of_bag(&self, features: &[f32], first_row: u32, n_rows: u32) -> Result<OutOfBag> {
+    /// training order: only their count can be checked. `sample_weight`:
+    /// the model's training weights, all of them (the draws depend on every
+    /// row's), if it was trained with weights.
+    pub fn out_of_bag(
+        &self,
+        features: &[f32],
+        (first_row, n_rows): (u32, u32),
+        sample_weight: Option<&[f64]>,
+    ) -> Result<OutOfBag> {
         let params = &self.params;
         if !params.bootstrap {
             return Err(ForestError::InvalidParams(
@@ -50,7 +60,10 @@ impl Forest {
         }
         let nf = self.n_features as usize;
         check_batch(features, n, nf)?;
-        let draws = params.resolve_n_draws(total)?;
+        self.check_weights(sample_weight)?;
+        let weight_sum = self.sample_weight.map(|w| w.total);
+        let draws = params.resolve_n_draws_weighted(total, weight_sum)?;
+        let draw = Draw::new(total, sample_weight);
         let seeds = (params.splitter == SplitterKind::Sklearn)
             .then(|| sklearn::tree_seeds(params.seed as u32, self.n_trees() as u32));
         let mut sums = vec![0f64; n];
@@ -64,9 +77,9 @@ impl Forest {
                 }
             };
             match &seeds {
-                Some(seeds) => sklearn::bootstrap(seeds[t], total, draws, mark),
+                Some(seeds) => sklearn::bootstrap(seeds[t], &draw, draws, mark),
                 None => {
-                    trainer::bootstrap(params.seed, t as u32, total, draws, mark);
+                    trainer::bootstrap(params.seed, t as u32, &draw, draws, mark);
                 }
             }
             let rows = features.chunks_exact(nf).zip(&in_bag);
@@ -84,6 +97,38 @@ impl Forest {
             predictions,
             n_trees,
         })
+    }
+}
+
+impl Forest {
+    /// Refuses sample weights other than the model's training weights: the
+    /// out-of-bag rows would be another sample's.
+    fn check_weights(&self, given: Option<&[f64]>) -> Result<()> {
+        let bad = |m: &str| Err(ForestError::InvalidData(m.into()));
+        match (self.sample_weight, given) {
+            (None, None) => Ok(()),
+            (None, Some(_)) => bad(
+                "the model was trained without sample weights: give none to draw its bootstrap samples again",
+            ),
+            (Some(_), None) => bad(
+                "the model was trained with sample weights, which chose its bootstrap draws: give the same ones, one per training row",
+            ),
+            (Some(trained), Some(w)) => {
+                if w.len() != self.n_train_rows as usize {
+                    return Err(ForestError::InvalidData(format!(
+                        "{} sample weights given, the model was trained on {} rows: give its training weights, one per row",
+                        w.len(),
+                        self.n_train_rows
+                    )));
+                }
+                if TrainedWeights::of(w) != trained {
+                    return bad(
+                        "these sample weights differ from the ones the model was trained with: give those",
+                    );
+                }
+                Ok(())
+            }
+        }
     }
 }
 

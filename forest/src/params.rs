@@ -335,8 +335,8 @@ impl Params {
 
     /// scikit-learn's `min_weight_leaf` for a tree whose weights add up to
     /// `total_weight`: `min_weight_fraction_leaf × total_weight`.
-    pub fn min_weight_leaf(&self, total_weight: usize) -> f64 {
-        self.min_weight_fraction_leaf * total_weight as f64
+    pub fn min_weight_leaf(&self, total_weight: f64) -> f64 {
+        self.min_weight_fraction_leaf * total_weight
     }
 
     /// Number of features examined per split, for `n_features` features.
@@ -371,11 +371,22 @@ impl Params {
     /// Bootstrap draws per tree for `n_rows` training rows (sklearn's
     /// `_get_n_samples_bootstrap`, including Python's round-half-to-even).
     pub fn resolve_n_draws(&self, n_rows: usize) -> Result<usize> {
+        self.resolve_n_draws_weighted(n_rows, None)
+    }
+
+    /// [`Params::resolve_n_draws`] with sample weights adding up to
+    /// `weight_sum` (`np.sum`): scikit-learn 1.9 takes a fraction of that.
+    pub fn resolve_n_draws_weighted(
+        &self,
+        n_rows: usize,
+        weight_sum: Option<f64>,
+    ) -> Result<usize> {
+        let weighted_n_samples = weight_sum.unwrap_or(n_rows as f64);
         let draws = match self.max_samples {
             None => return Ok(n_rows),
             Some(MaxSamples::Count(c)) => u64::from(c),
             // `as` truncates (and saturates): scikit-learn's int(f * n).
-            Some(MaxSamples::Fraction(f)) => ((f * n_rows as f64) as u64).max(1),
+            Some(MaxSamples::Fraction(f)) => ((f * weighted_n_samples) as u64).max(1),
         };
         // Every draw is a step of the bootstrap loop: a count of u32 bounds it.
         if draws > u64::from(u32::MAX) {
@@ -530,7 +541,7 @@ mod tests {
             min_weight_fraction_leaf: 0.1,
             ..Params::default()
         };
-        assert_eq!(p.min_weight_leaf(353), 0.1 * 353.0);
+        assert_eq!(p.min_weight_leaf(353.0), 0.1 * 353.0);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! decoding and the merged forest is fully validated, as any model is.
 //!
 //! ```text
-//! magic b"WFPART7\0" | u32 LE header length | postcard(Header) | u32 LE node count N
+//! magic b"WFPART8\0" | u32 LE header length | postcard(Header) | u32 LE node count N
 //! | feature u32×N | threshold f32×N | right u32×N | value f64×N   (all LE)
 //! ```
 //!
@@ -25,11 +25,12 @@ use crate::error::{ForestError, Result};
 use crate::importance::{GrownTree, forest_importances};
 use crate::model::{self, HeadRef, split_framed};
 use crate::params::Params;
+use crate::sample::TrainedWeights;
 use crate::trainer::Trainer;
 use crate::tree::{LEAF, Nodes, RAW_NODE_BYTES, implied_left, split_raw_right};
 use crate::validate::{Node, check_feature_names, check_meta, check_node, threshold_ok};
 
-const MAGIC: [u8; 8] = *b"WFPART7\0";
+const MAGIC: [u8; 8] = *b"WFPART8\0";
 
 /// Everything of a part but its node arrays: what the forest needs, and
 /// which of its trees the part holds.
@@ -46,6 +47,8 @@ pub struct Header {
     /// Each tree's decreases per feature ([`GrownTree::decrease`]), tree
     /// after tree: the merge makes the forest's importances from them.
     pub decrease: Vec<f64>,
+    /// The sample weights the forest is trained with, if any.
+    pub sample_weight: Option<TrainedWeights>,
 }
 
 /// Trees of a forest, concatenated in `nodes` as in a [`Forest`]: tree `t`
@@ -127,6 +130,7 @@ impl Part {
             first,
             roots,
             decrease,
+            sample_weight: trainer.trained_weights(),
         };
         Ok(Part { header, nodes })
     }
@@ -259,6 +263,7 @@ pub fn merge_bytes(parts: Vec<Vec<u8>>) -> Result<Vec<u8>> {
         n_train_rows: h.n_train_rows,
         roots: &roots,
         importances: &importances,
+        sample_weight: &h.sample_weight,
     };
     let mut at = 0; // the part's first node in the forest
     let mut tree = 0; // its first tree
@@ -386,6 +391,7 @@ fn assemble(head: Header, roots: Vec<u32>, nodes: Nodes, importances: Vec<f64>) 
         roots,
         nodes,
         importances,
+        sample_weight: head.sample_weight,
     };
     forest.validate()?;
     Ok(forest)
@@ -442,6 +448,7 @@ fn check_cover<'a>(parts: impl Iterator<Item = (&'a Header, usize)>) -> Result<u
                 &h.feature_names,
                 &h.target_name,
                 h.n_train_rows,
+                h.sample_weight,
             )
         };
         if meta(p) != meta(h) {

@@ -47,6 +47,11 @@ impl Rng {
         result
     }
 
+    /// Uniform `f64` in [0, 1): 53 random bits.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
     /// Uniform integer in `0..n` (Lemire's multiply-and-reject; unbiased). `n > 0`.
     pub fn below(&mut self, n: u64) -> u64 {
         debug_assert!(n > 0);

@@ -4,7 +4,7 @@
 
 use core::ops::Range;
 
-use crate::criterion::Sums;
+use crate::criterion::{Sums, Weight};
 use crate::rng::Rng;
 use crate::tree::Test;
 use crate::workspace::Workspace;
@@ -63,11 +63,16 @@ pub fn threshold_between(a: f32, b: f32) -> f32 {
 /// strategy's own order of the tree's rows (its two children the two parts
 /// of the range); `Node` is what the strategy keeps for a node from its
 /// parent's split until its own.
-pub trait SplitStrategy {
+pub trait SplitStrategy<W: Weight> {
     type Node;
 
     /// The node's weighted target sums, and whether its targets are all equal.
-    fn node_sums(&self, ws: &Workspace, rows: Range<usize>, node: &Self::Node) -> (Sums, bool);
+    fn node_sums(
+        &self,
+        ws: &Workspace<W>,
+        rows: Range<usize>,
+        node: &Self::Node,
+    ) -> (Sums<W>, bool);
 
     /// The best split of the node over up to `max_features` non-constant
     /// features, drawn by [`Workspace::draw`]; `None` if no valid
@@ -75,10 +80,10 @@ pub trait SplitStrategy {
     /// only on the rng.
     fn best_split(
         &mut self,
-        ws: &mut Workspace,
+        ws: &mut Workspace<W>,
         rows: Range<usize>,
         node: &Self::Node,
-        total: Sums,
+        total: Sums<W>,
         rng: &mut Rng,
     ) -> Option<Split>;
 
@@ -86,18 +91,18 @@ pub trait SplitStrategy {
     /// `best_split`) sends left.
     fn left_sums(
         &self,
-        ws: &Workspace,
+        ws: &Workspace<W>,
         rows: Range<usize>,
         node: &Self::Node,
         split: &Split,
-    ) -> Sums;
+    ) -> Sums<W>;
 
     /// Moves the node's rows to the split's sides: the `n_left` left rows
     /// first. `kept[i]` says whether child `i` (left, right) is split by this
     /// strategy too; the children's `Node`s are returned for those.
     fn split(
         &mut self,
-        ws: &Workspace,
+        ws: &Workspace<W>,
         rows: Range<usize>,
         node: Self::Node,
         split: &Split,
@@ -111,7 +116,7 @@ pub trait SplitStrategy {
     /// until it is split or made a leaf; many nodes may wait at once. A
     /// strategy may give back (some of) what it keeps meanwhile and rebuild
     /// it in `split`; by default it keeps the node as it is.
-    fn wait(&mut self, _ws: &Workspace, node: Self::Node) -> Self::Node {
+    fn wait(&mut self, _ws: &Workspace<W>, node: Self::Node) -> Self::Node {
         node
     }
 }

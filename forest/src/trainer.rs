@@ -4,19 +4,21 @@
 use core::ops::Range;
 
 use crate::builder::{AUTO_EXACT_ROWS, StopRules, TreeBuilder};
+use crate::criterion::{MAX_TARGET_SUM, Weight};
 use crate::dataset::Dataset;
 use crate::ensemble::Forest;
-use crate::error::Result;
+use crate::error::{ForestError, Result};
 use crate::exact;
 use crate::hist::Binned;
 use crate::importance::GrownTree;
 use crate::levels::{CpuLevels, FixedPoint, LevelBackend, LevelGrower, target_ranks};
 use crate::params::{Params, SplitterKind};
 use crate::rng::Rng;
+use crate::sample::{Draw, TrainedWeights, check_sample_weight, numpy_sum};
 use crate::sklearn::{self, SklearnTreeBuilder, TreeSettings};
 use crate::validate::check_feature_names;
 use crate::workspace::{MinLeaf, Workspace};
-use alloc::{borrow::Cow, string::String, vec, vec::Vec};
+use alloc::{borrow::Cow, format, string::String, vec, vec::Vec};
 
 /// Everything training needs that does not change from tree to tree.
 pub struct Trainer {
@@ -26,6 +28,14 @@ pub struct Trainer {
     n_features: usize,
     max_features: usize,
     n_draws: usize,
+    /// The sample weights given, if any: without bootstrap, each tree's
+    /// weights; with, what `draw` draws in proportion to.
+    sample_weight: Option<Vec<f64>>,
+    /// How a bootstrap draw picks its row.
+    draw: Draw,
+    /// Every tree's total weight: its draws with bootstrap, else the sum of
+    /// the sample weights, or the rows.
+    tree_weight: f64,
     /// The feature values: column-major `n_features × n_rows` for the
     /// presorted (`exact`) path, else row-major; empty for `hist`.
     values: Vec<f32>,
@@ -48,6 +58,9 @@ pub struct Trainer {
 pub enum Grower<'t> {
     /// Depth first: `exact`, `hist` and `auto`.
     Depth(TreeBuilder<'t>),
+    /// The same, weighing rows by real sample weights (`bootstrap = false`
+    /// with sample weights).
+    DepthReal(TreeBuilder<'t, f64>),
     /// Level by level, histograms on the CPU: `level`.
     Levels(LevelGrower<'t>, CpuLevels<'t>),
     /// scikit-learn's trees: `sklearn`.
@@ -58,8 +71,8 @@ impl Trainer {
     pub fn new(data: &Dataset, params: &Params) -> Result<Self> {
         params.validate()?;
         Trainer::from_rows(
-            data.features.to_vec(),
-            data.targets.to_vec(),
+            (data.features.to_vec(), data.targets.to_vec()),
+            data.sample_weight.map(<[f64]>::to_vec),
             data.n_rows,
             data.n_features,
             params,
@@ -72,25 +85,48 @@ impl Trainer {
     pub fn from_owned(
         n_rows: usize,
         n_features: usize,
-        features: Vec<f32>,
-        targets: Vec<f64>,
+        (features, targets): (Vec<f32>, Vec<f64>),
+        sample_weight: Option<Vec<f64>>,
         params: &Params,
     ) -> Result<Self> {
         Dataset::new(n_rows, n_features, &features, &targets)?;
+        if let Some(w) = &sample_weight {
+            check_sample_weight(w, n_rows)?;
+        }
         params.validate()?;
-        Trainer::from_rows(features, targets, n_rows, n_features, params)
+        Trainer::from_rows(
+            (features, targets),
+            sample_weight,
+            n_rows,
+            n_features,
+            params,
+        )
     }
 
-    /// `values` is row-major `n_rows × n_features`, already validated.
+    /// `values` is row-major `n_rows × n_features`; it, `targets` and
+    /// `sample_weight` already validated.
     fn from_rows(
-        mut values: Vec<f32>,
-        targets: Vec<f64>,
+        (mut values, targets): (Vec<f32>, Vec<f64>),
+        sample_weight: Option<Vec<f64>>,
         n: usize,
         nf: usize,
         params: &Params,
     ) -> Result<Self> {
         let max_features = params.resolve_max_features(nf)?;
-        let n_draws = params.resolve_n_draws(n)?;
+        let weight_sum = sample_weight.as_deref().map(numpy_sum);
+        let n_draws = params.resolve_n_draws_weighted(n, weight_sum)?;
+        let tree_weight = match (params.bootstrap, weight_sum) {
+            (true, _) => n_draws as f64,
+            (false, Some(sum)) => sum,
+            (false, None) => n as f64,
+        };
+        check_weighted_targets(&targets, tree_weight)?;
+        if params.splitter == SplitterKind::Level && !params.bootstrap && sample_weight.is_some() {
+            return Err(ForestError::InvalidParams(
+                "splitter level (and so GPU training) takes sample weights only with bootstrap=true, where they choose the draws: its integer histograms cannot hold real weights; use another splitter"
+                    .into(),
+            ));
+        }
         // `auto` on data no larger than its crossover grows exact trees from
         // the root: the presorted path does that fastest (same trees).
         let sklearn = params.splitter == SplitterKind::Sklearn;
@@ -123,6 +159,13 @@ impl Trainer {
             // Histogram splits need only the codes: free the values.
             values = Vec::new();
         }
+        let sklearn_trees = match sklearn {
+            true => Some((
+                sklearn::tree_seeds(params.seed as u32, params.n_estimators),
+                TreeSettings::weighted(params, n, nf, sample_weight.as_deref())?,
+            )),
+            false => None,
+        };
         Ok(Trainer {
             params: params.clone(),
             targets,
@@ -130,6 +173,9 @@ impl Trainer {
             n_features: nf,
             max_features,
             n_draws,
+            draw: Draw::new(n, sample_weight.as_deref()),
+            sample_weight,
+            tree_weight,
             values,
             row_major: !exact && !sklearn,
             order,
@@ -137,13 +183,7 @@ impl Trainer {
             auto_exact_rows: AUTO_EXACT_ROWS,
             hist_wait_bytes: crate::hist::WAIT_BYTES,
             ranks,
-            sklearn: match sklearn {
-                true => Some((
-                    sklearn::tree_seeds(params.seed as u32, params.n_estimators),
-                    TreeSettings::new(params, n, nf)?,
-                )),
-                false => None,
-            },
+            sklearn: sklearn_trees,
         })
     }
 
@@ -152,24 +192,34 @@ impl Trainer {
         if self.sklearn.is_some() {
             let columns = Cow::Borrowed(&self.values[..]);
             let targets = &self.targets[..];
-            return Grower::Sklearn(SklearnTreeBuilder::from_columns(
-                columns,
-                self.n_rows,
-                self.n_features,
-                targets,
-            ));
+            let builder =
+                SklearnTreeBuilder::from_columns(columns, self.n_rows, self.n_features, targets);
+            return Grower::Sklearn(match &self.sample_weight {
+                Some(w) => builder.with_sample_weight(w),
+                None => builder,
+            });
         }
         match (self.params.splitter, &self.binned) {
             (SplitterKind::Level, Some(binned)) => Grower::Levels(
                 self.level_grower().expect("binned"),
                 CpuLevels::new(binned, self.n_features, &self.ranks),
             ),
+            _ if self.real_weights().is_some() => Grower::DepthReal(self.tree_builder()),
             _ => Grower::Depth(self.tree_builder()),
         }
     }
 
+    /// The sample weights each tree weighs its rows by (`bootstrap =
+    /// false`); `None` when trees weigh rows by draw counts (or all by 1).
+    fn real_weights(&self) -> Option<&[f64]> {
+        match self.params.bootstrap {
+            true => None,
+            false => self.sample_weight.as_deref(),
+        }
+    }
+
     /// A depth-first (or best-first) builder for one worker.
-    fn tree_builder(&self) -> TreeBuilder<'_> {
+    fn tree_builder<W: Weight>(&self) -> TreeBuilder<'_, W> {
         let rules = self.stop_rules();
         let ws = Workspace::new(
             &self.values,
@@ -182,7 +232,7 @@ impl Trainer {
             },
             self.max_features,
         );
-        let mut builder = match (&self.binned, self.params.splitter) {
+        let mut builder: TreeBuilder<W> = match (&self.binned, self.params.splitter) {
             (Some(binned), SplitterKind::Hist) => TreeBuilder::hist(ws, rules, binned, 0),
             (Some(binned), SplitterKind::Auto) => {
                 TreeBuilder::hist(ws, rules, binned, self.auto_exact_rows)
@@ -198,19 +248,10 @@ impl Trainer {
             max_depth: self.params.max_depth.unwrap_or(u32::MAX),
             min_samples_split: self.params.min_samples_split as usize,
             min_samples_leaf: self.params.min_samples_leaf as usize,
-            min_weight_leaf: self.params.min_weight_leaf(self.tree_weight()),
+            min_weight_leaf: self.params.min_weight_leaf(self.tree_weight),
             min_impurity_decrease: self.params.min_impurity_decrease,
-            total_weight: self.tree_weight() as f64,
+            total_weight: self.tree_weight,
             max_leaf_nodes: self.params.max_leaf_nodes,
-        }
-    }
-
-    /// Every tree's total weight: its bootstrap draws, or its rows.
-    fn tree_weight(&self) -> usize {
-        if self.params.bootstrap {
-            self.n_draws
-        } else {
-            self.n_rows
         }
     }
 
@@ -265,6 +306,12 @@ impl Trainer {
     pub fn build_tree(&self, index: u32, grower: &mut Grower) -> GrownTree {
         match grower {
             Grower::Depth(builder) => self.build_tree_depth(index, builder),
+            Grower::DepthReal(builder) => {
+                let weights = self.real_weights().expect("real sample weights");
+                builder.workspace().set_each_weight(weights);
+                // No bootstrap: the generator as it starts, for the feature draws.
+                builder.build(&mut self.sample(index, |_| unreachable!("no draws")))
+            }
             Grower::Levels(levels, cpu) => match self.build_tree_levels(index, levels, cpu) {
                 Ok(tree) => tree,
                 Err(never) => match never {},
@@ -292,7 +339,7 @@ impl Trainer {
         } else {
             0
         };
-        bootstrap(self.params.seed, index, self.n_rows, draws, each)
+        bootstrap(self.params.seed, index, &self.draw, draws, each)
     }
 
     /// Grows the trees `range` (in order) with one grower.
@@ -303,13 +350,20 @@ impl Trainer {
 
     /// Assembles trees `0..n_estimators`, given in order, into a forest.
     pub fn assemble(&self, trees: &[GrownTree], feature_names: Option<Vec<String>>) -> Forest {
-        Forest::from_trees(
+        let mut forest = Forest::from_trees(
             self.n_features as u32,
             feature_names,
             self.params.clone(),
             self.n_rows as u32,
             trees,
-        )
+        );
+        forest.sample_weight = self.trained_weights();
+        forest
+    }
+
+    /// What the forest keeps of its sample weights (`None` without).
+    pub fn trained_weights(&self) -> Option<TrainedWeights> {
+        self.sample_weight.as_deref().map(TrainedWeights::of)
     }
 
     /// Changes `auto`'s crossover (for measuring it; see
@@ -341,22 +395,40 @@ impl Trainer {
 }
 
 /// Tree `index`'s bootstrap sample in a forest seeded with `seed`: calls
-/// `each` with the row of each of `n_draws` draws from `0..n_rows`, in draw
-/// order, and returns the tree's generator after them. Training and the
-/// out-of-bag estimate (`oob`) both draw through here, so they see the same
-/// samples.
+/// `each` with the row of each of `n_draws` draws (`draw`: uniform, or in
+/// proportion to the sample weights), in draw order, and returns the tree's
+/// generator after them. Training and the out-of-bag estimate (`oob`) both
+/// draw through here, so they see the same samples.
 pub(crate) fn bootstrap(
     seed: u64,
     index: u32,
-    n_rows: usize,
+    draw: &Draw,
     n_draws: usize,
     mut each: impl FnMut(usize),
 ) -> Rng {
     let mut rng = Rng::for_tree(seed, index);
     for _ in 0..n_draws {
-        each(rng.below(n_rows as u64) as usize);
+        each(draw.next(&mut rng));
     }
     rng
+}
+
+/// Refuses targets whose sums over a tree weighing `tree_weight` in all
+/// could overflow (the bound `Dataset::new` applies with one weight per
+/// row; sample weights and more draws than rows raise the weight).
+fn check_weighted_targets(targets: &[f64], tree_weight: f64) -> Result<()> {
+    let n = targets.len() as f64;
+    if tree_weight <= n {
+        return Ok(()); // checked by `Dataset::new`
+    }
+    let limit = MAX_TARGET_SUM / tree_weight;
+    match targets.iter().position(|y| y.abs() > limit) {
+        None => Ok(()),
+        Some(i) => Err(ForestError::InvalidData(format!(
+            "target of row {i} is {:e}; with a tree weighing {tree_weight:e} in all (sample weights or draws), targets must lie within ±{limit:.3e} (beyond, squared-error sums overflow): scale the target or the weights down",
+            targets[i]
+        ))),
+    }
 }
 
 /// Transposes a row-major `rows × cols` matrix into column-major order in

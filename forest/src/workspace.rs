@@ -8,30 +8,32 @@
 //! Under `auto` an exact subtree gets a workspace of its own, over a copy of
 //! its rows ([`Workspace::gather`]); its feature draws go on from the tree's.
 
-use crate::criterion::Sums;
+use crate::criterion::{Sums, Weight};
 use crate::rng::Rng;
 use alloc::{vec, vec::Vec};
 
 /// A row's bootstrap weight and weighted target side by side: a scan step
 /// loads both behind one bounds check and one base address.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Weighted {
-    /// count × target, so scans add instead of multiplying.
+pub struct Weighted<W = u32> {
+    /// weight × target, so scans add instead of multiplying.
     pub wy: f64,
-    /// Bootstrap draw count (0 = out of bag).
-    pub w: u32,
+    /// Bootstrap draw count (0 = out of bag), or sample weight (0: the row
+    /// takes no part in the tree, as a row out of bag).
+    pub w: W,
 }
 
 /// What each side of a split keeps at least: rows (`min_samples_leaf`) and
-/// weight (`min_weight_fraction_leaf` of the tree's weight, in whole draws).
+/// weight (`min_weight_fraction_leaf` of the tree's weight; in whole draws
+/// for counts).
 #[derive(Debug, Clone, Copy)]
-pub struct MinLeaf {
+pub struct MinLeaf<W = u32> {
     pub rows: usize,
-    pub weight: u32,
+    pub weight: W,
 }
 
 /// One worker's rows and draws; reused from tree to tree.
-pub struct Workspace<'t> {
+pub struct Workspace<'t, W = u32> {
     /// The features: column-major `n_features × n_rows`, or row-major when
     /// `row_major` (under `auto`, whose exact subtrees only copy rows; empty
     /// for `hist`, which needs only the bin codes).
@@ -39,23 +41,23 @@ pub struct Workspace<'t> {
     row_major: bool,
     targets: &'t [f64],
     n_features: usize,
-    min_leaf: MinLeaf,
+    min_leaf: MinLeaf<W>,
     max_features: usize,
-    /// Every row's bootstrap draw count and, from `start_tree`, count × target.
-    weighted: Vec<Weighted>,
+    /// Every row's weight and, from `start_tree`, weight × target.
+    weighted: Vec<Weighted<W>>,
     /// The permutation features are drawn from (Fisher-Yates, as sklearn),
     /// kept across the nodes of a tree.
     features: Vec<u32>,
 }
 
-impl<'t> Workspace<'t> {
+impl<'t, W: Weight> Workspace<'t, W> {
     /// `values` is column-major, or row-major when `row_major`.
     pub fn new(
         values: &'t [f32],
         row_major: bool,
         targets: &'t [f64],
         n_features: usize,
-        min_leaf: MinLeaf,
+        min_leaf: MinLeaf<W>,
         max_features: usize,
     ) -> Self {
         Workspace {
@@ -83,12 +85,12 @@ impl<'t> Workspace<'t> {
     }
 
     /// The least weight each side of a split keeps (0: no limit).
-    pub fn min_leaf_weight(&self) -> u32 {
+    pub fn min_leaf_weight(&self) -> W {
         self.min_leaf.weight
     }
 
     /// Every row's weight and weighted target, by row id.
-    pub fn weighted(&self) -> &[Weighted] {
+    pub fn weighted(&self) -> &[Weighted<W>] {
         &self.weighted
     }
 
@@ -101,21 +103,30 @@ impl<'t> Workspace<'t> {
 
     /// Gives every row the weight `w`: 1 without bootstrap, 0 before the
     /// draws of a bootstrap sample ([`Workspace::add_draw`]).
-    pub fn set_weights(&mut self, w: u32) {
+    pub fn set_weights(&mut self, w: W) {
         self.weighted.iter_mut().for_each(|d| d.w = w);
+    }
+
+    /// Gives every row its weight of `weights` (sample weights, without
+    /// bootstrap).
+    pub fn set_each_weight(&mut self, weights: &[W]) {
+        debug_assert_eq!(weights.len(), self.weighted.len());
+        for (d, &w) in self.weighted.iter_mut().zip(weights) {
+            d.w = w;
+        }
     }
 
     /// One more bootstrap draw of `row`.
     #[inline]
     pub fn add_draw(&mut self, row: usize) {
-        self.weighted[row].w += 1;
+        self.weighted[row].w += W::ONE;
     }
 
     /// Starts a tree once its weights are set: weighted targets, and the
     /// draws from the identity permutation.
     pub fn start_tree(&mut self) {
         for (d, &y) in self.weighted.iter_mut().zip(self.targets) {
-            d.wy = f64::from(d.w) * y;
+            d.wy = d.w.to_f64() * y;
         }
         self.features
             .iter_mut()
@@ -125,7 +136,7 @@ impl<'t> Workspace<'t> {
 
     /// Weighted target sums of a node's `rows`, added in their order, and
     /// whether all their targets are equal.
-    pub fn node_sums<I>(&self, rows: I) -> (Sums, bool)
+    pub fn node_sums<I>(&self, rows: I) -> (Sums<W>, bool)
     where
         I: IntoIterator<Item = u32>,
         I::IntoIter: Clone,
@@ -147,7 +158,7 @@ impl<'t> Workspace<'t> {
     /// A node's feature draw, with the rows' weights (borrowed together: the
     /// draw moves features in the permutation while a strategy's search
     /// reads the weights).
-    pub fn draw(&mut self) -> (&[Weighted], FeatureDraw<'_>) {
+    pub fn draw(&mut self) -> (&[Weighted<W>], FeatureDraw<'_>) {
         let draw = FeatureDraw::new(&mut self.features, self.max_features);
         (&self.weighted, draw)
     }
@@ -158,7 +169,7 @@ impl<'t> Workspace<'t> {
     /// the one this workspace would grow, on a few kilobytes that stay in
     /// cache instead of rows scattered over the whole dataset. Hand the
     /// draws back with [`Workspace::resume_draws`].
-    pub fn gather<'g>(&self, rows: &[u32], into: &'g mut Gathered) -> Workspace<'g> {
+    pub fn gather<'g>(&self, rows: &[u32], into: &'g mut Gathered) -> Workspace<'g, W> {
         into.fill(self, rows);
         let mut ws = Workspace::new(
             &into.columns,
@@ -170,14 +181,14 @@ impl<'t> Workspace<'t> {
         );
         for ((d, &y), &r) in ws.weighted.iter_mut().zip(&into.targets).zip(rows) {
             d.w = self.weighted[r as usize].w;
-            d.wy = f64::from(d.w) * y;
+            d.wy = d.w.to_f64() * y;
         }
         ws.features.copy_from_slice(&self.features);
         ws
     }
 
     /// Takes the draws back from a workspace made by [`Workspace::gather`].
-    pub fn resume_draws(&mut self, gathered: &Workspace) {
+    pub fn resume_draws(&mut self, gathered: &Workspace<W>) {
         self.features.copy_from_slice(&gathered.features);
     }
 }
@@ -238,7 +249,7 @@ pub struct Gathered {
 }
 
 impl Gathered {
-    fn fill(&mut self, from: &Workspace, rows: &[u32]) {
+    fn fill<W: Weight>(&mut self, from: &Workspace<W>, rows: &[u32]) {
         debug_assert!(rows.windows(2).all(|w| w[0] < w[1]));
         let nf = from.n_features;
         self.columns.clear();

@@ -204,7 +204,8 @@ fn model_bytes(case: &Case) -> Vec<u8> {
         }
         Route::Owned => {
             let (n, nf) = (data.y.len(), data.n_features);
-            let t = Trainer::from_owned(n, nf, data.x.clone(), data.y.clone(), params).unwrap();
+            let t =
+                Trainer::from_owned(n, nf, (data.x.clone(), data.y.clone()), None, params).unwrap();
             let trees = t.build_trees(0..params.n_estimators);
             forest::model::to_bytes(&t.assemble(&trees, None)).unwrap()
         }
@@ -226,12 +227,13 @@ fn model_bytes(case: &Case) -> Vec<u8> {
     }
 }
 
-/// The length and payload CRC of model file `bytes` (format 7) written as
+/// The length and payload CRC of model file `bytes` (format 8) written as
 /// format 4: the params without the leaf limits (format 6's last three
 /// fields, 17 bytes of postcard when unset: two f64 zeros and `None`), the
-/// head without its last field, the importances (postcard: a one-byte
-/// length, below 128 features, and 8 bytes each), and the splits' `right`
-/// without format 7's missing-value direction (bit 31).
+/// head without its last two fields, the importances (postcard: a one-byte
+/// length, below 128 features, and 8 bytes each) and format 8's sample
+/// weights (`None`, one byte), and the splits' `right` without format 7's
+/// missing-value direction (bit 31).
 fn as_format_4(bytes: &[u8], params: &Params, n_features: usize) -> (usize, u32) {
     assert!(n_features < 128);
     assert_eq!(
@@ -244,9 +246,10 @@ fn as_format_4(bytes: &[u8], params: &Params, n_features: usize) -> (usize, u32)
     );
     let limits = 17;
     let encoded = postcard::to_allocvec(params).unwrap();
-    let cut = 1 + 8 * n_features;
+    let cut = 1 + 8 * n_features + 1;
     let head_len = u32::from_le_bytes(bytes[24..28].try_into().unwrap()) as usize;
     let head = &bytes[28..28 + head_len];
+    assert_eq!(head[head_len - 1], 0, "trained without sample weights");
     let at = head
         .windows(encoded.len())
         .position(|w| w == encoded)

@@ -96,12 +96,44 @@ fn a_format_6_model_loads_and_predicts_as_it_did() {
         .unwrap();
     let mut forest7 = forest.clone();
     forest7.nodes.missing_left[split] = true;
-    let mut v6 = model::to_bytes(&forest7).unwrap();
-    v6[8..10].copy_from_slice(&6u16.to_le_bytes());
-    let crc = crc32fast::hash(&v6[model::HEADER_LEN..]);
-    v6[20..24].copy_from_slice(&crc.to_le_bytes());
+    let v6 = as_format_7(&model::to_bytes(&forest7).unwrap(), 6);
     let err = model::from_bytes(&v6).unwrap_err().to_string();
     assert!(err.contains(&format!("node {split}: child id")), "{err}");
+}
+
+#[test]
+fn a_format_7_model_loads_and_predicts_as_it_did() {
+    // Written by wasm-forest d5084b7 (format 7, before sample weights):
+    // `--splitter exact --seed 7 --n-estimators 5 --max-depth 6` on
+    // diabetes_train.csv with a ninth of `bmi` and a seventh of `s5`
+    // missing, with its predictions of data/diabetes_test.csv.
+    let forest = old_model("diabetes_v7.bin", 7);
+    assert!(forest.nodes.missing_left.contains(&true));
+    assert_eq!(forest.sample_weight, None);
+    predicts_as_recorded_and_rewrites(&forest, "diabetes_v7_predictions.txt");
+    // Format 8 is format 7 with one more field: a format 7 file of the
+    // current forest reads back as it.
+    let v7 = as_format_7(&model::to_bytes(&forest).unwrap(), 7);
+    assert_eq!(model::from_bytes(&v7).unwrap(), forest);
+}
+
+/// A current model file of a forest trained without sample weights, as
+/// format `version` (6 or 7) wrote it: the head without its last byte
+/// (format 8's sample weights, `None`), the header's version, length and
+/// checksum to match.
+fn as_format_7(bytes: &[u8], version: u16) -> Vec<u8> {
+    let head_len = u32::from_le_bytes(bytes[24..28].try_into().unwrap()) as usize;
+    assert_eq!(bytes[28 + head_len - 1], 0, "no sample weights");
+    let mut out = bytes[..24].to_vec();
+    out.extend_from_slice(&(head_len as u32 - 1).to_le_bytes());
+    out.extend_from_slice(&bytes[28..28 + head_len - 1]);
+    out.extend_from_slice(&bytes[28 + head_len..]);
+    out[8..10].copy_from_slice(&version.to_le_bytes());
+    let payload_len = (out.len() - model::HEADER_LEN) as u64;
+    out[12..20].copy_from_slice(&payload_len.to_le_bytes());
+    let crc = crc32fast::hash(&out[model::HEADER_LEN..]);
+    out[20..24].copy_from_slice(&crc.to_le_bytes());
+    out
 }
 
 /// `forest` predicts data/diabetes_test.csv as the build that wrote it did

@@ -10,6 +10,7 @@ const LAYERS: &[&str] = &[
     "tree",
     "importance",
     "params",
+    "sample",
     "dataset",
     "ensemble",
     "validate",

@@ -49,7 +49,7 @@ fn each_trees_sample_is_drawn_again_exactly() {
                 "{splitter}: tree {t}'s value {value} is not 4 draws"
             );
         }
-        let oob = forest.out_of_bag(&x, 0, n as u32).unwrap();
+        let oob = forest.out_of_bag(&x, (0, n as u32), None).unwrap();
         assert_eq!(oob.n_trees, counts, "{splitter}");
         // Each tree left out 8 or more of the 12 rows.
         assert!(counts.iter().sum::<u32>() >= 800, "{splitter}: {counts:?}");
@@ -89,12 +89,12 @@ fn rows_split_among_calls_give_the_same_figures() {
             ..Params::default()
         };
         let forest = train(&ds, &params, None).unwrap();
-        let whole = forest.out_of_bag(&x, 0, 300).unwrap();
+        let whole = forest.out_of_bag(&x, (0, 300), None).unwrap();
         let mut pieces = (Vec::new(), Vec::new());
         for (first, end) in [(0, 100), (100, 101), (101, 300)] {
             let rows = &x[first * 3..end * 3];
             let piece = forest
-                .out_of_bag(rows, first as u32, (end - first) as u32)
+                .out_of_bag(rows, (first as u32, (end - first) as u32), None)
                 .unwrap();
             pieces.0.extend(piece.predictions);
             pieces.1.extend(piece.n_trees);
@@ -118,19 +118,19 @@ fn out_of_bag_refuses_what_it_cannot_answer() {
         ..Params::default()
     };
     let forest = train(&ds, &params, None).unwrap();
-    let e = forest.out_of_bag(&x[..30], 295, 10).unwrap_err();
+    let e = forest.out_of_bag(&x[..30], (295, 10), None).unwrap_err();
     assert!(
         matches!(&e, ForestError::InvalidData(m) if m.contains("295..305") && m.contains("300 rows")),
         "{e}"
     );
-    let e = forest.out_of_bag(&x[..29], 0, 10).unwrap_err();
+    let e = forest.out_of_bag(&x[..29], (0, 10), None).unwrap_err();
     assert!(matches!(e, ForestError::InvalidData(_)), "{e}");
     let no_bootstrap = Params {
         bootstrap: false,
         ..params
     };
     let forest = train(&ds, &no_bootstrap, None).unwrap();
-    let e = forest.out_of_bag(&x, 0, 300).unwrap_err();
+    let e = forest.out_of_bag(&x, (0, 300), None).unwrap_err();
     assert!(
         matches!(&e, ForestError::InvalidParams(m) if m.contains("bootstrap=true")),
         "{e}"

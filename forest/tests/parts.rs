@@ -250,7 +250,7 @@ fn an_owning_trainer_grows_the_borrowing_trainers_trees() {
             ..params()
         };
         let borrowed = Trainer::new(&ds, &p).unwrap();
-        let owned = Trainer::from_owned(300, 4, x.clone(), y.clone(), &p).unwrap();
+        let owned = Trainer::from_owned(300, 4, (x.clone(), y.clone()), None, &p).unwrap();
         assert_eq!(
             parts_bytes(&borrowed, 1),
             parts_bytes(&owned, 1),
@@ -265,11 +265,11 @@ fn an_owning_trainer_grows_the_borrowing_trainers_trees() {
     // The owning trainer checks its data as Dataset::new does.
     let mut bad = x.clone();
     bad[5] = f32::INFINITY;
-    let err = Trainer::from_owned(300, 4, bad, y.clone(), &params())
+    let err = Trainer::from_owned(300, 4, (bad, y.clone()), None, &params())
         .err()
         .unwrap();
     assert!(err.to_string().contains("feature 1 of row 1"), "{err}");
-    let err = Trainer::from_owned(300, 4, x[..8].to_vec(), y, &params())
+    let err = Trainer::from_owned(300, 4, (x[..8].to_vec(), y), None, &params())
         .err()
         .unwrap();
     assert!(matches!(err, ForestError::InvalidData(_)), "{err}");

@@ -157,6 +157,10 @@ fn with_dataset<T>(
         &data.features,
         &data.targets,
     )
+    .and_then(|d| match &data.sample_weight {
+        Some(w) => d.with_sample_weight(w),
+        None => Ok(d),
+    })
     .map_err(to_wit_error)?;
     f(dataset).map_err(to_wit_error)
 }
@@ -402,12 +406,13 @@ impl GuestTrainer for Trainer {
             targets,
             feature_names,
             target_name,
+            sample_weight,
         } = data;
         let trainer = forest::Trainer::from_owned(
             n_rows as usize,
             n_features as usize,
-            features,
-            targets,
+            (features, targets),
+            sample_weight,
             &params,
         )
         .map_err(to_wit_error)?;
@@ -626,10 +631,11 @@ impl GuestModel for Model {
         features: Vec<f32>,
         first_row: u32,
         n_rows: u32,
+        sample_weight: Option<Vec<f64>>,
     ) -> Result<wit::OobPredictions, wit::ForestError> {
         let oob = self
             .forest
-            .out_of_bag(&features, first_row, n_rows)
+            .out_of_bag(&features, (first_row, n_rows), sample_weight.as_deref())
             .map_err(to_wit_error)?;
         Ok(wit::OobPredictions {
             predictions: oob.predictions,
@@ -670,6 +676,7 @@ impl GuestModel for Model {
             params: to_wit_params(&self.forest.params),
             n_train_rows: self.forest.n_train_rows,
             feature_importances: self.forest.importances.clone(),
+            sample_weight_total: self.forest.sample_weight.map(|w| w.total),
         }
     }
 }

@@ -191,7 +191,11 @@ pub fn run(rt: &Runtime, args: &BenchArgs, workers: usize) -> Result<BenchReport
         "bench reads it back to time loading",
     )?;
     let ((train_xy, train_ds, test_xy), csv_load) = timed(|| {
-        let (xy, ds) = load_training(&args.train, args.target.as_deref(), rt.data_budget())?;
+        let (xy, ds) = load_training(
+            &args.train,
+            (args.target.as_deref(), None),
+            rt.data_budget(),
+        )?;
         let test_xy = load_test(&args.test, &xy, rt.data_budget())?;
         Ok((xy, ds, test_xy))
     })?;

@@ -386,6 +386,14 @@ pub struct TrainArgs {
     /// Target column [default: the last column].
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
+    /// Column of sample weights (scikit-learn's sample_weight), not a
+    /// feature: each 0 or a positive number (0 leaves the row out). With
+    /// bootstrap, rows are drawn in proportion to their weight and a
+    /// fractional --max-samples counts weight; without, each tree weighs
+    /// the rows by it. --splitter level (and so the GPU) takes them only
+    /// with bootstrap.
+    #[arg(long, value_name = "COLUMN")]
+    pub weight: Option<String>,
     /// Where to save the model: a file is replaced atomically (its mode
     /// kept), a symlink's target likewise, a device or FIFO written to; `-`
     /// is standard output (the status lines then go to stderr).

@@ -31,7 +31,11 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     let params = args.forest.params(100, None);
     let quiet = crate::fsio::is_stdout(&args.out);
     let t = Instant::now();
-    let (xy, ds) = load_training(&args.train, args.target.as_deref(), rt.data_budget())?;
+    let (xy, ds) = load_training(
+        &args.train,
+        (args.target.as_deref(), args.weight.as_deref()),
+        rt.data_budget(),
+    )?;
     let load = t.elapsed().as_secs_f64();
     status!(
         quiet,
@@ -57,11 +61,12 @@ pub fn train(rt: &Runtime, args: &TrainArgs, workers: usize) -> Result<()> {
     write_output(&args.out, &bytes)?;
     status!(
         quiet,
-        "Trained {} trees on {} rows x {} features (target '{}') in {} in the sandbox ({} worker instance{}, {}){}",
+        "Trained {} trees on {} rows x {} features (target '{}'){} in {} in the sandbox ({} worker instance{}, {}){}",
         params.n_estimators,
         xy.n_rows,
         xy.n_features(),
         xy.target_name.as_deref().unwrap_or_default(),
+        data::weighted_by(&xy),
         ms(elapsed.as_secs_f64()),
         trained.workers,
         if trained.workers == 1 { "" } else { "s" },
@@ -103,7 +108,7 @@ fn out_of_bag(
     let workers = prediction_workers(workers, ds.n_rows as usize);
     let need = inference_bytes(model.len(), ds.features.len() / workers);
     let mut predictor = Predictor::new(rt, model, workers, need)?;
-    let oob = predictor.out_of_bag(&ds.features, ds.n_rows)?;
+    let oob = predictor.out_of_bag(&ds.features, ds.n_rows, ds.sample_weight.as_deref())?;
     let n_trees = predictor.info.n_trees;
     predictor.drop_models()?;
     let elapsed = t.elapsed();
@@ -430,6 +435,9 @@ pub fn info(rt: &Runtime, args: &InfoArgs) -> Result<()> {
         println!("Target: {target}");
     }
     println!("Training rows: {}", info.n_train_rows);
+    if let Some(total) = info.sample_weight_total {
+        println!("Sample weights: total {total}");
+    }
     println!("Parameters: {}", crate::runtime::from_wit(&info.params));
     let names = info.feature_names.as_deref();
     for line in cli_common::importances::info_lines(&info.feature_importances, names) {
@@ -456,6 +464,7 @@ fn info_json(path: &Path, info: &ModelInfo) -> serde_json::Value {
         "feature_names": info.feature_names,
         "target_name": info.target_name,
         "n_train_rows": info.n_train_rows,
+        "sample_weight_total": info.sample_weight_total,
         "params": crate::runtime::from_wit(&info.params),
         "feature_importances": importances,
     })

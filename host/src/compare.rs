@@ -145,7 +145,8 @@ struct Data {
 
 fn load_data(rt: &Runtime, args: &CompareArgs) -> Result<Data> {
     let (dataset, train_csv, test_csv) = resolve_data(args, rt.data_budget())?;
-    let (train_xy, train_ds) = load_training(&train_csv, args.target.as_deref(), rt.data_budget())?;
+    let (train_xy, train_ds) =
+        load_training(&train_csv, (args.target.as_deref(), None), rt.data_budget())?;
     let test_xy = load_test(&test_csv, &train_xy, rt.data_budget())?;
     Ok(Data {
         dataset,

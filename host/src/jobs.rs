@@ -36,15 +36,21 @@ fn dataset(xy: &Xy, names: bool) -> Result<Dataset> {
         targets,
         feature_names: names.then(|| xy.feature_names.clone()),
         target_name: names.then(|| xy.target_name.clone()).flatten(),
+        sample_weight: xy.weights.as_ref().map(|(_, w)| w.clone()),
     })
 }
 
 /// The training CSV, read within `budget` bytes of cells (see
-/// [`Runtime::data_budget`]).
-pub fn load_training(path: &Path, target: Option<&str>, budget: u64) -> Result<(Xy, Dataset)> {
+/// [`Runtime::data_budget`]): the target column `columns.0` (default: the
+/// last), the sample weights column `columns.1` if any, the rest features.
+pub fn load_training(
+    path: &Path,
+    columns: (Option<&str>, Option<&str>),
+    budget: u64,
+) -> Result<(Xy, Dataset)> {
     let table =
         data::read_csv(path, &ReadOptions::all(budget)).map_err(|e| hint_data_dir(e, path))?;
-    let xy = table.for_training(target)?;
+    let xy = table.for_training(columns.0, columns.1)?;
     if xy.n_rows < 2 {
         bail!(
             "{}: {} data row; training needs at least 2",
@@ -90,12 +96,15 @@ pub fn hint_data_dir(e: anyhow::Error, path: &Path) -> anyhow::Error {
 /// Trains with the native forest crate on `workers` threads (each grows a
 /// share of the trees, as the sandboxed workers do): the model file bytes.
 pub fn train_native(ds: &Dataset, params: &Params, workers: usize) -> Result<Vec<u8>> {
-    let data = forest::Dataset::new(
+    let mut data = forest::Dataset::new(
         ds.n_rows as usize,
         ds.n_features as usize,
         &ds.features,
         &ds.targets,
     )?;
+    if let Some(w) = &ds.sample_weight {
+        data = data.with_sample_weight(w)?;
+    }
     let trainer = forest::Trainer::new(&data, params)?;
     // The sandbox's scheduling: trees claimed from one queue as threads ask.
     let n_threads = parallel::training_workers(params.n_estimators, workers);

@@ -482,11 +482,16 @@ impl Predictor {
     /// Out-of-bag predictions of the model's `n_rows` training rows (see
     /// `model.out-of-bag`), spread over the instances as `predict` spreads
     /// rows: the values do not depend on the split.
-    pub fn out_of_bag(&mut self, features: &[f32], n_rows: u32) -> Result<OobPredictions> {
+    pub fn out_of_bag(
+        &mut self,
+        features: &[f32],
+        n_rows: u32,
+        sample_weight: Option<&[f64]>,
+    ) -> Result<OobPredictions> {
         let nf = self.info.n_features as usize;
         let outs = self.spread(n_rows, |job, model, (first, count)| {
             let rows = &features[first as usize * nf..(first + count) as usize * nf];
-            job.out_of_bag(model, rows, first, count)
+            job.out_of_bag(model, rows, (first, count), sample_weight)
         })?;
         let mut all = OobPredictions {
             predictions: Vec::with_capacity(n_rows as usize),

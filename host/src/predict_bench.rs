@@ -48,7 +48,11 @@ fn rate(rows: usize, s: &Summary) -> String {
 
 pub fn run(rt: &Runtime, args: &PredictBenchArgs, workers: usize) -> Result<Report> {
     let params = args.forest.params(200, Some(16));
-    let (xy, ds) = load_training(&args.train, args.target.as_deref(), rt.data_budget())?;
+    let (xy, ds) = load_training(
+        &args.train,
+        (args.target.as_deref(), None),
+        rt.data_budget(),
+    )?;
     let nf = xy.n_features();
     let largest = *args.sizes.iter().max().context("--sizes is empty")? as usize;
     // Checked before the forest is trained: the rows are made up front.

@@ -1334,18 +1334,25 @@ impl Job {
     }
 
     /// `model.out-of-bag` for training rows `first_row..first_row + n_rows`,
-    /// whose features are `features`.
+    /// whose features are `features`; `sample_weight`: the model's training
+    /// weights (all rows), if it was trained with some.
     pub fn out_of_bag(
         &mut self,
         model: &ModelHandle,
         features: &[f32],
-        first_row: u32,
-        n_rows: u32,
+        (first_row, n_rows): (u32, u32),
+        sample_weight: Option<&[f64]>,
     ) -> Result<OobPredictions> {
         let oob = self
             .call("model.out-of-bag", 12 * n_rows as usize, |api, store| {
-                api.model()
-                    .call_out_of_bag(store, model.handle, features, first_row, n_rows)
+                api.model().call_out_of_bag(
+                    store,
+                    model.handle,
+                    features,
+                    first_row,
+                    n_rows,
+                    sample_weight,
+                )
             })?
             .map_err(guest_error)?;
         let n = n_rows as usize;

@@ -56,6 +56,7 @@ fn data(n: usize, seed: u64) -> (Dataset, (Vec<f32>, Vec<f64>)) {
         targets,
         feature_names: None,
         target_name: Some("target".into()),
+        sample_weight: None,
     };
     (ds, test)
 }

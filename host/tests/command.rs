@@ -207,6 +207,66 @@ fn leaf_limits_give_the_hosts_bytes_in_the_command_component() {
     }
 }
 
+#[test]
+fn sample_weights_give_the_hosts_bytes_in_the_command_component() {
+    // A weight column (0 to 3.5, some rows left out), with bootstrap and
+    // without, on the depth-first splitters and scikit-learn's.
+    let dir = data_dir();
+    let d = dir.path();
+    let text = std::fs::read_to_string(d.join("diabetes_train.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{},w\n", lines.next().unwrap());
+    for (i, line) in lines.enumerate() {
+        out.push_str(&format!("{line},{}\n", (i * 3 % 8) as f64 / 2.0));
+    }
+    std::fs::write(d.join("weighted.csv"), out).unwrap();
+    let host_train = d.join("weighted.csv");
+    for flags in [
+        &["--splitter", "auto"][..],
+        &[
+            "--splitter",
+            "exact",
+            "--bootstrap",
+            "false",
+            "--min-weight-fraction-leaf",
+            "0.02",
+        ],
+        &["--splitter", "sklearn", "--bootstrap", "false"],
+        &["--splitter", "hist", "--max-samples", "0.5"],
+    ] {
+        let common = [
+            "--target",
+            "target",
+            "--weight",
+            "w",
+            "--n-estimators",
+            "5",
+            "--seed",
+            "3",
+        ];
+        let mut args = vec![
+            "train",
+            "--train",
+            "data/weighted.csv",
+            "--out",
+            "data/cli.bin",
+        ];
+        args.extend(common.iter().chain(flags));
+        let (ok, out, err) = forest_cli(d, &args);
+        assert!(ok, "{out}\n{err}");
+        assert!(out.contains("x 10 features weighted by 'w'"), "{out}");
+        let model = d.join("host.bin");
+        let mut args = vec!["train", "--train", host_train.to_str().unwrap(), "--out"];
+        args.push(model.to_str().unwrap());
+        args.extend(common.iter().chain(flags));
+        host(&args);
+        let bytes = std::fs::read(d.join("cli.bin")).unwrap();
+        assert_eq!(bytes, std::fs::read(model).unwrap(), "{flags:?}");
+        let (ok, out, _) = forest_cli(d, &["info", "data/cli.bin"]);
+        assert!(ok && out.contains("Sample weights: total 616\n"), "{out}");
+    }
+}
+
 /// `train` with `flags` in the command component and in the host: the
 /// same model bytes.
 fn assert_same_bytes_as_the_host(flags: &[&str]) {

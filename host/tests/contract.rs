@@ -163,6 +163,7 @@ fn data(n: u32) -> Dataset {
         targets,
         feature_names: Some(vec!["a".into(), "b".into()]),
         target_name: None,
+        sample_weight: None,
     }
 }
 
@@ -313,6 +314,33 @@ fn every_export_works_on_valid_input() {
     );
     assert!(info.n_nodes >= 5 && info.n_leaves > 0);
     assert!(matches!(info.params.max_samples, Some(MaxSamples::Fraction(f)) if f == 0.8));
+    assert_eq!(info.sample_weight_total, None);
+    // Sample weights: their sum in the model, and the out-of-bag estimate
+    // asks for them again.
+    let mut weighted = data(60);
+    weighted.sample_weight = Some((0..60).map(|i| f64::from(i % 4)).collect());
+    let bytes = api(&lib)
+        .call_train(&mut store, &weighted, p)
+        .unwrap()
+        .unwrap();
+    let wmodel = api(&lib)
+        .model()
+        .call_from_bytes(&mut store, &bytes)
+        .unwrap()
+        .unwrap();
+    let info = api(&lib).model().call_info(&mut store, wmodel).unwrap();
+    assert_eq!(info.sample_weight_total, Some(90.0));
+    let oob = |store: &mut Store<State>, w: Option<&[f64]>| {
+        api(&lib)
+            .model()
+            .call_out_of_bag(store, wmodel, &weighted.features, 0, 60, w)
+            .unwrap()
+    };
+    let weights = weighted.sample_weight.as_deref();
+    assert_eq!(oob(&mut store, weights).unwrap().predictions.len(), 60);
+    assert!(
+        matches!(oob(&mut store, None), Err(ForestError::InvalidData(m)) if m.contains("trained with sample weights"))
+    );
     let p = api(&lib)
         .model()
         .call_predict(&mut store, model, &[0.0, 0.0, 8.0, 8.0, 3.0, 1.0], 3)
@@ -376,6 +404,24 @@ fn every_forest_error_case_comes_back_as_err_not_a_trap() {
     assert!(
         matches!(train(&mut store, &nan, p), Err(ForestError::InvalidData(m)) if m.contains("row 3"))
     );
+    let mut weighted = data(10);
+    weighted.sample_weight = Some(vec![1.0; 9]);
+    assert!(
+        matches!(train(&mut store, &weighted, p), Err(ForestError::InvalidData(m)) if m.contains("sample_weight has 9 values"))
+    );
+    weighted.sample_weight = Some([vec![1.0; 9], vec![-2.0]].concat());
+    assert!(
+        matches!(train(&mut store, &weighted, p), Err(ForestError::InvalidData(m)) if m.contains("sample weight of row 9 is -2.0"))
+    );
+    weighted.sample_weight = Some(vec![0.5; 10]);
+    let level = Params {
+        splitter: Splitter::Level,
+        bootstrap: false,
+        ..p
+    };
+    assert!(
+        matches!(train(&mut store, &weighted, level), Err(ForestError::InvalidParams(m)) if m.contains("splitter level"))
+    );
     let mut names = data(10);
     names.feature_names = Some(vec!["only-one".into()]);
     assert!(matches!(
@@ -389,6 +435,7 @@ fn every_forest_error_case_comes_back_as_err_not_a_trap() {
         targets: vec![],
         feature_names: None,
         target_name: None,
+        sample_weight: None,
     };
     assert!(matches!(
         train(&mut store, &empty, p),

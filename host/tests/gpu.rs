@@ -19,7 +19,12 @@ use support::gpu;
 
 fn diabetes() -> (Vec<f32>, Vec<f64>, usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let (xy, _) = load_training(&root.join("data/diabetes_train.csv"), None, u64::MAX).unwrap();
+    let (xy, _) = load_training(
+        &root.join("data/diabetes_train.csv"),
+        (None, None),
+        u64::MAX,
+    )
+    .unwrap();
     (xy.features, xy.targets.unwrap(), xy.n_rows)
 }
 
@@ -31,6 +36,7 @@ fn forest_of(x: &[f32], y: &[f64], n: usize, nf: usize, p: &Params) -> Forest {
         targets: y.to_vec(),
         feature_names: None,
         target_name: None,
+        sample_weight: None,
     };
     forest::model::from_bytes(&train_native(&ds, p, 2).unwrap()).unwrap()
 }
@@ -301,6 +307,7 @@ fn the_component_predicts_through_the_import_like_on_the_cpu() {
         targets: y,
         feature_names: None,
         target_name: None,
+        sample_weight: None,
     };
     let model = train_native(&ds, &p200(SplitterKind::Exact), 2).unwrap();
     let mut pred = Predictor::new(&rt, &model, 2, 256 << 20).unwrap();
@@ -335,6 +342,7 @@ fn chaos_train(seed: u64) -> String {
         targets: vec![0.0, 1.0],
         feature_names: None,
         target_name: None,
+        sample_weight: None,
     };
     let p = Params {
         seed,
@@ -406,6 +414,7 @@ fn leaf_values_beyond_the_f32_range_are_predicted_on_the_gpu() {
             targets: y.iter().map(|v| v * scale).collect(),
             feature_names: None,
             target_name: None,
+            sample_weight: None,
         };
         let params = Params {
             n_estimators: trees,

@@ -20,7 +20,12 @@ use support::gpu;
 
 fn diabetes() -> (Vec<f32>, Vec<f64>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let (xy, _) = load_training(&root.join("data/diabetes_train.csv"), None, u64::MAX).unwrap();
+    let (xy, _) = load_training(
+        &root.join("data/diabetes_train.csv"),
+        (None, None),
+        u64::MAX,
+    )
+    .unwrap();
     (xy.features, xy.targets.unwrap())
 }
 

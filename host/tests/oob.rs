@@ -65,7 +65,7 @@ fn oob_score_and_oob_out_are_the_models_own_and_the_same_for_any_worker_count() 
             .to_string();
         // The figures, computed natively from the saved model.
         let forest = forest::model::from_bytes(&std::fs::read(&model).unwrap()).unwrap();
-        let oob = forest.out_of_bag(&x, 0, 353).unwrap();
+        let oob = forest.out_of_bag(&x, (0, 353), None).unwrap();
         let score = forest::r2_score(&y, &oob.predictions);
         assert!(
             line.contains(&format!(": {score:.4};")),
@@ -99,19 +99,85 @@ fn rows_spread_over_instances_give_the_native_figures() {
     stdout_of(&train(&model, &["--splitter", "sklearn"]));
     let bytes = std::fs::read(&model).unwrap();
     let forest = forest::model::from_bytes(&bytes).unwrap();
-    let native = forest.out_of_bag(&x, 0, 353).unwrap();
+    let native = forest.out_of_bag(&x, (0, 353), None).unwrap();
     let rt = Runtime::new(None, Limits::default()).unwrap();
     let need = wasm_forest::jobs::inference_bytes(bytes.len(), x.len());
     let mut predictor = Predictor::new(&rt, &bytes, 3, need).unwrap();
-    let sandboxed = predictor.out_of_bag(&x, 353).unwrap();
+    let sandboxed = predictor.out_of_bag(&x, 353, None).unwrap();
     assert_eq!(sandboxed.n_trees, native.n_trees);
     let bits = |v: &[f64]| v.iter().map(|p| p.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&sandboxed.predictions), bits(&native.predictions));
     // A row the model never saw is the component's `invalid-data`.
     let e = predictor
-        .out_of_bag(&[x.clone(), x].concat(), 706)
+        .out_of_bag(&[x.clone(), x].concat(), 706, None)
         .unwrap_err();
     assert!(format!("{e:#}").contains("trained on 353 rows"), "{e:#}");
+}
+
+#[test]
+fn weighted_draws_are_drawn_again_in_every_instance() {
+    // A weight column: the CLI trains on it (not a feature) and the OOB
+    // estimate, spread over 3 instances, hands each the weights again.
+    let (x, y) = diabetes();
+    let w: Vec<f64> = (0..y.len())
+        .map(|i| f64::from((i * 7 % 5) as u32) * 0.75)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("weighted.csv");
+    let text = std::fs::read_to_string(repo().join("data/diabetes_train.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{},w\n", lines.next().unwrap());
+    for (line, w) in lines.zip(&w) {
+        out.push_str(&format!("{line},{w}\n"));
+    }
+    std::fs::write(&csv, out).unwrap();
+    let model = dir.path().join("m.bin");
+    let flags = [
+        "--target",
+        "target",
+        "--weight",
+        "w",
+        "--workers",
+        "3",
+        "--oob-score",
+    ];
+    let mut args = vec!["train", "--train", p(&csv), "--out", p(&model)];
+    args.extend_from_slice(&flags);
+    let text = stdout_of(&run(&args, &[]));
+    assert!(
+        text.contains("x 10 features (target 'target') weighted by 'w'"),
+        "{text}"
+    );
+    let bytes = std::fs::read(&model).unwrap();
+    let forest = forest::model::from_bytes(&bytes).unwrap();
+    assert_eq!(forest.n_features, 10);
+    let native = forest.out_of_bag(&x, (0, 353), Some(&w)).unwrap();
+    let score = forest::r2_score(&y, &native.predictions);
+    assert!(
+        text.contains(&format!("oob_score_): {score:.4};")),
+        "{text} vs {score}"
+    );
+    // A row of weight 0 is never drawn: out of every tree's bag.
+    assert!(
+        (0..353)
+            .filter(|&i| w[i] == 0.0)
+            .all(|i| native.n_trees[i] == 100)
+    );
+    let rt = Runtime::new(None, Limits::default()).unwrap();
+    let need = wasm_forest::jobs::inference_bytes(bytes.len(), x.len());
+    let mut predictor = Predictor::new(&rt, &bytes, 3, need).unwrap();
+    let sandboxed = predictor.out_of_bag(&x, 353, Some(&w)).unwrap();
+    assert_eq!(sandboxed.n_trees, native.n_trees);
+    assert_eq!(sandboxed.predictions, native.predictions);
+    // Without the weights, or with others: the component's `invalid-data`.
+    let e = predictor.out_of_bag(&x, 353, None).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("trained with sample weights"),
+        "{e:#}"
+    );
+    let other: Vec<f64> = w.iter().map(|v| v + 1.0).collect();
+    let e = predictor.out_of_bag(&x, 353, Some(&other)).unwrap_err();
+    assert!(format!("{e:#}").contains("differ from the ones"), "{e:#}");
 }
 
 #[test]
@@ -161,7 +227,7 @@ fn chaos_model() -> (Job, ModelHandle) {
 #[test]
 fn a_component_answering_with_wrong_lengths_is_refused() {
     let (mut job, model) = chaos_model();
-    let e = job.out_of_bag(&model, &[0.0; 4], 0, 4).unwrap_err();
+    let e = job.out_of_bag(&model, &[0.0; 4], (0, 4), None).unwrap_err();
     let text = format!("{e:#}");
     assert!(
         text.contains("model.out-of-bag") && text.contains("refused"),

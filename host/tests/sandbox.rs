@@ -37,6 +37,7 @@ fn tiny() -> Dataset {
         targets: vec![1.0, 1.0, 2.0, 2.0],
         feature_names: None,
         target_name: None,
+        sample_weight: None,
     }
 }
 

@@ -61,5 +61,5 @@ fn splitter_sklearn_grows_scikit_learns_trees() {
     }
     let example = example();
     let envs = [("SKLEARN_TREES_BIN", example.as_os_str())];
-    support::pytest("python/test_sklearn_rng.py", &envs, 58);
+    support::pytest("python/test_sklearn_rng.py", &envs, 64);
 }

@@ -12,9 +12,13 @@ use wasm_forest::runtime::{Dataset, Device, Limits, Runtime};
 
 fn diabetes() -> Dataset {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    load_training(&root.join("data/diabetes_train.csv"), None, u64::MAX)
-        .unwrap()
-        .1
+    load_training(
+        &root.join("data/diabetes_train.csv"),
+        (None, None),
+        u64::MAX,
+    )
+    .unwrap()
+    .1
 }
 
 fn params(n: u32, splitter: SplitterKind) -> Params {
@@ -169,6 +173,7 @@ fn wide(n: u32) -> Dataset {
         targets,
         feature_names: None,
         target_name: None,
+        sample_weight: None,
     }
 }
 

@@ -204,21 +204,34 @@ fn rows_u32(n: usize) -> PyResult<u32> {
     u32::try_from(n).map_err(|_| PyValueError::new_err(format!("{n} rows: at most 2^32 - 1")))
 }
 
-/// The training set as the WIT hands it to the component.
+/// A float64 vector of one value per row of X (`what` names it in errors).
+fn per_row(py: Python<'_>, v: &Bound<'_, PyAny>, n_rows: usize, what: &str) -> PyResult<Vec<f64>> {
+    let v = PyBuffer::<f64>::get(v)?.to_vec(py)?;
+    if v.len() != n_rows {
+        return Err(PyValueError::new_err(format!(
+            "{what} has {} values for {n_rows} rows of X",
+            v.len()
+        )));
+    }
+    Ok(v)
+}
+
+/// The training set as the WIT hands it to the component; `w`: the sample
+/// weights, if any (float64, one per row).
 fn dataset(
     py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    y: &Bound<'_, PyAny>,
+    (x, y, w): (
+        &Bound<'_, PyAny>,
+        &Bound<'_, PyAny>,
+        Option<&Bound<'_, PyAny>>,
+    ),
     names: (Option<Vec<String>>, Option<String>),
 ) -> PyResult<Dataset> {
     let (n_rows, n_features, features) = matrix(py, x)?;
-    let targets = PyBuffer::<f64>::get(y)?.to_vec(py)?;
-    if targets.len() != n_rows {
-        return Err(PyValueError::new_err(format!(
-            "y has {} values for {n_rows} rows of X",
-            targets.len()
-        )));
-    }
+    let targets = per_row(py, y, n_rows, "y")?;
+    let sample_weight = w
+        .map(|w| per_row(py, w, n_rows, "sample_weight"))
+        .transpose()?;
     Ok(Dataset {
         n_rows: rows_u32(n_rows)?,
         n_features: rows_u32(n_features)?,
@@ -226,6 +239,7 @@ fn dataset(
         targets,
         feature_names: names.0,
         target_name: names.1,
+        sample_weight,
     })
 }
 
@@ -254,9 +268,10 @@ type Fitted<'py> = (Bound<'py, PyBytes>, Bound<'py, PyDict>, PlacementText);
 type PlacementText = (String, Option<String>);
 
 /// Trains in the sandbox (see [`Fitted`]); `progress(trees_done)` is called
-/// a few times a second if given.
+/// a few times a second if given; `sample_weight`: float64, one per row.
 #[pyfunction]
-#[pyo3(signature = (x, y, params, sandbox, names, progress=None))]
+#[pyo3(signature = (x, y, params, sandbox, names, progress=None, sample_weight=None))]
+#[allow(clippy::too_many_arguments)] // the data, the settings and two optional ones
 fn train<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -265,9 +280,10 @@ fn train<'py>(
     sandbox: Sandbox,
     names: (Option<Vec<String>>, Option<String>),
     progress: Option<Bound<'py, PyAny>>,
+    sample_weight: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Fitted<'py>> {
     let params = params.params()?;
-    let ds = dataset(py, x, y, names)?;
+    let ds = dataset(py, (x, y, sample_weight.as_ref()), names)?;
     let t = Instant::now();
     // Compiled (or loaded from the compile cache) on a process's first call.
     let rt = sandbox.runtime()?;
@@ -287,7 +303,7 @@ fn train<'py>(
 /// `merge_parts`, with the parts of the other ranges: the Ray backend's
 /// tasks). `progress(trees_done)` as for `train`.
 #[pyfunction]
-#[pyo3(signature = (x, y, params, sandbox, names, trees, progress=None))]
+#[pyo3(signature = (x, y, params, sandbox, names, trees, progress=None, sample_weight=None))]
 #[allow(clippy::too_many_arguments)] // train's, plus the range
 fn grow_parts<'py>(
     py: Python<'py>,
@@ -298,9 +314,10 @@ fn grow_parts<'py>(
     names: (Option<Vec<String>>, Option<String>),
     trees: (u32, u32),
     progress: Option<Bound<'py, PyAny>>,
+    sample_weight: Option<Bound<'py, PyAny>>,
 ) -> PyResult<(Vec<Bound<'py, PyBytes>>, PlacementText)> {
     let params = params.params()?;
-    let ds = dataset(py, x, y, names)?;
+    let ds = dataset(py, (x, y, sample_weight.as_ref()), names)?;
     let rt = sandbox.runtime()?;
     let (device, workers) = (sandbox.device()?, sandbox.workers());
     let n_workers = parallel::training_workers(trees.1, workers);
@@ -443,15 +460,21 @@ impl Model {
     }
 
     /// Out-of-bag predictions of the model's training rows `x` (C-contiguous
-    /// float32, all of them, in training order): float64 little-endian bytes,
-    /// and per row how many trees left it out, as uint32 little-endian bytes.
+    /// float32, all of them, in training order; `sample_weight`: its
+    /// training weights, if any): float64 little-endian bytes, and per row
+    /// how many trees left it out, as uint32 little-endian bytes.
+    #[pyo3(signature = (x, sandbox, sample_weight=None))]
     fn out_of_bag<'py>(
         &self,
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
         sandbox: Sandbox,
+        sample_weight: Option<Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
         let (n_rows, n_features, features) = matrix(py, x)?;
+        let weights = sample_weight
+            .map(|w| per_row(py, &w, n_rows, "sample_weight"))
+            .transpose()?;
         if n_features != self.info.n_features as usize || n_rows != self.info.n_train_rows as usize
         {
             return Err(PyValueError::new_err(format!(
@@ -465,7 +488,7 @@ impl Model {
         let oob = py
             .detach(|| {
                 self.with_predictor((&rt, key), features.len(), workers, |p| {
-                    p.out_of_bag(&features, n_rows)
+                    p.out_of_bag(&features, n_rows, weights.as_deref())
                 })
             })
             .map_err(to_py)?;
@@ -496,6 +519,7 @@ impl Model {
         d.set_item("target_name", i.target_name.clone())?;
         d.set_item("n_train_rows", i.n_train_rows)?;
         d.set_item("feature_importances", i.feature_importances.clone())?;
+        d.set_item("sample_weight_total", i.sample_weight_total)?;
         let p = wasm_forest::runtime::from_wit(&i.params);
         let params = PyDict::new(py);
         params.set_item("n_estimators", p.n_estimators)?;

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _native
 
@@ -210,10 +210,18 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
 
     # -- fitting -----------------------------------------------------------
 
-    def fit(self, X: Any, y: Any) -> RandomForestRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> RandomForestRegressor:
         """Grows the forest on ``X`` (n_samples × n_features; numpy, pandas
         or lists; float64 or float32, converted to float32 as scikit-learn's
         trees do) and ``y`` (n_samples).
+
+        ``sample_weight`` (n_samples, each 0 or positive; ``None``: all 1)
+        weighs the rows as scikit-learn >= 1.9 does: with ``bootstrap``, rows
+        are drawn in proportion to their weight (a float ``max_samples`` is
+        a fraction of the total weight) and each tree weighs a row by its
+        draws; without, each tree weighs a row by its weight. A row of weight
+        0 takes no part. ``splitter="level"`` (and so ``device="gpu"``) takes
+        weights only with ``bootstrap``.
 
         Raises ``ValueError`` for bad data or parameters (the component's
         message), :class:`wasm_forest.SandboxError` and its subclasses when
@@ -243,6 +251,12 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         )
         x32 = _as_float32(X)
         y64 = np.ascontiguousarray(y, dtype=np.float64)
+        if sample_weight is not None:
+            # As scikit-learn's forests: checked, float64; None stays None
+            # (all-1 weights would draw the bootstrap another way).
+            sample_weight = np.ascontiguousarray(
+                _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            )
         names = getattr(self, "feature_names_in_", None)
         names = (
             [str(n) for n in names] if names is not None else None,
@@ -252,7 +266,7 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         validate = time.perf_counter() - t0
         bar = self._progress_bar(params["n_estimators"])
         try:
-            model, phases, (device, note) = self._train(x32, y64, params, names, bar)
+            model, phases, (device, note) = self._train(x32, y64, sample_weight, params, names, bar)
         finally:
             if bar is not None:
                 bar.close()
@@ -264,20 +278,20 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         self.fit_time_ = {"validate": validate, **phases}
         self.fit_time_["load"] = time.perf_counter() - t
         t = time.perf_counter()
-        self._set_oob(x32, y64)
+        self._set_oob(x32, y64, sample_weight)
         if self.oob_score:
             self.fit_time_["oob"] = time.perf_counter() - t
         self.fit_time_["total"] = time.perf_counter() - t0
         return self
 
-    def _set_oob(self, x32: np.ndarray, y64: np.ndarray) -> None:
+    def _set_oob(self, x32: np.ndarray, y64: np.ndarray, weights: np.ndarray | None) -> None:
         """``oob_prediction_`` and ``oob_score_``, predicted in the sandbox
         (or neither, without ``oob_score``)."""
         for name in ("oob_prediction_", "oob_score_"):
             self.__dict__.pop(name, None)  # of an earlier fit
         if not self.oob_score:
             return
-        raw, counts = self._loaded.out_of_bag(x32, self._sandbox())
+        raw, counts = self._loaded.out_of_bag(x32, self._sandbox(), weights)
         if (np.frombuffer(counts, dtype="<u4") == 0).any():
             # scikit-learn's warning; those rows count as predicted 0.
             warnings.warn(
@@ -289,17 +303,24 @@ class RandomForestRegressor(RegressorMixin, BaseEstimator):
         score = self.oob_score if callable(self.oob_score) else r2_score
         self.oob_score_ = score(y64, self.oob_prediction_)
 
-    def _train(self, x32, y64, params, names, bar):
+    def _train(self, x32, y64, weights, params, names, bar):
         if self.backend == "ray":
             from . import ray as wf_ray
 
             model, phases, placement, self.ray_log_ = wf_ray.train(
-                x32, y64, params, self._sandbox(), names, n_tasks=self.ray_tasks, bar=bar
+                x32,
+                y64,
+                params,
+                self._sandbox(),
+                names,
+                n_tasks=self.ray_tasks,
+                bar=bar,
+                sample_weight=weights,
             )
             return model, phases, placement
         self.__dict__.pop("ray_log_", None)  # of an earlier fit on Ray
         progress = None if bar is None else (lambda done: bar.update(done - bar.n))
-        return _native.train(x32, y64, params, self._sandbox(), names, progress)
+        return _native.train(x32, y64, params, self._sandbox(), names, progress, weights)
 
     def _native_params(self, n_samples: int) -> dict[str, Any]:
         """The hyperparameters in the forest crate's spelling, fractions of

@@ -36,6 +36,7 @@ class Info(TypedDict):
     target_name: str | None
     n_train_rows: int
     feature_importances: list[float]  # empty for a model file of format 4
+    sample_weight_total: float | None
     params: Params
 
 def train(
@@ -45,6 +46,7 @@ def train(
     sandbox: Sandbox,
     names: tuple[list[str] | None, str | None],
     progress: Callable[[int], object] | None = None,
+    sample_weight: npt.NDArray[np.float64] | None = None,
 ) -> tuple[bytes, Mapping[str, float], tuple[str, str | None]]:
     """Trains in the sandbox: (model bytes, phase seconds, (device, note))."""
 
@@ -56,6 +58,7 @@ def grow_parts(
     names: tuple[list[str] | None, str | None],
     trees: tuple[int, int],
     progress: Callable[[int], object] | None = None,
+    sample_weight: npt.NDArray[np.float64] | None = None,
 ) -> tuple[list[bytes], tuple[str, str | None]]:
     """Trees (first, count) grown as unmerged parts, and where they grew."""
 
@@ -68,9 +71,15 @@ class Model:
     def __init__(self, bytes: bytes, sandbox: Sandbox) -> None: ...
     def predict(self, x: npt.NDArray[np.float32], sandbox: Sandbox) -> bytes:
         """Float64 little-endian predictions, one per row."""
-    def out_of_bag(self, x: npt.NDArray[np.float32], sandbox: Sandbox) -> tuple[bytes, bytes]:
+    def out_of_bag(
+        self,
+        x: npt.NDArray[np.float32],
+        sandbox: Sandbox,
+        sample_weight: npt.NDArray[np.float64] | None = None,
+    ) -> tuple[bytes, bytes]:
         """The training rows' out-of-bag predictions (float64 little-endian)
-        and, per row, how many trees left it out (uint32 little-endian)."""
+        and, per row, how many trees left it out (uint32 little-endian);
+        ``sample_weight``: the model's training weights, if any."""
     def to_bytes(self) -> bytes: ...
     def info(self) -> Info: ...
 

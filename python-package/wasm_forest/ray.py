@@ -103,9 +103,9 @@ def _grow_range(data, params, sandbox, names, trees, track):
     tracker, fit = track
     node = ray.get_runtime_context().get_node_id()
     tracker.event.remote(fit, "start", trees, node, time.time())
-    x, y = data  # zero-copy views of the object store's arrays
+    x, y, w = data  # zero-copy views of the object store's arrays
     report = lambda done: tracker.report.remote(fit, trees[0], done)  # noqa: E731
-    parts, placement = _native.grow_parts(x, y, params, sandbox, names, tuple(trees), report)
+    parts, placement = _native.grow_parts(x, y, params, sandbox, names, tuple(trees), report, w)
     tracker.event.remote(fit, "end", trees, node, time.time())
     return [bytes(p) for p in parts], placement
 
@@ -120,6 +120,7 @@ def train(
     n_tasks: int | None = None,
     max_retries: int = DEFAULT_MAX_RETRIES,
     bar: Any = None,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[bytes, dict[str, float], tuple[str, str | None], list[dict[str, Any]]]:
     """The estimator's ``fit`` with ``backend="ray"``: model bytes, phase
     seconds (``put``: data into the object store; ``tasks``: the ranges
@@ -129,7 +130,7 @@ def train(
     _connect()
     if n_tasks is None:
         n_tasks = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    data = ray.put((x, y))
+    data = ray.put((x, y, sample_weight))
     t1 = time.perf_counter()
     track = (_tracker(), uuid.uuid4().hex)
     # Each task is one sandboxed instance on one CPU that Ray gave it.

@@ -30,6 +30,7 @@ use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::importance::GrownTree;
 use crate::params::Params;
+use crate::sample::{Draw, numpy_sum};
 
 pub use random_state::RandomState;
 
@@ -46,12 +47,18 @@ pub fn tree_seeds(random_state: u32, n_estimators: u32) -> Vec<u32> {
 }
 
 /// `_generate_sample_indices`: the rows of a tree's `draws` bootstrap
-/// draws from `0..n_rows`, in draw order, each passed to `each`. Training
-/// and the out-of-bag estimate (`oob`) both draw through here.
-pub(crate) fn bootstrap(tree_seed: u32, n_rows: usize, draws: usize, mut each: impl FnMut(usize)) {
+/// draws (uniform, or in proportion to the sample weights: `draw`), in
+/// draw order, each passed to `each`. Training and the out-of-bag estimate
+/// (`oob`) both draw through here.
+pub(crate) fn bootstrap(tree_seed: u32, draw: &Draw, draws: usize, mut each: impl FnMut(usize)) {
     let mut rs = RandomState::new(tree_seed);
     for _ in 0..draws {
-        each(rs.randint(0, n_rows as i64) as usize);
+        // `randint(0, n)`, or `choice(n, p=...)`: `random_sample()` looked
+        // up in the weights' cdf.
+        each(match draw {
+            Draw::Uniform { n_rows } => rs.randint(0, *n_rows as i64) as usize,
+            Draw::Weighted { cdf } => Draw::pick(cdf, rs.random_sample()),
+        });
     }
 }
 
@@ -86,10 +93,29 @@ impl TreeSettings {
     /// `min_weight_leaf` as `BaseDecisionTree._fit` computes it, from the
     /// bootstrap counts the forest passes as sample weights.
     pub fn new(params: &Params, n_rows: usize, n_features: usize) -> Result<Self> {
+        TreeSettings::weighted(params, n_rows, n_features, None)
+    }
+
+    /// [`TreeSettings::new`] for a forest fitted with `sample_weight`:
+    /// `max_samples` as a fraction counts weight, and
+    /// `min_weight_leaf` is a fraction of `np.sum(sample_weight)` without
+    /// bootstrap.
+    pub fn weighted(
+        params: &Params,
+        n_rows: usize,
+        n_features: usize,
+        sample_weight: Option<&[f64]>,
+    ) -> Result<Self> {
         params.validate()?;
+        let weight_sum = sample_weight.map(numpy_sum);
         let n_samples_bootstrap = match params.bootstrap {
-            true => Some(params.resolve_n_draws(n_rows)?),
+            true => Some(params.resolve_n_draws_weighted(n_rows, weight_sum)?),
             false => None,
+        };
+        let tree_weight = match (n_samples_bootstrap, weight_sum) {
+            (Some(draws), _) => draws as f64,
+            (None, Some(sum)) => sum,
+            (None, None) => n_rows as f64,
         };
         let min_samples_leaf = params.min_samples_leaf as usize;
         Ok(TreeSettings {
@@ -98,7 +124,7 @@ impl TreeSettings {
             min_samples_leaf,
             max_features: params.resolve_max_features(n_features)?,
             n_samples_bootstrap,
-            min_weight_leaf: params.min_weight_leaf(n_samples_bootstrap.unwrap_or(n_rows)),
+            min_weight_leaf: params.min_weight_fraction_leaf * tree_weight,
             min_impurity_decrease: params.min_impurity_decrease,
             max_leaf_nodes: params.max_leaf_nodes.map(|n| n as usize),
         })
@@ -121,6 +147,11 @@ pub struct SklearnTreeBuilder<'a> {
     /// without it (a feature without NaN has nothing to move); it spares
     /// those features the look for them.
     missing_values_in_feature_mask: Vec<bool>,
+    /// `sample_weight` as given to `fit` (`None`: every row 1).
+    sample_weight: Option<&'a [f64]>,
+    /// How the bootstrap draws its rows (in proportion to `sample_weight`).
+    draw: Draw,
+    /// The weights of the tree being grown.
     weights: Vec<f64>,
     splitter: builder::Splitter,
 }
@@ -156,15 +187,26 @@ impl<'a> SklearnTreeBuilder<'a> {
             n_features,
             targets,
             missing_values_in_feature_mask,
+            sample_weight: None,
+            draw: Draw::new(n_rows, None),
             weights: Vec::new(),
             splitter: builder::Splitter::default(),
         }
     }
 
+    /// Fits with `sample_weight` (checked: one per row, see
+    /// [`crate::check_sample_weight`]).
+    pub fn with_sample_weight(mut self, sample_weight: &'a [f64]) -> Self {
+        self.draw = Draw::new(self.n_rows, Some(sample_weight));
+        self.sample_weight = Some(sample_weight);
+        self
+    }
+
     /// The tree whose `random_state` is `tree_seed` (one of [`tree_seeds`]),
     /// in the crate's layout: pre-order nodes, left child next.
     pub fn grow(&mut self, params: &Params, tree_seed: u32) -> Result<GrownTree> {
-        let settings = TreeSettings::new(params, self.n_rows, self.n_features)?;
+        let settings =
+            TreeSettings::weighted(params, self.n_rows, self.n_features, self.sample_weight)?;
         Ok(self.grow_with(&settings, tree_seed))
     }
 
@@ -173,13 +215,16 @@ impl<'a> SklearnTreeBuilder<'a> {
         self.weights.clear();
         match settings.n_samples_bootstrap {
             Some(draws) => {
-                // np.bincount(RandomState(seed).randint(0, n, draws)) as float64.
+                // np.bincount(_generate_sample_indices(...)) as float64.
                 self.weights.resize(self.n_rows, 0.0);
                 let weights = &mut self.weights;
-                bootstrap(tree_seed, self.n_rows, draws, |row| weights[row] += 1.0);
+                bootstrap(tree_seed, &self.draw, draws, |row| weights[row] += 1.0);
             }
-            // `sample_weight=None`: every row with weight 1.
-            None => self.weights.resize(self.n_rows, 1.0),
+            None => match self.sample_weight {
+                Some(w) => self.weights.extend_from_slice(w),
+                // `sample_weight=None`: every row with weight 1.
+                None => self.weights.resize(self.n_rows, 1.0),
+            },
         }
         let data = builder::Data {
             columns: &self.columns,
@@ -246,5 +291,22 @@ mod tests {
                 169, 167
             ]
         );
+    }
+
+    #[test]
+    fn weighted_draws_are_numpys_choice() {
+        // RandomState(5).random_sample(3)
+        let mut rs = RandomState::new(5);
+        let u: Vec<f64> = (0..3).map(|_| rs.random_sample()).collect();
+        assert_eq!(
+            u,
+            [0.22199317108973948, 0.8707323061773764, 0.20671915533942642]
+        );
+        // w = [0.5, 0, 2, 1, 3.25, 0, 1]; RandomState(209652396).choice(7,
+        //  12, replace=True, p=w / np.sum(w))
+        let w = [0.5, 0.0, 2.0, 1.0, 3.25, 0.0, 1.0];
+        let mut drawn = Vec::new();
+        bootstrap(209652396, &Draw::new(7, Some(&w)), 12, |r| drawn.push(r));
+        assert_eq!(drawn, [4, 4, 6, 2, 4, 6, 2, 4, 4, 4, 4, 4]);
     }
 }

@@ -54,6 +54,14 @@ impl RandomState {
         self.pos = 0;
     }
 
+    /// `random_sample()` (`legacy_double`, `mt19937_next_double`): a
+    /// uniform float64 in [0, 1) from two outputs, 53 bits.
+    pub fn random_sample(&mut self) -> f64 {
+        let a = self.next_u32() >> 5;
+        let b = self.next_u32() >> 6;
+        (f64::from(a) * 67108864.0 + f64::from(b)) / 9007199254740992.0
+    }
+
     /// `mt19937_next32`: the next tempered output.
     pub fn next_u32(&mut self) -> u32 {
         if self.pos == N {

@@ -222,6 +222,7 @@ impl wit::GuestModel for Model {
         _features: Vec<f32>,
         _first_row: u32,
         n_rows: u32,
+        _sample_weight: Option<Vec<f64>>,
     ) -> Result<wit::OobPredictions, wit::ForestError> {
         // Too many predictions and too few counts: the host must refuse both.
         Ok(wit::OobPredictions {
@@ -260,6 +261,8 @@ impl wit::GuestModel for Model {
             // More importances than features, one not a number: the host
             // must print them without trusting them.
             feature_importances: vec![f64::NAN, 2.0, -1.0],
+            // A total no training gives.
+            sample_weight_total: Some(-1.0),
         }
     }
 }

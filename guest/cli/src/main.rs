@@ -57,6 +57,10 @@ enum Command {
         train: PathBuf,
         #[arg(long)]
         target: Option<String>,
+        /// Column of sample weights (scikit-learn's sample_weight): each 0 or
+        /// positive; not a feature. With bootstrap they choose the draws.
+        #[arg(long, value_name = "COLUMN")]
+        weight: Option<String>,
         /// Where to save the model: a file (replaced atomically), a device or
         /// FIFO (written as a stream), or - for standard output (the status
         /// line then goes to standard error). Never one of the inputs.
@@ -95,10 +99,10 @@ fn csv_options() -> data::ReadOptions {
 
 fn train_from(
     path: &Path,
-    target: Option<&str>,
+    (target, weight): (Option<&str>, Option<&str>),
     params: &forest::Params,
 ) -> Result<(forest::Forest, data::Xy)> {
-    let xy = data::read_csv(path, &csv_options())?.for_training(target)?;
+    let xy = data::read_csv(path, &csv_options())?.for_training(target, weight)?;
     if xy.n_rows < 2 {
         bail!(
             "{}: {} data row; training needs at least 2",
@@ -107,7 +111,10 @@ fn train_from(
         );
     }
     let targets = xy.targets.as_deref().context("no target column")?;
-    let ds = forest::Dataset::new(xy.n_rows, xy.n_features(), &xy.features, targets)?;
+    let mut ds = forest::Dataset::new(xy.n_rows, xy.n_features(), &xy.features, targets)?;
+    if let Some((_, w)) = &xy.weights {
+        ds = ds.with_sample_weight(w)?;
+    }
     let mut model = forest::train(&ds, params, Some(xy.feature_names.clone()))?;
     model.target_name = xy.target_name.clone();
     Ok((model, xy))
@@ -136,9 +143,15 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train {
             train,
             target,
+            weight,
             out,
             forest,
-        } => train_cmd(&train, target.as_deref(), &out, &forest),
+        } => train_cmd(
+            &train,
+            (target.as_deref(), weight.as_deref()),
+            &out,
+            &forest,
+        ),
         Command::Predict {
             model,
             input,
@@ -185,7 +198,7 @@ fn bench(
     );
     println!("[TRAINING] Training on CPU in the command component (WASI)...");
     let t = Instant::now();
-    let (model, xy) = train_from(train, target, &params)?;
+    let (model, xy) = train_from(train, (target, None), &params)?;
     let bytes = forest::model::to_bytes(&model)?;
     println!(
         "[TRAINING] Completed in {} ({} rows x {} features)",
@@ -222,11 +235,16 @@ fn bench(
     Ok(())
 }
 
-fn train_cmd(train: &Path, target: Option<&str>, out: &Path, forest: &ForestArgs) -> Result<()> {
+fn train_cmd(
+    train: &Path,
+    columns: (Option<&str>, Option<&str>),
+    out: &Path,
+    forest: &ForestArgs,
+) -> Result<()> {
     let params = forest.params(100, None);
     check_outputs(&[("--train", train.into())], &[("--out", out.into())], &[])?;
     let t = Instant::now();
-    let (model, xy) = train_from(train, target, &params)?;
+    let (model, xy) = train_from(train, columns, &params)?;
     let bytes = forest::model::to_bytes(&model)?;
     write_output(out, &bytes)?;
     // With the model on standard output, the status line goes to standard error.
@@ -237,10 +255,11 @@ fn train_cmd(train: &Path, target: Option<&str>, out: &Path, forest: &ForestArgs
     };
     writeln!(
         status,
-        "Trained {} trees on {} rows x {} features in {}; model saved to: {} ({} bytes)",
+        "Trained {} trees on {} rows x {} features{} in {}; model saved to: {} ({} bytes)",
         params.n_estimators,
         xy.n_rows,
         xy.n_features(),
+        data::weighted_by(&xy),
         ms(t),
         out.display(),
         bytes.len()
@@ -288,6 +307,9 @@ fn info(model: &Path) -> Result<()> {
     }
     if let Some(target) = &f.target_name {
         println!("Target: {target}");
+    }
+    if let Some(w) = &f.sample_weight {
+        println!("Sample weights: total {}", w.total);
     }
     let names = f.feature_names.as_deref();
     for line in cli_common::importances::info_lines(&f.importances, names) {
