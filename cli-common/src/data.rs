@@ -398,18 +398,17 @@ impl Table {
                 self.headers[t]
             );
         }
-        let others = 1 + usize::from(w.is_some());
-        if self.headers.len() <= others {
+        if self.headers.len() < 2 {
             bail!(
-                "{}: only {} ({}); training needs at least one feature column beside the target{}",
+                "{}: only one column ('{}'); training needs at least one feature column and a target column",
                 self.path.display(),
-                if others == 1 {
-                    "one column"
-                } else {
-                    "two columns"
-                },
-                self.headers.join(", "),
-                if others == 1 { "" } else { " and the weights" }
+                self.headers[0]
+            );
+        }
+        if w.is_some() && self.headers.len() < 3 {
+            bail!(
+                "{}: only the target and the weight columns; training needs at least one feature column too",
+                self.path.display()
             );
         }
         let features: Vec<usize> = (0..self.headers.len())

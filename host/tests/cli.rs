@@ -638,6 +638,66 @@ fn predict_input_must_have_the_models_features() {
 }
 
 #[test]
+fn bad_sample_weights_name_file_line_and_column() {
+    let dir = tmp();
+    let csv = dir.path().join("w.csv");
+    let model = dir.path().join("m.bin");
+    let cases: Vec<(&str, &[&str], &str)> = vec![
+        (
+            "a,w,target\n1,2,3\n4,,6\n",
+            &["--weight", "w"],
+            "line 3, column 'w' (2): the sample weight is missing",
+        ),
+        (
+            "a,w,target\n1,-2,3\n4,1,6\n",
+            &["--weight", "w"],
+            "line 2, column 'w' (2): sample weight -2.0; weights must be 0 or positive",
+        ),
+        (
+            "a,w,target\n1,0,3\n4,0,6\n",
+            &["--weight", "w"],
+            "every sample weight is 0",
+        ),
+        (
+            "a,w,target\n1,1,3\n4,1,6\n",
+            &["--weight", "v"],
+            "no column named 'v' (columns: a, w, target)",
+        ),
+        (
+            "a,w,target\n1,1,3\n4,1,6\n",
+            &["--weight", "target"],
+            "column 'target' cannot be both the target and the sample weights",
+        ),
+        (
+            "w,target\n1,3\n1,6\n",
+            &["--weight", "w"],
+            "only the target and the weight columns",
+        ),
+        (
+            "a,w,target\n1,1,3\n4,1,6\n",
+            &[
+                "--weight",
+                "w",
+                "--splitter",
+                "level",
+                "--bootstrap",
+                "false",
+            ],
+            "splitter level (and so GPU training) takes sample weights only with bootstrap=true",
+        ),
+    ];
+    for (content, flags, message) in cases {
+        std::fs::write(&csv, content).unwrap();
+        let mut args = vec!["train", "--train", p(&csv), "--out", p(&model)];
+        args.extend_from_slice(flags);
+        let err = fails(&args);
+        assert!(err.contains(message), "{content:?} {flags:?}: {err}");
+        eprintln!("{}", err.trim());
+    }
+    assert!(!model.exists());
+}
+
+#[test]
 fn every_kind_of_bad_csv_names_file_line_and_column() {
     let dir = tmp();
     let csv = dir.path().join("bad.csv");
