@@ -7,6 +7,7 @@
 //! stay sorted and no node ever sorts: a node costs
 //! O(n_features × n_node_rows).
 
+use core::hint::select_unpredictable;
 use core::ops::Range;
 
 use crate::criterion::{Sums, Weight, proxy_improvement};
@@ -580,10 +581,14 @@ fn scan<W: Weight>(
             // Finite and never NaN: the trainer refused targets whose sums
             // could overflow (`Dataset::new`).
             let proxy = proxy_improvement(left, total.minus(left), inverse);
-            let key = if valid { proxy.to_bits() + 1 } else { 0 };
+            // Selects the optimiser must not turn into branches: it did
+            // (for `valid`, to skip the proxy's loads) when the scan became
+            // generic over the weight type, and a third of the branches
+            // then missed (docs/performance.md).
+            let key = select_unpredictable(valid, proxy.to_bits() + 1, 0);
             let better = key > top;
-            top = if better { key } else { top };
-            top_p = if better { p } else { top_p };
+            top = select_unpredictable(better, key, top);
+            top_p = select_unpredictable(better, p, top_p);
         }};
     }
     // Positions first..=last, four per iteration: the loop's own counting
