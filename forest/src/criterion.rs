@@ -2,9 +2,10 @@
 
 use alloc::{format, string::String};
 
-/// Largest `max |target| × rows` training accepts. A tree's weights add up
-/// to at most the row count, so every weighted sum of a node stays below
-/// this, its square below 1e300, and every proxy is a finite number: the
+/// Largest `max |target| × rows` training accepts (rows, or a tree's total
+/// weight when sample weights or more draws than rows make it larger: the
+/// trainer checks that). A tree's weights add up to at most that, so every
+/// weighted sum of a node stays below this, its square below 1e300, and every proxy is a finite number: the
 /// split scan needs no NaN or infinity guard (a check on every position;
 /// its cost is in docs/performance.md), and no leaf mean overflows.
 pub const MAX_TARGET_SUM: f64 = 1e150;

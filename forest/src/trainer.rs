@@ -120,13 +120,7 @@ impl Trainer {
             (false, Some(sum)) => sum,
             (false, None) => n as f64,
         };
-        check_weighted_targets(&targets, tree_weight)?;
-        if params.splitter == SplitterKind::Level && !params.bootstrap && sample_weight.is_some() {
-            return Err(ForestError::InvalidParams(
-                "splitter level (and so GPU training) takes sample weights only with bootstrap=true, where they choose the draws: its integer histograms cannot hold real weights; use another splitter"
-                    .into(),
-            ));
-        }
+        check_weighting(params, &targets, weight_sum.is_some(), tree_weight)?;
         // `auto` on data no larger than its crossover grows exact trees from
         // the root: the presorted path does that fastest (same trees).
         let sklearn = params.splitter == SplitterKind::Sklearn;
@@ -413,10 +407,23 @@ pub(crate) fn bootstrap(
     rng
 }
 
-/// Refuses targets whose sums over a tree weighing `tree_weight` in all
-/// could overflow (the bound `Dataset::new` applies with one weight per
-/// row; sample weights and more draws than rows raise the weight).
-fn check_weighted_targets(targets: &[f64], tree_weight: f64) -> Result<()> {
+/// Refuses real sample weights for splitter `level`, whose integer
+/// histograms hold draw counts only, and targets whose sums over a tree
+/// weighing `tree_weight` in all could overflow (the bound `Dataset::new`
+/// applies with one weight per row; sample weights and more draws than rows
+/// raise the weight).
+fn check_weighting(
+    params: &Params,
+    targets: &[f64],
+    weighted: bool,
+    tree_weight: f64,
+) -> Result<()> {
+    if params.splitter == SplitterKind::Level && !params.bootstrap && weighted {
+        return Err(ForestError::InvalidParams(
+            "splitter level (and so GPU training) takes sample weights only with bootstrap=true, where they choose the draws: its integer histograms cannot hold real weights; use another splitter"
+                .into(),
+        ));
+    }
     let n = targets.len() as f64;
     if tree_weight <= n {
         return Ok(()); // checked by `Dataset::new`

@@ -1,6 +1,7 @@
 //! The rows one tree is grown on, and what every split strategy does with
-//! them in one way: their bootstrap weights, a node's sums, the per-node
-//! feature draw and the stable partition of a node's rows. Strategies keep
+//! them in one way: their weights (draw counts or sample weights), a node's
+//! sums, the per-node feature draw and the stable partition of a node's
+//! rows. Strategies keep
 //! their own orders of the rows (per feature, or per node); that they share
 //! these is what makes `hist` grow `exact`'s trees when every value has its
 //! bin.
