@@ -52,6 +52,22 @@ def test_ray_gives_the_local_bytes(cluster, seed, tasks):
     assert set(on_ray.fit_time_) >= {"put", "tasks", "merge", "total"}
 
 
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_ray_takes_sample_weights_and_gives_the_local_bytes(cluster, bootstrap):
+    # The weights go to the tasks with the data: with bootstrap they choose
+    # each tree's draws, without it they weigh the rows.
+    X, y = data(seed=3)
+    w = np.random.RandomState(4).uniform(0.0, 3.0, len(y))
+    w[::7] = 0.0
+    params = dict(n_estimators=9, max_depth=8, bootstrap=bootstrap, random_state=5)
+    local = RandomForestRegressor(**params).fit(X, y, sample_weight=w)
+    on_ray = RandomForestRegressor(**params, backend="ray", ray_tasks=3).fit(
+        X, y, sample_weight=w)
+    assert on_ray.model_bytes_ == local.model_bytes_
+    unweighted = RandomForestRegressor(**params, backend="ray", ray_tasks=3).fit(X, y)
+    assert unweighted.model_bytes_ != on_ray.model_bytes_
+
+
 def test_ranges_cover_the_trees_once():
     assert wf_ray.ranges(11, 3) == [(0, 4), (4, 4), (8, 3)]
     assert wf_ray.ranges(2, 5) == [(0, 1), (1, 1)]
